@@ -1,0 +1,113 @@
+# haprov — build, test and lab targets. See README.md.
+# `make` builds ./haprov; `make check` runs every test; `make demo` runs the
+# main job on the local lab. Both install what they need (make deps).
+
+CC ?= cc
+PKGS := libssh2 libcurl jansson libgit2 yaml-0.1 libcrypto
+SANITIZE ?=
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wconversion \
+	-Wno-sign-conversion -Wstrict-prototypes -Wmissing-prototypes \
+	-Wold-style-definition -Wpointer-arith -Wwrite-strings -Wvla \
+	-Wcast-qual -Wundef -Wimplicit-fallthrough -fno-common
+WERROR ?= -Werror
+
+ifeq ($(SANITIZE),)
+BUILD := build
+OPT := -O2 -D_FORTIFY_SOURCE=3
+SANFLAGS :=
+else
+# FORTIFY_SOURCE and the sanitizers check the same things and get in each
+# other's way; -O1 keeps ASan's reports readable.
+BUILD := build/san
+OPT := -O1 -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -std=c17 -g $(OPT) $(WARN) $(WERROR) -fstack-protector-strong -fPIE
+ALL_CFLAGS = $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -Iprovisioner -Iphases \
+	-Irollback -I$(BUILD) $(PKG_CFLAGS)
+LDFLAGS ?= -pie -Wl,-z,relro,-z,now
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+LIBS = $(PKG_LIBS) -lpthread
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+SRCS := $(wildcard provisioner/*.c phases/*.c rollback/*.c)
+LIB_SRCS := $(filter-out provisioner/main.c,$(SRCS))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(BUILD)/templates_gen.o
+MAIN_OBJ := $(BUILD)/provisioner/main.o
+TEMPLATES := $(sort $(wildcard templates/*))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps check unit golden lint lab-up lab-down demo bench clean \
+	format
+
+all: haprov
+
+haprov: $(BUILD)/haprov
+	@if [ "$(SANITIZE)" = "" ]; then cp $< $@; fi
+
+$(BUILD)/haprov: $(MAIN_OBJ) $(LIB_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/%.o: %.c $(wildcard provisioner/*.h phases/*.h rollback/*.h) \
+		$(BUILD)/templates_gen.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DHP_VERSION='"$(VERSION)"' -c -o $@ $<
+
+# Templates are compiled into the binary so that it runs from anywhere.
+$(BUILD)/templates_gen.c $(BUILD)/templates_gen.h: $(TEMPLATES) \
+		provisioner/gen-templates.sh
+	@mkdir -p $(BUILD)
+	sh provisioner/gen-templates.sh $(BUILD) $(TEMPLATES)
+
+$(BUILD)/templates_gen.o: $(BUILD)/templates_gen.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/fake_transport.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(ALL_LDFLAGS) \
+		$(LIBS) -lcmocka
+
+unit-bins: $(UNIT_BINS)
+
+# Unit tests always run under ASan + UBSan.
+unit:
+	$(MAKE) SANITIZE=address,undefined unit-bins
+	@sh tests/run-unit.sh build/san/tests
+
+deps:
+	@sh tests/deps.sh
+
+lint:
+	@sh tests/lint.sh
+
+golden: haprov
+	@sh tests/golden.sh
+
+check: deps
+	@bash tests/check.sh
+
+lab-up:
+	@bash tests/lab/lab-up.sh
+
+lab-down:
+	@bash tests/lab/lab-down.sh
+
+demo: deps haprov
+	@bash tests/demo.sh
+
+bench: haprov
+	@bash bench/run.sh
+
+format:
+	clang-format -i $(SRCS) $(wildcard provisioner/*.h phases/*.h rollback/*.h) $(UNIT_SRCS)
+
+clean:
+	rm -rf build haprov

@@ -1,0 +1,221 @@
+#ifndef HP_INVENTORY_H
+#define HP_INVENTORY_H
+/*
+ * The inventory: a YAML file describing one cluster, parsed with libyaml
+ * into the typed structs below, validated, and completed with defaults in
+ * one place (hp_inventory_apply_defaults). The reference of every key is in
+ * README.md ("Inventory reference"); keep the two in step.
+ *
+ * Ownership: hp_inventory_load() returns an inventory the caller frees with
+ * hp_inventory_free(); every string inside belongs to it.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util.h"
+
+enum hp_role {
+	HP_ROLE_ETCD = 1u << 0,
+	HP_ROLE_PATRONI = 1u << 1,
+	HP_ROLE_HAPROXY = 1u << 2,
+};
+
+/* An ordered string -> scalar map (PostgreSQL parameters). Values are kept
+ * as the text the operator wrote ("on", "4GB", "0.9"). */
+struct hp_kv {
+	char *key;
+	char *value;
+	bool quoted; /* the YAML scalar was quoted, i.e. meant as a string */
+};
+struct hp_kvlist {
+	struct hp_kv *items;
+	size_t nr, alloc;
+};
+
+struct hp_strlist {
+	char **items;
+	size_t nr, alloc;
+};
+
+struct hp_host {
+	char *name;     /* unique, [a-z0-9-], used as etcd and Patroni name */
+	char *address;  /* IPv4/IPv6 literal or DNS name, unique */
+	unsigned roles; /* HP_ROLE_* bits */
+	int line;       /* where the host was declared, for messages */
+};
+
+struct hp_ssh {
+	char *user;          /* default "root" */
+	int port;            /* default 22 */
+	char *identity_file; /* absolute after load (relative = to inventory dir);
+				NULL: ssh-agent */
+	char *known_hosts;   /* absolute after load; default ~/.ssh/known_hosts */
+	bool sudo;           /* default: true when user != root */
+	int connect_timeout_s; /* default 10 */
+	int command_timeout_s; /* default 600 */
+	int parallel;          /* default 10 */
+};
+
+struct hp_etcd {
+	int client_port;   /* 2379 */
+	int peer_port;     /* 2380 */
+	char *token;       /* initial cluster token; default "<cluster>-etcd" */
+	char *data_dir;    /* /var/lib/etcd/<cluster> */
+	int heartbeat_ms;  /* 100 */
+	int election_ms;   /* 1000 */
+};
+
+/* Patroni's dynamic configuration, stored in the DCS (PATCH /config). */
+struct hp_dcs {
+	int ttl;                          /* 30 */
+	int loop_wait;                    /* 10 */
+	int retry_timeout;                /* 10 */
+	long long maximum_lag_on_failover; /* 1048576 */
+	bool synchronous_mode;            /* false */
+	bool use_pg_rewind;               /* true */
+	bool use_slots;                   /* true */
+	struct hp_kvlist parameters;      /* postgresql.parameters in the DCS */
+};
+
+struct hp_patroni {
+	char *scope;         /* default: cluster name */
+	char *namespace_;    /* "/service/" */
+	int restapi_port;    /* 8008 */
+	int pg_version;      /* 15 */
+	int pg_port;         /* 5432 */
+	char *data_dir;      /* /var/lib/postgresql/<ver>/main */
+	char *bin_dir;       /* /usr/lib/postgresql/<ver>/bin */
+	struct hp_kvlist parameters; /* local postgresql.parameters */
+	struct hp_strlist pg_hba;    /* extra lines, appended after haprov's */
+	struct hp_strlist allowed_networks; /* CIDRs that may connect; default:
+					       the hosts' /32 (or /128) */
+	struct hp_dcs dcs;
+};
+
+struct hp_haproxy_check {
+	int inter_ms; /* 1000 */
+	int fall;     /* 2 */
+	int rise;     /* 1 */
+};
+
+struct hp_haproxy {
+	int primary_port; /* 5000 */
+	int replica_port; /* 5001 */
+	int stats_port;   /* 8404 */
+	int maxconn;      /* 1000 */
+	int server_maxconn; /* 100 */
+	struct hp_haproxy_check check;
+	int timeout_client_s; /* 1800 */
+	int timeout_server_s; /* 1800 */
+	int timeout_connect_s; /* 4 */
+};
+
+struct hp_secret_role {
+	char *name;                  /* PostgreSQL role, created by phase 4 */
+	struct hp_strlist databases; /* databases it owns */
+	bool login;                  /* true */
+};
+
+struct hp_secrets {
+	char *store;  /* local secret store directory; default
+			 "<inventory dir>/.haprov/<cluster>.secrets" (0700) */
+	char *superuser;   /* "postgres" */
+	char *replication; /* "replicator" */
+	char *rewind;      /* "rewinder" */
+	char *restapi_user; /* "patroni" */
+	int password_length; /* 32 */
+	struct hp_secret_role *roles;
+	size_t nr_roles, alloc_roles;
+};
+
+struct hp_ext_db {
+	char *name;
+	struct hp_strlist extensions;
+};
+
+struct hp_extensions {
+	struct hp_strlist packages;                 /* extra apt packages */
+	struct hp_strlist shared_preload_libraries;
+	struct hp_ext_db *databases;
+	size_t nr_databases, alloc_databases;
+};
+
+struct hp_tuning {
+	/* checkpoint and WAL settings; NULL = leave PostgreSQL's default */
+	char *checkpoint_timeout;
+	char *checkpoint_completion_target;
+	char *max_wal_size;
+	char *min_wal_size;
+	char *wal_buffers;
+	char *wal_compression;
+	/* pg_wal on its own directory or volume; NULL = inside data_dir */
+	char *wal_dir;
+	char *wal_device; /* optional block device mounted at wal_dir */
+};
+
+struct hp_validation {
+	int timeout_s;     /* deadline for one verification, 120 */
+	int soak_s;        /* healthy time after a staged change; default
+			      2 * dcs.loop_wait */
+	long long max_lag_bytes; /* replica lag accepted, 1048576 */
+};
+
+struct hp_inventory {
+	char *path;       /* as given */
+	char *dir;        /* absolute directory of the file */
+	char *cluster;    /* cluster.name */
+	char *state_dir;  /* default "<dir>/.haprov/<cluster>" */
+	struct hp_ssh ssh;
+	struct hp_host *hosts;
+	size_t nr_hosts, alloc_hosts;
+	struct hp_etcd etcd;
+	struct hp_patroni patroni;
+	struct hp_haproxy haproxy;
+	struct hp_secrets secrets;
+	struct hp_extensions extensions;
+	struct hp_tuning tuning;
+	struct hp_validation validation;
+};
+
+/* One diagnostic: "file:line:col: key.path: message". */
+struct hp_diag {
+	int line, col;  /* 1-based; 0 when not tied to a place */
+	char *key_path; /* "patroni.dcs.ttl", "hosts[1].address" */
+	char *message;
+	bool warning;
+};
+struct hp_diags {
+	struct hp_diag *items;
+	size_t nr, alloc;
+	size_t nr_errors;
+};
+void hp_diags_release(struct hp_diags *d);
+/* Print every diagnostic, one a line: "FILE:L:C: key: msg" (warnings get
+ * "warning: " before the message). */
+void hp_diags_print(const struct hp_diags *d, const char *file, FILE *out);
+
+/*
+ * Parse, validate and apply defaults. On any error returns HP_EINVALID with
+ * *out NULL and every problem in diags (all of them, not only the first);
+ * warnings may be present on success too.
+ */
+int hp_inventory_load(struct hp_inventory **out, const char *path,
+		      struct hp_diags *diags);
+/* Same, from a string (for tests); path is used in messages and for
+ * resolving relative paths. */
+int hp_inventory_load_string(struct hp_inventory **out, const char *yaml,
+			     size_t len, const char *path,
+			     struct hp_diags *diags);
+void hp_inventory_free(struct hp_inventory *inv);
+
+/* Print the effective inventory (defaults applied) as YAML. */
+void hp_inventory_print(const struct hp_inventory *inv, FILE *out);
+
+/* Lookups. Borrowed pointers. */
+const struct hp_host *hp_inventory_host(const struct hp_inventory *inv,
+					const char *name);
+size_t hp_inventory_count_role(const struct hp_inventory *inv, unsigned role);
+const char *hp_kvlist_get(const struct hp_kvlist *l, const char *key);
+
+#endif
