@@ -1,5 +1,4 @@
 /* Allocation, buffers, errors and logging shared by every module. */
-#define _GNU_SOURCE /* strerror_r returning char * is avoided below */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <signal.h>
 
 #include "util.h"
 
@@ -41,16 +41,17 @@ int hp_err_set(struct hp_err *err, int code, const char *fmt, ...)
 
 void hp_err_prefix(struct hp_err *err, const char *fmt, ...)
 {
-	char pre[512], old[sizeof(err->msg)];
+	struct hp_buf b = HP_BUF_INIT;
 	va_list ap;
 
 	if (!err)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(pre, sizeof(pre), fmt, ap);
+	hp_buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", pre, old);
+	hp_buf_addf(&b, ": %s", err->msg);
+	hp_strlcpy(err->msg, b.buf, sizeof(err->msg));
+	hp_buf_release(&b);
 }
 
 const char *hp_strerror(int errnum, char *buf, size_t len)
@@ -59,7 +60,7 @@ const char *hp_strerror(int errnum, char *buf, size_t len)
 	const char *s = strerror_r(errnum, buf, len);
 
 	if (s != buf)
-		snprintf(buf, len, "%s", s);
+		hp_strlcpy(buf, s, len);
 	return buf;
 }
 
@@ -264,6 +265,52 @@ int hp_buf_read_file(struct hp_buf *b, const char *path, struct hp_err *err)
 }
 
 /* ---- misc ------------------------------------------------------------------ */
+
+size_t hp_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size) {
+		size_t c = n < size ? n : size - 1;
+
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+void hp_signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* a closed ssh socket must be an error, not the end of the process */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int hp_interrupted(void)
+{
+	return interrupted;
+}
+
+void hp_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !interrupted)
+		;
+}
 
 int64_t hp_now_ms(void)
 {

@@ -119,6 +119,19 @@ int hp_buf_read_file(struct hp_buf *b, const char *path, struct hp_err *err);
 
 /* ---- misc ---------------------------------------------------------------- */
 
+/* Copy src into dst (size bytes, always NUL-terminated, truncating);
+ * returns strlen(src). Use instead of snprintf("%s") for fixed buffers. */
+size_t hp_strlcpy(char *dst, const char *src, size_t size);
+/*
+ * SIGINT/SIGTERM: the handler only sets a flag (the one global besides the
+ * logger's level, because a signal handler can reach nothing else); the
+ * engine checks it between steps and stops cleanly: files are renamed into
+ * place whole or not at all, and the lock goes with the process.
+ */
+void hp_signals_install(void);
+int hp_interrupted(void);
+/* Sleep ms milliseconds (restarted when a signal interrupts it). */
+void hp_sleep_ms(int ms);
 /* Monotonic clock in milliseconds. */
 int64_t hp_now_ms(void);
 /* Levenshtein distance, for "did you mean" suggestions. */

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, figures printed. Leaves the lab up.
+set -u
+cd "$(dirname "$0")/.."
+bash bench/fresh-apply
+bash bench/noop-apply

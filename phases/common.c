@@ -1,0 +1,260 @@
+/* What the phases share: the phase table, the per-host converge sequence,
+ * rendering a host's files for a phase, and the state-repository commit. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "phases.h"
+#include "render.h"
+#include "shell.h"
+#include "state.h"
+
+const struct hp_phase hp_phases[] = {
+	{ "etcd", HP_ROLE_ETCD, hp_etcd_converge, hp_etcd_verify },
+	{ "patroni", HP_ROLE_PATRONI, hp_patroni_converge, hp_patroni_verify },
+	{ "haproxy", HP_ROLE_HAPROXY, hp_haproxy_converge, hp_haproxy_verify },
+};
+const size_t hp_phases_nr = HP_ARRAY_SIZE(hp_phases);
+
+const struct hp_phase *hp_phase_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < hp_phases_nr; i++)
+		if (!strcmp(hp_phases[i].name, name))
+			return &hp_phases[i];
+	return NULL;
+}
+
+char *hp_url(const struct hp_host *host, int port, const char *path)
+{
+	/* an IPv6 literal needs brackets in a URL */
+	if (strchr(host->address, ':'))
+		return xasprintf("http://[%s]:%d%s", host->address, port, path);
+	return xasprintf("http://%s:%d%s", host->address, port, path);
+}
+
+void hp_want_files_free(struct hp_want_file *f, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		free((char *)(uintptr_t)f[i].path);
+		free((char *)(uintptr_t)f[i].content);
+		free((char *)(uintptr_t)f[i].owner);
+		free((char *)(uintptr_t)f[i].group);
+		free((char *)(uintptr_t)f[i].services);
+		free((char *)(uintptr_t)f[i].check_cmd);
+	}
+	free(f);
+}
+
+static bool any_missing(const struct hp_facts *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nr_pkgs; i++)
+		if (!f->pkg_installed[i])
+			return true;
+	return false;
+}
+
+int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
+			   const struct hp_host_plan *p,
+			   struct hp_facts *facts_out, struct hp_err *err)
+{
+	struct hp_want_file *wf = NULL;
+	struct hp_facts facts;
+	size_t nwf = 0, i;
+	bool changed, pre_done = false;
+	int r;
+
+	memset(&facts, 0, sizeof(facts));
+	memset(facts_out, 0, sizeof(*facts_out));
+	hp_hostrun_phase_reset(h);
+	if ((r = hp_phase_files(h, phase, &wf, &nwf, err)) < 0)
+		goto out;
+	if ((r = hp_facts_gather(h, wf, nwf, p->pkgs, p->nr_pkgs, p->svcs,
+				 p->nr_svcs, &facts, err)) < 0)
+		goto out;
+	if (any_missing(&facts)) {
+		/* files the packages' install scripts read come first */
+		for (i = 0; i < nwf; i++) {
+			if (!wf[i].before_install)
+				continue;
+			if ((r = hp_step_file(h, &wf[i], &facts.files[i],
+					      &changed, err)) < 0)
+				goto out;
+		}
+		pre_done = true;
+		if ((r = hp_step_packages(h, p->pkgs, p->nr_pkgs,
+					  facts.pkg_installed, &changed,
+					  err)) < 0)
+			goto out;
+		if (h->run->opts.plan)
+			goto files; /* nothing was installed: facts stand */
+		if (changed && p->post_install_cmd &&
+		    (r = hp_host_sh(h, p->post_install_cmd, NULL, 0, 120, NULL,
+				    err)) < 0)
+			goto out;
+		/* the packages brought files (default configs) and units */
+		hp_facts_release(&facts);
+		if ((r = hp_facts_gather(h, wf, nwf, p->pkgs, p->nr_pkgs,
+					 p->svcs, p->nr_svcs, &facts, err)) < 0)
+			goto out;
+	} else {
+		hp_run_record(h->run, h->host->name, HP_STEP_OK, "packages",
+			      NULL, NULL, hp_now_ms());
+	}
+files:
+	if (p->dir && (r = hp_step_dir(h, p->dir, p->dir_mode, p->dir_owner,
+				       p->dir_owner, err)) < 0)
+		goto out;
+	for (i = 0; i < nwf; i++) {
+		if (pre_done && wf[i].before_install)
+			continue;
+		if ((r = hp_step_file(h, &wf[i], &facts.files[i], &changed,
+				      err)) < 0)
+			goto out;
+	}
+	*facts_out = facts;
+	memset(&facts, 0, sizeof(facts));
+out:
+	hp_facts_release(&facts);
+	hp_want_files_free(wf, nwf);
+	return r;
+}
+
+/* ---- rendering ---------------------------------------------------------------- */
+
+/* Which phase owns a rendered file, by its template. */
+static const char *phase_of(const struct hp_rendered_file *f)
+{
+	if (!strncmp(f->template, "etcd", 4))
+		return "etcd";
+	if (!strncmp(f->template, "haproxy", 7))
+		return "haproxy";
+	return "patroni";
+}
+
+int hp_phase_files(struct hp_hostrun *h, const char *phase,
+		   struct hp_want_file **out, size_t *nr, struct hp_err *err)
+{
+	struct hp_rendered rd;
+	struct hp_want_file *wf;
+	size_t i, n = 0;
+	int r;
+
+	*out = NULL;
+	*nr = 0;
+	memset(&rd, 0, sizeof(rd));
+	if (h->run->phase_files_cb)
+		return h->run->phase_files_cb(h, phase, out, nr, err);
+	if ((r = hp_render_host(&rd, h->run->inv, h->host, h->run->secrets,
+				err)) < 0)
+		return r;
+	wf = xcalloc(rd.nr, sizeof(*wf));
+	for (i = 0; i < rd.nr; i++) {
+		const struct hp_rendered_file *f = &rd.files[i];
+
+		if (strcmp(phase_of(f), phase) != 0)
+			continue;
+		wf[n].path = xstrdup(f->path);
+		wf[n].content = xstrndup(f->content, f->len);
+		wf[n].len = f->len;
+		wf[n].before_install = f->before_install;
+		wf[n].mode = f->mode;
+		wf[n].owner = xstrdup(f->owner);
+		wf[n].group = xstrdup(f->group);
+		wf[n].secret = f->secret;
+		wf[n].services = f->services ? xstrdup(f->services) : NULL;
+		wf[n].reload = f->reload;
+		wf[n].check_cmd = f->check_cmd ? xstrdup(f->check_cmd) : NULL;
+		n++;
+	}
+	hp_rendered_release(&rd);
+	*out = wf;
+	*nr = n;
+	return 0;
+}
+
+/* ---- state repository ----------------------------------------------------------- */
+
+int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
+		    const char *result, struct hp_err *err)
+{
+	struct hp_state_run rec;
+	const char **items = NULL;
+	size_t nr_items = 0, alloc_items = 0, i, j;
+	char *point = NULL;
+	bool committed = false;
+	int r = 0;
+
+	if (!run->state || run->opts.plan ||
+	    !hp_run_count(run, phase, HP_STEP_CHANGED))
+		return 0;
+	for (i = 0; i < run->nr_hosts && r == 0; i++) {
+		struct hp_hostrun *h = &run->hosts[i];
+
+		for (j = 0; j < h->nr_recs && r == 0; j++) {
+			const struct hp_file_rec *f = &h->recs[j];
+			char *path = hp_state_host_path(h->host->name, f->path);
+
+			if (f->secret)
+				r = hp_state_put_secret_hash(run->state, path,
+							     f->now,
+							     f->now_len, err);
+			else
+				r = hp_state_put(run->state, path, f->now,
+						 f->now_len, err);
+			free(path);
+			if (r == 0 && f->old) {
+				/* what haprov replaced, e.g. a hand edit */
+				char *hp = hp_state_host_path(h->host->name,
+							      f->path);
+
+				path = xasprintf("backups/%s/%s", run->run_id,
+						 hp + strlen("hosts/"));
+				r = hp_state_put(run->state, path, f->old,
+						 f->old_len, err);
+				free(path);
+				free(hp);
+			}
+		}
+	}
+	if (r == 0 && dcs) {
+		char *s = json_dumps(dcs, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+		r = hp_state_put(run->state, "patroni/dcs.json", s, strlen(s),
+				 err);
+		free(s);
+	}
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&run->mu);
+	for (i = 0; i < run->nr_results; i++) {
+		const struct hp_step_result *s = &run->results[i];
+
+		if (strcmp(s->phase, phase) || s->status != HP_STEP_CHANGED)
+			continue;
+		HP_ALLOC_GROW(items, nr_items + 1, alloc_items);
+		items[nr_items++] = xasprintf("%s: %s%s%s", s->host, s->step,
+					      s->detail ? ": " : "",
+					      s->detail ? s->detail : "");
+	}
+	pthread_mutex_unlock(&run->mu);
+	memset(&rec, 0, sizeof(rec));
+	rec.id = run->run_id;
+	rec.phase = phase;
+	rec.result = result;
+	rec.inventory_sha256 = run->inventory_sha256;
+	rec.items = items;
+	rec.nr_items = nr_items;
+	r = hp_state_commit(run->state, NULL, &rec, &committed, &point, err);
+	if (r == 0 && point)
+		hp_info("%s: rollback point %s", phase, point);
+	for (i = 0; i < nr_items; i++)
+		free((char *)(uintptr_t)items[i]);
+	free(items);
+	free(point);
+	return r;
+}

@@ -1,0 +1,192 @@
+/*
+ * Phase 1, etcd: package, config and service on the etcd hosts; the
+ * members start together because etcd's unit only reports ready once it
+ * has quorum. Verified with every member's GET /health, the member list
+ * (equal to the inventory) and one leader that every member agrees on.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "phases.h"
+
+static const char *const etcd_pkgs[] = { "etcd-server", "etcd-client" };
+static const char *const etcd_svcs[] = { "etcd" };
+
+/*
+ * Debian's etcd-server starts a single-node "default" member as soon as
+ * it is installed (FIELD-NOTES). Stop it and remove its data so that it
+ * can never be mistaken for our cluster; our data lives in etcd.data_dir.
+ */
+#define ETCD_POST_INSTALL                                                  \
+	"systemctl stop etcd 2>/dev/null; rm -rf /var/lib/etcd/default"
+
+static int converge_host(struct hp_hostrun *h, void *arg)
+{
+	struct hp_host_plan p = {
+		.pkgs = etcd_pkgs, .nr_pkgs = HP_ARRAY_SIZE(etcd_pkgs),
+		.svcs = etcd_svcs, .nr_svcs = HP_ARRAY_SIZE(etcd_svcs),
+		.post_install_cmd = ETCD_POST_INSTALL,
+	};
+	struct hp_facts facts;
+	int r;
+
+	(void)arg;
+	if ((r = hp_phase_host_converge(h, "etcd", &p, &facts, &h->err)) < 0)
+		return r;
+	/*
+	 * --no-block: a new member's start only returns with quorum, which
+	 * needs the others; all hosts run this in parallel and the verify
+	 * step waits for health.
+	 */
+	r = hp_step_service(h, "etcd", &facts.svcs[0],
+			    hp_service_needs(h, "etcd", &facts.svcs[0]), true,
+			    &h->err);
+	hp_facts_release(&facts);
+	return r;
+}
+
+int hp_etcd_converge(struct hp_run *run, struct hp_err *err)
+{
+	if (hp_run_each(run, HP_ROLE_ETCD, converge_host, NULL))
+		return hp_err_set(err, HP_ERROR, "etcd: a host failed");
+	return 0;
+}
+
+static bool health_ok(const struct hp_rest_resp *resp, void *arg,
+		      struct hp_buf *why)
+{
+	const char *h;
+
+	(void)arg;
+	if (resp->status != 200 || !resp->json) {
+		hp_buf_addf(why, "HTTP %ld", resp->status);
+		return false;
+	}
+	h = json_string_value(json_object_get(resp->json, "health"));
+	if (!h || strcmp(h, "true") != 0) {
+		hp_buf_adds(why, "not healthy");
+		return false;
+	}
+	return true;
+}
+
+/* The member names in a member-list answer equal the inventory's. */
+static bool members_ok(const struct hp_rest_resp *resp, void *arg,
+		       struct hp_buf *why)
+{
+	const struct hp_inventory *inv = arg;
+	json_t *members, *m;
+	size_t i, n = 0;
+
+	if (resp->status != 200 || !resp->json) {
+		hp_buf_addf(why, "HTTP %ld", resp->status);
+		return false;
+	}
+	members = json_object_get(resp->json, "members");
+	json_array_foreach(members, i, m)
+	{
+		const char *name = json_string_value(json_object_get(m, "name"));
+		const struct hp_host *host = name ? hp_inventory_host(inv, name)
+						  : NULL;
+
+		if (!host || !(host->roles & HP_ROLE_ETCD)) {
+			hp_buf_addf(why, "member '%s' is not in the inventory",
+				    name ? name : "(unstarted)");
+			return false;
+		}
+		n++;
+	}
+	if (n != hp_inventory_count_role(inv, HP_ROLE_ETCD)) {
+		hp_buf_addf(why, "%zu members, inventory has %zu", n,
+			    hp_inventory_count_role(inv, HP_ROLE_ETCD));
+		return false;
+	}
+	return true;
+}
+
+int hp_etcd_verify(struct hp_run *run, struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	int deadline = inv->validation.timeout_s * 1000;
+	struct hp_rest rest;
+	struct hp_rest_resp resp;
+	json_t *empty = json_object();
+	char *leader = NULL;
+	int64_t t = hp_now_ms();
+	size_t i;
+	int r;
+
+	if ((r = hp_rest_init(&rest, 3000, err)) < 0)
+		goto out_noinit;
+	hp_rest_resp_init(&resp);
+	for (i = 0; i < inv->nr_hosts; i++) {
+		const struct hp_host *host = &inv->hosts[i];
+		char *url;
+		json_t *st;
+		const char *ld;
+
+		if (!(host->roles & HP_ROLE_ETCD))
+			continue;
+		url = hp_url(host, inv->etcd.client_port, "/health");
+		r = hp_rest_poll(&rest, "GET", url, NULL, deadline, 500,
+				 health_ok, NULL, &resp, err);
+		free(url);
+		if (r < 0) {
+			hp_err_prefix(err, "etcd member %s: GET /health",
+				      host->name);
+			goto out;
+		}
+		/* every member names the same leader */
+		url = hp_url(host, inv->etcd.client_port,
+			     "/v3/maintenance/status");
+		r = hp_rest_call(&rest, "POST", url, empty, &resp, err);
+		free(url);
+		if (r < 0)
+			goto out;
+		st = resp.json;
+		ld = st ? json_string_value(json_object_get(st, "leader"))
+			: NULL;
+		if (!ld || !strcmp(ld, "0")) {
+			r = hp_err_set(err, HP_EVERIFY,
+				       "etcd member %s reports no leader: %s",
+				       host->name, resp.body.buf);
+			goto out;
+		}
+		if (leader && strcmp(leader, ld) != 0) {
+			r = hp_err_set(err, HP_EVERIFY,
+				       "etcd members disagree on the leader "
+				       "(%s vs %s at %s)",
+				       leader, ld, host->name);
+			goto out;
+		}
+		if (!leader)
+			leader = xstrdup(ld);
+	}
+	for (i = 0; i < inv->nr_hosts; i++) {
+		char *url;
+
+		if (!(inv->hosts[i].roles & HP_ROLE_ETCD))
+			continue;
+		url = hp_url(&inv->hosts[i], inv->etcd.client_port,
+			     "/v3/cluster/member/list");
+		r = hp_rest_poll(&rest, "POST", url, empty, deadline, 500,
+				 members_ok, (void *)(uintptr_t)inv, &resp,
+				 err);
+		free(url);
+		if (r < 0)
+			hp_err_prefix(err, "etcd member list");
+		break;
+	}
+out:
+	hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
+		      "verify etcd: health, members, leader",
+		      r < 0 ? err->msg : NULL, NULL, t);
+	if (r < 0 && r != HP_EVERIFY)
+		err->code = r = HP_EVERIFY;
+	free(leader);
+	hp_rest_resp_release(&resp);
+	hp_rest_release(&rest);
+out_noinit:
+	json_decref(empty);
+	return r;
+}

@@ -1,0 +1,203 @@
+/*
+ * Phase 3, haproxy: package, config (checked with `haproxy -c` on the host
+ * before it replaces the old one), reload. Verified through the stats
+ * page: the primary backend has exactly one server UP and it is Patroni's
+ * leader; the replica backend's UP servers are the replicas.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "phases.h"
+
+static const char *const ha_pkgs[] = { "haproxy" };
+static const char *const ha_svcs[] = { "haproxy" };
+
+static int converge_host(struct hp_hostrun *h, void *arg)
+{
+	struct hp_host_plan p = {
+		.pkgs = ha_pkgs, .nr_pkgs = HP_ARRAY_SIZE(ha_pkgs),
+		.svcs = ha_svcs, .nr_svcs = HP_ARRAY_SIZE(ha_svcs),
+	};
+	struct hp_facts facts;
+	int r;
+
+	(void)arg;
+	if ((r = hp_phase_host_converge(h, "haproxy", &p, &facts, &h->err)) < 0)
+		return r;
+	r = hp_step_service(h, "haproxy", &facts.svcs[0],
+			    hp_service_needs(h, "haproxy", &facts.svcs[0]),
+			    false, &h->err);
+	hp_facts_release(&facts);
+	return r;
+}
+
+int hp_haproxy_converge(struct hp_run *run, struct hp_err *err)
+{
+	if (hp_run_each(run, HP_ROLE_HAPROXY, converge_host, NULL))
+		return hp_err_set(err, HP_ERROR, "haproxy: a host failed");
+	return 0;
+}
+
+/* Column index of name in the CSV header line ("# pxname,svname,..."). */
+static int csv_col(const char *header, const char *name)
+{
+	const char *p = header;
+	size_t n = strlen(name);
+	int col = 0;
+
+	if (*p == '#')
+		p++;
+	while (*p == ' ')
+		p++;
+	for (;;) {
+		const char *e = strpbrk(p, ",\n");
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (len == n && !strncmp(p, name, n))
+			return col;
+		if (!e || *e == '\n')
+			return -1;
+		p = e + 1;
+		col++;
+	}
+}
+
+/* Field col of a CSV line, copied into out. */
+static void csv_field(const char *line, int col, char *out, size_t outlen)
+{
+	const char *p = line;
+	size_t len;
+
+	while (col-- > 0 && p) {
+		p = strpbrk(p, ",\n");
+		if (p && *p == ',')
+			p++;
+		else
+			p = NULL;
+	}
+	if (!p) {
+		out[0] = '\0';
+		return;
+	}
+	len = strcspn(p, ",\n");
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, p, len);
+	out[len] = '\0';
+}
+
+struct stats_arg {
+	const struct hp_inventory *inv;
+	const char *leader;
+};
+
+/* UP servers of backend px, as a sorted-by-inventory comma list. */
+static void up_servers(const char *csv, const char *px, struct hp_buf *out)
+{
+	const char *nl = strchr(csv, '\n');
+	int c_px = csv_col(csv, "pxname"), c_sv = csv_col(csv, "svname");
+	int c_st = csv_col(csv, "status");
+	const char *line;
+
+	if (!nl || c_px < 0 || c_sv < 0 || c_st < 0)
+		return;
+	for (line = nl + 1; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
+		char f_px[64], f_sv[64], f_st[32];
+
+		csv_field(line, c_px, f_px, sizeof(f_px));
+		csv_field(line, c_sv, f_sv, sizeof(f_sv));
+		csv_field(line, c_st, f_st, sizeof(f_st));
+		if (strcmp(f_px, px) != 0 || !strcmp(f_sv, "FRONTEND") ||
+		    !strcmp(f_sv, "BACKEND"))
+			continue;
+		if (!strncmp(f_st, "UP", 2))
+			hp_buf_addf(out, "%s%s", out->len ? "," : "", f_sv);
+	}
+}
+
+static bool stats_ok(const struct hp_rest_resp *resp, void *arg,
+		     struct hp_buf *why)
+{
+	const struct stats_arg *a = arg;
+	struct hp_buf prim = HP_BUF_INIT, repl = HP_BUF_INIT;
+	struct hp_buf want = HP_BUF_INIT;
+	size_t i;
+	bool ok = false;
+
+	if (resp->status != 200) {
+		hp_buf_addf(why, "HTTP %ld", resp->status);
+		return false;
+	}
+	up_servers(resp->body.buf, "primary", &prim);
+	up_servers(resp->body.buf, "replicas", &repl);
+	for (i = 0; i < a->inv->nr_hosts; i++) {
+		const struct hp_host *h = &a->inv->hosts[i];
+
+		if ((h->roles & HP_ROLE_PATRONI) && strcmp(h->name, a->leader))
+			hp_buf_addf(&want, "%s%s", want.len ? "," : "",
+				    h->name);
+	}
+	if (strcmp(prim.buf, a->leader) != 0)
+		hp_buf_addf(why, "primary backend UP: [%s], leader is %s",
+			    prim.buf, a->leader);
+	else if (strcmp(repl.buf, want.buf) != 0)
+		hp_buf_addf(why, "replicas backend UP: [%s], replicas are [%s]",
+			    repl.buf, want.buf);
+	else
+		ok = true;
+	hp_buf_release(&prim);
+	hp_buf_release(&repl);
+	hp_buf_release(&want);
+	return ok;
+}
+
+int hp_haproxy_verify(struct hp_run *run, struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	struct hp_rest rest;
+	struct hp_rest_resp resp;
+	struct stats_arg sa;
+	char *leader = NULL;
+	int64_t t = hp_now_ms();
+	size_t i;
+	int r;
+
+	if (!hp_inventory_count_role(inv, HP_ROLE_HAPROXY))
+		return 0;
+	if ((r = hp_rest_init(&rest, 3000, err)) < 0)
+		return r;
+	hp_rest_resp_init(&resp);
+	leader = hp_patroni_leader(run, &rest, NULL);
+	if (!leader) {
+		r = hp_err_set(err, HP_EVERIFY, "patroni reports no leader");
+		goto out;
+	}
+	sa.inv = inv;
+	sa.leader = leader;
+	for (i = 0; i < inv->nr_hosts; i++) {
+		const struct hp_host *host = &inv->hosts[i];
+		char *url;
+
+		if (!(host->roles & HP_ROLE_HAPROXY))
+			continue;
+		url = hp_url(host, inv->haproxy.stats_port, "/stats;csv");
+		r = hp_rest_poll(&rest, "GET", url, NULL,
+				 inv->validation.timeout_s * 1000, 500,
+				 stats_ok, &sa, &resp, err);
+		free(url);
+		if (r < 0) {
+			hp_err_prefix(err, "haproxy on %s", host->name);
+			break;
+		}
+	}
+out:
+	hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
+		      "verify haproxy: backends follow the leader",
+		      r < 0 ? err->msg : NULL, NULL, t);
+	if (r < 0)
+		err->code = r = HP_EVERIFY;
+	free(leader);
+	hp_rest_resp_release(&resp);
+	hp_rest_release(&rest);
+	return r;
+}

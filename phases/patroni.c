@@ -1,0 +1,557 @@
+/*
+ * Phase 2, patroni: PostgreSQL and Patroni packages, Patroni's config and
+ * the secrets file, then the services: the leader (or, on a new cluster,
+ * the first member, which bootstraps) before the others; then the dynamic
+ * (DCS) settings through PATCH /config. Verified with GET /cluster (one
+ * leader, every member running, lag within bound), real streaming from the
+ * leader's GET /patroni (Patroni 3.0.2 calls a replica "running" ~9 s
+ * before it streams: FIELD-NOTES), and GET /config equal to the inventory.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "phases.h"
+#include "render.h"
+
+static const char *const pg_pkgs[] = { "postgresql-15", "postgresql-contrib-15",
+				       "patroni", "python3-etcd",
+				       "python3-psycopg2" };
+static const char *const pg_svcs[] = { "patroni" };
+
+struct patroni_ctx {
+	struct hp_facts *facts; /* per host index */
+};
+
+static size_t host_index(const struct hp_hostrun *h)
+{
+	return (size_t)(h - h->run->hosts);
+}
+
+static int prepare_host(struct hp_hostrun *h, void *arg)
+{
+	struct patroni_ctx *c = arg;
+	const struct hp_inventory *inv = h->run->inv;
+	char *parent = xstrdup(inv->patroni.data_dir), *slash;
+	struct hp_host_plan p = {
+		.pkgs = pg_pkgs, .nr_pkgs = HP_ARRAY_SIZE(pg_pkgs),
+		.svcs = pg_svcs, .nr_svcs = HP_ARRAY_SIZE(pg_svcs),
+		.dir_mode = 0700, .dir_owner = "postgres",
+	};
+	int r;
+
+	/* Patroni's initdb needs the data directory's parent, owned by
+	 * postgres */
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	p.dir = parent;
+	r = hp_phase_host_converge(h, "patroni", &p, &c->facts[host_index(h)],
+				   &h->err);
+	free(parent);
+	return r;
+}
+
+static int service_host(struct hp_hostrun *h, void *arg)
+{
+	struct patroni_ctx *c = arg;
+	struct hp_fact_svc *f = &c->facts[host_index(h)].svcs[0];
+
+	return hp_step_service(h, "patroni", f,
+			       hp_service_needs(h, "patroni", f), false,
+			       &h->err);
+}
+
+static bool primary_ok(const struct hp_rest_resp *resp, void *arg,
+		       struct hp_buf *why)
+{
+	(void)arg;
+	if (resp->status == 200)
+		return true;
+	hp_buf_addf(why, "GET /primary answered %ld", resp->status);
+	return false;
+}
+
+char *hp_patroni_leader(struct hp_run *run, struct hp_rest *rest,
+			json_t **cluster_out)
+{
+	const struct hp_inventory *inv = run->inv;
+	struct hp_rest_resp resp;
+	struct hp_err err;
+	char *leader = NULL;
+	size_t i;
+
+	if (cluster_out)
+		*cluster_out = NULL;
+	hp_rest_resp_init(&resp);
+	for (i = 0; i < inv->nr_hosts && !leader; i++) {
+		char *url;
+		json_t *m;
+		size_t k;
+
+		if (!(inv->hosts[i].roles & HP_ROLE_PATRONI))
+			continue;
+		url = hp_url(&inv->hosts[i], inv->patroni.restapi_port,
+			     "/cluster");
+		if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
+		    resp.status == 200 && resp.json) {
+			json_array_foreach(json_object_get(resp.json, "members"),
+					   k, m)
+			{
+				const char *role = json_string_value(
+					json_object_get(m, "role"));
+				const char *name = json_string_value(
+					json_object_get(m, "name"));
+
+				if (role && name && !strcmp(role, "leader"))
+					leader = xstrdup(name);
+			}
+			if (cluster_out && leader) {
+				*cluster_out = resp.json;
+				json_incref(resp.json);
+			}
+		}
+		free(url);
+	}
+	hp_rest_resp_release(&resp);
+	return leader;
+}
+
+/* ---- dynamic configuration ---------------------------------------------------- */
+
+/* Scalars compared as PostgreSQL would read them: 100 == "100", true ==
+ * "on". */
+static char *scalar_text(const json_t *v)
+{
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	if (json_is_integer(v))
+		return xasprintf("%lld", (long long)json_integer_value(v));
+	if (json_is_real(v))
+		return xasprintf("%g", json_real_value(v));
+	if (json_is_true(v))
+		return xstrdup("on");
+	if (json_is_false(v))
+		return xstrdup("off");
+	return xstrdup("null");
+}
+
+static bool scalar_eq(const json_t *a, const json_t *b)
+{
+	char *x, *y;
+	bool eq;
+
+	if (!a || !b)
+		return a == b;
+	if (json_is_object(a) || json_is_object(b))
+		return json_equal(a, b);
+	x = scalar_text(a);
+	y = scalar_text(b);
+	if (!strcmp(x, "true"))
+		eq = !strcmp(y, "on") || !strcmp(y, "true");
+	else if (!strcmp(x, "false"))
+		eq = !strcmp(y, "off") || !strcmp(y, "false");
+	else if (!strcmp(y, "true") || !strcmp(y, "false"))
+		eq = !strcmp(x, !strcmp(y, "true") ? "on" : "off");
+	else
+		eq = !strcmp(x, y);
+	free(x);
+	free(y);
+	return eq;
+}
+
+/*
+ * The PATCH that turns `have` into `want`: every key of want whose value
+ * differs, recursing into objects; a PostgreSQL parameter that is in
+ * `have` but no longer wanted is set to null (Patroni removes it). Adds
+ * "key: old -> new" lines to desc. Returns NULL when nothing differs.
+ */
+static json_t *dcs_patch(const json_t *want, const json_t *have,
+			 const char *prefix, struct hp_buf *desc)
+{
+	json_t *patch = json_object(), *v;
+	const char *k;
+
+	json_object_foreach((json_t *)(uintptr_t)want, k, v)
+	{
+		json_t *old = have ? json_object_get(have, k) : NULL;
+		char *path = xasprintf("%s%s%s", prefix, *prefix ? "." : "", k);
+
+		if (json_is_object(v)) {
+			json_t *sub = dcs_patch(v, json_is_object(old) ? old
+								       : NULL,
+						path, desc);
+
+			if (sub)
+				json_object_set_new(patch, k, sub);
+		} else if (!scalar_eq(v, old)) {
+			char *a = old ? scalar_text(old) : xstrdup("(unset)");
+			char *b = scalar_text(v);
+
+			hp_buf_addf(desc, "%s: %s -> %s\n", path, a, b);
+			json_object_set(patch, k, v);
+			free(a);
+			free(b);
+		}
+		free(path);
+	}
+	if (have && !strcmp(prefix, "postgresql.parameters")) {
+		json_object_foreach((json_t *)(uintptr_t)have, k, v)
+		{
+			if (json_object_get(want, k))
+				continue;
+			char *a = scalar_text(v);
+
+			hp_buf_addf(desc, "%s.%s: %s -> (unset)\n", prefix, k, a);
+			json_object_set_new(patch, k, json_null());
+			free(a);
+		}
+	}
+	if (!json_object_size(patch)) {
+		json_decref(patch);
+		return NULL;
+	}
+	return patch;
+}
+
+/* Compare GET /config with the desired DCS settings; PATCH the difference
+ * on the leader (not in plan mode). */
+static int converge_dcs(struct hp_run *run, struct hp_rest *rest,
+			const char *leader, struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	const struct hp_host *lh = hp_inventory_host(inv, leader);
+	struct hp_rest_resp resp;
+	struct hp_buf desc = HP_BUF_INIT;
+	json_t *want = NULL, *patch = NULL;
+	char *url = hp_url(lh, inv->patroni.restapi_port, "/config");
+	int64_t t = hp_now_ms();
+	int r;
+
+	hp_rest_resp_init(&resp);
+	if ((r = hp_render_dcs_json(&want, inv, err)) < 0)
+		goto out;
+	if ((r = hp_rest_call(rest, "GET", url, NULL, &resp, err)) < 0)
+		goto out;
+	if (resp.status != 200 || !json_is_object(resp.json)) {
+		r = hp_err_set(err, HP_EREMOTE, "GET %s answered %ld: %.300s",
+			       url, resp.status, resp.body.buf);
+		goto out;
+	}
+	patch = dcs_patch(want, resp.json, "", &desc);
+	if (!patch) {
+		hp_run_record(run, leader, HP_STEP_OK, "dcs config", NULL, NULL,
+			      t);
+		goto out;
+	}
+	if (desc.len)
+		desc.buf[--desc.len] = '\0';
+	if (run->opts.plan) {
+		hp_run_record(run, leader, HP_STEP_CHANGED, "dcs config",
+			      "dynamic settings differ", desc.buf, t);
+		goto out;
+	}
+	rest->user = run->restapi_user;
+	rest->password = run->restapi_password;
+	r = hp_rest_call(rest, "PATCH", url, patch, &resp, err);
+	rest->user = rest->password = NULL;
+	if (r == 0 && resp.status != 200)
+		r = hp_err_set(err, HP_EREMOTE,
+			       "PATCH /config answered %ld: %.300s",
+			       resp.status, resp.body.buf);
+	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
+		      "dcs config", r < 0 ? err->msg : desc.buf, NULL, t);
+out:
+	free(url);
+	json_decref(want);
+	json_decref(patch);
+	hp_buf_release(&desc);
+	hp_rest_resp_release(&resp);
+	return r;
+}
+
+int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	struct patroni_ctx c;
+	struct hp_rest rest;
+	struct hp_hostrun *first = NULL;
+	bool first_selected = false;
+	char *leader = NULL;
+	size_t i;
+	int r;
+
+	c.facts = xcalloc(run->nr_hosts, sizeof(*c.facts));
+	if ((r = hp_rest_init(&rest, 2000, err)) < 0)
+		goto out;
+	if (hp_run_each(run, HP_ROLE_PATRONI, prepare_host, &c)) {
+		r = hp_err_set(err, HP_ERROR, "patroni: a host failed");
+		goto out;
+	}
+	leader = hp_patroni_leader(run, &rest, NULL);
+	/*
+	 * The leader's service first (or, on a new cluster, the first
+	 * member's: it bootstraps, the others clone from it); the others
+	 * after it.
+	 */
+	if (leader)
+		first = hp_run_host(run, leader);
+	for (i = 0; !first && i < run->nr_hosts; i++)
+		if (run->hosts[i].host->roles & HP_ROLE_PATRONI)
+			first = &run->hosts[i];
+	if (first && first->selected && !first->failed) {
+		struct hp_fact_svc *f = &c.facts[first - run->hosts].svcs[0];
+		bool starting = strcmp(f->active, "active") != 0;
+
+		if ((r = service_host(first, &c)) < 0) {
+			hp_err_set(err, r, "patroni on %s: %s",
+				   first->host->name, first->err.msg);
+			goto out;
+		}
+		if (starting && !leader && !run->opts.plan) {
+			struct hp_rest_resp resp;
+			char *url = hp_url(first->host,
+					   inv->patroni.restapi_port,
+					   "/primary");
+			int64_t t = hp_now_ms();
+
+			hp_rest_resp_init(&resp);
+			r = hp_rest_poll(&rest, "GET", url, NULL,
+					 inv->validation.timeout_s * 1000, 500,
+					 primary_ok, NULL, &resp, err);
+			hp_run_record(run, first->host->name,
+				      r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
+				      "bootstrap: leader ready",
+				      r < 0 ? err->msg : NULL, NULL, t);
+			hp_rest_resp_release(&resp);
+			free(url);
+			if (r < 0)
+				goto out;
+		}
+		/* done: skip it in the pass over the others */
+		first_selected = true;
+		first->selected = false;
+	}
+	if (hp_run_each(run, HP_ROLE_PATRONI, service_host, &c)) {
+		r = hp_err_set(err, HP_ERROR, "patroni: a service failed");
+		goto out;
+	}
+	if (!leader && !run->opts.plan)
+		leader = hp_patroni_leader(run, &rest, NULL);
+	if (leader)
+		r = converge_dcs(run, &rest, leader, err);
+	else if (run->opts.plan)
+		hp_run_record(run, NULL, HP_STEP_CHANGED, "dcs config",
+			      "set at bootstrap from the inventory", NULL,
+			      hp_now_ms());
+	else
+		r = hp_err_set(err, HP_EVERIFY, "patroni has no leader");
+out:
+	if (first_selected)
+		first->selected = true;
+	for (i = 0; i < run->nr_hosts; i++)
+		hp_facts_release(&c.facts[i]);
+	free(c.facts);
+	free(leader);
+	hp_rest_release(&rest);
+	return r;
+}
+
+/* ---- verification ---------------------------------------------------------------- */
+
+/* GET /cluster: one leader, every inventory member running, lag in bound. */
+static bool cluster_ok(const struct hp_rest_resp *resp, void *arg,
+		       struct hp_buf *why)
+{
+	const struct hp_inventory *inv = arg;
+	json_t *members, *m;
+	size_t i, leaders = 0, seen = 0;
+
+	if (resp->status != 200 || !resp->json) {
+		hp_buf_addf(why, "HTTP %ld", resp->status);
+		return false;
+	}
+	members = json_object_get(resp->json, "members");
+	json_array_foreach(members, i, m)
+	{
+		const char *name = json_string_value(json_object_get(m, "name"));
+		const char *role = json_string_value(json_object_get(m, "role"));
+		const char *state = json_string_value(json_object_get(m, "state"));
+		json_t *lag = json_object_get(m, "lag");
+
+		if (!name || !role || !state)
+			continue;
+		if (!hp_inventory_host(inv, name)) {
+			hp_buf_addf(why, "member %s is not in the inventory",
+				    name);
+			return false;
+		}
+		seen++;
+		if (!strcmp(role, "leader")) {
+			leaders++;
+		} else if (strcmp(role, "replica") != 0 &&
+			   strcmp(role, "sync_standby") != 0) {
+			/* sync_standby: synchronous mode (FIELD-NOTES) */
+			hp_buf_addf(why, "member %s has role %s", name, role);
+			return false;
+		}
+		if (strcmp(state, "running") != 0 &&
+		    strcmp(state, "streaming") != 0) {
+			hp_buf_addf(why, "member %s is %s", name, state);
+			return false;
+		}
+		if (strcmp(role, "leader") != 0 &&
+		    (!json_is_integer(lag) ||
+		     json_integer_value(lag) > inv->validation.max_lag_bytes)) {
+			hp_buf_addf(why, "member %s lag is %s", name,
+				    json_is_integer(lag) ? "over the bound"
+							 : "unknown");
+			return false;
+		}
+	}
+	if (leaders != 1) {
+		hp_buf_addf(why, "%zu leaders", leaders);
+		return false;
+	}
+	if (seen != hp_inventory_count_role(inv, HP_ROLE_PATRONI)) {
+		hp_buf_addf(why, "%zu of %zu members present", seen,
+			    hp_inventory_count_role(inv, HP_ROLE_PATRONI));
+		return false;
+	}
+	return true;
+}
+
+struct stream_arg {
+	const struct hp_inventory *inv;
+	const char *leader;
+};
+
+/* The leader's GET /patroni: every other member streams from it. */
+static bool streaming_ok(const struct hp_rest_resp *resp, void *arg,
+			 struct hp_buf *why)
+{
+	const struct stream_arg *a = arg;
+	json_t *repl;
+	size_t i;
+
+	if (resp->status != 200 || !resp->json) {
+		hp_buf_addf(why, "HTTP %ld", resp->status);
+		return false;
+	}
+	repl = json_object_get(resp->json, "replication");
+	for (i = 0; i < a->inv->nr_hosts; i++) {
+		const struct hp_host *h = &a->inv->hosts[i];
+		json_t *r;
+		size_t k;
+		bool ok = false;
+
+		if (!(h->roles & HP_ROLE_PATRONI) || !strcmp(h->name, a->leader))
+			continue;
+		json_array_foreach(repl, k, r)
+		{
+			const char *app = json_string_value(
+				json_object_get(r, "application_name"));
+			const char *st = json_string_value(
+				json_object_get(r, "state"));
+
+			if (app && st && !strcmp(app, h->name) &&
+			    !strcmp(st, "streaming"))
+				ok = true;
+		}
+		if (!ok) {
+			hp_buf_addf(why, "%s is not streaming", h->name);
+			return false;
+		}
+	}
+	return true;
+}
+
+struct config_arg {
+	const json_t *want;
+};
+
+static bool config_ok(const struct hp_rest_resp *resp, void *arg,
+		      struct hp_buf *why)
+{
+	const struct config_arg *a = arg;
+	json_t *patch;
+
+	if (resp->status != 200 || !json_is_object(resp->json)) {
+		hp_buf_addf(why, "HTTP %ld", resp->status);
+		return false;
+	}
+	patch = dcs_patch(a->want, resp->json, "", why);
+	if (patch) {
+		json_decref(patch);
+		return false;
+	}
+	return true;
+}
+
+int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	int deadline = inv->validation.timeout_s * 1000;
+	struct hp_rest rest;
+	struct hp_rest_resp resp;
+	struct stream_arg sa;
+	struct config_arg ca = { NULL };
+	json_t *want = NULL;
+	char *leader = NULL, *url = NULL;
+	const struct hp_host *lh;
+	int64_t t = hp_now_ms();
+	int r;
+
+	hp_rest_resp_init(&resp);
+	if ((r = hp_rest_init(&rest, 3000, err)) < 0)
+		return r;
+	/* the leader can take a moment to appear after a bootstrap */
+	while (!(leader = hp_patroni_leader(run, &rest, NULL)) &&
+	       hp_now_ms() - t < deadline)
+		hp_sleep_ms(500);
+	if (!leader) {
+		r = hp_err_set(err, HP_EVERIFY,
+			       "no patroni member reports a leader after %d s",
+			       inv->validation.timeout_s);
+		goto out;
+	}
+	lh = hp_inventory_host(inv, leader);
+	url = hp_url(lh, inv->patroni.restapi_port, "/cluster");
+	r = hp_rest_poll(&rest, "GET", url, NULL, deadline, 1000, cluster_ok,
+			 (void *)(uintptr_t)inv, &resp, err);
+	free(url);
+	if (r < 0) {
+		hp_err_prefix(err, "GET /cluster on %s", leader);
+		goto out;
+	}
+	sa.inv = inv;
+	sa.leader = leader;
+	url = hp_url(lh, inv->patroni.restapi_port, "/patroni");
+	r = hp_rest_poll(&rest, "GET", url, NULL, deadline, 1000,
+			 streaming_ok, &sa, &resp, err);
+	free(url);
+	if (r < 0) {
+		hp_err_prefix(err, "replication on leader %s", leader);
+		goto out;
+	}
+	if ((r = hp_render_dcs_json(&want, inv, err)) < 0)
+		goto out;
+	ca.want = want;
+	url = hp_url(lh, inv->patroni.restapi_port, "/config");
+	r = hp_rest_poll(&rest, "GET", url, NULL, deadline, 1000, config_ok,
+			 &ca, &resp, err);
+	free(url);
+	if (r < 0)
+		hp_err_prefix(err, "GET /config on %s differs from the "
+				   "inventory", leader);
+out:
+	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
+		      "verify patroni: leader, streaming, config",
+		      r < 0 ? err->msg : NULL, NULL, t);
+	if (r < 0)
+		err->code = r = HP_EVERIFY;
+	json_decref(want);
+	free(leader);
+	hp_rest_resp_release(&resp);
+	hp_rest_release(&rest);
+	return r;
+}

@@ -1,0 +1,76 @@
+#ifndef HP_PHASES_H
+#define HP_PHASES_H
+/*
+ * The phases, in the order they run. Each names the role of the hosts it
+ * acts on, converges them with the engine's idempotent steps, and verifies
+ * the result against the services' own REST APIs. A phase that changed
+ * nothing still verifies.
+ */
+#include "engine.h"
+#include "rest.h"
+
+struct hp_phase {
+	const char *name;
+	unsigned role; /* HP_ROLE_* of the hosts it acts on */
+	/* Converge (or, in plan mode, report). < 0 when a host failed. */
+	int (*converge)(struct hp_run *run, struct hp_err *err);
+	/* Check the result; HP_EVERIFY with the failing check and the last
+	 * answer seen in err. */
+	int (*verify)(struct hp_run *run, struct hp_err *err);
+};
+
+extern const struct hp_phase hp_phases[];
+extern const size_t hp_phases_nr;
+const struct hp_phase *hp_phase_find(const char *name);
+
+/* ---- shared by the phases (phases/common.c) ------------------------------- */
+
+/* The files host h must have for the service/phase `phase` ("etcd",
+ * "patroni", "haproxy"), rendered from the inventory with the run's
+ * secrets. *out is an array the caller frees with hp_want_files_free. */
+int hp_phase_files(struct hp_hostrun *h, const char *phase,
+		   struct hp_want_file **out, size_t *nr, struct hp_err *err);
+void hp_want_files_free(struct hp_want_file *f, size_t nr);
+
+/* Converge packages (with pre-install files first), files and directories
+ * for one host; facts_out receives the service facts gathered after the
+ * files (for the service step). Used by every phase. */
+struct hp_host_plan {
+	const char *const *pkgs;
+	size_t nr_pkgs;
+	const char *const *svcs;
+	size_t nr_svcs;
+	/* run right after the packages were installed for the first time */
+	const char *post_install_cmd;
+	/* directories: path, mode, owner, group */
+	const char *dir;
+	unsigned dir_mode;
+	const char *dir_owner;
+};
+int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
+			   const struct hp_host_plan *p,
+			   struct hp_facts *facts_out, struct hp_err *err);
+
+/* "http://address:port/path" for host; the caller frees it. */
+char *hp_url(const struct hp_host *host, int port, const char *path);
+
+/* Commit the phase's state (files per host, run record, DCS config) to the
+ * state repository and tag a rollback point, when the phase changed
+ * something. */
+int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
+		    const char *result, struct hp_err *err);
+
+/* Patroni's view of the cluster: the leader's name (or NULL) from the
+ * first patroni host that answers GET /cluster. Caller frees. */
+char *hp_patroni_leader(struct hp_run *run, struct hp_rest *rest,
+			json_t **cluster_out);
+
+/* Phase entry points. */
+int hp_etcd_converge(struct hp_run *run, struct hp_err *err);
+int hp_etcd_verify(struct hp_run *run, struct hp_err *err);
+int hp_patroni_converge(struct hp_run *run, struct hp_err *err);
+int hp_patroni_verify(struct hp_run *run, struct hp_err *err);
+int hp_haproxy_converge(struct hp_run *run, struct hp_err *err);
+int hp_haproxy_verify(struct hp_run *run, struct hp_err *err);
+
+#endif

@@ -1,0 +1,111 @@
+/* The command table and the helpers commands share. */
+#include <string.h>
+
+#include "cmd.h"
+
+/*
+ * Register a command only when it works: the table is the truth --help
+ * prints.
+ */
+#define RUN_OPTS                                                            \
+	{ "phase", "P,...", "only these phases (etcd,patroni,haproxy)" },   \
+	{ "host", "H,...", "only these hosts" },                            \
+	{ "parallel", "N", "hosts worked on at once (default: ssh.parallel)" }, \
+	{ "accept-new-host-keys", NULL,                                     \
+	  "add unknown host keys to known_hosts (a changed key is always "  \
+	  "refused)" },                                                     \
+	{ "json", NULL, "print one JSON document with every step's result" }
+
+const struct hp_cmd hp_commands[] = {
+	{ "validate", hp_cmd_validate, "INVENTORY [--print] [--render DIR]",
+	  1, 1, HP_CMD_NEED_INVENTORY | HP_CMD_OFFLINE,
+	  "parse, check and render the inventory; no SSH",
+	  { { "print", NULL,
+	      "print the effective inventory (defaults applied) as YAML" },
+	    { "render", "DIR",
+	      "write every host's rendered files under DIR/<host>/<path> "
+	      "(secrets as placeholders)" } } },
+	{ "plan", hp_cmd_plan, "INVENTORY [options]", 1, 1,
+	  HP_CMD_NEED_INVENTORY,
+	  "show per phase and host what apply would change; changes nothing "
+	  "(exit 0: nothing to do, 2: changes)",
+	  { RUN_OPTS } },
+	{ "apply", hp_cmd_apply, "INVENTORY [options]", 1, 1,
+	  HP_CMD_NEED_INVENTORY | HP_CMD_NEED_STATE | HP_CMD_TAKES_LOCK,
+	  "run the phases in order, verify each, record rollback points",
+	  { RUN_OPTS } },
+	{ "status", hp_cmd_status, "INVENTORY [--json]", 1, 1,
+	  HP_CMD_NEED_INVENTORY,
+	  "one screen from the REST APIs: etcd, Patroni members, HAProxy "
+	  "backends",
+	  { { "json", NULL, "print JSON" } } },
+};
+const size_t hp_commands_nr = HP_ARRAY_SIZE(hp_commands);
+
+const struct hp_cmd *hp_cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < hp_commands_nr; i++)
+		if (!strcmp(hp_commands[i].name, name))
+			return &hp_commands[i];
+	return NULL;
+}
+
+static int opt_index(const struct hp_cmd *cmd, const char *name)
+{
+	int i;
+
+	for (i = 0; i < HP_MAX_OPTS && cmd->opts[i].name; i++)
+		if (!strcmp(cmd->opts[i].name, name))
+			return i;
+	return -1;
+}
+
+const char *hp_cmd_opt(const struct hp_cmd_ctx *ctx, const char *name)
+{
+	int i = opt_index(ctx->cmd, name);
+
+	return i < 0 ? NULL : ctx->optval[i];
+}
+
+bool hp_cmd_flag(const struct hp_cmd_ctx *ctx, const char *name)
+{
+	return hp_cmd_opt(ctx, name) != NULL;
+}
+
+void hp_cmd_usage(const struct hp_cmd *cmd, FILE *out)
+{
+	int i;
+
+	fprintf(out, "usage: haprov %s %s\n\n%s\n", cmd->name, cmd->usage,
+		cmd->summary);
+	if (cmd->opts[0].name)
+		fputs("\noptions:\n", out);
+	for (i = 0; i < HP_MAX_OPTS && cmd->opts[i].name; i++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "--%s%s%s", cmd->opts[i].name,
+			 cmd->opts[i].arg ? " " : "",
+			 cmd->opts[i].arg ? cmd->opts[i].arg : "");
+		fprintf(out, "  %-26s %s\n", left, cmd->opts[i].help);
+	}
+}
+
+int hp_exit_for_error(int code)
+{
+	switch (code) {
+	case HP_OK:
+		return HP_EXIT_OK;
+	case HP_EINVALID:
+		return HP_EXIT_INVALID;
+	case HP_ELOCKED:
+		return HP_EXIT_LOCKED;
+	case HP_EINTR:
+		return HP_EXIT_INTERRUPTED;
+	case HP_EVERIFY:
+		return HP_EXIT_VERIFY_FAILED;
+	default:
+		return HP_EXIT_ERROR;
+	}
+}

@@ -1,0 +1,395 @@
+/*
+ * Run lifecycle: host sessions, the bounded worker pool, step results,
+ * progress lines and the --json document.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+#include "ssh.h"
+
+void hp_strlist_add(struct hp_strlist *l, const char *s)
+{
+	HP_ALLOC_GROW(l->items, l->nr + 1, l->alloc);
+	l->items[l->nr++] = xstrdup(s);
+}
+
+bool hp_strlist_has(const struct hp_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++)
+		if (!strcmp(l->items[i], s))
+			return true;
+	return false;
+}
+
+void hp_strlist_clear(struct hp_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->nr = l->alloc = 0;
+}
+
+/* Whether name is in a comma-separated list (NULL list: everything). */
+static bool in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	if (!list)
+		return true;
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (len == n && !strncmp(p, name, n))
+			return true;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return false;
+}
+
+void hp_run_init(struct hp_run *run, const struct hp_inventory *inv,
+		 const struct hp_run_opts *opts)
+{
+	struct tm tm;
+	time_t now = time(NULL);
+	size_t i;
+
+	memset(run, 0, sizeof(*run));
+	run->inv = inv;
+	run->opts = *opts;
+	if (run->opts.parallel <= 0)
+		run->opts.parallel = inv->ssh.parallel;
+	gmtime_r(&now, &tm);
+	strftime(run->run_id, sizeof(run->run_id), "%Y%m%dT%H%M%SZ", &tm);
+	run->t0 = hp_now_ms();
+	pthread_mutex_init(&run->mu, NULL);
+	run->nr_hosts = inv->nr_hosts;
+	run->hosts = xcalloc(inv->nr_hosts, sizeof(*run->hosts));
+	for (i = 0; i < inv->nr_hosts; i++) {
+		run->hosts[i].run = run;
+		run->hosts[i].host = &inv->hosts[i];
+		run->hosts[i].selected = in_list(opts->hosts,
+						 inv->hosts[i].name);
+		snprintf(run->hosts[i].tr.host, sizeof(run->hosts[i].tr.host),
+			 "%s", inv->hosts[i].name);
+	}
+}
+
+void hp_hostrun_phase_reset(struct hp_hostrun *h)
+{
+	size_t i;
+
+	hp_strlist_clear(&h->restart);
+	hp_strlist_clear(&h->reload);
+	for (i = 0; i < h->nr_recs; i++) {
+		free(h->recs[i].path);
+		free(h->recs[i].now);
+		free(h->recs[i].old);
+	}
+	free(h->recs);
+	h->recs = NULL;
+	h->nr_recs = h->alloc_recs = 0;
+	h->nr_changed = 0;
+}
+
+void hp_run_release(struct hp_run *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->nr_hosts; i++) {
+		struct hp_hostrun *h = &run->hosts[i];
+
+		if (h->tr.ops)
+			h->tr.ops->close(h->tr.ctx);
+		hp_hostrun_phase_reset(h);
+	}
+	free(run->hosts);
+	for (i = 0; i < run->nr_results; i++) {
+		free(run->results[i].step);
+		free(run->results[i].detail);
+		free(run->results[i].diff);
+	}
+	free(run->results);
+	pthread_mutex_destroy(&run->mu);
+	memset(run, 0, sizeof(*run));
+}
+
+struct hp_hostrun *hp_run_host(struct hp_run *run, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < run->nr_hosts; i++)
+		if (!strcmp(run->hosts[i].host->name, name))
+			return &run->hosts[i];
+	return NULL;
+}
+
+/* ---- worker pool ------------------------------------------------------------ */
+
+struct pool {
+	struct hp_run *run;
+	unsigned role;
+	hp_host_fn fn;
+	void *arg;
+	size_t next;
+	size_t nr_failed;
+	bool include_failed;
+	pthread_mutex_t mu;
+};
+
+static bool host_eligible(const struct pool *p, const struct hp_hostrun *h)
+{
+	if (!h->selected || (p->role && !(h->host->roles & p->role)))
+		return false;
+	return p->include_failed || !h->failed;
+}
+
+static void *pool_worker(void *arg)
+{
+	struct pool *p = arg;
+
+	for (;;) {
+		struct hp_hostrun *h = NULL;
+		int r;
+
+		pthread_mutex_lock(&p->mu);
+		while (p->next < p->run->nr_hosts) {
+			struct hp_hostrun *c = &p->run->hosts[p->next++];
+
+			if (host_eligible(p, c)) {
+				h = c;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&p->mu);
+		if (!h)
+			return NULL;
+		if (hp_interrupted()) {
+			/* start no new work; what runs finishes its step */
+			r = hp_err_set(&h->err, HP_EINTR, "interrupted");
+		} else {
+			r = p->fn(h, p->arg);
+		}
+		if (r < 0) {
+			pthread_mutex_lock(&p->mu);
+			p->nr_failed++;
+			pthread_mutex_unlock(&p->mu);
+			h->failed = true;
+			if (!h->err.code)
+				hp_err_set(&h->err, r, "failed");
+		}
+	}
+}
+
+static size_t pool_run(struct hp_run *run, unsigned role, hp_host_fn fn,
+		       void *arg, bool include_failed)
+{
+	struct pool p = { .run = run, .role = role, .fn = fn, .arg = arg,
+			  .include_failed = include_failed };
+	pthread_t *th;
+	size_t i, n = 0, want = 0;
+
+	for (i = 0; i < run->nr_hosts; i++)
+		if (host_eligible(&p, &run->hosts[i]))
+			want++;
+	if (!want)
+		return 0;
+	if (want > (size_t)run->opts.parallel)
+		want = (size_t)run->opts.parallel;
+	pthread_mutex_init(&p.mu, NULL);
+	th = xcalloc(want, sizeof(*th));
+	for (i = 0; i < want; i++)
+		if (pthread_create(&th[n], NULL, pool_worker, &p) == 0)
+			n++;
+	if (!n) /* no thread could start: do the work here */
+		pool_worker(&p);
+	for (i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+	pthread_mutex_destroy(&p.mu);
+	return p.nr_failed;
+}
+
+size_t hp_run_each(struct hp_run *run, unsigned role, hp_host_fn fn,
+		   void *arg)
+{
+	return pool_run(run, role, fn, arg, false);
+}
+
+/* ---- connecting ---------------------------------------------------------------- */
+
+static int connect_one(struct hp_hostrun *h, void *arg)
+{
+	const struct hp_inventory *inv = h->run->inv;
+	struct hp_ssh_opts o;
+	int64_t t = hp_now_ms();
+	int r;
+
+	(void)arg;
+	if (h->tr.ops)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.address = h->host->address;
+	o.port = inv->ssh.port;
+	o.user = inv->ssh.user;
+	o.identity_file = inv->ssh.identity_file;
+	o.known_hosts = inv->ssh.known_hosts;
+	o.accept_new_host_keys = h->run->opts.accept_new_host_keys;
+	o.sudo = inv->ssh.sudo;
+	o.connect_timeout_s = inv->ssh.connect_timeout_s;
+	r = hp_ssh_connect(&h->tr, h->host->name, &o, &h->err);
+	if (r < 0) {
+		hp_strlcpy(h->err.host, h->host->name, sizeof(h->err.host));
+		hp_run_record(h->run, h->host->name, HP_STEP_FAILED, "connect",
+			      h->err.msg, NULL, t);
+		return r;
+	}
+	hp_debug("%s: connected in %lld ms", h->host->name,
+		 (long long)(hp_now_ms() - t));
+	return 0;
+}
+
+size_t hp_run_connect(struct hp_run *run, struct hp_err *err)
+{
+	size_t nr = pool_run(run, 0, connect_one, NULL, true);
+
+	if (nr) {
+		struct hp_buf b = HP_BUF_INIT;
+		size_t i;
+
+		for (i = 0; i < run->nr_hosts; i++)
+			if (run->hosts[i].failed)
+				hp_buf_addf(&b, "%s%s", b.len ? ", " : "",
+					    run->hosts[i].host->name);
+		hp_err_set(err, HP_ECONNECT, "cannot connect to %s", b.buf);
+		hp_buf_release(&b);
+	}
+	return nr;
+}
+
+/* ---- results ------------------------------------------------------------------- */
+
+static const char *status_name(enum hp_step_status st)
+{
+	switch (st) {
+	case HP_STEP_OK:
+		return "ok";
+	case HP_STEP_CHANGED:
+		return "changed";
+	case HP_STEP_FAILED:
+		return "failed";
+	}
+	return "?";
+}
+
+void hp_run_record(struct hp_run *run, const char *host,
+		   enum hp_step_status st, const char *step,
+		   const char *detail, const char *diff, int64_t started_ms)
+{
+	struct hp_step_result *r;
+	int64_t now = hp_now_ms();
+	const char *label = st == HP_STEP_CHANGED && run->opts.plan
+				    ? "would change"
+				    : status_name(st);
+	char line[1024];
+
+	pthread_mutex_lock(&run->mu);
+	HP_ALLOC_GROW(run->results, run->nr_results + 1, run->alloc_results);
+	r = &run->results[run->nr_results++];
+	memset(r, 0, sizeof(*r));
+	hp_strlcpy(r->host, host ? host : "", sizeof(r->host));
+	hp_strlcpy(r->phase, run->phase ? run->phase : "", sizeof(r->phase));
+	r->step = xstrdup(step);
+	r->detail = detail && *detail ? xstrdup(detail) : NULL;
+	r->diff = diff && *diff ? xstrdup(diff) : NULL;
+	r->status = st;
+	r->ms = now - started_ms;
+	/* one write per line: parallel hosts never interleave */
+	snprintf(line, sizeof(line), "[%6.1fs] %-8s %-8s %-40s %s%s%s (%.1fs)\n",
+		 (double)(now - run->t0) / 1000.0, host ? host : "-",
+		 r->phase, step, label, r->detail ? ": " : "",
+		 r->detail ? r->detail : "", (double)r->ms / 1000.0);
+	fputs(line, stderr);
+	pthread_mutex_unlock(&run->mu);
+}
+
+size_t hp_run_count(struct hp_run *run, const char *phase,
+		    enum hp_step_status st)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&run->mu);
+	for (i = 0; i < run->nr_results; i++)
+		if (run->results[i].status == st &&
+		    (!phase || !strcmp(run->results[i].phase, phase)))
+			n++;
+	pthread_mutex_unlock(&run->mu);
+	return n;
+}
+
+void hp_run_phase_summary(struct hp_run *run, const char *phase)
+{
+	size_t i, j;
+
+	pthread_mutex_lock(&run->mu);
+	for (i = 0; i < run->nr_hosts; i++) {
+		const char *name = run->hosts[i].host->name;
+		size_t c[3] = { 0, 0, 0 };
+
+		for (j = 0; j < run->nr_results; j++) {
+			const struct hp_step_result *r = &run->results[j];
+
+			if (!strcmp(r->host, name) && !strcmp(r->phase, phase))
+				c[r->status]++;
+		}
+		if (c[0] + c[1] + c[2])
+			fprintf(stderr,
+				"%-8s %-8s ok=%zu %s=%zu failed=%zu\n", phase,
+				name, c[0],
+				run->opts.plan ? "would-change" : "changed",
+				c[1], c[2]);
+	}
+	pthread_mutex_unlock(&run->mu);
+}
+
+json_t *hp_run_json(struct hp_run *run)
+{
+	json_t *doc = json_object(), *arr = json_array();
+	size_t i;
+
+	json_object_set_new(doc, "run_id", json_string(run->run_id));
+	json_object_set_new(doc, "cluster", json_string(run->inv->cluster));
+	json_object_set_new(doc, "plan", json_boolean(run->opts.plan));
+	pthread_mutex_lock(&run->mu);
+	for (i = 0; i < run->nr_results; i++) {
+		const struct hp_step_result *r = &run->results[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "host", json_string(r->host));
+		json_object_set_new(o, "phase", json_string(r->phase));
+		json_object_set_new(o, "step", json_string(r->step));
+		json_object_set_new(o, "status",
+				    json_string(status_name(r->status)));
+		if (r->detail)
+			json_object_set_new(o, "detail",
+					    json_string(r->detail));
+		if (r->diff)
+			json_object_set_new(o, "diff", json_string(r->diff));
+		json_object_set_new(o, "ms", json_integer(r->ms));
+		json_array_append_new(arr, o);
+	}
+	pthread_mutex_unlock(&run->mu);
+	json_object_set_new(doc, "results", arr);
+	return doc;
+}
