@@ -274,18 +274,6 @@ static const char *skip_prefix(const char *msg, const char *method,
 	return msg;
 }
 
-static void sleep_ms(int64_t ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 int hp_rest_poll(struct hp_rest *r, const char *method, const char *url,
 		 const json_t *body, int deadline_ms, int interval_ms,
 		 hp_rest_check_fn check, void *arg, struct hp_rest_resp *last,
@@ -345,7 +333,12 @@ int hp_rest_poll(struct hp_rest *r, const char *method, const char *url,
 		left = end - hp_now_ms();
 		if (left <= 0)
 			break;
-		sleep_ms(left < interval_ms ? left : interval_ms);
+		if (hp_interrupted()) {
+			ret = hp_err_set(err, HP_EINTR, "%s %s: interrupted",
+					 method, url);
+			goto out;
+		}
+		hp_sleep_ms((int)(left < interval_ms ? left : interval_ms));
 	}
 	ret = hp_err_set(
 		err, HP_ETIMEOUT,

@@ -41,8 +41,12 @@ int hp_host_sh(struct hp_hostrun *h, const char *cmd, const void *in,
 
 		if (b->len > 600)
 			tail = b->buf + b->len - 600;
-		r = hp_err_set(err, HP_EREMOTE, "exit %d: %s", res.exit_code,
-			       tail);
+		size_t n = strlen(tail);
+
+		while (n && (tail[n - 1] == '\n' || tail[n - 1] == ' '))
+			n--;
+		r = hp_err_set(err, HP_EREMOTE, "exit %d: %.*s", res.exit_code,
+			       (int)n, tail);
 		goto out;
 	}
 	if (out)
@@ -163,6 +167,7 @@ int hp_step_packages(struct hp_hostrun *h, const char *const *pkgs,
 		     struct hp_err *err)
 {
 	struct hp_buf list = HP_BUF_INIT, cmd = HP_BUF_INIT;
+	struct hp_buf names = HP_BUF_INIT; /* for people: unquoted */
 	int64_t t = hp_now_ms();
 	size_t i;
 	int r = 0;
@@ -173,6 +178,7 @@ int hp_step_packages(struct hp_hostrun *h, const char *const *pkgs,
 			continue;
 		hp_buf_addch(&list, ' ');
 		hp_shell_quote(&list, pkgs[i]);
+		hp_buf_addf(&names, "%s%s", names.len ? " " : "", pkgs[i]);
 	}
 	if (!list.len) {
 		hp_run_record(h->run, h->host->name, HP_STEP_OK, "packages",
@@ -183,7 +189,7 @@ int hp_step_packages(struct hp_hostrun *h, const char *const *pkgs,
 	h->nr_changed++;
 	if (h->run->opts.plan) {
 		hp_run_record(h->run, h->host->name, HP_STEP_CHANGED,
-			      "packages", list.buf + 1, NULL, t);
+			      "packages", names.buf, NULL, t);
 		goto out;
 	}
 	/*
@@ -202,11 +208,12 @@ int hp_step_packages(struct hp_hostrun *h, const char *const *pkgs,
 		    list.buf);
 	r = hp_host_sh(h, cmd.buf, NULL, 0, 0, NULL, err);
 	if (r < 0)
-		hp_err_prefix(err, "apt-get install%s", list.buf);
+		hp_err_prefix(err, "apt-get install %s", names.buf);
 	hp_run_record(h->run, h->host->name,
 		      r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED, "packages",
-		      r < 0 ? err->msg : list.buf + 1, NULL, t);
+		      r < 0 ? err->msg : names.buf, NULL, t);
 out:
+	hp_buf_release(&names);
 	hp_buf_release(&list);
 	hp_buf_release(&cmd);
 	return r;

@@ -1,0 +1,555 @@
+/*
+ * The engine's logic against a scripted fake transport: facts parsing,
+ * the file/package/service steps (idempotence, backups, checks, plan
+ * mode, secrets), a failure in the middle of a host's steps, and the
+ * worker pool's handling of a failing host.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "fake_transport.h"
+#include "engine.h"
+#include "phases.h"
+
+static const char inv_yaml[] =
+	"cluster: {name: t}\n"
+	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
+	"hosts:\n"
+	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n"
+	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni, haproxy]}\n"
+	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n";
+
+struct fx {
+	struct hp_inventory *inv;
+	struct hp_diags diags;
+	struct hp_run run;
+	struct hp_fake fake[3];
+	struct hp_err err;
+};
+
+static struct fx *fx_new(bool plan)
+{
+	struct fx *x = xcalloc(1, sizeof(*x));
+	struct hp_run_opts o;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.plan = plan;
+	assert_int_equal(hp_inventory_load_string(&x->inv, inv_yaml,
+						  sizeof(inv_yaml) - 1,
+						  "/tmp/t.yml", &x->diags),
+			 0);
+	hp_run_init(&x->run, x->inv, &o);
+	for (i = 0; i < 3; i++) {
+		hp_fake_init(&x->fake[i]);
+		hp_fake_transport(&x->fake[i], &x->run.hosts[i].tr,
+				  x->inv->hosts[i].name);
+	}
+	hp_err_clear(&x->err);
+	return x;
+}
+
+static void fx_free(struct fx *x)
+{
+	size_t i;
+
+	hp_run_release(&x->run);
+	for (i = 0; i < 3; i++)
+		hp_fake_release(&x->fake[i]);
+	hp_inventory_free(x->inv);
+	hp_diags_release(&x->diags);
+	free(x);
+}
+
+static struct hp_want_file want(const char *path, const char *content)
+{
+	struct hp_want_file f;
+
+	memset(&f, 0, sizeof(f));
+	f.path = path;
+	f.content = content;
+	f.len = strlen(content);
+	f.mode = 0644;
+	f.owner = "root";
+	f.group = "root";
+	f.services = "svc";
+	return f;
+}
+
+static struct hp_fact_file fact_for(const char *content, unsigned mode)
+{
+	struct hp_fact_file f;
+
+	memset(&f, 0, sizeof(f));
+	f.exists = true;
+	hp_sha256_hex(content, strlen(content), f.sha256);
+	f.mode = mode;
+	hp_strlcpy(f.owner, "root", sizeof(f.owner));
+	hp_strlcpy(f.group, "root", sizeof(f.group));
+	return f;
+}
+
+static void test_facts_one_command(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_want_file wf[2] = { want("/etc/a", "x"), want("/etc/b", "y") };
+	const char *pkgs[] = { "etcd-server", "haproxy" };
+	const char *svcs[] = { "etcd" };
+	struct hp_facts facts;
+
+	(void)state;
+	hp_fake_expect(&x->fake[0], "export LC_ALL=C", 0,
+		       "F 0123456789abcdef0123456789abcdef0123456789abcdef"
+		       "0123456789abcdef 640 postgres postgres\n"
+		       "F -\nP ii\nP \nS enabled active 4242\n",
+		       "");
+	assert_int_equal(hp_facts_gather(&x->run.hosts[0], wf, 2, pkgs, 2,
+					 svcs, 1, &facts, &x->err),
+			 0);
+	/* one round trip for everything */
+	assert_int_equal(x->fake[0].nr_calls, 1);
+	assert_true(facts.files[0].exists);
+	assert_int_equal(facts.files[0].mode, 0640);
+	assert_string_equal(facts.files[0].owner, "postgres");
+	assert_false(facts.files[1].exists);
+	assert_true(facts.pkg_installed[0]);
+	assert_false(facts.pkg_installed[1]);
+	assert_string_equal(facts.svcs[0].active, "active");
+	assert_int_equal(facts.svcs[0].main_pid, 4242);
+	/* every path and name went through the quoting function */
+	assert_non_null(strstr(x->fake[0].calls[0].what, "f='/etc/a'"));
+	assert_non_null(strstr(x->fake[0].calls[0].what, "'haproxy'"));
+	hp_facts_release(&facts);
+	fx_free(x);
+}
+
+static void test_facts_short_answer_is_an_error(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_want_file wf[1] = { want("/etc/a", "x") };
+	struct hp_facts facts;
+
+	(void)state;
+	hp_fake_expect(&x->fake[0], "export LC_ALL=C", 0, "", "");
+	assert_int_equal(hp_facts_gather(&x->run.hosts[0], wf, 1, NULL, 0,
+					 NULL, 0, &facts, &x->err),
+			 HP_EREMOTE);
+	hp_facts_release(&facts);
+	fx_free(x);
+}
+
+static void test_file_unchanged_writes_nothing(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_want_file f = want("/etc/a", "same\n");
+	struct hp_fact_file fact = fact_for("same\n", 0644);
+	bool changed = true;
+
+	(void)state;
+	assert_int_equal(hp_step_file(&x->run.hosts[0], &f, &fact, &changed,
+				      &x->err),
+			 0);
+	assert_false(changed);
+	assert_int_equal(x->fake[0].nr_calls, 0);
+	assert_int_equal(x->run.hosts[0].restart.nr, 0);
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_OK), 1);
+	fx_free(x);
+}
+
+static void test_file_changed_backs_up_then_replaces(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_want_file f = want("/etc/a", "new\n");
+	struct hp_fact_file fact = fact_for("old\n", 0644);
+	struct hp_fake *fk = &x->fake[0];
+	struct hp_hostrun *h = &x->run.hosts[0];
+	bool changed = false;
+	long backup, get, put;
+
+	(void)state;
+	hp_fake_set_file(fk, "/etc/a", "old\n", 4, 0644, "root", "root");
+	hp_fake_expect(fk, "cp -p", 0, "", "");
+	assert_int_equal(hp_step_file(h, &f, &fact, &changed, &x->err), 0);
+	assert_true(changed);
+	backup = hp_fake_find_call(fk, HP_FAKE_EXEC, "/var/lib/haprov/backups/",
+				   0);
+	get = hp_fake_find_call(fk, HP_FAKE_GET, "/etc/a", 0);
+	put = hp_fake_find_call(fk, HP_FAKE_PUT, "/etc/a", 0);
+	/* the old content is kept on the host before it is replaced */
+	assert_true(backup >= 0 && get > backup && put > get);
+	assert_string_equal(hp_fake_file(fk, "/etc/a")->data, "new\n");
+	/* and for the state repository */
+	assert_int_equal(h->nr_recs, 1);
+	assert_string_equal(h->recs[0].old, "old\n");
+	assert_string_equal(h->recs[0].now, "new\n");
+	/* the service that reads it is restarted later */
+	assert_true(hp_strlist_has(&h->restart, "svc"));
+	fx_free(x);
+}
+
+static void test_file_mode_only(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_want_file f = want("/etc/a", "same\n");
+	struct hp_fact_file fact = fact_for("same\n", 0666);
+	bool changed = false;
+
+	(void)state;
+	f.mode = 0600;
+	assert_int_equal(hp_step_file(&x->run.hosts[0], &f, &fact, &changed,
+				      &x->err),
+			 0);
+	assert_true(changed);
+	/* same content: no backup needed, but the file is put with 0600 */
+	assert_int_equal(hp_fake_count_calls(&x->fake[0], HP_FAKE_EXEC,
+					     "cp -p"),
+			 0);
+	assert_int_equal(hp_fake_file(&x->fake[0], "/etc/a")->mode, 0600);
+	fx_free(x);
+}
+
+static void test_file_check_refuses(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_want_file f = want("/etc/haproxy/haproxy.cfg", "bad\n");
+	struct hp_fact_file fact = fact_for("good\n", 0644);
+	struct hp_fake *fk = &x->fake[0];
+	bool changed = false;
+	long chk;
+
+	(void)state;
+	f.check_cmd = "haproxy -c -f %s";
+	hp_fake_set_file(fk, f.path, "good\n", 5, 0644, "root", "root");
+	hp_fake_expect(fk, "cp -p", 0, "", "");
+	hp_fake_expect(fk, "haproxy -c -f", 1, "", "[ALERT] parsing error\n");
+	assert_int_equal(hp_step_file(&x->run.hosts[0], &f, &fact, &changed,
+				      &x->err),
+			 HP_EREMOTE);
+	/* the new content went to a temporary name, never to the file */
+	assert_string_equal(hp_fake_file(fk, f.path)->data, "good\n");
+	assert_non_null(hp_fake_file(fk, "/etc/haproxy/haproxy.cfg.haprov-new"));
+	chk = hp_fake_find_call(fk, HP_FAKE_EXEC, "haproxy -c -f", 0);
+	assert_true(chk >= 0);
+	/* checked on the temporary file; renamed only if the check passes,
+	 * removed if it fails */
+	assert_non_null(strstr(fk->calls[chk].what,
+			       "'/etc/haproxy/haproxy.cfg.haprov-new' && mv -f"));
+	assert_non_null(strstr(fk->calls[chk].what, "rm -f"));
+	assert_non_null(strstr(x->err.msg, "parsing error"));
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_FAILED), 1);
+	fx_free(x);
+}
+
+static void test_plan_mode_changes_nothing(void **state)
+{
+	struct fx *x = fx_new(true);
+	struct hp_want_file f = want("/etc/a", "new\n");
+	struct hp_fact_file fact = fact_for("old\n", 0644);
+	struct hp_fake *fk = &x->fake[0];
+	bool changed = false;
+
+	(void)state;
+	hp_fake_expect(fk, "diff -u", 1, "--- /etc/a\n+++ /etc/a\n-old\n+new\n",
+		       "");
+	assert_int_equal(hp_step_file(&x->run.hosts[0], &f, &fact, &changed,
+				      &x->err),
+			 0);
+	assert_true(changed);
+	assert_int_equal(hp_fake_count_calls(fk, HP_FAKE_PUT, NULL), 0);
+	assert_int_equal(hp_fake_count_calls(fk, HP_FAKE_EXEC, "cp -p"), 0);
+	/* the new content reaches diff on stdin, never in the command */
+	assert_int_equal(hp_fake_count_calls(fk, HP_FAKE_EXEC, "new"), 0);
+	assert_int_equal(x->run.nr_results, 1);
+	assert_non_null(strstr(x->run.results[0].diff, "+new"));
+	fx_free(x);
+}
+
+static void test_plan_secret_file_not_shown(void **state)
+{
+	struct fx *x = fx_new(true);
+	struct hp_want_file f = want("/etc/patroni_env.conf",
+				     "PASSWORD=hunter2hunter2\n");
+	struct hp_fact_file fact = fact_for("PASSWORD=old\n", 0600);
+	bool changed = false;
+	size_t i;
+
+	(void)state;
+	f.secret = true;
+	f.mode = 0600;
+	assert_int_equal(hp_step_file(&x->run.hosts[0], &f, &fact, &changed,
+				      &x->err),
+			 0);
+	assert_true(changed);
+	/* no diff is computed, nothing is sent, nothing recorded shows it */
+	assert_int_equal(x->fake[0].nr_calls, 0);
+	for (i = 0; i < x->run.nr_results; i++) {
+		const struct hp_step_result *r = &x->run.results[i];
+
+		assert_null(strstr(r->step, "hunter2"));
+		assert_true(!r->detail || !strstr(r->detail, "hunter2"));
+		assert_true(!r->diff || !strstr(r->diff, "hunter2"));
+	}
+	fx_free(x);
+}
+
+static void test_secret_file_apply_travels_on_put(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_want_file f = want("/etc/patroni_env.conf",
+				     "PASSWORD=hunter2hunter2\n");
+	struct hp_fact_file fact = fact_for("PASSWORD=old\n", 0600);
+	struct hp_fake *fk = &x->fake[0];
+	bool changed = false;
+	size_t i;
+
+	(void)state;
+	f.secret = true;
+	f.mode = 0600;
+	hp_fake_expect(fk, "cp -p", 0, "", "");
+	assert_int_equal(hp_step_file(&x->run.hosts[0], &f, &fact, &changed,
+				      &x->err),
+			 0);
+	/* never read back (it would be kept), never in a command line */
+	assert_int_equal(hp_fake_count_calls(fk, HP_FAKE_GET, NULL), 0);
+	for (i = 0; i < fk->nr_calls; i++)
+		assert_null(strstr(fk->calls[i].what, "hunter2"));
+	assert_null(x->run.hosts[0].recs[0].old);
+	assert_true(x->run.hosts[0].recs[0].secret);
+	fx_free(x);
+}
+
+static void test_packages_install_only_missing(void **state)
+{
+	struct fx *x = fx_new(false);
+	const char *pkgs[] = { "etcd-server", "etcd-client" };
+	bool installed[] = { true, false };
+	bool changed = false;
+	long c;
+
+	(void)state;
+	hp_fake_expect(&x->fake[0], "apt-get install", 0, "", "");
+	assert_int_equal(hp_step_packages(&x->run.hosts[0], pkgs, 2, installed,
+					  &changed, &x->err),
+			 0);
+	assert_true(changed);
+	c = hp_fake_find_call(&x->fake[0], HP_FAKE_EXEC, "apt-get install", 0);
+	assert_true(c >= 0);
+	assert_non_null(strstr(x->fake[0].calls[c].what, "'etcd-client'"));
+	assert_null(strstr(x->fake[0].calls[c].what, "'etcd-server'"));
+	/* a failing install tries apt-get update once, and is not fatal
+	 * by itself */
+	assert_non_null(strstr(x->fake[0].calls[c].what, "apt-get update"));
+	fx_free(x);
+}
+
+static void test_packages_all_there_no_command(void **state)
+{
+	struct fx *x = fx_new(false);
+	const char *pkgs[] = { "etcd-server" };
+	bool installed[] = { true };
+	bool changed = true;
+
+	(void)state;
+	assert_int_equal(hp_step_packages(&x->run.hosts[0], pkgs, 1, installed,
+					  &changed, &x->err),
+			 0);
+	assert_false(changed);
+	assert_int_equal(x->fake[0].nr_calls, 0);
+	fx_free(x);
+}
+
+static void test_packages_failure_reported(void **state)
+{
+	struct fx *x = fx_new(false);
+	const char *pkgs[] = { "nope" };
+	bool installed[] = { false };
+	bool changed = false;
+
+	(void)state;
+	hp_fake_expect(&x->fake[0], "apt-get install", 1, "",
+		       "E: Unable to locate package nope\n");
+	assert_int_equal(hp_step_packages(&x->run.hosts[0], pkgs, 1, installed,
+					  &changed, &x->err),
+			 HP_EREMOTE);
+	assert_non_null(strstr(x->err.msg, "Unable to locate package nope"));
+	assert_string_equal(x->err.host, "a");
+	fx_free(x);
+}
+
+static void test_service_needs(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_hostrun *h = &x->run.hosts[0];
+	struct hp_fact_svc f;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	hp_strlcpy(f.enabled, "enabled", sizeof(f.enabled));
+	hp_strlcpy(f.active, "inactive", sizeof(f.active));
+	assert_int_equal(hp_service_needs(h, "etcd", &f), HP_SVC_START);
+	hp_strlcpy(f.active, "active", sizeof(f.active));
+	assert_int_equal(hp_service_needs(h, "etcd", &f), HP_SVC_NONE);
+	hp_strlist_add(&h->reload, "etcd");
+	assert_int_equal(hp_service_needs(h, "etcd", &f), HP_SVC_RELOAD);
+	hp_strlist_add(&h->restart, "etcd");
+	assert_int_equal(hp_service_needs(h, "etcd", &f), HP_SVC_RESTART);
+	fx_free(x);
+}
+
+static void test_service_enable_and_start(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_hostrun *h = &x->run.hosts[0];
+	struct hp_fact_svc f;
+	long c;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	hp_strlcpy(f.enabled, "disabled", sizeof(f.enabled));
+	hp_strlcpy(f.active, "inactive", sizeof(f.active));
+	h->daemon_reload = true;
+	hp_fake_expect(&x->fake[0], "systemctl", 0, "", "");
+	assert_int_equal(hp_step_service(h, "etcd", &f, HP_SVC_START, true,
+					 &x->err),
+			 0);
+	c = hp_fake_find_call(&x->fake[0], HP_FAKE_EXEC, "systemctl", 0);
+	assert_non_null(strstr(x->fake[0].calls[c].what,
+			       "systemctl daemon-reload && systemctl enable -q "
+			       "'etcd' && systemctl start --no-block 'etcd'"));
+	fx_free(x);
+}
+
+/* Nine files on a host, the seventh write fails: the steps stop there,
+ * the error names the host, files after it are not touched. */
+static int nine_files(struct hp_hostrun *h, const char *phase,
+		      struct hp_want_file **out, size_t *nr,
+		      struct hp_err *err)
+{
+	struct hp_want_file *wf = xcalloc(9, sizeof(*wf));
+	size_t i;
+
+	(void)h;
+	(void)phase;
+	(void)err;
+	for (i = 0; i < 9; i++) {
+		wf[i].path = xasprintf("/etc/f%zu", i + 1);
+		wf[i].content = xasprintf("content %zu\n", i + 1);
+		wf[i].len = strlen(wf[i].content);
+		wf[i].mode = 0644;
+		wf[i].owner = xstrdup("root");
+		wf[i].group = xstrdup("root");
+	}
+	*out = wf;
+	*nr = 9;
+	return 0;
+}
+
+static void test_step_7_of_9_fails(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_fake *fk = &x->fake[0];
+	struct hp_host_plan p;
+	struct hp_facts facts;
+	char answer[64] = "";
+	size_t i;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	x->run.phase_files_cb = nine_files;
+	for (i = 0; i < 9; i++)
+		strncat(answer, "F -\n", sizeof(answer) - strlen(answer) - 1);
+	hp_fake_expect(fk, "export LC_ALL=C", 0, answer, "");
+	hp_fake_expect(fk, "mkdir -p", 0, "", "");
+	/* calls: 1 facts, then per new file mkdir + put: file 7's put is
+	 * call 1 + 6 * 2 + 2 = 15 */
+	hp_fake_fail_call(fk, 15, HP_ECONNECT);
+	assert_int_equal(hp_phase_host_converge(&x->run.hosts[0], "etcd", &p,
+						&facts, &x->err),
+			 HP_ECONNECT);
+	for (i = 1; i <= 6; i++) {
+		char path[16];
+
+		snprintf(path, sizeof(path), "/etc/f%zu", i);
+		assert_non_null(hp_fake_file(fk, path));
+	}
+	assert_null(hp_fake_file(fk, "/etc/f7"));
+	assert_null(hp_fake_file(fk, "/etc/f8"));
+	assert_null(hp_fake_file(fk, "/etc/f9"));
+	assert_int_equal(fk->nr_calls, 15);
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED), 6);
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_FAILED), 1);
+	hp_facts_release(&facts);
+	fx_free(x);
+}
+
+static int fail_on_b(struct hp_hostrun *h, void *arg)
+{
+	int *count = arg;
+
+	__atomic_add_fetch(count, 1, __ATOMIC_SEQ_CST);
+	if (!strcmp(h->host->name, "b"))
+		return hp_err_set(&h->err, HP_EREMOTE, "b broke");
+	return 0;
+}
+
+static void test_pool_marks_only_the_failing_host(void **state)
+{
+	struct fx *x = fx_new(false);
+	int count = 0;
+
+	(void)state;
+	x->run.opts.parallel = 2;
+	assert_int_equal(hp_run_each(&x->run, 0, fail_on_b, &count), 1);
+	assert_int_equal(count, 3);
+	assert_false(x->run.hosts[0].failed);
+	assert_true(x->run.hosts[1].failed);
+	assert_false(x->run.hosts[2].failed);
+	/* a failed host is skipped by the next pass */
+	count = 0;
+	assert_int_equal(hp_run_each(&x->run, 0, fail_on_b, &count), 0);
+	assert_int_equal(count, 2);
+	fx_free(x);
+}
+
+static void test_host_filter(void **state)
+{
+	struct fx *x = fx_new(false);
+	int count = 0;
+
+	(void)state;
+	x->run.hosts[0].selected = false;
+	x->run.hosts[2].selected = false;
+	assert_int_equal(hp_run_each(&x->run, 0, fail_on_b, &count), 1);
+	assert_int_equal(count, 1);
+	fx_free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_facts_one_command),
+		cmocka_unit_test(test_facts_short_answer_is_an_error),
+		cmocka_unit_test(test_file_unchanged_writes_nothing),
+		cmocka_unit_test(test_file_changed_backs_up_then_replaces),
+		cmocka_unit_test(test_file_mode_only),
+		cmocka_unit_test(test_file_check_refuses),
+		cmocka_unit_test(test_plan_mode_changes_nothing),
+		cmocka_unit_test(test_plan_secret_file_not_shown),
+		cmocka_unit_test(test_secret_file_apply_travels_on_put),
+		cmocka_unit_test(test_packages_install_only_missing),
+		cmocka_unit_test(test_packages_all_there_no_command),
+		cmocka_unit_test(test_packages_failure_reported),
+		cmocka_unit_test(test_service_needs),
+		cmocka_unit_test(test_service_enable_and_start),
+		cmocka_unit_test(test_step_7_of_9_fails),
+		cmocka_unit_test(test_pool_marks_only_the_failing_host),
+		cmocka_unit_test(test_host_filter),
+	};
+
+	hp_log_set_level(HP_LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
