@@ -13,7 +13,7 @@
 #include "phases.h"
 #include "render.h"
 
-static const char *const pg_pkgs[] = { "postgresql-15", "postgresql-contrib-15",
+static const char *const pg_pkgs[] = { "postgresql-15",
 				       "patroni", "python3-etcd",
 				       "python3-psycopg2" };
 static const char *const pg_svcs[] = { "patroni" };
