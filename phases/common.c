@@ -234,7 +234,7 @@ int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
 	for (i = 0; i < run->nr_results; i++) {
 		const struct hp_step_result *s = &run->results[i];
 
-		if (strcmp(s->phase, phase) || s->status != HP_STEP_CHANGED)
+		if (strcmp(s->phase, phase) != 0 || s->status != HP_STEP_CHANGED)
 			continue;
 		HP_ALLOC_GROW(items, nr_items + 1, alloc_items);
 		items[nr_items++] = xasprintf("%s: %s%s%s", s->host, s->step,

@@ -133,7 +133,7 @@ static bool stats_ok(const struct hp_rest_resp *resp, void *arg,
 	for (i = 0; i < a->inv->nr_hosts; i++) {
 		const struct hp_host *h = &a->inv->hosts[i];
 
-		if ((h->roles & HP_ROLE_PATRONI) && strcmp(h->name, a->leader))
+		if ((h->roles & HP_ROLE_PATRONI) && strcmp(h->name, a->leader) != 0)
 			hp_buf_addf(&want, "%s%s", want.len ? "," : "",
 				    h->name);
 	}

@@ -85,8 +85,6 @@ char *hp_patroni_leader(struct hp_run *run, struct hp_rest *rest,
 	hp_rest_resp_init(&resp);
 	for (i = 0; i < inv->nr_hosts && !leader; i++) {
 		char *url;
-		json_t *m;
-		size_t k;
 
 		if (!(inv->hosts[i].roles & HP_ROLE_PATRONI))
 			continue;
@@ -94,6 +92,9 @@ char *hp_patroni_leader(struct hp_run *run, struct hp_rest *rest,
 			     "/cluster");
 		if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
 		    resp.status == 200 && resp.json) {
+			json_t *m;
+			size_t k;
+
 			json_array_foreach(json_object_get(resp.json, "members"),
 					   k, m)
 			{

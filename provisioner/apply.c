@@ -137,14 +137,14 @@ static json_t *fetch_dcs(struct hp_run *run)
 	struct hp_rest_resp resp;
 	struct hp_err err;
 	json_t *out = NULL;
-	char *leader, *url;
+	char *leader;
 
 	if (hp_rest_init(&rest, 3000, &err) < 0)
 		return NULL;
 	hp_rest_resp_init(&resp);
 	leader = hp_patroni_leader(run, &rest, NULL);
 	if (leader) {
-		url = hp_url(hp_inventory_host(inv, leader),
+		char *url = hp_url(hp_inventory_host(inv, leader),
 			     inv->patroni.restapi_port, "/config");
 		if (hp_rest_call(&rest, "GET", url, NULL, &resp, &err) == 0 &&
 		    resp.status == 200 && resp.json) {
@@ -200,8 +200,8 @@ int hp_apply_main(struct hp_cmd_ctx *ctx, bool plan)
 	hp_signals_install();
 
 	if (!plan) {
-		if ((r = hp_lock_acquire(&lock, inv->state_dir,
-					 plan ? "plan" : "apply", &err)) < 0)
+		if ((r = hp_lock_acquire(&lock, inv->state_dir, "apply",
+					 &err)) < 0)
 			goto fail;
 		if ((r = hp_state_open(&state, inv->state_dir, &err)) < 0)
 			goto fail;

@@ -146,8 +146,8 @@ static json_t *haproxy_status(const struct hp_inventory *inv,
 				}
 				if ((!strcmp(px, "primary") ||
 				     !strcmp(px, "replicas")) &&
-				    strcmp(sv, "FRONTEND") &&
-				    strcmp(sv, "BACKEND")) {
+				    strcmp(sv, "FRONTEND") != 0 &&
+				    strcmp(sv, "BACKEND") != 0) {
 					json_t *s = json_object();
 
 					json_object_set_new(s, "backend",

@@ -40,18 +40,16 @@ int hp_cmd_validate(struct hp_cmd_ctx *ctx)
 	struct hp_err err;
 	size_t i, nfiles = 0;
 	json_t *dcs = NULL;
-	int r;
 
 	hp_err_clear(&err);
-	if ((r = hp_render_dcs_json(&dcs, inv, &err)) < 0) {
+	if (hp_render_dcs_json(&dcs, inv, &err) < 0) {
 		fprintf(stderr, "%s: %s\n", ctx->argv[0], err.msg);
 		return HP_EXIT_INVALID;
 	}
 	json_decref(dcs);
 	for (i = 0; i < inv->nr_hosts; i++) {
 		struct hp_rendered rd = HP_RENDERED_INIT;
-
-		r = hp_render_host(&rd, inv, &inv->hosts[i], NULL, &err);
+		int r = hp_render_host(&rd, inv, &inv->hosts[i], NULL, &err);
 		if (r == 0 && dir)
 			r = write_rendered(dir, &inv->hosts[i], &rd, &err);
 		nfiles += rd.nr;

@@ -196,9 +196,10 @@ void hp_diags_release(struct hp_diags *d);
 void hp_diags_print(const struct hp_diags *d, const char *file, FILE *out);
 
 /*
- * Parse, validate and apply defaults. On any error returns HP_EINVALID with
- * *out NULL and every problem in diags (all of them, not only the first);
- * warnings may be present on success too.
+ * Parse, validate and apply defaults. On any error returns a negative code
+ * with *out NULL and every problem in diags (all of them, not only the
+ * first): HP_EINVALID for a bad inventory, HP_ENOTFOUND or HP_EIO when the
+ * file cannot be read. Warnings may be present on success too.
  */
 int hp_inventory_load(struct hp_inventory **out, const char *path,
 		      struct hp_diags *diags);

@@ -13,6 +13,10 @@
 
 #include "cmd.h"
 
+#ifndef HP_VERSION
+#define HP_VERSION "dev"
+#endif
+
 static const char *const exit_help =
 	"exit codes:\n"
 	"  0    success (plan: nothing to change)\n"
@@ -63,7 +67,9 @@ static int parse_cmd_args(struct hp_cmd_ctx *ctx, int argc, char **argv)
 	lopts[n].val = 'h';
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", lopts, NULL)) != -1) {
+	/* getopt keeps global state; this runs before any thread starts */
+	while ((c = getopt_long(argc, argv, "+h", lopts, // NOLINT(concurrency-mt-unsafe)
+				NULL)) != -1) {
 		if (c == 'h') {
 			hp_cmd_usage(cmd, stdout);
 			return 1;

@@ -248,6 +248,7 @@ static int connect_one(struct hp_hostrun *h, void *arg)
 	o.accept_new_host_keys = h->run->opts.accept_new_host_keys;
 	o.sudo = inv->ssh.sudo;
 	o.connect_timeout_s = inv->ssh.connect_timeout_s;
+	o.command_timeout_s = inv->ssh.command_timeout_s;
 	r = hp_ssh_connect(&h->tr, h->host->name, &o, &h->err);
 	if (r < 0) {
 		hp_strlcpy(h->err.host, h->host->name, sizeof(h->err.host));

@@ -123,7 +123,7 @@ int hp_facts_gather(struct hp_hostrun *h, const struct hp_want_file *files,
 	if ((r = hp_host_sh(h, cmd.buf, NULL, 0, 60, &res, err)) < 0)
 		goto out;
 	for (p = res.buf; *p; p = *p ? p + 1 : p) {
-		char kind[4], a[80], b[40], c[40], d[40];
+		char kind[4], a[80];
 
 		next_word(&p, kind, sizeof(kind));
 		if (!strcmp(kind, "F") && nf < nr_files) {
@@ -131,6 +131,8 @@ int hp_facts_gather(struct hp_hostrun *h, const struct hp_want_file *files,
 
 			next_word(&p, a, sizeof(a));
 			if (strcmp(a, "-") != 0) {
+				char b[40], c[40], d[40];
+
 				next_word(&p, b, sizeof(b));
 				next_word(&p, c, sizeof(c));
 				next_word(&p, d, sizeof(d));
@@ -334,8 +336,8 @@ int hp_step_file(struct hp_hostrun *h, const struct hp_want_file *f,
 	hp_sha256_hex(f->content, f->len, sha);
 	content_differs = !fact->exists || strcmp(fact->sha256, sha) != 0;
 	meta_differs = fact->exists &&
-		       (fact->mode != f->mode || strcmp(fact->owner, owner) ||
-			strcmp(fact->group, group));
+		       (fact->mode != f->mode || strcmp(fact->owner, owner) != 0 ||
+			strcmp(fact->group, group) != 0);
 	if (!content_differs && !meta_differs) {
 		add_rec(h, f, NULL, false);
 		hp_run_record(h->run, h->host->name, HP_STEP_OK, step, NULL,

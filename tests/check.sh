@@ -48,6 +48,8 @@ stage build make -s haprov
 stage lint sh tests/lint.sh
 stage unit make -s unit
 stage golden sh tests/golden.sh
+# the SSH transport against a real sshd on loopback: needs no lab
+stage ssh-local bash tests/integration/10-ssh-local.sh
 
 lab_up=0
 cleanup() {
@@ -66,6 +68,7 @@ if bash tests/lab/lab-up.sh; then
 	PASS=$((PASS + 1))
 	for t in tests/integration/[0-9]*.sh; do
 		[ -f "$t" ] || continue
+		[ "$t" = tests/integration/10-ssh-local.sh ] && continue
 		stage "$(basename "$t" .sh)" bash "$t"
 	done
 else

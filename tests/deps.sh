@@ -8,7 +8,8 @@ libssh2-1-dev libcurl4-openssl-dev libjansson-dev libgit2-dev libyaml-dev
 libssl-dev libcmocka-dev
 clang-format clang-tidy cppcheck
 systemd-container debootstrap zstd openssh-client openssh-server
-curl jq bc git util-linux iproute2 postgresql-client procps time"
+curl jq bc git util-linux iproute2 postgresql-client procps time sudo
+python3 python3-psycopg2"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,1296 @@
+/*
+ * The inventory's meaning, after its shape: value syntax (names, paths,
+ * PostgreSQL units), the defaults, and the checks that need more than one
+ * key (the Patroni timing rule, duplicate hosts, port collisions, a
+ * setting written in two places). Each check runs only when every key it
+ * reads parsed; a broken key has its own message already.
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "inventory.h"
+#include "inventory_priv.h"
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static bool all_in(const char *s, const char *set, bool alnum_lower,
+		   bool alnum_upper)
+{
+	for (; *s; s++) {
+		char c = *s;
+
+		if (c >= '0' && c <= '9')
+			continue;
+		if (alnum_lower && c >= 'a' && c <= 'z')
+			continue;
+		if (alnum_upper && c >= 'A' && c <= 'Z')
+			continue;
+		if (c && strchr(set, c))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+static bool is_lower(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* ---- value syntax -------------------------------------------------------- */
+
+bool hp_inv_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 63 && is_lower(s[0]) &&
+	       all_in(s, "-", true, false);
+}
+
+bool hp_inv_valid_user(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 32 && (is_lower(s[0]) || s[0] == '_') &&
+	       all_in(s, "_-", true, false);
+}
+
+static bool valid_hostname(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+	const char *p, *last = s;
+	bool digits_only = true;
+
+	if (n < 1 || n > 253)
+		return false;
+	for (p = s;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > 63 || p[-1] == '-' ||
+			    *last == '-')
+				return false;
+			if (*p == '\0')
+				break;
+			label = 0;
+			last = p + 1;
+			digits_only = true;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      is_digit(*p) || *p == '-'))
+			return false;
+		if (!is_digit(*p))
+			digits_only = false;
+		label++;
+	}
+	/* "10.213.0.300" is a broken address, not a host name */
+	return !digits_only;
+}
+
+static int ip_family(const char *s, unsigned char buf[16])
+{
+	if (inet_pton(AF_INET, s, buf) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, s, buf) == 1)
+		return AF_INET6;
+	return 0;
+}
+
+bool hp_inv_valid_address(const char *s)
+{
+	unsigned char buf[16];
+
+	return ip_family(s, buf) != 0 || valid_hostname(s);
+}
+
+bool hp_inv_valid_token(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 128 && all_in(s, "._-", true, true);
+}
+
+bool hp_inv_valid_scope(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 63 && s[0] != '.' && s[0] != '_' && s[0] != '-' &&
+	       all_in(s, "._-", true, true);
+}
+
+bool hp_inv_valid_namespace(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 255 && s[0] == '/' &&
+	       all_in(s, "._/-", true, true);
+}
+
+static bool valid_pg_ident(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 63 && (is_lower(s[0]) || s[0] == '_') &&
+	       all_in(s, "_", true, false);
+}
+
+/* PostgreSQL reserves pg_* role names and refuses to create them. */
+bool hp_inv_valid_pg_role(const char *s)
+{
+	return valid_pg_ident(s) && strncmp(s, "pg_", 3) != 0 &&
+	       strcmp(s, "public") != 0;
+}
+
+bool hp_inv_valid_pg_database(const char *s)
+{
+	return valid_pg_ident(s);
+}
+
+bool hp_inv_valid_apt_package(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 2 && n <= 128 && (is_lower(s[0]) || is_digit(s[0])) &&
+	       all_in(s, "+.-", true, false);
+}
+
+/* Joined with ',' into shared_preload_libraries: no ',' nor spaces. */
+bool hp_inv_valid_library(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 255 && all_in(s, "_.$/-", true, true);
+}
+
+bool hp_inv_valid_extension(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 63 && (is_lower(s[0]) || s[0] == '_') &&
+	       all_in(s, "_-", true, false);
+}
+
+bool hp_inv_valid_hba_line(const char *s)
+{
+	static const char *const types[] = {"local",	  "host",
+					    "hostssl",	  "hostnossl",
+					    "hostgssenc", "hostnogssenc"};
+	size_t words = 0, i, tlen;
+	const char *p;
+	bool local = false, known = false;
+
+	for (p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\t')
+			return false;
+	p = s;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	tlen = strcspn(p, " \t");
+	for (i = 0; i < HP_ARRAY_SIZE(types); i++) {
+		if (strlen(types[i]) == tlen && !strncmp(p, types[i], tlen)) {
+			known = true;
+			local = i == 0;
+		}
+	}
+	if (!known)
+		return false;
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		words++;
+		p += strcspn(p, " \t");
+	}
+	return words >= (local ? 4u : 5u);
+}
+
+/* pg_hba's address column: a CIDR or a host name (a bare address needs a
+ * mask there, so it is refused). */
+bool hp_inv_valid_network(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	unsigned char buf[16];
+	char *addr;
+	long bits;
+	int fam;
+	char *end;
+
+	if (!slash)
+		return ip_family(s, buf) == 0 && valid_hostname(s);
+	if (!is_digit(slash[1]) || strlen(slash + 1) > 3)
+		return false;
+	bits = strtol(slash + 1, &end, 10);
+	if (*end)
+		return false;
+	addr = xstrndup(s, (size_t)(slash - s));
+	fam = ip_family(addr, buf);
+	free(addr);
+	return (fam == AF_INET && bits <= 32) ||
+	       (fam == AF_INET6 && bits <= 128);
+}
+
+bool hp_inv_valid_device(const char *s)
+{
+	if (strncmp(s, "/dev/", 5) != 0 || !s[5] || s[strlen(s) - 1] == '/')
+		return false;
+	if (strstr(s, "/../") || strstr(s, "/./") || strstr(s, "//"))
+		return false;
+	return all_in(s + 5, "._/-", true, true);
+}
+
+bool hp_inv_valid_guc_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 127 && (is_lower(s[0]) || s[0] == '_') &&
+	       all_in(s, "_.", true, false);
+}
+
+/*
+ * "NUMBER[ ]UNIT" as PostgreSQL writes integer settings; the unit is
+ * case-sensitive there too. Whole numbers only: PostgreSQL rounds
+ * fractions, and a rounded checkpoint setting is a surprise.
+ */
+static bool split_unit(const char *s, long long *num, const char **unit)
+{
+	const char *p = s;
+	long long v = 0;
+
+	if (!is_digit(*p))
+		return false;
+	for (; is_digit(*p); p++) {
+		if (v > (LLONG_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	while (*p == ' ')
+		p++;
+	*num = v;
+	*unit = p;
+	return true;
+}
+
+/* A PostgreSQL size in kB; bare numbers are in default_unit_kb units. */
+static bool parse_pg_size(const char *s, long long default_unit_kb,
+			  long long *kb)
+{
+	static const struct {
+		const char *unit;
+		long long kb;
+	} units[] = {{"kB", 1},
+		     {"MB", 1024},
+		     {"GB", 1024LL * 1024},
+		     {"TB", 1024LL * 1024 * 1024}};
+	const char *unit;
+	long long n, mult = 0;
+	size_t i;
+
+	if (!split_unit(s, &n, &unit))
+		return false;
+	if (!*unit)
+		mult = default_unit_kb;
+	for (i = 0; i < HP_ARRAY_SIZE(units) && !mult; i++)
+		if (!strcmp(unit, units[i].unit))
+			mult = units[i].kb;
+	if (!mult || n > LLONG_MAX / mult)
+		return false;
+	*kb = n * mult;
+	return true;
+}
+
+static bool parse_pg_seconds(const char *s, long long *sec)
+{
+	static const struct {
+		const char *unit;
+		long long s;
+	} units[] = {{"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}};
+	const char *unit;
+	long long n, mult = 0;
+	size_t i;
+
+	if (!split_unit(s, &n, &unit))
+		return false;
+	if (!*unit)
+		mult = 1;
+	for (i = 0; i < HP_ARRAY_SIZE(units) && !mult; i++)
+		if (!strcmp(unit, units[i].unit))
+			mult = units[i].s;
+	if (!mult || n > LLONG_MAX / mult)
+		return false;
+	*sec = n * mult;
+	return true;
+}
+
+bool hp_inv_valid_checkpoint_timeout(const char *s)
+{
+	long long sec;
+
+	return parse_pg_seconds(s, &sec) && sec >= 30 && sec <= 86400;
+}
+
+bool hp_inv_valid_fraction(const char *s)
+{
+	const char *p = s;
+	bool digits = false;
+	char *end;
+	double v;
+
+	for (; is_digit(*p); p++)
+		digits = true;
+	if (*p == '.')
+		for (p++; is_digit(*p); p++)
+			digits = true;
+	if (*p || !digits)
+		return false;
+	v = strtod(s, &end);
+	return v >= 0.0 && v <= 1.0;
+}
+
+/* PostgreSQL wants at least two 16MB WAL segments. */
+#define HP_INV_MIN_WAL_KB (32LL * 1024)
+#define HP_INV_MAX_WAL_KB ((long long)INT_MAX * 1024)
+
+bool hp_inv_valid_wal_size(const char *s)
+{
+	long long kb;
+
+	return parse_pg_size(s, 1024, &kb) && kb >= HP_INV_MIN_WAL_KB &&
+	       kb <= HP_INV_MAX_WAL_KB;
+}
+
+bool hp_inv_valid_wal_buffers(const char *s)
+{
+	long long kb;
+
+	if (!strcmp(s, "-1"))
+		return true;
+	return parse_pg_size(s, 8, &kb) && kb >= 32 && kb <= 1024LL * 1024;
+}
+
+static const char *const wal_bool_words[] = {"on",  "off", "true", "false",
+					     "yes", "no",  "1",	   "0"};
+static const char *const wal_methods[] = {"pglz", "lz4", "zstd"};
+
+bool hp_inv_valid_wal_compression(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < HP_ARRAY_SIZE(wal_bool_words); i++)
+		if (!strcasecmp(s, wal_bool_words[i]))
+			return true;
+	for (i = 0; i < HP_ARRAY_SIZE(wal_methods); i++)
+		if (!strcasecmp(s, wal_methods[i]))
+			return true;
+	return false;
+}
+
+/*
+ * "password", "passwd", "secret", and keys ending in "_password" and the
+ * like. Not a substring match: password_encryption is a PostgreSQL
+ * setting and secrets is a section.
+ */
+bool hp_inv_is_password_key(const char *key)
+{
+	static const char *const words[] = {"password", "passwd", "secret"};
+	size_t n = strlen(key), i;
+
+	for (i = 0; i < HP_ARRAY_SIZE(words); i++) {
+		size_t w = strlen(words[i]);
+
+		if (n < w || strcasecmp(key + n - w, words[i]) != 0)
+			continue;
+		if (n == w || key[n - w - 1] == '_' || key[n - w - 1] == '-')
+			return true;
+	}
+	return false;
+}
+
+char *hp_inv_path_join(const char *base, const char *rel)
+{
+	struct hp_buf in = HP_BUF_INIT, out = HP_BUF_INIT;
+	const char *p;
+
+	if (rel[0] != '/') {
+		hp_buf_adds(&in, base);
+		hp_buf_addch(&in, '/');
+	}
+	hp_buf_adds(&in, rel);
+	for (p = in.buf; *p;) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			/* ".." at the root stays at the root, as the kernel
+			 * resolves it */
+			while (out.len && out.buf[out.len - 1] != '/')
+				out.len--;
+			if (out.len)
+				out.len--;
+			if (out.alloc)
+				out.buf[out.len] = '\0';
+		} else if (n && !(n == 1 && p[0] == '.')) {
+			hp_buf_addch(&out, '/');
+			hp_buf_add(&out, p, n);
+		}
+		p += n;
+	}
+	if (!out.len)
+		hp_buf_addch(&out, '/');
+	hp_buf_release(&in);
+	return hp_buf_detach(&out, NULL);
+}
+
+/* ---- defaults ------------------------------------------------------------ */
+
+static char *home_dir(void)
+{
+	const char *h = getenv("HOME");
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (h && h[0] == '/')
+		return xstrdup(h);
+	if (!getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) && res &&
+	    res->pw_dir)
+		return xstrdup(res->pw_dir);
+	return xstrdup("/");
+}
+
+static void def_int(const struct hp_inv_loader *ld, const char *path, int *v,
+		    int def)
+{
+	if (!hp_inv_was_set(ld, path))
+		*v = def;
+}
+
+static void def_ll(const struct hp_inv_loader *ld, const char *path,
+		   long long *v, long long def)
+{
+	if (!hp_inv_was_set(ld, path))
+		*v = def;
+}
+
+static void def_bool(const struct hp_inv_loader *ld, const char *path, bool *v,
+		     bool def)
+{
+	if (!hp_inv_was_set(ld, path))
+		*v = def;
+}
+
+/* def is allocated by the caller and owned here. */
+static void def_str(char **v, char *def)
+{
+	if (*v)
+		free(def);
+	else
+		*v = def;
+}
+
+static void default_networks(struct hp_inventory *inv,
+			     const struct hp_inv_loader *ld)
+{
+	struct hp_strlist *l = &inv->patroni.allowed_networks;
+	unsigned char buf[16];
+	size_t i;
+
+	if (l->nr || hp_inv_is_bad(ld, "patroni.allowed_networks"))
+		return;
+	for (i = 0; i < inv->nr_hosts; i++) {
+		const char *a = inv->hosts[i].address;
+		int fam;
+
+		if (!a)
+			continue;
+		fam = ip_family(a, buf);
+		HP_ALLOC_GROW(l->items, l->nr + 1, l->alloc);
+		l->items[l->nr++] = fam == AF_INET    ? xasprintf("%s/32", a)
+				    : fam == AF_INET6 ? xasprintf("%s/128", a)
+						      : xstrdup(a);
+	}
+}
+
+/*
+ * Every default in one place, after the walk and before the cross checks
+ * (which then see the effective values). Derived defaults follow what
+ * they derive from: sudo from the user, data_dir from pg_version, soak_s
+ * from loop_wait.
+ */
+void hp_inventory_apply_defaults(struct hp_inventory *inv,
+				 const struct hp_inv_loader *ld)
+{
+	const char *cl = inv->cluster ? inv->cluster : "cluster";
+	struct hp_ssh *ssh = &inv->ssh;
+	struct hp_etcd *etcd = &inv->etcd;
+	struct hp_patroni *pat = &inv->patroni;
+	struct hp_dcs *dcs = &pat->dcs;
+	struct hp_haproxy *hap = &inv->haproxy;
+	struct hp_secrets *sec = &inv->secrets;
+	struct hp_validation *val = &inv->validation;
+	char *home = home_dir();
+	size_t i;
+
+	def_str(&inv->state_dir,
+		xasprintf("%s/.haprov/%s",
+			  strcmp(inv->dir, "/") != 0 ? inv->dir : "", cl));
+
+	def_str(&ssh->user, xstrdup("root"));
+	def_int(ld, "ssh.port", &ssh->port, 22);
+	def_str(&ssh->known_hosts, hp_inv_path_join(home, ".ssh/known_hosts"));
+	def_bool(ld, "ssh.sudo", &ssh->sudo, strcmp(ssh->user, "root") != 0);
+	def_int(ld, "ssh.connect_timeout_s", &ssh->connect_timeout_s, 10);
+	def_int(ld, "ssh.command_timeout_s", &ssh->command_timeout_s, 600);
+	def_int(ld, "ssh.parallel", &ssh->parallel, 10);
+
+	def_int(ld, "etcd.client_port", &etcd->client_port, 2379);
+	def_int(ld, "etcd.peer_port", &etcd->peer_port, 2380);
+	def_str(&etcd->token, xasprintf("%s-etcd", cl));
+	def_str(&etcd->data_dir, xasprintf("/var/lib/etcd/%s", cl));
+	def_int(ld, "etcd.heartbeat_ms", &etcd->heartbeat_ms, 100);
+	def_int(ld, "etcd.election_ms", &etcd->election_ms, 1000);
+
+	def_str(&pat->scope, xstrdup(cl));
+	def_str(&pat->namespace_, xstrdup("/service/"));
+	def_int(ld, "patroni.restapi_port", &pat->restapi_port, 8008);
+	def_int(ld, "patroni.pg_version", &pat->pg_version, 15);
+	def_int(ld, "patroni.pg_port", &pat->pg_port, 5432);
+	def_str(&pat->data_dir,
+		xasprintf("/var/lib/postgresql/%d/main", pat->pg_version));
+	def_str(&pat->bin_dir,
+		xasprintf("/usr/lib/postgresql/%d/bin", pat->pg_version));
+	default_networks(inv, ld);
+
+	def_int(ld, "patroni.dcs.ttl", &dcs->ttl, 30);
+	def_int(ld, "patroni.dcs.loop_wait", &dcs->loop_wait, 10);
+	def_int(ld, "patroni.dcs.retry_timeout", &dcs->retry_timeout, 10);
+	def_ll(ld, "patroni.dcs.maximum_lag_on_failover",
+	       &dcs->maximum_lag_on_failover, 1048576);
+	def_bool(ld, "patroni.dcs.synchronous_mode", &dcs->synchronous_mode,
+		 false);
+	def_bool(ld, "patroni.dcs.use_pg_rewind", &dcs->use_pg_rewind, true);
+	def_bool(ld, "patroni.dcs.use_slots", &dcs->use_slots, true);
+
+	def_int(ld, "haproxy.primary_port", &hap->primary_port, 5000);
+	def_int(ld, "haproxy.replica_port", &hap->replica_port, 5001);
+	def_int(ld, "haproxy.stats_port", &hap->stats_port, 8404);
+	def_int(ld, "haproxy.maxconn", &hap->maxconn, 1000);
+	def_int(ld, "haproxy.server_maxconn", &hap->server_maxconn, 100);
+	def_int(ld, "haproxy.check.inter_ms", &hap->check.inter_ms, 1000);
+	def_int(ld, "haproxy.check.fall", &hap->check.fall, 2);
+	def_int(ld, "haproxy.check.rise", &hap->check.rise, 1);
+	def_int(ld, "haproxy.timeout_client_s", &hap->timeout_client_s, 1800);
+	def_int(ld, "haproxy.timeout_server_s", &hap->timeout_server_s, 1800);
+	def_int(ld, "haproxy.timeout_connect_s", &hap->timeout_connect_s, 4);
+
+	def_str(&sec->store,
+		xasprintf("%s/.haprov/%s.secrets",
+			  strcmp(inv->dir, "/") != 0 ? inv->dir : "", cl));
+	def_str(&sec->superuser, xstrdup("postgres"));
+	def_str(&sec->replication, xstrdup("replicator"));
+	def_str(&sec->rewind, xstrdup("rewinder"));
+	def_str(&sec->restapi_user, xstrdup("patroni"));
+	def_int(ld, "secrets.password_length", &sec->password_length, 32);
+	for (i = 0; i < sec->nr_roles; i++) {
+		char *p = xasprintf("secrets.roles[%zu].login", i);
+
+		def_bool(ld, p, &sec->roles[i].login, true);
+		free(p);
+	}
+
+	def_int(ld, "validation.timeout_s", &val->timeout_s, 120);
+	/* capped at the key's own maximum, so the printed inventory loads */
+	def_int(ld, "validation.soak_s", &val->soak_s,
+		dcs->loop_wait > 1800 ? 3600 : 2 * dcs->loop_wait);
+	def_ll(ld, "validation.max_lag_bytes", &val->max_lag_bytes, 1048576);
+	free(home);
+}
+
+/* ---- cross checks -------------------------------------------------------- */
+
+/* At a key's mark (its value when value is set); NULL: the top mapping. */
+static void diag_at(struct hp_inv_loader *ld, const struct hp_inv_mark *m,
+		    bool value, const char *path, bool warning, const char *fmt,
+		    ...) HP_PRINTF(6, 7);
+static void diag_at(struct hp_inv_loader *ld, const struct hp_inv_mark *m,
+		    bool value, const char *path, bool warning, const char *fmt,
+		    ...)
+{
+	struct hp_buf b = HP_BUF_INIT;
+	int line = ld->root_line, col = ld->root_col;
+	va_list ap;
+
+	if (m) {
+		line = value ? m->vline : m->kline;
+		col = value ? m->vcol : m->kcol;
+	}
+	va_start(ap, fmt);
+	hp_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	hp_inv_diag(ld, line, col, path, warning, "%s", b.buf);
+	hp_buf_release(&b);
+}
+
+/* The mark of the first of paths that was set, else NULL. */
+static const struct hp_inv_mark *first_set(const struct hp_inv_loader *ld,
+					   const char *const *paths, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (hp_inv_was_set(ld, paths[i]))
+			return hp_inv_mark_get(ld, paths[i]);
+	return NULL;
+}
+
+static bool mark_before(const struct hp_inv_mark *a,
+			const struct hp_inv_mark *b)
+{
+	return a->vline < b->vline ||
+	       (a->vline == b->vline && a->vcol < b->vcol);
+}
+
+/* Same host address, whatever the spelling ("fd00::1", "FD00:0::1"). */
+static bool same_address(const char *a, const char *b)
+{
+	unsigned char ba[16], bb[16];
+	int fa = ip_family(a, ba), fb = ip_family(b, bb);
+
+	if (fa && fa == fb)
+		return !memcmp(ba, bb, fa == AF_INET ? 4 : 16);
+	return !strcasecmp(a, b);
+}
+
+static const char *host_value(const struct hp_host *h, bool name)
+{
+	return name ? h->name : h->address;
+}
+
+/* Each name (or address) once. Which hosts parsed is worked out first:
+ * the pairwise comparison then costs no lookups. */
+static void check_duplicate_hosts(struct hp_inventory *inv,
+				  struct hp_inv_loader *ld, bool name)
+{
+	const char *key = name ? "name" : "address";
+	bool *ok = xcalloc(inv->nr_hosts + 1, sizeof(*ok));
+	size_t i, j;
+
+	for (i = 0; i < inv->nr_hosts; i++) {
+		char *p = xasprintf("hosts[%zu].%s", i, key);
+
+		ok[i] = host_value(&inv->hosts[i], name) &&
+			hp_inv_was_set(ld, p);
+		free(p);
+	}
+	for (i = 0; i < inv->nr_hosts; i++) {
+		const char *vi = host_value(&inv->hosts[i], name);
+
+		for (j = 0; ok[i] && j < i; j++) {
+			const char *vj = host_value(&inv->hosts[j], name);
+			struct hp_inv_quoted q;
+			char *pi, *pj;
+
+			if (!ok[j] || (name ? strcmp(vi, vj) != 0
+					    : !same_address(vi, vj)))
+				continue;
+			pi = xasprintf("hosts[%zu].%s", i, key);
+			pj = xasprintf("hosts[%zu].%s", j, key);
+			diag_at(ld, hp_inv_mark_get(ld, pi), true, pi, false,
+				"duplicate %s %s (first at hosts[%zu], line "
+				"%d)",
+				name ? "host name" : "address",
+				hp_inv_quote(&q, vi), j,
+				hp_inv_mark_get(ld, pj)->vline);
+			free(pi);
+			free(pj);
+			break;
+		}
+	}
+	free(ok);
+}
+
+static void check_hosts(struct hp_inventory *inv, struct hp_inv_loader *ld)
+{
+	const struct hp_inv_mark *m = hp_inv_mark_get(ld, "hosts");
+	size_t i, etcd, patroni;
+	bool roles_ok = true;
+
+	if (!m || hp_inv_is_bad(ld, "hosts"))
+		return;
+	check_duplicate_hosts(inv, ld, true);
+	check_duplicate_hosts(inv, ld, false);
+	for (i = 0; i < inv->nr_hosts; i++) {
+		char *p = xasprintf("hosts[%zu].roles", i);
+
+		if (hp_inv_is_bad(ld, p))
+			roles_ok = false;
+		free(p);
+	}
+	if (!roles_ok)
+		return;
+	etcd = hp_inventory_count_role(inv, HP_ROLE_ETCD);
+	patroni = hp_inventory_count_role(inv, HP_ROLE_PATRONI);
+	if (!etcd)
+		diag_at(ld, m, false, "hosts", false,
+			"no host has the etcd role; Patroni needs etcd "
+			"members (three tolerate one failure)");
+	if (!patroni)
+		diag_at(ld, m, false, "hosts", false,
+			"no host has the patroni role; there would be no "
+			"PostgreSQL to run");
+	if (etcd && etcd % 2 == 0)
+		diag_at(ld, m, false, "hosts", true,
+			"an even number of etcd members (%zu) tolerates no "
+			"more failures than %zu; use an odd number",
+			etcd, etcd - 1);
+}
+
+/* etcd itself refuses to start with election < 5 * heartbeat. */
+static void check_etcd(struct hp_inventory *inv, struct hp_inv_loader *ld)
+{
+	static const char *const at[] = {"etcd.election_ms",
+					 "etcd.heartbeat_ms", "etcd"};
+	const struct hp_etcd *e = &inv->etcd;
+
+	if (hp_inv_is_bad(ld, "etcd.election_ms") ||
+	    hp_inv_is_bad(ld, "etcd.heartbeat_ms"))
+		return;
+	if (e->election_ms >= 5 * e->heartbeat_ms)
+		return;
+	diag_at(ld, first_set(ld, at, HP_ARRAY_SIZE(at)), true,
+		"etcd.election_ms", false,
+		"election_ms (%d) is less than 5 * heartbeat_ms (%d) = %d; "
+		"etcd refuses to start when the election timeout is under 5 "
+		"heartbeats (10 is usual)",
+		e->election_ms, e->heartbeat_ms, 5 * e->heartbeat_ms);
+}
+
+/*
+ * Patroni's rule. Patroni 3.0 accepts a PATCH that breaks it and then
+ * loses the leader key by itself (FIELD-NOTES.md), so it is an error here
+ * and not a warning. The message points at ttl, the value most often
+ * lowered in a staged change.
+ */
+static void check_timing(struct hp_inventory *inv, struct hp_inv_loader *ld)
+{
+	static const char *const keys[] = {"patroni.dcs.ttl",
+					   "patroni.dcs.loop_wait",
+					   "patroni.dcs.retry_timeout"};
+	static const char *const at[] = {
+		"patroni.dcs.ttl", "patroni.dcs.retry_timeout",
+		"patroni.dcs.loop_wait", "patroni.dcs", "patroni"};
+	const struct hp_dcs *d = &inv->patroni.dcs;
+	size_t i;
+	int sum;
+
+	for (i = 0; i < HP_ARRAY_SIZE(keys); i++)
+		if (hp_inv_is_bad(ld, keys[i]))
+			return;
+	sum = d->loop_wait + 2 * d->retry_timeout;
+	if (sum <= d->ttl)
+		return;
+	diag_at(ld, first_set(ld, at, HP_ARRAY_SIZE(at)), false, "patroni.dcs",
+		false,
+		"loop_wait (%d) + 2 * retry_timeout (%d) = %d exceeds ttl "
+		"(%d): Patroni requires loop_wait + 2*retry_timeout <= ttl; "
+		"it would accept this and then lose the leader key without "
+		"any fault",
+		d->loop_wait, d->retry_timeout, sum, d->ttl);
+}
+
+/* "pg1", "pg1 and pg2", "pg1, pg2 and pg3". */
+static void add_name_list(struct hp_buf *b, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		hp_buf_addf(b, "%s%s",
+			    i == 0	 ? ""
+			    : i + 1 == n ? " and "
+					 : ", ",
+			    names[i]);
+}
+
+static void check_ports(struct hp_inventory *inv, struct hp_inv_loader *ld)
+{
+	const struct {
+		const char *path;
+		unsigned role;
+		int port;
+	} ports[] = {
+		{"etcd.client_port", HP_ROLE_ETCD, inv->etcd.client_port},
+		{"etcd.peer_port", HP_ROLE_ETCD, inv->etcd.peer_port},
+		{"patroni.pg_port", HP_ROLE_PATRONI, inv->patroni.pg_port},
+		{"patroni.restapi_port", HP_ROLE_PATRONI,
+		 inv->patroni.restapi_port},
+		{"haproxy.primary_port", HP_ROLE_HAPROXY,
+		 inv->haproxy.primary_port},
+		{"haproxy.replica_port", HP_ROLE_HAPROXY,
+		 inv->haproxy.replica_port},
+		{"haproxy.stats_port", HP_ROLE_HAPROXY,
+		 inv->haproxy.stats_port},
+	};
+	const char **names = xcalloc(inv->nr_hosts + 1, sizeof(*names));
+	size_t i, j, h, n;
+
+	for (i = 0; i < HP_ARRAY_SIZE(ports); i++) {
+		for (j = i + 1; j < HP_ARRAY_SIZE(ports); j++) {
+			const struct hp_inv_mark *mi, *mj, *m;
+			struct hp_buf b = HP_BUF_INIT;
+			const char *other;
+
+			if (ports[i].port != ports[j].port ||
+			    hp_inv_is_bad(ld, ports[i].path) ||
+			    hp_inv_is_bad(ld, ports[j].path))
+				continue;
+			for (h = n = 0; h < inv->nr_hosts; h++) {
+				unsigned r = inv->hosts[h].roles;
+
+				if ((r & ports[i].role) &&
+				    (r & ports[j].role) && inv->hosts[h].name)
+					names[n++] = inv->hosts[h].name;
+			}
+			if (!n)
+				continue;
+			/* blame the one written later: it came second */
+			mi = hp_inv_was_set(ld, ports[i].path)
+				     ? hp_inv_mark_get(ld, ports[i].path)
+				     : NULL;
+			mj = hp_inv_was_set(ld, ports[j].path)
+				     ? hp_inv_mark_get(ld, ports[j].path)
+				     : NULL;
+			m = mj && (!mi || mark_before(mi, mj)) ? mj : mi;
+			other = m == mj ? ports[i].path : ports[j].path;
+			add_name_list(&b, names, n);
+			diag_at(ld, m, true,
+				m == mj ? ports[j].path : ports[i].path, false,
+				"port %d is also %s; both would listen "
+				"on %s",
+				ports[i].port, other, b.buf);
+			hp_buf_release(&b);
+		}
+	}
+	free(names);
+}
+
+static const char *const tuning_gucs[] = {
+	"checkpoint_timeout", "checkpoint_completion_target",
+	"max_wal_size",	      "min_wal_size",
+	"wal_buffers",	      "wal_compression",
+};
+
+static const char *tuning_value(const struct hp_tuning *t, size_t i)
+{
+	const char *const v[] = {
+		t->checkpoint_timeout, t->checkpoint_completion_target,
+		t->max_wal_size,       t->min_wal_size,
+		t->wal_buffers,	       t->wal_compression};
+
+	return v[i];
+}
+
+/* a is b or below it ("/a/b" under "/a"); both normalised. */
+static bool path_within(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	if (!strcmp(b, "/"))
+		return true;
+	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
+}
+
+static void check_wal_sizes(struct hp_inventory *inv, struct hp_inv_loader *ld)
+{
+	const struct hp_tuning *t = &inv->tuning;
+	long long min_kb, max_kb;
+	const char *min_s = t->min_wal_size, *max_s = t->max_wal_size;
+	const char *min_note = "", *max_note = "";
+	const char *at;
+
+	if (hp_inv_is_bad(ld, "tuning.min_wal_size") ||
+	    hp_inv_is_bad(ld, "tuning.max_wal_size") || (!min_s && !max_s))
+		return;
+	/* an unset one is PostgreSQL's default, which still applies */
+	if (!min_s) {
+		min_s = "80MB";
+		min_note = ", PostgreSQL's default";
+	}
+	if (!max_s) {
+		max_s = "1GB";
+		max_note = ", PostgreSQL's default";
+	}
+	if (!parse_pg_size(min_s, 1024, &min_kb) ||
+	    !parse_pg_size(max_s, 1024, &max_kb) || min_kb <= max_kb)
+		return;
+	at = t->min_wal_size ? "tuning.min_wal_size" : "tuning.max_wal_size";
+	diag_at(ld, hp_inv_mark_get(ld, at), true, at, false,
+		"min_wal_size (%s%s) is larger than max_wal_size (%s%s)", min_s,
+		min_note, max_s, max_note);
+}
+
+static void check_tuning(struct hp_inventory *inv, struct hp_inv_loader *ld)
+{
+	const struct hp_tuning *t = &inv->tuning;
+	const struct hp_patroni *p = &inv->patroni;
+
+	check_wal_sizes(inv, ld);
+	if (t->wal_device && !t->wal_dir &&
+	    !hp_inv_is_bad(ld, "tuning.wal_dir"))
+		diag_at(ld, hp_inv_mark_get(ld, "tuning.wal_device"), true,
+			"tuning.wal_device", false,
+			"needs tuning.wal_dir: the device is mounted there and "
+			"holds pg_wal");
+	if (t->wal_dir && !hp_inv_is_bad(ld, "patroni.data_dir")) {
+		const struct hp_inv_mark *m =
+			hp_inv_mark_get(ld, "tuning.wal_dir");
+
+		if (path_within(t->wal_dir, p->data_dir))
+			diag_at(ld, m, true, "tuning.wal_dir", false,
+				"%s is inside patroni.data_dir (%s); a "
+				"separate WAL directory must be outside the "
+				"data directory",
+				t->wal_dir, p->data_dir);
+		else if (path_within(p->data_dir, t->wal_dir))
+			diag_at(ld, m, true, "tuning.wal_dir", false,
+				"%s contains patroni.data_dir (%s); a "
+				"separate WAL directory must be outside the "
+				"data directory",
+				t->wal_dir, p->data_dir);
+	}
+	if (t->wal_compression && !hp_inv_is_bad(ld, "patroni.pg_version") &&
+	    p->pg_version < 15) {
+		struct hp_inv_quoted q;
+		size_t i;
+
+		for (i = 0; i < HP_ARRAY_SIZE(wal_methods); i++)
+			if (!strcasecmp(t->wal_compression, wal_methods[i]))
+				diag_at(ld,
+					hp_inv_mark_get(
+						ld, "tuning.wal_compression"),
+					true, "tuning.wal_compression", false,
+					"%s needs PostgreSQL 15 or later "
+					"(patroni.pg_version is %d); use on or "
+					"off",
+					hp_inv_quote(&q, t->wal_compression),
+					p->pg_version);
+	}
+}
+
+/*
+ * Why a PostgreSQL parameter cannot be set in this map, or NULL. Patroni
+ * drops some local parameters without a word (it takes them only from the
+ * DCS) and sets others itself from the inventory; render.c refuses the
+ * same at render time, this says it with a line number.
+ */
+static const char *param_refused(const char *name, bool local)
+{
+	static const char *const dcs_only[] = {
+		"max_connections",
+		"max_locks_per_transaction",
+		"max_worker_processes",
+		"max_prepared_transactions",
+		"wal_level",
+		"wal_log_hints",
+		"track_commit_timestamp",
+		"max_wal_senders",
+		"max_replication_slots",
+		"hot_standby",
+		"wal_keep_segments",
+		"wal_keep_size",
+	};
+	static const char *const patroni_sets[] = {
+		"listen_addresses", "port",	  "cluster_name",
+		"hba_file",	    "ident_file", "data_directory",
+		"config_file",
+	};
+	size_t i;
+
+	for (i = 0; local && i < HP_ARRAY_SIZE(dcs_only); i++)
+		if (!strcmp(name, dcs_only[i]))
+			return "Patroni takes it only from the DCS: set it in "
+			       "patroni.dcs.parameters";
+	for (i = 0; i < HP_ARRAY_SIZE(patroni_sets); i++)
+		if (!strcmp(name, patroni_sets[i]))
+			return "Patroni and haprov set it from the inventory";
+	return NULL;
+}
+
+/*
+ * A PostgreSQL setting has one home. The tuning phase owns the checkpoint
+ * and WAL settings (it verifies and stages them), so they may not also be
+ * written as plain parameters. The same parameter both local and in the
+ * DCS is legal in Patroni but confusing: a warning.
+ */
+static void check_parameters(struct hp_inventory *inv, struct hp_inv_loader *ld)
+{
+	const struct {
+		const char *path;
+		const struct hp_kvlist *l;
+	} maps[] = {
+		{"patroni.parameters", &inv->patroni.parameters},
+		{"patroni.dcs.parameters", &inv->patroni.dcs.parameters},
+	};
+	size_t m, i, k;
+
+	for (m = 0; m < HP_ARRAY_SIZE(maps); m++) {
+		for (i = 0; i < maps[m].l->nr; i++) {
+			const char *key = maps[m].l->items[i].key, *why;
+			char *kp = xasprintf("%s.%s", maps[m].path, key);
+			const struct hp_inv_mark *km = hp_inv_mark_get(ld, kp);
+
+			for (k = 0; k < HP_ARRAY_SIZE(tuning_gucs); k++) {
+				char *tp;
+				const struct hp_inv_mark *tm;
+
+				if (strcmp(key, tuning_gucs[k]) != 0 ||
+				    !tuning_value(&inv->tuning, k))
+					continue;
+				tp = xasprintf("tuning.%s", key);
+				tm = hp_inv_mark_get(ld, tp);
+				diag_at(ld, km, false, kp, false,
+					"set in two places: here and %s (line "
+					"%d); keep only %s",
+					tp, tm ? tm->kline : 0, tp);
+				free(tp);
+			}
+			why = param_refused(key, m == 0);
+			if (why)
+				diag_at(ld, km, false, kp, false, "%s", why);
+			if (m == 0 && !why &&
+			    hp_kvlist_get(&inv->patroni.dcs.parameters, key)) {
+				char *dp = xasprintf(
+					"patroni.dcs.parameters.%s", key);
+				const struct hp_inv_mark *dm =
+					hp_inv_mark_get(ld, dp);
+
+				diag_at(ld, km, false, kp, true,
+					"also set in patroni.dcs.parameters "
+					"(line %d); Patroni uses the local "
+					"value",
+					dm ? dm->kline : 0);
+				free(dp);
+			}
+			free(kp);
+		}
+	}
+}
+
+static const char *const boot_roles[] = {
+	"secrets.superuser", "secrets.replication", "secrets.rewind"};
+
+static const char *boot_value(const struct hp_secrets *s, size_t i)
+{
+	const char *const v[] = {s->superuser, s->replication, s->rewind};
+
+	return v[i];
+}
+
+/* PostgreSQL needs three distinct bootstrap roles. */
+static void check_boot_roles(struct hp_inventory *inv, struct hp_inv_loader *ld)
+{
+	const struct hp_secrets *s = &inv->secrets;
+	struct hp_inv_quoted q;
+	size_t i, j;
+
+	for (i = 0; i < HP_ARRAY_SIZE(boot_roles); i++) {
+		for (j = 0; j < i; j++) {
+			const struct hp_inv_mark *mi, *mj;
+			const char *at, *other;
+
+			if (hp_inv_is_bad(ld, boot_roles[i]) ||
+			    hp_inv_is_bad(ld, boot_roles[j]) ||
+			    strcmp(boot_value(s, i), boot_value(s, j)) != 0)
+				continue;
+			mi = hp_inv_was_set(ld, boot_roles[i])
+				     ? hp_inv_mark_get(ld, boot_roles[i])
+				     : NULL;
+			mj = hp_inv_was_set(ld, boot_roles[j])
+				     ? hp_inv_mark_get(ld, boot_roles[j])
+				     : NULL;
+			at = mi && (!mj || mark_before(mj, mi)) ? boot_roles[i]
+								: boot_roles[j];
+			other = at == boot_roles[i] ? boot_roles[j]
+						    : boot_roles[i];
+			diag_at(ld, hp_inv_mark_get(ld, at), true, at, false,
+				"%s is also %s; each bootstrap role needs its "
+				"own name",
+				hp_inv_quote(&q, boot_value(s, i)), other);
+		}
+	}
+}
+
+static void check_role_name(struct hp_inventory *inv, struct hp_inv_loader *ld,
+			    size_t i)
+{
+	const struct hp_secrets *s = &inv->secrets;
+	const char *name = s->roles[i].name;
+	char *np = xasprintf("secrets.roles[%zu].name", i);
+	const struct hp_inv_mark *nm = hp_inv_mark_get(ld, np);
+	struct hp_inv_quoted q;
+	size_t j;
+
+	if (!name || !hp_inv_was_set(ld, np))
+		goto out;
+	for (j = 0; j < HP_ARRAY_SIZE(boot_roles); j++)
+		if (!hp_inv_is_bad(ld, boot_roles[j]) &&
+		    !strcmp(name, boot_value(s, j)))
+			diag_at(ld, nm, true, np, false,
+				"%s is the bootstrap role %s; application "
+				"roles need other names",
+				hp_inv_quote(&q, name), boot_roles[j]);
+	for (j = 0; j < i; j++) {
+		char *op;
+		const struct hp_inv_mark *om;
+
+		if (!s->roles[j].name || strcmp(s->roles[j].name, name) != 0)
+			continue;
+		op = xasprintf("secrets.roles[%zu].name", j);
+		om = hp_inv_mark_get(ld, op);
+		diag_at(ld, nm, true, np, false,
+			"duplicate role %s (first at secrets.roles[%zu], line "
+			"%d)",
+			hp_inv_quote(&q, name), j, om ? om->vline : 0);
+		free(op);
+		break;
+	}
+out:
+	free(np);
+}
+
+/* A database has one owner, and initdb's own ones are not for apps. */
+static void check_role_databases(struct hp_inventory *inv,
+				 struct hp_inv_loader *ld, size_t i)
+{
+	static const char *const builtin[] = {"postgres", "template0",
+					      "template1"};
+	const struct hp_secrets *s = &inv->secrets;
+	const struct hp_secret_role *r = &s->roles[i];
+	struct hp_inv_quoted q;
+	size_t j, k, l;
+
+	for (k = 0; k < r->databases.nr; k++) {
+		const char *db = r->databases.items[k];
+		char *dp = xasprintf("secrets.roles[%zu].databases[%zu]", i, k);
+		const struct hp_inv_mark *dm = hp_inv_mark_get(ld, dp);
+		bool done = !hp_inv_was_set(ld, dp);
+
+		for (l = 0; !done && l < HP_ARRAY_SIZE(builtin); l++) {
+			if (strcmp(db, builtin[l]) != 0)
+				continue;
+			diag_at(ld, dm, true, dp, false,
+				"%s is created by initdb and owned by the "
+				"superuser; application databases need other "
+				"names",
+				hp_inv_quote(&q, db));
+			done = true;
+		}
+		for (j = 0; !done && j <= i; j++) {
+			const struct hp_secret_role *o = &s->roles[j];
+
+			for (l = 0; l < o->databases.nr && (j < i || l < k);
+			     l++) {
+				if (strcmp(o->databases.items[l], db) != 0)
+					continue;
+				diag_at(ld, dm, true, dp, false,
+					"database %s is already owned by "
+					"secrets.roles[%zu]%s%s%s",
+					hp_inv_quote(&q, db), j,
+					o->name ? " (" : "",
+					o->name ? o->name : "",
+					o->name ? ")" : "");
+				done = true;
+				break;
+			}
+		}
+		free(dp);
+	}
+}
+
+static void check_secrets(struct hp_inventory *inv, struct hp_inv_loader *ld)
+{
+	size_t i;
+
+	check_boot_roles(inv, ld);
+	for (i = 0; i < inv->secrets.nr_roles; i++) {
+		check_role_name(inv, ld, i);
+		check_role_databases(inv, ld, i);
+	}
+}
+
+static bool role_owns(const struct hp_secrets *s, const char *db)
+{
+	size_t i, j;
+
+	for (i = 0; i < s->nr_roles; i++)
+		for (j = 0; j < s->roles[i].databases.nr; j++)
+			if (!strcmp(s->roles[i].databases.items[j], db))
+				return true;
+	return false;
+}
+
+static void check_extensions(struct hp_inventory *inv, struct hp_inv_loader *ld)
+{
+	const struct hp_extensions *e = &inv->extensions;
+	struct hp_inv_quoted q;
+	size_t i, j;
+
+	for (i = 0; i < e->nr_databases; i++) {
+		const char *name = e->databases[i].name;
+		char *np = xasprintf("extensions.databases[%zu].name", i);
+		const struct hp_inv_mark *nm = hp_inv_mark_get(ld, np);
+		bool dup = false;
+
+		if (!name || !hp_inv_was_set(ld, np)) {
+			free(np);
+			continue;
+		}
+		for (j = 0; j < i; j++) {
+			char *op;
+
+			if (!e->databases[j].name ||
+			    strcmp(e->databases[j].name, name) != 0)
+				continue;
+			op = xasprintf("extensions.databases[%zu].name", j);
+			diag_at(ld, nm, true, np, false,
+				"duplicate database %s (first at "
+				"extensions.databases[%zu], line %d); list "
+				"all its extensions in one entry",
+				hp_inv_quote(&q, name), j,
+				hp_inv_mark_get(ld, op)->vline);
+			free(op);
+			dup = true;
+			break;
+		}
+		if (!dup && strcmp(name, "postgres") != 0 &&
+		    !hp_inv_is_bad(ld, "secrets.roles") &&
+		    !role_owns(&inv->secrets, name))
+			diag_at(ld, nm, true, np, true,
+				"no secrets.roles entry creates database %s; "
+				"it must exist before the extensions phase",
+				hp_inv_quote(&q, name));
+		free(np);
+	}
+}
+
+void hp_inv_cross_check(struct hp_inventory *inv, struct hp_inv_loader *ld)
+{
+	check_hosts(inv, ld);
+	check_etcd(inv, ld);
+	check_timing(inv, ld);
+	check_ports(inv, ld);
+	check_tuning(inv, ld);
+	check_parameters(inv, ld);
+	check_secrets(inv, ld);
+	check_extensions(inv, ld);
+}
