@@ -25,6 +25,31 @@ const struct hp_phase *hp_phase_find(const char *name)
 	return NULL;
 }
 
+int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
+		  hp_host_fn fn, void *arg, struct hp_err *err)
+{
+	struct hp_hostrun *tail = last ? hp_run_host(run, last) : NULL;
+	size_t i;
+	int r;
+
+	for (i = 0; i <= run->nr_hosts; i++) {
+		struct hp_hostrun *h = i < run->nr_hosts ? &run->hosts[i] : tail;
+
+		if (!h || (i < run->nr_hosts && h == tail))
+			continue;
+		if (!h->selected || h->failed || (role && !(h->host->roles & role)))
+			continue;
+		if (hp_interrupted())
+			return hp_err_set(err, HP_EINTR, "interrupted");
+		if ((r = fn(h, arg)) < 0) {
+			h->failed = true;
+			hp_err_set(err, r, "%s: %s", h->host->name, h->err.msg);
+			return r;
+		}
+	}
+	return 0;
+}
+
 char *hp_url(const struct hp_host *host, int port, const char *path)
 {
 	/* an IPv6 literal needs brackets in a URL */
@@ -71,12 +96,16 @@ int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 	memset(&facts, 0, sizeof(facts));
 	memset(facts_out, 0, sizeof(*facts_out));
 	hp_hostrun_phase_reset(h);
-	if ((r = hp_phase_files(h, phase, &wf, &nwf, err)) < 0)
+	if (!p->packages_only &&
+	    (r = hp_phase_files(h, phase, &wf, &nwf, err)) < 0)
 		goto out;
-	if ((r = hp_facts_gather(h, wf, nwf, p->pkgs, p->nr_pkgs, p->svcs,
+	if ((r = hp_facts_gather(h, wf, nwf, p->pkgs,
+				 p->skip_packages ? 0 : p->nr_pkgs, p->svcs,
 				 p->nr_svcs, &facts, err)) < 0)
 		goto out;
-	if (any_missing(&facts)) {
+	if (p->skip_packages) {
+		goto files;
+	} else if (any_missing(&facts)) {
 		/* files the packages' install scripts read come first */
 		for (i = 0; i < nwf; i++) {
 			if (!wf[i].before_install)
@@ -105,6 +134,8 @@ int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 		hp_run_record(h->run, h->host->name, HP_STEP_OK, "packages",
 			      NULL, NULL, hp_now_ms());
 	}
+	if (p->packages_only)
+		goto out;
 files:
 	if (p->dir && (r = hp_step_dir(h, p->dir, p->dir_mode, p->dir_owner,
 				       p->dir_owner, err)) < 0)
@@ -161,6 +192,23 @@ int hp_phase_files(struct hp_hostrun *h, const char *phase,
 		wf[n].path = xstrdup(f->path);
 		wf[n].content = xstrndup(f->content, f->len);
 		wf[n].len = f->len;
+		if (h->run->restore_point && h->run->state && !f->secret) {
+			/* a rollback: the content as recorded at the point;
+			 * files holding secrets are rendered again from the
+			 * secret store (the repository has only their hash) */
+			struct hp_buf old = HP_BUF_INIT;
+			struct hp_err e2;
+			char *sp = hp_state_host_path(h->host->name, f->path);
+
+			if (hp_state_read(h->run->state, h->run->restore_point,
+					  sp, &old, &e2) == 0) {
+				free((char *)(uintptr_t)wf[n].content);
+				wf[n].len = old.len;
+				wf[n].content = hp_buf_detach(&old, NULL);
+			}
+			hp_buf_release(&old);
+			free(sp);
+		}
 		wf[n].before_install = f->before_install;
 		wf[n].mode = f->mode;
 		wf[n].owner = xstrdup(f->owner);
@@ -249,7 +297,16 @@ int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
 	rec.inventory_sha256 = run->inventory_sha256;
 	rec.items = items;
 	rec.nr_items = nr_items;
-	r = hp_state_commit(run->state, NULL, &rec, &committed, &point, err);
+	{
+		struct hp_buf msg = HP_BUF_INIT;
+
+		hp_buf_addf(&msg, "%s: %s\n\n", phase, result);
+		for (i = 0; i < nr_items; i++)
+			hp_buf_addf(&msg, "- %s\n", items[i]);
+		r = hp_state_commit(run->state, msg.buf, &rec, &committed,
+				    &point, err);
+		hp_buf_release(&msg);
+	}
 	if (r == 0 && point)
 		hp_info("%s: rollback point %s", phase, point);
 	for (i = 0; i < nr_items; i++)

@@ -45,11 +45,100 @@ static int converge_host(struct hp_hostrun *h, void *arg)
 	return r;
 }
 
+static int packages_host(struct hp_hostrun *h, void *arg)
+{
+	struct hp_host_plan p = {
+		.pkgs = etcd_pkgs, .nr_pkgs = HP_ARRAY_SIZE(etcd_pkgs),
+		.packages_only = true, .post_install_cmd = ETCD_POST_INSTALL,
+	};
+	struct hp_facts facts;
+	int r;
+
+	(void)arg;
+	r = hp_phase_host_converge(h, "etcd", &p, &facts, &h->err);
+	hp_facts_release(&facts);
+	return r;
+}
+
+static bool health_ok(const struct hp_rest_resp *resp, void *arg,
+		      struct hp_buf *why);
+
+/* A live cluster: one member at a time, each healthy again before the
+ * next, so quorum is never at risk. */
+static int staged_host(struct hp_hostrun *h, void *arg)
+{
+	struct hp_rest *rest = arg;
+	const struct hp_inventory *inv = h->run->inv;
+	struct hp_host_plan p = {
+		.svcs = etcd_svcs, .nr_svcs = HP_ARRAY_SIZE(etcd_svcs),
+		.skip_packages = true,
+	};
+	struct hp_facts facts;
+	enum hp_svc_action act;
+	int r;
+
+	if ((r = hp_phase_host_converge(h, "etcd", &p, &facts, &h->err)) < 0)
+		return r;
+	act = hp_service_needs(h, "etcd", &facts.svcs[0]);
+	r = hp_step_service(h, "etcd", &facts.svcs[0], act, false, &h->err);
+	hp_facts_release(&facts);
+	if (r == 0 && act != HP_SVC_NONE && !h->run->opts.plan) {
+		char *url = hp_url(h->host, inv->etcd.client_port, "/health");
+
+		r = hp_rest_poll(rest, "GET", url, NULL,
+				 inv->validation.timeout_s * 1000, 250,
+				 health_ok, NULL, NULL, &h->err);
+		free(url);
+	}
+	return r;
+}
+
+/* Whether any etcd member answers healthy now. */
+static bool etcd_live(struct hp_run *run, struct hp_rest *rest)
+{
+	const struct hp_inventory *inv = run->inv;
+	struct hp_rest_resp resp;
+	struct hp_buf why = HP_BUF_INIT;
+	struct hp_err err;
+	bool live = false;
+	size_t i;
+
+	hp_rest_resp_init(&resp);
+	for (i = 0; i < inv->nr_hosts && !live; i++) {
+		char *url;
+
+		if (!(inv->hosts[i].roles & HP_ROLE_ETCD))
+			continue;
+		url = hp_url(&inv->hosts[i], inv->etcd.client_port, "/health");
+		live = hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
+		       health_ok(&resp, NULL, &why);
+		free(url);
+	}
+	hp_buf_release(&why);
+	hp_rest_resp_release(&resp);
+	return live;
+}
+
 int hp_etcd_converge(struct hp_run *run, struct hp_err *err)
 {
-	if (hp_run_each(run, HP_ROLE_ETCD, converge_host, NULL))
-		return hp_err_set(err, HP_ERROR, "etcd: a host failed");
-	return 0;
+	struct hp_rest rest;
+	int r = 0;
+
+	if ((r = hp_rest_init(&rest, 1000, err)) < 0)
+		return r;
+	if (!etcd_live(run, &rest)) {
+		/* a new cluster: every member starts at once (quorum) */
+		if (hp_run_each(run, HP_ROLE_ETCD, converge_host, NULL))
+			r = hp_err_set(err, HP_ERROR, "etcd: a host failed");
+	} else if (hp_run_each(run, HP_ROLE_ETCD, packages_host, NULL)) {
+		r = hp_err_set(err, HP_ERROR, "etcd: a host failed");
+	} else {
+		rest.timeout_ms = 3000;
+		r = hp_run_serial(run, HP_ROLE_ETCD, NULL, staged_host, &rest,
+				  err);
+	}
+	hp_rest_release(&rest);
+	return r;
 }
 
 static bool health_ok(const struct hp_rest_resp *resp, void *arg,

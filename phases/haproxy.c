@@ -12,32 +12,6 @@
 static const char *const ha_pkgs[] = { "haproxy" };
 static const char *const ha_svcs[] = { "haproxy" };
 
-static int converge_host(struct hp_hostrun *h, void *arg)
-{
-	struct hp_host_plan p = {
-		.pkgs = ha_pkgs, .nr_pkgs = HP_ARRAY_SIZE(ha_pkgs),
-		.svcs = ha_svcs, .nr_svcs = HP_ARRAY_SIZE(ha_svcs),
-	};
-	struct hp_facts facts;
-	int r;
-
-	(void)arg;
-	if ((r = hp_phase_host_converge(h, "haproxy", &p, &facts, &h->err)) < 0)
-		return r;
-	r = hp_step_service(h, "haproxy", &facts.svcs[0],
-			    hp_service_needs(h, "haproxy", &facts.svcs[0]),
-			    false, &h->err);
-	hp_facts_release(&facts);
-	return r;
-}
-
-int hp_haproxy_converge(struct hp_run *run, struct hp_err *err)
-{
-	if (hp_run_each(run, HP_ROLE_HAPROXY, converge_host, NULL))
-		return hp_err_set(err, HP_ERROR, "haproxy: a host failed");
-	return 0;
-}
-
 /* Column index of name in the CSV header line ("# pxname,svname,..."). */
 static int csv_col(const char *header, const char *name)
 {
@@ -149,6 +123,70 @@ static bool stats_ok(const struct hp_rest_resp *resp, void *arg,
 	hp_buf_release(&repl);
 	hp_buf_release(&want);
 	return ok;
+}
+
+static int packages_host(struct hp_hostrun *h, void *arg)
+{
+	struct hp_host_plan p = {
+		.pkgs = ha_pkgs, .nr_pkgs = HP_ARRAY_SIZE(ha_pkgs),
+		.packages_only = true,
+	};
+	struct hp_facts facts;
+	int r;
+
+	(void)arg;
+	r = hp_phase_host_converge(h, "haproxy", &p, &facts, &h->err);
+	hp_facts_release(&facts);
+	return r;
+}
+
+/* Host by host: config (checked with haproxy -c before it replaces the old
+ * one), reload, and that host's backends right again before the next. */
+static int staged_host(struct hp_hostrun *h, void *arg)
+{
+	struct hp_rest *rest = arg;
+	const struct hp_inventory *inv = h->run->inv;
+	struct hp_host_plan p = {
+		.svcs = ha_svcs, .nr_svcs = HP_ARRAY_SIZE(ha_svcs),
+		.skip_packages = true,
+	};
+	struct hp_facts facts;
+	enum hp_svc_action act;
+	int r;
+
+	if ((r = hp_phase_host_converge(h, "haproxy", &p, &facts, &h->err)) < 0)
+		return r;
+	act = hp_service_needs(h, "haproxy", &facts.svcs[0]);
+	r = hp_step_service(h, "haproxy", &facts.svcs[0], act, false, &h->err);
+	hp_facts_release(&facts);
+	if (r == 0 && act != HP_SVC_NONE && !h->run->opts.plan) {
+		struct stats_arg sa = { inv, NULL };
+		char *leader = hp_patroni_leader(h->run, rest, NULL);
+		char *url = hp_url(h->host, inv->haproxy.stats_port,
+				   "/stats;csv");
+
+		sa.leader = leader ? leader : "";
+		r = hp_rest_poll(rest, "GET", url, NULL,
+				 inv->validation.timeout_s * 1000, 250,
+				 stats_ok, &sa, NULL, &h->err);
+		free(url);
+		free(leader);
+	}
+	return r;
+}
+
+int hp_haproxy_converge(struct hp_run *run, struct hp_err *err)
+{
+	struct hp_rest rest;
+	int r;
+
+	if (hp_run_each(run, HP_ROLE_HAPROXY, packages_host, NULL))
+		return hp_err_set(err, HP_ERROR, "haproxy: a host failed");
+	if ((r = hp_rest_init(&rest, 3000, err)) < 0)
+		return r;
+	r = hp_run_serial(run, HP_ROLE_HAPROXY, NULL, staged_host, &rest, err);
+	hp_rest_release(&rest);
+	return r;
 }
 
 int hp_haproxy_verify(struct hp_run *run, struct hp_err *err)

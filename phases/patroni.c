@@ -117,156 +117,54 @@ char *hp_patroni_leader(struct hp_run *run, struct hp_rest *rest,
 	return leader;
 }
 
-/* ---- dynamic configuration ---------------------------------------------------- */
-
-/* Scalars compared as PostgreSQL would read them: 100 == "100", true ==
- * "on". */
-static char *scalar_text(const json_t *v)
+static int packages_host(struct hp_hostrun *h, void *arg)
 {
-	if (json_is_string(v))
-		return xstrdup(json_string_value(v));
-	if (json_is_integer(v))
-		return xasprintf("%lld", (long long)json_integer_value(v));
-	if (json_is_real(v))
-		return xasprintf("%g", json_real_value(v));
-	if (json_is_true(v))
-		return xstrdup("on");
-	if (json_is_false(v))
-		return xstrdup("off");
-	return xstrdup("null");
-}
-
-static bool scalar_eq(const json_t *a, const json_t *b)
-{
-	char *x, *y;
-	bool eq;
-
-	if (!a || !b)
-		return a == b;
-	if (json_is_object(a) || json_is_object(b))
-		return json_equal(a, b);
-	x = scalar_text(a);
-	y = scalar_text(b);
-	if (!strcmp(x, "true"))
-		eq = !strcmp(y, "on") || !strcmp(y, "true");
-	else if (!strcmp(x, "false"))
-		eq = !strcmp(y, "off") || !strcmp(y, "false");
-	else if (!strcmp(y, "true") || !strcmp(y, "false"))
-		eq = !strcmp(x, !strcmp(y, "true") ? "on" : "off");
-	else
-		eq = !strcmp(x, y);
-	free(x);
-	free(y);
-	return eq;
-}
-
-/*
- * The PATCH that turns `have` into `want`: every key of want whose value
- * differs, recursing into objects; a PostgreSQL parameter that is in
- * `have` but no longer wanted is set to null (Patroni removes it). Adds
- * "key: old -> new" lines to desc. Returns NULL when nothing differs.
- */
-static json_t *dcs_patch(const json_t *want, const json_t *have,
-			 const char *prefix, struct hp_buf *desc)
-{
-	json_t *patch = json_object(), *v;
-	const char *k;
-
-	json_object_foreach((json_t *)(uintptr_t)want, k, v)
-	{
-		json_t *old = have ? json_object_get(have, k) : NULL;
-		char *path = xasprintf("%s%s%s", prefix, *prefix ? "." : "", k);
-
-		if (json_is_object(v)) {
-			json_t *sub = dcs_patch(v, json_is_object(old) ? old
-								       : NULL,
-						path, desc);
-
-			if (sub)
-				json_object_set_new(patch, k, sub);
-		} else if (!scalar_eq(v, old)) {
-			char *a = old ? scalar_text(old) : xstrdup("(unset)");
-			char *b = scalar_text(v);
-
-			hp_buf_addf(desc, "%s: %s -> %s\n", path, a, b);
-			json_object_set(patch, k, v);
-			free(a);
-			free(b);
-		}
-		free(path);
-	}
-	if (have && !strcmp(prefix, "postgresql.parameters")) {
-		json_object_foreach((json_t *)(uintptr_t)have, k, v)
-		{
-			if (json_object_get(want, k))
-				continue;
-			char *a = scalar_text(v);
-
-			hp_buf_addf(desc, "%s.%s: %s -> (unset)\n", prefix, k, a);
-			json_object_set_new(patch, k, json_null());
-			free(a);
-		}
-	}
-	if (!json_object_size(patch)) {
-		json_decref(patch);
-		return NULL;
-	}
-	return patch;
-}
-
-/* Compare GET /config with the desired DCS settings; PATCH the difference
- * on the leader (not in plan mode). */
-static int converge_dcs(struct hp_run *run, struct hp_rest *rest,
-			const char *leader, struct hp_err *err)
-{
-	const struct hp_inventory *inv = run->inv;
-	const struct hp_host *lh = hp_inventory_host(inv, leader);
-	struct hp_rest_resp resp;
-	struct hp_buf desc = HP_BUF_INIT;
-	json_t *want = NULL, *patch = NULL;
-	char *url = hp_url(lh, inv->patroni.restapi_port, "/config");
-	int64_t t = hp_now_ms();
+	struct hp_host_plan p = {
+		.pkgs = pg_pkgs, .nr_pkgs = HP_ARRAY_SIZE(pg_pkgs),
+		.packages_only = true,
+	};
+	struct hp_facts facts;
 	int r;
 
-	hp_rest_resp_init(&resp);
-	if ((r = hp_render_dcs_json(&want, inv, err)) < 0)
-		goto out;
-	if ((r = hp_rest_call(rest, "GET", url, NULL, &resp, err)) < 0)
-		goto out;
-	if (resp.status != 200 || !json_is_object(resp.json)) {
-		r = hp_err_set(err, HP_EREMOTE, "GET %s answered %ld: %.300s",
-			       url, resp.status, resp.body.buf);
-		goto out;
-	}
-	patch = dcs_patch(want, resp.json, "", &desc);
-	if (!patch) {
-		hp_run_record(run, leader, HP_STEP_OK, "dcs config", NULL, NULL,
-			      t);
-		goto out;
-	}
-	if (desc.len)
-		desc.buf[--desc.len] = '\0';
-	if (run->opts.plan) {
-		hp_run_record(run, leader, HP_STEP_CHANGED, "dcs config",
-			      "dynamic settings differ", desc.buf, t);
-		goto out;
-	}
-	rest->user = run->restapi_user;
-	rest->password = run->restapi_password;
-	r = hp_rest_call(rest, "PATCH", url, patch, &resp, err);
-	rest->user = rest->password = NULL;
-	if (r == 0 && resp.status != 200)
-		r = hp_err_set(err, HP_EREMOTE,
-			       "PATCH /config answered %ld: %.300s",
-			       resp.status, resp.body.buf);
-	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
-		      "dcs config", r < 0 ? err->msg : desc.buf, NULL, t);
-out:
-	free(url);
-	json_decref(want);
-	json_decref(patch);
-	hp_buf_release(&desc);
-	hp_rest_resp_release(&resp);
+	(void)arg;
+	r = hp_phase_host_converge(h, "patroni", &p, &facts, &h->err);
+	hp_facts_release(&facts);
+	return r;
+}
+
+struct staged_ctx {
+	struct patroni_ctx *c;
+	struct hp_rest *rest;
+	const char *leader;
+};
+
+/* A live cluster: host by host, replicas before the leader; each member
+ * healthy (and streaming) again before the next. */
+static int staged_host(struct hp_hostrun *h, void *arg)
+{
+	struct staged_ctx *s = arg;
+	struct hp_host_plan p = {
+		.svcs = pg_svcs, .nr_svcs = HP_ARRAY_SIZE(pg_svcs),
+		.skip_packages = true,
+		.dir_mode = 0700, .dir_owner = "postgres",
+	};
+	char *parent = xstrdup(h->run->inv->patroni.data_dir), *slash;
+	int r;
+
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	p.dir = parent;
+	r = hp_phase_host_converge(h, "patroni", &p,
+				   &s->c->facts[host_index(h)], &h->err);
+	free(parent);
+	if (r == 0)
+		r = service_host(h, s->c);
+	if (r == 0 && h->nr_changed && !h->run->opts.plan)
+		r = hp_patroni_wait_healthy(h->run, s->rest, s->leader,
+					    h->run->inv->validation.timeout_s *
+						    1000,
+					    &h->err);
 	return r;
 }
 
@@ -284,11 +182,25 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 	c.facts = xcalloc(run->nr_hosts, sizeof(*c.facts));
 	if ((r = hp_rest_init(&rest, 2000, err)) < 0)
 		goto out;
+	leader = hp_patroni_leader(run, &rest, NULL);
+	if (leader) {
+		/* a live cluster: packages anywhere at once, then staged */
+		struct staged_ctx s = { &c, &rest, leader };
+
+		if (hp_run_each(run, HP_ROLE_PATRONI, packages_host, NULL)) {
+			r = hp_err_set(err, HP_ERROR, "patroni: a host failed");
+			goto out;
+		}
+		if ((r = hp_run_serial(run, HP_ROLE_PATRONI, leader,
+				       staged_host, &s, err)) < 0)
+			goto out;
+		r = hp_dcs_converge(run, &rest, leader, err);
+		goto out;
+	}
 	if (hp_run_each(run, HP_ROLE_PATRONI, prepare_host, &c)) {
 		r = hp_err_set(err, HP_ERROR, "patroni: a host failed");
 		goto out;
 	}
-	leader = hp_patroni_leader(run, &rest, NULL);
 	/*
 	 * The leader's service first (or, on a new cluster, the first
 	 * member's: it bootstraps, the others clone from it); the others
@@ -339,7 +251,7 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 	if (!leader && !run->opts.plan)
 		leader = hp_patroni_leader(run, &rest, NULL);
 	if (leader)
-		r = converge_dcs(run, &rest, leader, err);
+		r = hp_dcs_converge(run, &rest, leader, err);
 	else if (run->opts.plan)
 		hp_run_record(run, NULL, HP_STEP_CHANGED, "dcs config",
 			      "set at bootstrap from the inventory", NULL,
@@ -480,12 +392,45 @@ static bool config_ok(const struct hp_rest_resp *resp, void *arg,
 		hp_buf_addf(why, "HTTP %ld", resp->status);
 		return false;
 	}
-	patch = dcs_patch(a->want, resp->json, "", why);
+	patch = hp_dcs_patch(a->want, resp->json, "", why);
 	if (patch) {
 		json_decref(patch);
 		return false;
 	}
 	return true;
+}
+
+int hp_patroni_wait_healthy(struct hp_run *run, struct hp_rest *rest,
+			    const char *leader, int deadline_ms,
+			    struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	const struct hp_host *lh = hp_inventory_host(inv, leader);
+	struct hp_rest_resp resp;
+	struct stream_arg sa;
+	char *url;
+	int r;
+
+	hp_rest_resp_init(&resp);
+	url = hp_url(lh, inv->patroni.restapi_port, "/cluster");
+	r = hp_rest_poll(rest, "GET", url, NULL, deadline_ms, 1000, cluster_ok,
+			 (void *)(uintptr_t)inv, &resp, err);
+	free(url);
+	if (r < 0) {
+		hp_err_prefix(err, "GET /cluster on %s", leader);
+		goto out;
+	}
+	sa.inv = inv;
+	sa.leader = leader;
+	url = hp_url(lh, inv->patroni.restapi_port, "/patroni");
+	r = hp_rest_poll(rest, "GET", url, NULL, deadline_ms, 500,
+			 streaming_ok, &sa, &resp, err);
+	free(url);
+	if (r < 0)
+		hp_err_prefix(err, "replication on leader %s", leader);
+out:
+	hp_rest_resp_release(&resp);
+	return r;
 }
 
 int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
@@ -494,7 +439,6 @@ int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
 	int deadline = inv->validation.timeout_s * 1000;
 	struct hp_rest rest;
 	struct hp_rest_resp resp;
-	struct stream_arg sa;
 	struct config_arg ca = { NULL };
 	json_t *want = NULL;
 	char *leader = NULL, *url = NULL;
@@ -516,26 +460,15 @@ int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
 		goto out;
 	}
 	lh = hp_inventory_host(inv, leader);
-	url = hp_url(lh, inv->patroni.restapi_port, "/cluster");
-	r = hp_rest_poll(&rest, "GET", url, NULL, deadline, 1000, cluster_ok,
-			 (void *)(uintptr_t)inv, &resp, err);
-	free(url);
-	if (r < 0) {
-		hp_err_prefix(err, "GET /cluster on %s", leader);
+	if ((r = hp_patroni_wait_healthy(run, &rest, leader, deadline, err)) <
+	    0)
+		goto out;
+	if (run->dcs_want) {
+		want = run->dcs_want;
+		json_incref(want);
+	} else if ((r = hp_render_dcs_json(&want, inv, err)) < 0) {
 		goto out;
 	}
-	sa.inv = inv;
-	sa.leader = leader;
-	url = hp_url(lh, inv->patroni.restapi_port, "/patroni");
-	r = hp_rest_poll(&rest, "GET", url, NULL, deadline, 1000,
-			 streaming_ok, &sa, &resp, err);
-	free(url);
-	if (r < 0) {
-		hp_err_prefix(err, "replication on leader %s", leader);
-		goto out;
-	}
-	if ((r = hp_render_dcs_json(&want, inv, err)) < 0)
-		goto out;
 	ca.want = want;
 	url = hp_url(lh, inv->patroni.restapi_port, "/config");
 	r = hp_rest_poll(&rest, "GET", url, NULL, deadline, 1000, config_ok,

@@ -40,6 +40,10 @@ struct hp_host_plan {
 	size_t nr_pkgs;
 	const char *const *svcs;
 	size_t nr_svcs;
+	/* a first pass over all hosts at once installs packages only; the
+	 * second, host by host, skips them (staged changes) */
+	bool packages_only;
+	bool skip_packages;
 	/* run right after the packages were installed for the first time */
 	const char *post_install_cmd;
 	/* directories: path, mode, owner, group */
@@ -50,6 +54,12 @@ struct hp_host_plan {
 int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 			   const struct hp_host_plan *p,
 			   struct hp_facts *facts_out, struct hp_err *err);
+
+/* Run fn for each selected, not failed host with role, one at a time, in
+ * this order: every host but `last` in inventory order, then `last` (may be
+ * NULL). Stops at the first failure (marking that host failed). */
+int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
+		  hp_host_fn fn, void *arg, struct hp_err *err);
 
 /* "http://address:port/path" for host; the caller frees it. */
 char *hp_url(const struct hp_host *host, int port, const char *path);
@@ -64,6 +74,34 @@ int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
  * first patroni host that answers GET /cluster. Caller frees. */
 char *hp_patroni_leader(struct hp_run *run, struct hp_rest *rest,
 			json_t **cluster_out);
+
+/* Wait until GET /cluster shows one leader (leader) and every member
+ * running, and the leader's GET /patroni shows every replica streaming. */
+int hp_patroni_wait_healthy(struct hp_run *run, struct hp_rest *rest,
+			    const char *leader, int deadline_ms,
+			    struct hp_err *err);
+
+/* ---- staged changes (phases/staged.c) --------------------------------------- */
+
+/*
+ * The PATCH that turns `have` into `want` (NULL when nothing differs):
+ * every key of want whose value differs, recursing into objects; a
+ * PostgreSQL parameter in `have` but not in `want` is set to null, which
+ * makes Patroni remove it. "key: old -> new" lines go to desc.
+ */
+json_t *hp_dcs_patch(const json_t *want, const json_t *have,
+		     const char *prefix, struct hp_buf *desc);
+
+/*
+ * Converge Patroni's dynamic configuration, staged: PATCH only what
+ * differs on the leader; wait until every member reports it; restart the
+ * members that need it (PostgreSQL's pg_settings context says which), one
+ * at a time, replicas first, then one switchover, then the former leader;
+ * then the cluster must stay healthy for validation.soak_s. A pending
+ * restart left by an interrupted run is finished too.
+ */
+int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
+		    const char *leader, struct hp_err *err);
 
 /* Phase entry points. */
 int hp_etcd_converge(struct hp_run *run, struct hp_err *err);

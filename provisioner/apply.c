@@ -159,8 +159,207 @@ static json_t *fetch_dcs(struct hp_run *run)
 	return out;
 }
 
-int hp_apply_main(struct hp_cmd_ctx *ctx, bool plan)
+/* Commit the phase's state (errors are reported, not fatal: the hosts are
+ * what matters, and the next run records them again). */
+static void commit_phase(struct hp_run *run, const char *phase,
+			 const char *result)
 {
+	struct hp_err cerr;
+	json_t *dcs = NULL;
+
+	if (run->opts.plan || !run->state)
+		return;
+	if (!strcmp(phase, "patroni") || !strcmp(phase, "rollback"))
+		dcs = fetch_dcs(run);
+	hp_err_clear(&cerr);
+	if (hp_phase_commit(run, phase, dcs, result, &cerr) < 0)
+		fprintf(stderr, "haprov: state repository: %s\n", cerr.msg);
+	json_decref(dcs);
+}
+
+/* Converge, verify (not in plan mode), record a rollback point. */
+static int run_phase(struct hp_run *run, const struct hp_phase *ph,
+		     struct hp_err *err)
+{
+	int r;
+	size_t k;
+
+	run->phase = ph->name;
+	for (k = 0; k < run->nr_hosts; k++)
+		hp_hostrun_phase_reset(&run->hosts[k]);
+	fprintf(stderr, "== phase %s\n", ph->name);
+	r = ph->converge(run, err);
+	if (r < 0) {
+		for (k = 0; k < run->nr_hosts; k++)
+			if (run->hosts[k].failed)
+				fprintf(stderr, "haprov: %s: %s: %s\n",
+					ph->name, run->hosts[k].host->name,
+					run->hosts[k].err.msg);
+	} else if (!run->opts.plan) {
+		r = ph->verify(run, err);
+	}
+	commit_phase(run, ph->name, r < 0 ? "failed" : "ok");
+	hp_run_phase_summary(run, ph->name);
+	return r;
+}
+
+/* The recorded DCS settings at point (new reference), or NULL. */
+static json_t *point_dcs(struct hp_run *run, const char *point)
+{
+	struct hp_buf b = HP_BUF_INIT;
+	struct hp_err e;
+	json_t *j = NULL;
+
+	if (hp_state_read(run->state, point, "patroni/dcs.json", &b, &e) == 0)
+		j = json_loadb(b.buf, b.len, 0, NULL);
+	hp_buf_release(&b);
+	return j;
+}
+
+/* Bring the phase's files and (patroni) DCS settings back to point, in
+ * the same staged order, and verify. */
+static int restore_phase(struct hp_run *run, const struct hp_phase *ph,
+			 const char *point, struct hp_err *err)
+{
+	size_t k;
+	int r;
+
+	for (k = 0; k < run->nr_hosts; k++) {
+		run->hosts[k].failed = false;
+		hp_err_clear(&run->hosts[k].err);
+		hp_hostrun_phase_reset(&run->hosts[k]);
+	}
+	run->restore_point = point;
+	json_decref(run->dcs_want);
+	run->dcs_want = strcmp(ph->name, "patroni") ? NULL
+						   : point_dcs(run, point);
+	run->phase = "rollback";
+	fprintf(stderr, "== rollback %s to %.12s\n", ph->name, point);
+	hp_err_clear(err);
+	r = ph->converge(run, err);
+	if (r == 0)
+		r = ph->verify(run, err);
+	run->restore_point = NULL;
+	json_decref(run->dcs_want);
+	run->dcs_want = NULL;
+	return r;
+}
+
+static int rollback_phase(struct hp_run *run, const struct hp_phase *ph,
+			  const char *before, struct hp_err *err)
+{
+	int r;
+
+	fprintf(stderr, "haprov: rolling back phase %s to the state before "
+			"this run (%.12s)\n",
+		ph->name, before);
+	r = restore_phase(run, ph, before, err);
+	commit_phase(run, "rollback", r < 0 ? "rollback-failed"
+					    : "rolled-back");
+	hp_run_phase_summary(run, "rollback");
+	if (r < 0) {
+		fprintf(stderr,
+			"haprov: ROLLBACK FAILED: %s\nhaprov: the cluster "
+			"needs a human; its state now (haprov status):\n",
+			err->msg);
+		return HP_EXIT_ROLLBACK_FAILED;
+	}
+	fprintf(stderr, "haprov: phase %s failed and was rolled back; the "
+			"cluster verifies healthy with its previous "
+			"settings\n",
+		ph->name);
+	return HP_EXIT_ROLLED_BACK;
+}
+
+/* The run id in a commit body's "Run: <id>" trailer, or "". */
+static void body_run_id(const char *body, char *out, size_t len)
+{
+	const char *p = strstr(body, "\nRun: ");
+
+	if (!p && !strncmp(body, "Run: ", 5))
+		p = body - 1;
+	out[0] = '\0';
+	if (p) {
+		size_t n = strcspn(p + 6, "\n");
+
+		if (n >= len)
+			n = len - 1;
+		memcpy(out, p + 6, n);
+		out[n] = '\0';
+	}
+}
+
+/*
+ * The default rollback target: the state before the last apply, i.e. the
+ * parent of the oldest rollback point the newest run made.
+ */
+static int default_target(struct hp_state *state, char out[41],
+			  struct hp_err *err)
+{
+	struct hp_state_point *pts = NULL;
+	char newest[64], id[64];
+	size_t n = 0, i;
+	int r;
+
+	if ((r = hp_state_history(state, &pts, &n, err)) < 0)
+		return r;
+	if (!n) {
+		hp_state_points_free(pts, n);
+		return hp_err_set(err, HP_ENOTFOUND, "no rollback points yet");
+	}
+	body_run_id(pts[0].body, newest, sizeof(newest));
+	hp_strlcpy(out, pts[0].parent, 41);
+	for (i = 0; i < n; i++) {
+		body_run_id(pts[i].body, id, sizeof(id));
+		if (strcmp(id, newest) != 0)
+			break;
+		hp_strlcpy(out, pts[i].parent, 41);
+	}
+	hp_state_points_free(pts, n);
+	if (!out[0])
+		return hp_err_set(err, HP_ENOTFOUND,
+				  "the last apply has no earlier state");
+	return 0;
+}
+
+/* haprov rollback: every phase back to a point, staged, verified. */
+static int rollback_all(struct hp_run *run, struct hp_cmd_ctx *ctx,
+			struct hp_err *err)
+{
+	const char *to = hp_cmd_opt(ctx, "to");
+	char target[41];
+	size_t i;
+	int r = 0;
+
+	if (to)
+		r = hp_state_resolve(run->state, to, target, err);
+	else
+		r = default_target(run->state, target, err);
+	if (r < 0) {
+		fprintf(stderr, "haprov: rollback: %s\n", err->msg);
+		return HP_EXIT_ERROR;
+	}
+	fprintf(stderr, "haprov: rolling back to %.12s%s%s\n", target,
+		to ? " = " : " (the state before the last apply)",
+		to ? to : "");
+	for (i = 0; i < hp_phases_nr && r == 0; i++)
+		r = restore_phase(run, &hp_phases[i], target, err);
+	commit_phase(run, "rollback", r < 0 ? "rollback-failed"
+					    : "rolled-back");
+	hp_run_phase_summary(run, "rollback");
+	if (r < 0) {
+		fprintf(stderr, "haprov: ROLLBACK FAILED: %s\n", err->msg);
+		return r == HP_EINTR ? HP_EXIT_INTERRUPTED
+				     : HP_EXIT_ROLLBACK_FAILED;
+	}
+	fprintf(stderr, "haprov: rolled back to %.12s and verified\n",
+		target);
+	return HP_EXIT_OK;
+}
+
+int hp_apply_main(struct hp_cmd_ctx *ctx, enum hp_mode mode)
+{
+	bool plan = mode == HP_MODE_PLAN;
 	const struct hp_inventory *inv = ctx->inv;
 	struct hp_run_opts opts;
 	struct hp_run run;
@@ -220,7 +419,8 @@ int hp_apply_main(struct hp_cmd_ctx *ctx, bool plan)
 	hp_buf_release(&invtext);
 
 	fprintf(stderr, "haprov %s: cluster %s, %zu hosts, run %s\n",
-		plan ? "plan" : "apply", inv->cluster, inv->nr_hosts,
+		plan ? "plan" : mode == HP_MODE_ROLLBACK ? "rollback" : "apply",
+		inv->cluster, inv->nr_hosts,
 		run.run_id);
 	if (hp_run_connect(&run, &err)) {
 		for (i = 0; i < run.nr_hosts; i++)
@@ -232,9 +432,13 @@ int hp_apply_main(struct hp_cmd_ctx *ctx, bool plan)
 		rc = HP_EXIT_ERROR;
 		goto out;
 	}
+	if (mode == HP_MODE_ROLLBACK) {
+		rc = rollback_all(&run, ctx, &err);
+		goto out;
+	}
 	for (i = 0; i < hp_phases_nr; i++) {
 		const struct hp_phase *ph = &hp_phases[i];
-		json_t *dcs = NULL;
+		char before[41] = "";
 
 		if (!phase_selected(opts.phases, ph->name))
 			continue;
@@ -242,50 +446,41 @@ int hp_apply_main(struct hp_cmd_ctx *ctx, bool plan)
 			r = hp_err_set(&err, HP_EINTR, "interrupted");
 			goto fail;
 		}
-		run.phase = ph->name;
-		fprintf(stderr, "== phase %s\n", ph->name);
-		r = ph->converge(&run, &err);
-		if (r < 0) {
-			size_t k;
-
-			for (k = 0; k < run.nr_hosts; k++)
-				if (run.hosts[k].failed)
-					fprintf(stderr, "haprov: %s: %s: %s\n",
-						ph->name,
-						run.hosts[k].host->name,
-						run.hosts[k].err.msg);
-			if (hp_interrupted())
-				r = HP_EINTR;
-			hp_run_phase_summary(&run, ph->name);
+		if (state)
+			(void)hp_state_head(state, before, &err);
+		hp_err_clear(&err);
+		r = run_phase(&run, ph, &err);
+		if (r == 0)
+			continue;
+		if (r == HP_EINTR || hp_interrupted()) {
+			r = HP_EINTR;
 			goto fail;
 		}
-		if (plan) {
-			hp_run_phase_summary(&run, ph->name);
-			continue;
+		if (plan)
+			goto fail;
+		fprintf(stderr, "haprov: phase %s failed: %s\n", ph->name,
+			err.msg);
+		if (!hp_run_count(&run, ph->name, HP_STEP_CHANGED)) {
+			/* nothing was changed: nothing to roll back */
+			rc = r == HP_EVERIFY ? HP_EXIT_VERIFY_FAILED
+					     : HP_EXIT_ERROR;
+			goto out;
 		}
-		r = ph->verify(&run, &err);
-		if (!strcmp(ph->name, "patroni"))
-			dcs = fetch_dcs(&run);
-		{
-			struct hp_err cerr;
-
-			hp_err_clear(&cerr);
-			if (hp_phase_commit(&run, ph->name, dcs,
-					    r < 0 ? "failed" : "ok",
-					    &cerr) < 0)
-				fprintf(stderr,
-					"haprov: state repository: %s\n",
-					cerr.msg);
-		}
-		json_decref(dcs);
-		hp_run_phase_summary(&run, ph->name);
-		if (r < 0) {
-			fprintf(stderr, "haprov: phase %s: verification "
-					"failed: %s\n",
-				ph->name, err.msg);
+		if (opts.no_rollback) {
+			fprintf(stderr, "haprov: --no-rollback: the cluster is "
+					"left as it is for inspection\n");
 			rc = HP_EXIT_VERIFY_FAILED;
 			goto out;
 		}
+		if (!before[0]) {
+			fprintf(stderr, "haprov: no earlier rollback point to "
+					"restore (first apply); needs a "
+					"human\n");
+			rc = HP_EXIT_ROLLBACK_FAILED;
+			goto out;
+		}
+		rc = rollback_phase(&run, ph, before, &err);
+		goto out;
 	}
 	if (plan)
 		rc = opts.json ? (hp_run_count(&run, NULL, HP_STEP_CHANGED)
@@ -319,6 +514,7 @@ out:
 			fputc('\n', stdout);
 			json_decref(doc);
 		}
+		json_decref(run.dcs_want);
 		hp_run_release(&run);
 	}
 	secrets_release(&sec);

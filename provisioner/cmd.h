@@ -89,5 +89,7 @@ int hp_cmd_validate(struct hp_cmd_ctx *ctx);
 int hp_cmd_plan(struct hp_cmd_ctx *ctx);
 int hp_cmd_apply(struct hp_cmd_ctx *ctx);
 int hp_cmd_status(struct hp_cmd_ctx *ctx);
+int hp_cmd_history(struct hp_cmd_ctx *ctx);
+int hp_cmd_rollback(struct hp_cmd_ctx *ctx);
 
 #endif

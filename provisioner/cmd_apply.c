@@ -4,5 +4,5 @@
 
 int hp_cmd_apply(struct hp_cmd_ctx *ctx)
 {
-	return hp_apply_main(ctx, false);
+	return hp_apply_main(ctx, HP_MODE_APPLY);
 }

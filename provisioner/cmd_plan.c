@@ -4,5 +4,5 @@
 
 int hp_cmd_plan(struct hp_cmd_ctx *ctx)
 {
-	return hp_apply_main(ctx, true);
+	return hp_apply_main(ctx, HP_MODE_PLAN);
 }

@@ -90,6 +90,10 @@ struct hp_run {
 	struct hp_render_secrets *secrets;
 	char *restapi_user, *restapi_password; /* Patroni REST writes */
 	char inventory_sha256[65];
+	/* rollback: desired files come from this state point (by path) and
+	 * the DCS settings from dcs_want, instead of the inventory */
+	const char *restore_point;
+	json_t *dcs_want;
 	/* unit tests: supply a host's files instead of rendering them */
 	int (*phase_files_cb)(struct hp_hostrun *h, const char *phase,
 			      struct hp_want_file **out, size_t *nr,

@@ -1127,6 +1127,7 @@ void hp_state_points_free(struct hp_state_point *p, size_t nr)
 		free(p[i].tag);
 		free(p[i].phase);
 		free(p[i].summary);
+		free(p[i].body);
 	}
 	free(p);
 }
@@ -1146,7 +1147,7 @@ static int history_locked(struct hp_state *s, struct hp_state_point **out,
 	for (i = 0; i < tags.count; i++) {
 		struct hp_state_point *p = &pts[n];
 		git_commit *c = NULL;
-		const char *phase, *summary;
+		const char *phase, *summary, *body;
 		unsigned num;
 
 		if (!parse_point_tag(tags.strings[i], &num, &phase))
@@ -1164,6 +1165,8 @@ static int history_locked(struct hp_state *s, struct hp_state_point **out,
 		p->time = (int64_t)git_commit_time(c);
 		summary = git_commit_summary(c);
 		p->summary = xstrdup(summary ? summary : "");
+		body = git_commit_body(c);
+		p->body = xstrdup(body ? body : "");
 		git_commit_free(c);
 		n++;
 	}

@@ -172,6 +172,7 @@ struct hp_state_point {
 	char parent[41]; /* the state before ("" for the first commit) */
 	int64_t time;	 /* commit time, seconds since the epoch */
 	char *summary;	 /* the commit message's first line */
+	char *body;       /* the rest of the message ("" if none) */
 };
 
 /* Rollback points, newest (highest n) first. *out is freed by the caller

@@ -29,7 +29,7 @@ check_eq "patronictl: two Replicas" 2 "$(grep -c '| Replica ' <<<"$out")"
 # Patroni 3.0.2's patronictl says "running" even before a replica streams
 # (FIELD-NOTES), so streaming is read from pg_stat_replication on the leader
 leader=$(grep '| Leader ' <<<"$out" | awk -F'|' '{gsub(/ /,"",$2); print $2}')
-n=$(lab_ssh "$leader" "cd /tmp && sudo -u postgres psql -Atc \"select count(*) from pg_stat_replication where state = 'streaming'\"")
+n=$(lab_ssh "$leader" "cd / && runuser -u postgres -- psql -XAtc \"select count(*) from pg_stat_replication where state = 'streaming'\"")
 check_eq "pg_stat_replication on leader $leader: 2 streaming" 2 "$n"
 
 # a row through HAProxy: written on :5000 (primary), read on :5001 (replicas)

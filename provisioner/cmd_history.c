@@ -1,0 +1,57 @@
+/*
+ * haprov history: the rollback points of the cluster's state repository,
+ * newest first, with phase, time, result and what changed. Offline: reads
+ * only the local repository.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "state.h"
+
+int hp_cmd_history(struct hp_cmd_ctx *ctx)
+{
+	const struct hp_inventory *inv = ctx->inv;
+	struct hp_state_point *pts = NULL;
+	struct hp_state *state = NULL;
+	struct hp_err err;
+	size_t n = 0, i;
+	int rc = HP_EXIT_OK;
+
+	hp_err_clear(&err);
+	if (hp_state_open(&state, inv->state_dir, &err) < 0 ||
+	    hp_state_history(state, &pts, &n, &err) < 0) {
+		fprintf(stderr, "haprov: %s\n", err.msg);
+		rc = HP_EXIT_ERROR;
+		goto out;
+	}
+	if (!n)
+		printf("no rollback points yet (%s)\n", inv->state_dir);
+	for (i = 0; i < n; i++) {
+		const struct hp_state_point *p = &pts[i];
+		time_t t = (time_t)p->time;
+		struct tm tm;
+		char when[32];
+		const char *b = p->body;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+		printf("%-18s %s  %.12s  %s\n", p->tag, when, p->commit,
+		       p->summary);
+		/* the body: "- host: step: detail" lines, then trailers */
+		while (*b) {
+			size_t len = strcspn(b, "\n");
+
+			if (len && (b[0] == '-' || !strncmp(b, "Run: ", 5)))
+				printf("    %.*s\n", (int)len, b);
+			b += len;
+			if (*b)
+				b++;
+		}
+	}
+out:
+	hp_state_points_free(pts, n);
+	hp_state_free(state);
+	return rc;
+}
