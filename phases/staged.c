@@ -183,19 +183,23 @@ static int cluster_members(struct hp_run *run, struct hp_rest *rest,
 	return r;
 }
 
-static bool member_pending(const json_t *members, const char *name)
+/*
+ * Whether a member's PostgreSQL waits for a restart, in its own words
+ * (GET /patroni): /cluster shows the flag only after the member's next
+ * write to the DCS, up to loop_wait later.
+ */
+static bool member_pending(struct hp_run *run, struct hp_rest *rest,
+			   const char *name)
 {
-	json_t *m;
-	size_t i;
+	struct hp_rest_resp resp;
+	struct hp_err err;
+	bool pending;
 
-	json_array_foreach(members, i, m)
-	{
-		const char *n = json_string_value(json_object_get(m, "name"));
-
-		if (n && !strcmp(n, name))
-			return json_is_true(json_object_get(m, "pending_restart"));
-	}
-	return false;
+	hp_rest_resp_init(&resp);
+	pending = member_get(run, rest, name, "/patroni", &resp, &err) == 0 &&
+		  json_is_true(json_object_get(resp.json, "pending_restart"));
+	hp_rest_resp_release(&resp);
+	return pending;
 }
 
 /* ---- which parameters need a restart ------------------------------------------------ */
@@ -253,31 +257,40 @@ out:
  */
 static bool shrinks_standby_setting(const json_t *patch, const json_t *have)
 {
-	static const char *const names[] = { "max_connections",
-					     "max_prepared_transactions",
-					     "max_locks_per_transaction",
-					     "max_wal_senders",
-					     "max_worker_processes" };
+	/* name, PostgreSQL's default (what an unset parameter means) */
+	static const struct {
+		const char *name;
+		long long dflt;
+	} params[] = { { "max_connections", 100 },
+		       { "max_prepared_transactions", 0 },
+		       { "max_locks_per_transaction", 64 },
+		       { "max_wal_senders", 10 },
+		       { "max_worker_processes", 8 } };
 	const json_t *pp = json_object_get(json_object_get(patch, "postgresql"),
 					   "parameters");
 	const json_t *hp = json_object_get(json_object_get(have, "postgresql"),
 					   "parameters");
 	size_t i;
 
-	for (i = 0; i < HP_ARRAY_SIZE(names); i++) {
-		const json_t *nv = json_object_get(pp, names[i]);
-		const json_t *ov = json_object_get(hp, names[i]);
-		char *a, *b;
-		bool smaller;
+	for (i = 0; i < HP_ARRAY_SIZE(params); i++) {
+		const json_t *nv = json_object_get(pp, params[i].name);
+		const json_t *ov = json_object_get(hp, params[i].name);
+		long long a = params[i].dflt, b = params[i].dflt;
+		char *t;
 
-		if (!nv || !ov || json_is_null(nv))
-			continue;
-		a = scalar_text(ov);
-		b = scalar_text(nv);
-		smaller = strtoll(b, NULL, 10) < strtoll(a, NULL, 10);
-		free(a);
-		free(b);
-		if (smaller)
+		if (!nv)
+			continue; /* not changed */
+		if (ov && !json_is_null(ov)) {
+			t = scalar_text(ov);
+			a = strtoll(t, NULL, 10);
+			free(t);
+		}
+		if (!json_is_null(nv)) {
+			t = scalar_text(nv);
+			b = strtoll(t, NULL, 10);
+			free(t);
+		}
+		if (b < a)
 			return true;
 	}
 	return false;
@@ -435,14 +448,11 @@ static int rolling_restart(struct hp_run *run, struct hp_rest *rest,
 			   struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	json_t *members = NULL;
 	char *candidate = NULL;
 	size_t i;
-	int r;
+	int r = 0;
 
-	if ((r = cluster_members(run, rest, leader, &members, NULL, err)) < 0)
-		return r;
-	if (leader_first && member_pending(members, leader) &&
+	if (leader_first && member_pending(run, rest, leader) &&
 	    (r = restart_member(run, rest, leader, leader, err)) < 0)
 		goto out;
 	for (i = 0; i < inv->nr_hosts && r == 0; i++) {
@@ -453,12 +463,12 @@ static int rolling_restart(struct hp_run *run, struct hp_rest *rest,
 			continue;
 		if (hp_interrupted())
 			r = hp_err_set(err, HP_EINTR, "interrupted");
-		else if (member_pending(members, name))
+		else if (member_pending(run, rest, name))
 			r = restart_member(run, rest, name, leader, err);
 		if (r == 0 && !candidate)
 			candidate = xstrdup(name);
 	}
-	if (r < 0 || leader_first || !member_pending(members, leader))
+	if (r < 0 || leader_first || !member_pending(run, rest, leader))
 		goto out;
 	if (!candidate) {
 		r = hp_err_set(err, HP_EVERIFY,
@@ -469,15 +479,10 @@ static int rolling_restart(struct hp_run *run, struct hp_rest *rest,
 	}
 	if ((r = switchover(run, rest, leader, candidate, err)) < 0)
 		goto out;
-	json_decref(members);
-	if ((r = cluster_members(run, rest, candidate, &members, NULL, err)) <
-	    0)
-		goto out;
-	if (member_pending(members, leader))
+	if (member_pending(run, rest, leader))
 		r = restart_member(run, rest, leader, candidate, err);
 out:
 	free(candidate);
-	json_decref(members);
 	return r;
 }
 
@@ -525,8 +530,7 @@ static int soak(struct hp_run *run, struct hp_rest *rest, const char *leader,
 					       "soak",
 					       name ? name : "?",
 					       state ? state : "unknown");
-			else if (json_is_true(
-					 json_object_get(m, "pending_restart")))
+			else if (name && member_pending(run, rest, name))
 				r = hp_err_set(err, HP_EVERIFY,
 					       "member %s still has a pending "
 					       "restart",
@@ -581,10 +585,13 @@ int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 	patch = hp_dcs_patch(want, have, "", &desc);
 	if ((r = cluster_members(run, rest, leader, &members, NULL, err)) < 0)
 		goto out;
-	for (i = 0; i < json_array_size(members); i++)
-		if (json_is_true(json_object_get(json_array_get(members, i),
-						 "pending_restart")))
+	for (i = 0; i < json_array_size(members); i++) {
+		const char *n = json_string_value(json_object_get(
+			json_array_get(members, i), "name"));
+
+		if (n && member_pending(run, rest, n))
 			pending = true;
+	}
 	if (!patch && !pending) {
 		hp_run_record(run, leader, HP_STEP_OK, "dcs config", NULL, NULL,
 			      t);

@@ -104,3 +104,62 @@ inv_variant() {
 	for e in "$@"; do sed -i -e "$e" "$out"; done
 	echo "$out"
 }
+
+# writer_start: a steady write load through HAProxy (pg1:5000)
+writer_start() {
+	WRITER_STATE=$T_TMP/writer.json
+	WRITER_STOP=$T_TMP/writer.stop
+	rm -f "$WRITER_STATE" "$WRITER_STOP"
+	PGPASSWORD=$(pg_password) /usr/bin/python3 "$REPO/tests/integration/writer.py" \
+		run "$(lab_ip pg1)" 5000 "$WRITER_STATE" "$WRITER_STOP" &
+	WRITER_PID=$!
+	sleep 1
+}
+
+# writer_stop_check: stop it; ok when every acknowledged row is there
+writer_stop_check() {
+	touch "$WRITER_STOP"
+	wait "$WRITER_PID"
+	local out
+	out=$(PGPASSWORD=$(pg_password) /usr/bin/python3 "$REPO/tests/integration/writer.py" \
+		check "$(lab_ip pg1)" 5000 "$WRITER_STATE")
+	local rc=$?
+	echo "$out"
+	WRITER_GAP=$(jq .max_gap_s "$WRITER_STATE")
+	check_eq "no acknowledged row lost under the write load" 0 "$rc"
+}
+
+# per member: name=postmaster start time
+postmaster_starts() {
+	local h
+	for h in $LAB_HOSTS; do
+		printf '%s=%s\n' "$h" "$(lab_ssh "$h" "cd / && runuser -u postgres -- psql -XAtc 'select pg_postmaster_start_time()'")"
+	done
+}
+
+# "leader timeline" from Patroni
+leader_tl() {
+	curl -s "http://$(lab_ip pg1):8008/cluster" |
+		jq -r '.members[] | select(.role == "leader") | "\(.name) \(.timeline)"'
+}
+
+# the value of a setting on every member, one line each
+show_all() {
+	local h
+	for h in $LAB_HOSTS; do
+		printf '%s=%s\n' "$h" "$(lab_ssh "$h" "cd / && runuser -u postgres -- psql -XAtc 'show $1'")"
+	done
+}
+
+# member_config HOST KEY: a key of that member's GET /config
+member_config() {
+	curl -s "http://$(lab_ip "$1"):8008/config" | jq -r ".$2"
+}
+
+# restore the lab inventory's settings (a staged change back)
+restore_lab() {
+	run_haprov "$T_TMP/restore.log" apply "$INV"
+	local rc=$?
+	[ $rc -eq 0 ] || tail -n 15 "$T_TMP/restore.log"
+	check_eq "apply of the lab inventory restores its settings" 0 "$rc"
+}
