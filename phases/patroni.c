@@ -191,10 +191,23 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 			r = hp_err_set(err, HP_ERROR, "patroni: a host failed");
 			goto out;
 		}
-		if ((r = hp_run_serial(run, HP_ROLE_PATRONI, leader,
-				       staged_host, &s, err)) < 0)
+		/*
+		 * The dynamic settings first: a member that a bad setting
+		 * keeps down (a rollback, or a repair) can only come back
+		 * once they are right, and the host-by-host pass below waits
+		 * for each member to be healthy.
+		 */
+		if ((r = hp_dcs_converge(run, &rest, leader, err)) < 0)
 			goto out;
-		r = hp_dcs_converge(run, &rest, leader, err);
+		free(leader);
+		leader = hp_patroni_leader(run, &rest, NULL);
+		s.leader = leader;
+		if (!leader) {
+			r = hp_err_set(err, HP_EVERIFY, "patroni has no leader");
+			goto out;
+		}
+		r = hp_run_serial(run, HP_ROLE_PATRONI, leader, staged_host,
+				  &s, err);
 		goto out;
 	}
 	if (hp_run_each(run, HP_ROLE_PATRONI, prepare_host, &c)) {

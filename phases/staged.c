@@ -343,40 +343,26 @@ static int wait_members_config(struct hp_run *run, struct hp_rest *rest,
 	return r;
 }
 
-struct pending_arg {
-	const char *name;
-};
-
-static bool pending_set(const struct hp_rest_resp *resp, void *arg,
-			struct hp_buf *why)
-{
-	(void)arg;
-	if (resp->status == 200 &&
-	    json_is_true(json_object_get(resp->json, "pending_restart")))
-		return true;
-	hp_buf_adds(why, "no pending restart yet");
-	return false;
-}
-
-/* Patroni flags a pending restart on its next loop after the change. */
+/*
+ * Patroni flags a pending restart on its next loop after the change; wait
+ * for every member's flag, or one loop_wait (plus slack) in all: a member
+ * whose running value already is the new one never gets the flag.
+ */
 static void wait_pending_flags(struct hp_run *run, struct hp_rest *rest)
 {
 	const struct hp_inventory *inv = run->inv;
-	int deadline = (2 * inv->patroni.dcs.loop_wait + 5) * 1000;
-	struct hp_err err;
-	size_t i;
+	int64_t end = hp_now_ms() + (inv->patroni.dcs.loop_wait + 3) * 1000;
+	size_t i, waiting;
 
-	for (i = 0; i < inv->nr_hosts; i++) {
-		const struct hp_host *host = &inv->hosts[i];
-		char *url;
-
-		if (!(host->roles & HP_ROLE_PATRONI))
-			continue;
-		url = hp_url(host, inv->patroni.restapi_port, "/patroni");
-		(void)hp_rest_poll(rest, "GET", url, NULL, deadline, 250,
-				   pending_set, NULL, NULL, &err);
-		free(url);
-	}
+	do {
+		waiting = 0;
+		for (i = 0; i < inv->nr_hosts; i++)
+			if ((inv->hosts[i].roles & HP_ROLE_PATRONI) &&
+			    !member_pending(run, rest, inv->hosts[i].name))
+				waiting++;
+		if (waiting)
+			hp_sleep_ms(250);
+	} while (waiting && hp_now_ms() < end && !hp_interrupted());
 }
 
 /* ---- rolling restart -------------------------------------------------------------- */
@@ -646,6 +632,10 @@ int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 
 		if ((r = cluster_members(run, rest, leader, &m2, &now, err)) ==
 		    0)
+			r = hp_patroni_wait_healthy(
+				run, rest, now ? now : leader,
+				run->inv->validation.timeout_s * 1000, err);
+		if (r == 0)
 			r = soak(run, rest, now ? now : leader, err);
 		free(now);
 		json_decref(m2);
