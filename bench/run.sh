@@ -4,3 +4,5 @@ set -u
 cd "$(dirname "$0")/.."
 bash bench/fresh-apply
 bash bench/noop-apply
+bash bench/dcs-change
+bash bench/rolling-restart
