@@ -155,8 +155,6 @@ static int cluster_members(struct hp_run *run, struct hp_rest *rest,
 			   struct hp_err *err)
 {
 	struct hp_rest_resp resp;
-	json_t *m;
-	size_t i;
 	int r;
 
 	*members = NULL;
@@ -164,6 +162,9 @@ static int cluster_members(struct hp_run *run, struct hp_rest *rest,
 		*leader = NULL;
 	hp_rest_resp_init(&resp);
 	if ((r = member_get(run, rest, ask, "/cluster", &resp, err)) == 0) {
+		json_t *m;
+		size_t i;
+
 		*members = json_object_get(resp.json, "members");
 		json_incref(*members);
 		json_array_foreach(*members, i, m)
@@ -351,7 +352,8 @@ static int wait_members_config(struct hp_run *run, struct hp_rest *rest,
 static void wait_pending_flags(struct hp_run *run, struct hp_rest *rest)
 {
 	const struct hp_inventory *inv = run->inv;
-	int64_t end = hp_now_ms() + (inv->patroni.dcs.loop_wait + 3) * 1000;
+	int64_t end = hp_now_ms() +
+		      (int64_t)(inv->patroni.dcs.loop_wait + 3) * 1000;
 	size_t i, waiting;
 
 	do {
@@ -520,7 +522,7 @@ static int soak(struct hp_run *run, struct hp_rest *rest, const char *leader,
 				r = hp_err_set(err, HP_EVERIFY,
 					       "member %s still has a pending "
 					       "restart",
-					       name ? name : "?");
+					       name);
 			else if (name && !strcmp(name, leader) &&
 				 json_is_integer(tl)) {
 				if (timeline < 0)
