@@ -230,9 +230,5 @@ int hp_step_service(struct hp_hostrun *h, const char *svc,
 		    const struct hp_fact_svc *fact, enum hp_svc_action act,
 		    bool nowait, struct hp_err *err);
 
-/* Whether a strlist holds s. */
-bool hp_strlist_has(const struct hp_strlist *l, const char *s);
-void hp_strlist_add(struct hp_strlist *l, const char *s);
-void hp_strlist_clear(struct hp_strlist *l);
 
 #endif

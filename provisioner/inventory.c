@@ -979,13 +979,23 @@ static bool get_checked_string(struct walk *w, const struct field *f,
 	return true;
 }
 
-static void strlist_push(struct hp_strlist *l, const char *s)
+void hp_strlist_add(struct hp_strlist *l, const char *s)
 {
 	HP_ALLOC_GROW(l->items, l->nr + 1, l->alloc);
 	l->items[l->nr++] = xstrdup(s);
 }
 
-static void strlist_release(struct hp_strlist *l)
+bool hp_strlist_has(const struct hp_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++)
+		if (!strcmp(l->items[i], s))
+			return true;
+	return false;
+}
+
+void hp_strlist_clear(struct hp_strlist *l)
 {
 	size_t i;
 
@@ -1043,7 +1053,7 @@ static bool get_strlist(struct walk *w, const struct field *f, const char *path,
 				  hp_inv_quote(&q, s));
 		else
 			good = true;
-		strlist_push(l, s ? s : "");
+		hp_strlist_add(l, s ? s : "");
 		mark_node(w, ipath, n, n, !good);
 		free(ipath);
 	}
@@ -1733,7 +1743,7 @@ static void free_section(const struct section *sec, void *base)
 			*(char **)(void *)p = NULL;
 			break;
 		case T_STRLIST:
-			strlist_release((struct hp_strlist *)(void *)p);
+			hp_strlist_clear((struct hp_strlist *)(void *)p);
 			break;
 		case T_KVLIST:
 			kvlist_release((struct hp_kvlist *)(void *)p);

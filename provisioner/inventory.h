@@ -37,6 +37,10 @@ struct hp_strlist {
 	char **items;
 	size_t nr, alloc;
 };
+/* Append a copy of s; whether s is in l; free every item and empty l. */
+void hp_strlist_add(struct hp_strlist *l, const char *s);
+bool hp_strlist_has(const struct hp_strlist *l, const char *s);
+void hp_strlist_clear(struct hp_strlist *l);
 
 struct hp_host {
 	char *name;     /* unique, [a-z0-9-], used as etcd and Patroni name */
@@ -212,6 +216,14 @@ void hp_inventory_free(struct hp_inventory *inv);
 
 /* Print the effective inventory (defaults applied) as YAML. */
 void hp_inventory_print(const struct hp_inventory *inv, FILE *out);
+
+/*
+ * Why Patroni would drop a PostgreSQL parameter without a word, or NULL:
+ * a setting it takes only from the DCS (when local, i.e. written in
+ * patroni.parameters), or one that Patroni and haprov set themselves. The
+ * inventory checks refuse these with file:line; the renderer asks again.
+ */
+const char *hp_param_refused(const char *name, bool local);
 
 /* Lookups. Borrowed pointers. */
 const struct hp_host *hp_inventory_host(const struct hp_inventory *inv,

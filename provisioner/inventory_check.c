@@ -993,7 +993,7 @@ static void check_tuning(struct hp_inventory *inv, struct hp_inv_loader *ld)
  * DCS) and sets others itself from the inventory; render.c refuses the
  * same at render time, this says it with a line number.
  */
-static const char *param_refused(const char *name, bool local)
+const char *hp_param_refused(const char *name, bool local)
 {
 	static const char *const dcs_only[] = {
 		"max_connections",
@@ -1064,7 +1064,7 @@ static void check_parameters(struct hp_inventory *inv, struct hp_inv_loader *ld)
 					tp, tm ? tm->kline : 0, tp);
 				free(tp);
 			}
-			why = param_refused(key, m == 0);
+			why = hp_param_refused(key, m == 0);
 			if (why)
 				diag_at(ld, km, false, kp, false, "%s", why);
 			if (m == 0 && !why &&

@@ -18,29 +18,6 @@ struct hp_lock {
 	char *path;
 };
 
-static void utc_iso8601(char *out, size_t len)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (!gmtime_r(&now, &tm) ||
-	    !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, len, "@%lld", (long long)now);
-}
-
-static void whoami(char *out, size_t len)
-{
-	struct passwd pw, *res = NULL;
-	char pwbuf[4096], host[256];
-
-	if (gethostname(host, sizeof(host)) < 0)
-		snprintf(host, sizeof(host), "unknown-host");
-	host[sizeof(host) - 1] = '\0';
-	if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
-		snprintf(out, len, "%s@%s", res->pw_name, host);
-	else
-		snprintf(out, len, "uid%u@%s", (unsigned)geteuid(), host);
-}
 
 /* The value of "key=" in the lock file's text, or NULL. Caller frees. */
 static char *info_get(const char *text, const char *key)
@@ -151,8 +128,8 @@ int hp_lock_acquire(struct hp_lock **out, const char *state_dir,
 
 	/* ours: say who holds it, for the next one to read */
 	w = clean_what(what);
-	whoami(who, sizeof(who));
-	utc_iso8601(started, sizeof(started));
+	hp_whoami(who, sizeof(who));
+	hp_utc_iso8601(started, sizeof(started));
 	hp_buf_addf(&info, "pid=%ld\nuser=%s\nwhat=%s\nstarted=%s\n",
 		    (long)getpid(), who, w, started);
 	if (ftruncate(fd, 0) < 0 ||

@@ -610,41 +610,6 @@ static int plain_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	return 0;
 }
 
-/* Parameters Patroni only takes from the DCS or sets itself: in the local
- * postgresql.parameters it drops them without a word. */
-static const char *local_param_refused(const char *name)
-{
-	static const char *const dcs_only[] = {
-		"max_connections",
-		"max_locks_per_transaction",
-		"max_worker_processes",
-		"max_prepared_transactions",
-		"wal_level",
-		"wal_log_hints",
-		"track_commit_timestamp",
-		"max_wal_senders",
-		"max_replication_slots",
-		"hot_standby",
-		"wal_keep_segments",
-		"wal_keep_size",
-	};
-	static const char *const patroni_sets[] = {
-		"listen_addresses", "port",	  "cluster_name",
-		"hba_file",	    "ident_file", "data_directory",
-		"config_file",
-	};
-	size_t i;
-
-	for (i = 0; i < HP_ARRAY_SIZE(dcs_only); i++)
-		if (!strcmp(name, dcs_only[i]))
-			return "Patroni takes it only from the DCS: set it in "
-			       "patroni.dcs.parameters";
-	for (i = 0; i < HP_ARRAY_SIZE(patroni_sets); i++)
-		if (!strcmp(name, patroni_sets[i]))
-			return "Patroni and haprov set it from the inventory";
-	return NULL;
-}
-
 /* The parameters of obj, in order, as a [{name, value}] list of YAML
  * texts for a template. */
 static json_t *param_list(json_t *obj)
@@ -675,7 +640,7 @@ static int local_params(json_t *c, const struct hp_inventory *inv,
 	json_object_set_new(params, "unix_socket_directories",
 			    jnn(json_string(SOCKET_DIR)));
 	for (i = 0; i < l->nr && r == 0; i++) {
-		const char *why = local_param_refused(l->items[i].key);
+		const char *why = hp_param_refused(l->items[i].key, true);
 
 		if (why)
 			r = hp_err_set(err, HP_EINVALID,

@@ -10,33 +10,6 @@
 #include "engine.h"
 #include "ssh.h"
 
-void hp_strlist_add(struct hp_strlist *l, const char *s)
-{
-	HP_ALLOC_GROW(l->items, l->nr + 1, l->alloc);
-	l->items[l->nr++] = xstrdup(s);
-}
-
-bool hp_strlist_has(const struct hp_strlist *l, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < l->nr; i++)
-		if (!strcmp(l->items[i], s))
-			return true;
-	return false;
-}
-
-void hp_strlist_clear(struct hp_strlist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->nr; i++)
-		free(l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->nr = l->alloc = 0;
-}
-
 /* Whether name is in a comma-separated list (NULL list: everything). */
 static bool in_list(const char *list, const char *name)
 {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pwd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -421,6 +422,30 @@ void hp_sha256_hex(const void *data, size_t len, char out[65])
 	for (i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	out[64] = '\0';
+}
+
+void hp_utc_iso8601(char *out, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!gmtime_r(&now, &tm) ||
+	    !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, len, "@%lld", (long long)now);
+}
+
+void hp_whoami(char *out, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096], host[256];
+
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "unknown-host");
+	host[sizeof(host) - 1] = '\0';
+	if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+		snprintf(out, len, "%s@%s", res->pw_name, host);
+	else
+		snprintf(out, len, "uid%u@%s", (unsigned)geteuid(), host);
 }
 
 /* ---- logging ------------------------------------------------------------------ */

@@ -130,6 +130,10 @@ size_t hp_strlcpy(char *dst, const char *src, size_t size);
  */
 void hp_signals_install(void);
 int hp_interrupted(void);
+/* "2026-03-01T10:15:00Z" (now, UTC) into out. */
+void hp_utc_iso8601(char *out, size_t len);
+/* "user@hostname" of this process into out. */
+void hp_whoami(char *out, size_t len);
 /* Sleep ms milliseconds (restarted when a signal interrupts it). */
 void hp_sleep_ms(int ms);
 /* Monotonic clock in milliseconds. */

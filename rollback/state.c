@@ -460,29 +460,6 @@ out:
 
 /* ---- who and when -------------------------------------------------------- */
 
-static void utc_iso8601(char *out, size_t len)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (!gmtime_r(&now, &tm) ||
-	    !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, len, "@%lld", (long long)now);
-}
-
-static void whoami(char *out, size_t len)
-{
-	struct passwd pw, *res = NULL;
-	char pwbuf[4096], host[256];
-
-	if (gethostname(host, sizeof(host)) < 0)
-		snprintf(host, sizeof(host), "unknown-host");
-	host[sizeof(host) - 1] = '\0';
-	if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
-		snprintf(out, len, "%s@%s", res->pw_name, host);
-	else
-		snprintf(out, len, "uid%u@%s", (unsigned)geteuid(), host);
-}
 
 void hp_state_run_id(char *out, size_t len)
 {
@@ -850,8 +827,8 @@ static int commit_locked(struct hp_state *s, const char *message,
 		goto out; /* nothing changed: no commit */
 	final_oid = tree_oid;
 
-	whoami(who, sizeof(who));
-	utc_iso8601(when, sizeof(when));
+	hp_whoami(who, sizeof(who));
+	hp_utc_iso8601(when, sizeof(when));
 	if (run) {
 		if ((ret = next_point_number(&n, s->repo, err)) < 0)
 			goto out;
