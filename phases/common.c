@@ -155,6 +155,19 @@ out:
 	return r;
 }
 
+int hp_phase_packages_host(struct hp_hostrun *h, void *arg)
+{
+	const struct hp_pkg_pass *pp = arg;
+	struct hp_host_plan p = pp->plan;
+	struct hp_facts facts;
+	int r;
+
+	p.packages_only = true;
+	r = hp_phase_host_converge(h, pp->phase, &p, &facts, &h->err);
+	hp_facts_release(&facts);
+	return r;
+}
+
 /* ---- rendering ---------------------------------------------------------------- */
 
 /* Which phase owns a rendered file, by its template. */

@@ -45,20 +45,13 @@ static int converge_host(struct hp_hostrun *h, void *arg)
 	return r;
 }
 
-static int packages_host(struct hp_hostrun *h, void *arg)
-{
-	struct hp_host_plan p = {
-		.pkgs = etcd_pkgs, .nr_pkgs = HP_ARRAY_SIZE(etcd_pkgs),
-		.packages_only = true, .post_install_cmd = ETCD_POST_INSTALL,
-	};
-	struct hp_facts facts;
-	int r;
-
-	(void)arg;
-	r = hp_phase_host_converge(h, "etcd", &p, &facts, &h->err);
-	hp_facts_release(&facts);
-	return r;
-}
+/* the packages pass: every host at once (apt is the slow part) */
+static const struct hp_pkg_pass pkg_pass = {
+	"etcd", { .pkgs = etcd_pkgs, .nr_pkgs = HP_ARRAY_SIZE(etcd_pkgs),
+		  .post_install_cmd = ETCD_POST_INSTALL },
+};
+/* hp_run_each takes a void *; the pass only reads it */
+#define PKG_PASS ((void *)(uintptr_t)&pkg_pass)
 
 static bool health_ok(const struct hp_rest_resp *resp, void *arg,
 		      struct hp_buf *why);
@@ -130,7 +123,8 @@ int hp_etcd_converge(struct hp_run *run, struct hp_err *err)
 		/* a new cluster: every member starts at once (quorum) */
 		if (hp_run_each(run, HP_ROLE_ETCD, converge_host, NULL))
 			r = hp_err_set(err, HP_ERROR, "etcd: a host failed");
-	} else if (hp_run_each(run, HP_ROLE_ETCD, packages_host, NULL)) {
+	} else if (hp_run_each(run, HP_ROLE_ETCD, hp_phase_packages_host,
+			PKG_PASS)) {
 		r = hp_err_set(err, HP_ERROR, "etcd: a host failed");
 	} else {
 		rest.timeout_ms = 3000;

@@ -65,27 +65,55 @@ struct stats_arg {
 	const char *leader;
 };
 
-/* UP servers of backend px, as a sorted-by-inventory comma list. */
-static void up_servers(const char *csv, const char *px, struct hp_buf *out)
+json_t *hp_haproxy_servers(const char *csv)
 {
 	const char *nl = strchr(csv, '\n');
 	int c_px = csv_col(csv, "pxname"), c_sv = csv_col(csv, "svname");
 	int c_st = csv_col(csv, "status");
+	json_t *servers = json_array();
 	const char *line;
 
 	if (!nl || c_px < 0 || c_sv < 0 || c_st < 0)
-		return;
-	for (line = nl + 1; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
+		return servers;
+	for (line = nl + 1; *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1
+				       : line + strlen(line)) {
 		char f_px[64], f_sv[64], f_st[32];
+		json_t *o;
 
 		csv_field(line, c_px, f_px, sizeof(f_px));
 		csv_field(line, c_sv, f_sv, sizeof(f_sv));
 		csv_field(line, c_st, f_st, sizeof(f_st));
-		if (strcmp(f_px, px) != 0 || !strcmp(f_sv, "FRONTEND") ||
-		    !strcmp(f_sv, "BACKEND"))
+		if ((strcmp(f_px, "primary") != 0 &&
+		     strcmp(f_px, "replicas") != 0) ||
+		    !strcmp(f_sv, "FRONTEND") || !strcmp(f_sv, "BACKEND"))
 			continue;
-		if (!strncmp(f_st, "UP", 2))
-			hp_buf_addf(out, "%s%s", out->len ? "," : "", f_sv);
+		o = json_object();
+		json_object_set_new(o, "backend", json_string(f_px));
+		json_object_set_new(o, "server", json_string(f_sv));
+		json_object_set_new(o, "status", json_string(f_st));
+		json_array_append_new(servers, o);
+	}
+	return servers;
+}
+
+/* UP servers of backend px, in the config's (inventory) order, as a comma
+ * list. */
+static void up_servers(const json_t *servers, const char *px,
+		       struct hp_buf *out)
+{
+	const json_t *s;
+	size_t i;
+
+	json_array_foreach(servers, i, s)
+	{
+		const char *b = json_string_value(json_object_get(s, "backend"));
+		const char *st = json_string_value(json_object_get(s, "status"));
+
+		if (b && st && !strcmp(b, px) && !strncmp(st, "UP", 2))
+			hp_buf_addf(out, "%s%s", out->len ? "," : "",
+				    json_string_value(
+					    json_object_get(s, "server")));
 	}
 }
 
@@ -95,6 +123,7 @@ static bool stats_ok(const struct hp_rest_resp *resp, void *arg,
 	const struct stats_arg *a = arg;
 	struct hp_buf prim = HP_BUF_INIT, repl = HP_BUF_INIT;
 	struct hp_buf want = HP_BUF_INIT;
+	json_t *servers;
 	size_t i;
 	bool ok = false;
 
@@ -102,8 +131,10 @@ static bool stats_ok(const struct hp_rest_resp *resp, void *arg,
 		hp_buf_addf(why, "HTTP %ld", resp->status);
 		return false;
 	}
-	up_servers(resp->body.buf, "primary", &prim);
-	up_servers(resp->body.buf, "replicas", &repl);
+	servers = hp_haproxy_servers(resp->body.buf);
+	up_servers(servers, "primary", &prim);
+	up_servers(servers, "replicas", &repl);
+	json_decref(servers);
 	for (i = 0; i < a->inv->nr_hosts; i++) {
 		const struct hp_host *h = &a->inv->hosts[i];
 
@@ -125,20 +156,12 @@ static bool stats_ok(const struct hp_rest_resp *resp, void *arg,
 	return ok;
 }
 
-static int packages_host(struct hp_hostrun *h, void *arg)
-{
-	struct hp_host_plan p = {
-		.pkgs = ha_pkgs, .nr_pkgs = HP_ARRAY_SIZE(ha_pkgs),
-		.packages_only = true,
-	};
-	struct hp_facts facts;
-	int r;
-
-	(void)arg;
-	r = hp_phase_host_converge(h, "haproxy", &p, &facts, &h->err);
-	hp_facts_release(&facts);
-	return r;
-}
+/* the packages pass: every host at once (apt is the slow part) */
+static const struct hp_pkg_pass pkg_pass = {
+	"haproxy", { .pkgs = ha_pkgs, .nr_pkgs = HP_ARRAY_SIZE(ha_pkgs), },
+};
+/* hp_run_each takes a void *; the pass only reads it */
+#define PKG_PASS ((void *)(uintptr_t)&pkg_pass)
 
 /* Host by host: config (checked with haproxy -c before it replaces the old
  * one), reload, and that host's backends right again before the next. */
@@ -180,7 +203,8 @@ int hp_haproxy_converge(struct hp_run *run, struct hp_err *err)
 	struct hp_rest rest;
 	int r;
 
-	if (hp_run_each(run, HP_ROLE_HAPROXY, packages_host, NULL))
+	if (hp_run_each(run, HP_ROLE_HAPROXY, hp_phase_packages_host,
+			PKG_PASS))
 		return hp_err_set(err, HP_ERROR, "haproxy: a host failed");
 	if ((r = hp_rest_init(&rest, 3000, err)) < 0)
 		return r;

@@ -27,16 +27,18 @@ static size_t host_index(const struct hp_hostrun *h)
 	return (size_t)(h - h->run->hosts);
 }
 
-static int prepare_host(struct hp_hostrun *h, void *arg)
+/* Packages (unless skipped), the data directory's parent and the files of
+ * one member; the service facts go to c->facts for the service step. */
+static int host_files(struct hp_hostrun *h, struct patroni_ctx *c,
+		      bool skip_packages)
 {
-	struct patroni_ctx *c = arg;
-	const struct hp_inventory *inv = h->run->inv;
-	char *parent = xstrdup(inv->patroni.data_dir), *slash;
 	struct hp_host_plan p = {
 		.pkgs = pg_pkgs, .nr_pkgs = HP_ARRAY_SIZE(pg_pkgs),
 		.svcs = pg_svcs, .nr_svcs = HP_ARRAY_SIZE(pg_svcs),
+		.skip_packages = skip_packages,
 		.dir_mode = 0700, .dir_owner = "postgres",
 	};
+	char *parent = xstrdup(h->run->inv->patroni.data_dir), *slash;
 	int r;
 
 	/* Patroni's initdb needs the data directory's parent, owned by
@@ -49,6 +51,11 @@ static int prepare_host(struct hp_hostrun *h, void *arg)
 				   &h->err);
 	free(parent);
 	return r;
+}
+
+static int prepare_host(struct hp_hostrun *h, void *arg)
+{
+	return host_files(h, arg, false);
 }
 
 static int service_host(struct hp_hostrun *h, void *arg)
@@ -117,20 +124,12 @@ char *hp_patroni_leader(struct hp_run *run, struct hp_rest *rest,
 	return leader;
 }
 
-static int packages_host(struct hp_hostrun *h, void *arg)
-{
-	struct hp_host_plan p = {
-		.pkgs = pg_pkgs, .nr_pkgs = HP_ARRAY_SIZE(pg_pkgs),
-		.packages_only = true,
-	};
-	struct hp_facts facts;
-	int r;
-
-	(void)arg;
-	r = hp_phase_host_converge(h, "patroni", &p, &facts, &h->err);
-	hp_facts_release(&facts);
-	return r;
-}
+/* the packages pass: every host at once (apt is the slow part) */
+static const struct hp_pkg_pass pkg_pass = {
+	"patroni", { .pkgs = pg_pkgs, .nr_pkgs = HP_ARRAY_SIZE(pg_pkgs), },
+};
+/* hp_run_each takes a void *; the pass only reads it */
+#define PKG_PASS ((void *)(uintptr_t)&pkg_pass)
 
 struct staged_ctx {
 	struct patroni_ctx *c;
@@ -143,21 +142,8 @@ struct staged_ctx {
 static int staged_host(struct hp_hostrun *h, void *arg)
 {
 	struct staged_ctx *s = arg;
-	struct hp_host_plan p = {
-		.svcs = pg_svcs, .nr_svcs = HP_ARRAY_SIZE(pg_svcs),
-		.skip_packages = true,
-		.dir_mode = 0700, .dir_owner = "postgres",
-	};
-	char *parent = xstrdup(h->run->inv->patroni.data_dir), *slash;
-	int r;
+	int r = host_files(h, s->c, true);
 
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent)
-		*slash = '\0';
-	p.dir = parent;
-	r = hp_phase_host_converge(h, "patroni", &p,
-				   &s->c->facts[host_index(h)], &h->err);
-	free(parent);
 	if (r == 0)
 		r = service_host(h, s->c);
 	if (r == 0 && h->nr_changed && !h->run->opts.plan)
@@ -187,7 +173,8 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 		/* a live cluster: packages anywhere at once, then staged */
 		struct staged_ctx s = { &c, &rest, leader };
 
-		if (hp_run_each(run, HP_ROLE_PATRONI, packages_host, NULL)) {
+		if (hp_run_each(run, HP_ROLE_PATRONI, hp_phase_packages_host,
+			PKG_PASS)) {
 			r = hp_err_set(err, HP_ERROR, "patroni: a host failed");
 			goto out;
 		}

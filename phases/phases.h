@@ -55,6 +55,14 @@ int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 			   const struct hp_host_plan *p,
 			   struct hp_facts *facts_out, struct hp_err *err);
 
+/* The first pass of a staged phase, for hp_run_each: install the plan's
+ * missing packages on a host (arg: a struct hp_pkg_pass). */
+struct hp_pkg_pass {
+	const char *phase;
+	struct hp_host_plan plan; /* pkgs and post_install_cmd are used */
+};
+int hp_phase_packages_host(struct hp_hostrun *h, void *arg);
+
 /* Run fn for each selected, not failed host with role, one at a time, in
  * this order: every host but `last` in inventory order, then `last` (may be
  * NULL). Stops at the first failure (marking that host failed). */
@@ -102,6 +110,11 @@ json_t *hp_dcs_patch(const json_t *want, const json_t *have,
  */
 int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 		    const char *leader, struct hp_err *err);
+
+/* The servers of haprov's "primary" and "replicas" backends in an HAProxy
+ * stats CSV (columns found by the header's names), in config order, as
+ * [{backend, server, status}]. New reference; empty when unparsable. */
+json_t *hp_haproxy_servers(const char *csv);
 
 /* Phase entry points. */
 int hp_etcd_converge(struct hp_run *run, struct hp_err *err);

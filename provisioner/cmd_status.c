@@ -115,51 +115,8 @@ static json_t *haproxy_status(const struct hp_inventory *inv,
 		url = hp_url(h, inv->haproxy.stats_port, "/stats;csv");
 		if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
 		    resp.status == 200) {
-			const char *line = strchr(resp.body.buf, '\n');
-			json_t *servers = json_array();
+			json_t *servers = hp_haproxy_servers(resp.body.buf);
 
-			/* pxname,svname,...: status is column 17 */
-			while (line && *++line) {
-				char px[64] = "", sv[64] = "", st[32] = "";
-				const char *p = line;
-				int col = 0;
-
-				while (*p && *p != '\n') {
-					size_t len = strcspn(p, ",\n");
-					char *dst = col == 0 ? px
-						    : col == 1 ? sv
-						    : col == 17 ? st
-								: NULL;
-					size_t cap = col == 17 ? sizeof(st)
-							       : sizeof(px);
-
-					if (dst) {
-						if (len >= cap)
-							len = cap - 1;
-						memcpy(dst, p, len);
-						dst[len] = '\0';
-					}
-					p += strcspn(p, ",\n");
-					if (*p == ',')
-						p++;
-					col++;
-				}
-				if ((!strcmp(px, "primary") ||
-				     !strcmp(px, "replicas")) &&
-				    strcmp(sv, "FRONTEND") != 0 &&
-				    strcmp(sv, "BACKEND") != 0) {
-					json_t *s = json_object();
-
-					json_object_set_new(s, "backend",
-							    json_string(px));
-					json_object_set_new(s, "server",
-							    json_string(sv));
-					json_object_set_new(s, "status",
-							    json_string(st));
-					json_array_append_new(servers, s);
-				}
-				line = strchr(line, '\n');
-			}
 			json_object_set_new(o, "servers", servers);
 		} else {
 			*healthy = false;
