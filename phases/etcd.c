@@ -117,7 +117,7 @@ int hp_etcd_converge(struct hp_run *run, struct hp_err *err)
 	struct hp_rest rest;
 	int r = 0;
 
-	if ((r = hp_rest_init(&rest, 1000, err)) < 0)
+	if ((r = hp_run_rest_init(run, &rest, 1000, err)) < 0)
 		return r;
 	if (!etcd_live(run, &rest)) {
 		/* a new cluster: every member starts at once (quorum) */
@@ -199,7 +199,7 @@ int hp_etcd_verify(struct hp_run *run, struct hp_err *err)
 	size_t i;
 	int r;
 
-	if ((r = hp_rest_init(&rest, 3000, err)) < 0)
+	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		goto out_noinit;
 	hp_rest_resp_init(&resp);
 	for (i = 0; i < inv->nr_hosts; i++) {

@@ -206,7 +206,7 @@ int hp_haproxy_converge(struct hp_run *run, struct hp_err *err)
 	if (hp_run_each(run, HP_ROLE_HAPROXY, hp_phase_packages_host,
 			PKG_PASS))
 		return hp_err_set(err, HP_ERROR, "haproxy: a host failed");
-	if ((r = hp_rest_init(&rest, 3000, err)) < 0)
+	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
 	r = hp_run_serial(run, HP_ROLE_HAPROXY, NULL, staged_host, &rest, err);
 	hp_rest_release(&rest);
@@ -226,7 +226,7 @@ int hp_haproxy_verify(struct hp_run *run, struct hp_err *err)
 
 	if (!hp_inventory_count_role(inv, HP_ROLE_HAPROXY))
 		return 0;
-	if ((r = hp_rest_init(&rest, 3000, err)) < 0)
+	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
 	hp_rest_resp_init(&resp);
 	leader = hp_patroni_leader(run, &rest, NULL);

@@ -166,7 +166,7 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 	int r;
 
 	c.facts = xcalloc(run->nr_hosts, sizeof(*c.facts));
-	if ((r = hp_rest_init(&rest, 2000, err)) < 0)
+	if ((r = hp_run_rest_init(run, &rest, 2000, err)) < 0)
 		goto out;
 	leader = hp_patroni_leader(run, &rest, NULL);
 	if (leader) {
@@ -447,7 +447,7 @@ int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
 	int r;
 
 	hp_rest_resp_init(&resp);
-	if ((r = hp_rest_init(&rest, 3000, err)) < 0)
+	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
 	/* the leader can take a moment to appear after a bootstrap */
 	while (!(leader = hp_patroni_leader(run, &rest, NULL)) &&

@@ -139,7 +139,7 @@ static json_t *fetch_dcs(struct hp_run *run)
 	json_t *out = NULL;
 	char *leader;
 
-	if (hp_rest_init(&rest, 3000, &err) < 0)
+	if (hp_run_rest_init(run, &rest, 3000, &err) < 0)
 		return NULL;
 	hp_rest_resp_init(&resp);
 	leader = hp_patroni_leader(run, &rest, NULL);

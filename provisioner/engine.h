@@ -99,6 +99,9 @@ struct hp_run {
 			      struct hp_want_file **out, size_t *nr,
 			      struct hp_err *err);
 	const char *phase;      /* current phase name */
+	/* unit tests: answer REST requests without a network (rest.h) */
+	const struct hp_rest_ops *rest_ops;
+	void *rest_ctx;
 
 	pthread_mutex_t mu;
 	struct hp_step_result *results;
@@ -124,6 +127,12 @@ size_t hp_run_connect(struct hp_run *run, struct hp_err *err);
 typedef int (*hp_host_fn)(struct hp_hostrun *h, void *arg);
 size_t hp_run_each(struct hp_run *run, unsigned role, hp_host_fn fn,
 		   void *arg);
+
+/* hp_rest_init for a phase of this run: the client goes through the run's
+ * REST seam when a unit test set one. Release with hp_rest_release. */
+struct hp_rest;
+int hp_run_rest_init(struct hp_run *run, struct hp_rest *r, int timeout_ms,
+		     struct hp_err *err);
 
 /* Find the hostrun of an inventory host. Borrowed. */
 struct hp_hostrun *hp_run_host(struct hp_run *run, const char *name);

@@ -41,8 +41,29 @@ void hp_rest_resp_init(struct hp_rest_resp *r);
 /* Free body and json; r is initialised again (safe to call twice). */
 void hp_rest_resp_release(struct hp_rest_resp *r);
 
+struct hp_rest;
+
+/*
+ * The REST seam, as transport.h's ops table is for SSH: when a client has
+ * ops, every request goes to ops->call instead of the network, so unit
+ * tests can feed hostile or broken answers (tests/unit/fake_rest.h).
+ * call sets resp->status and appends the body with hp_buf_add (so the
+ * HP_REST_MAX_BODY cap applies: return HP_ETOOBIG when it is hit); the
+ * client parses the JSON as it does for a real answer. It returns 0 when
+ * an answer came, else an HP_E* code with err set, like hp_rest_call.
+ * r is the client (its user and password say whether basic auth would be
+ * sent).
+ */
+struct hp_rest_ops {
+	int (*call)(void *ctx, const struct hp_rest *r, const char *method,
+		    const char *url, const json_t *body,
+		    struct hp_rest_resp *resp, struct hp_err *err);
+};
+
 struct hp_rest {
 	CURL *curl;
+	const struct hp_rest_ops *ops; /* NULL: the network (curl) */
+	void *ops_ctx;
 	const char *user;     /* basic auth, or NULL; borrowed */
 	const char *password; /* borrowed; never logged */
 	int timeout_ms;	      /* whole-request deadline of hp_rest_call */
@@ -51,6 +72,9 @@ struct hp_rest {
 
 /* Create the easy handle. timeout_ms > 0. Release with hp_rest_release. */
 int hp_rest_init(struct hp_rest *r, int timeout_ms, struct hp_err *err);
+/* Send every request of r to ops (unit tests); NULL restores curl. */
+void hp_rest_set_ops(struct hp_rest *r, const struct hp_rest_ops *ops,
+		     void *ctx);
 /* Free the handle; safe on a zeroed or already released struct. */
 void hp_rest_release(struct hp_rest *r);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "engine.h"
+#include "rest.h"
 #include "ssh.h"
 
 /* Whether name is in a comma-separated list (NULL list: everything). */
@@ -57,6 +58,16 @@ void hp_run_init(struct hp_run *run, const struct hp_inventory *inv,
 		snprintf(run->hosts[i].tr.host, sizeof(run->hosts[i].tr.host),
 			 "%s", inv->hosts[i].name);
 	}
+}
+
+int hp_run_rest_init(struct hp_run *run, struct hp_rest *r, int timeout_ms,
+		     struct hp_err *err)
+{
+	int ret = hp_rest_init(r, timeout_ms, err);
+
+	if (ret == 0 && run->rest_ops)
+		hp_rest_set_ops(r, run->rest_ops, run->rest_ctx);
+	return ret;
 }
 
 void hp_hostrun_phase_reset(struct hp_hostrun *h)

@@ -237,6 +237,33 @@ int hp_buf_addf(struct hp_buf *b, const char *fmt, ...)
 	return r;
 }
 
+int hp_buf_add_printable(struct hp_buf *b, const void *data, size_t len,
+			 size_t max)
+{
+	const unsigned char *p = data;
+	size_t i, n = len < max ? len : max;
+	int ret = 0;
+
+	for (i = 0; i < n && ret == 0; i++) {
+		unsigned char c = p[i];
+
+		ret = hp_buf_addch(b, (c < 0x20 || c >= 0x7f) ? ' '
+							      : (char)c);
+	}
+	if (ret == 0 && len > max)
+		ret = hp_buf_addf(b, "... (%zu bytes)", len);
+	return ret;
+}
+
+char *hp_printable_dup(const char *s, size_t max)
+{
+	struct hp_buf b = HP_BUF_INIT;
+
+	if (s)
+		hp_buf_add_printable(&b, s, strlen(s), max);
+	return hp_buf_detach(&b, NULL);
+}
+
 int hp_buf_read_file(struct hp_buf *b, const char *path, struct hp_err *err)
 {
 	char chunk[8192], eb[128];

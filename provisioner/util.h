@@ -114,6 +114,18 @@ int hp_buf_addch(struct hp_buf *b, char c);
 int hp_buf_addf(struct hp_buf *b, const char *fmt, ...) HP_PRINTF(2, 3);
 int hp_buf_vaddf(struct hp_buf *b, const char *fmt, va_list ap)
 	HP_PRINTF(2, 0);
+/*
+ * Append untrusted text (a REST body, a member name, remote stderr) for a
+ * terminal, a log line or the state repository: at most max bytes of it,
+ * every control character, DEL and non-ASCII byte as a space, so nothing
+ * remote can move the cursor, change colours or fake a line; when more
+ * than max bytes came, "... (N bytes)" follows.
+ */
+int hp_buf_add_printable(struct hp_buf *b, const void *data, size_t len,
+			 size_t max);
+/* The same for a NUL-terminated string, as a new string the caller
+ * frees ("" for NULL). */
+char *hp_printable_dup(const char *s, size_t max);
 /* Read a whole local file into b (appends). */
 int hp_buf_read_file(struct hp_buf *b, const char *path, struct hp_err *err);
 
