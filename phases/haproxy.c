@@ -184,14 +184,16 @@ static int staged_host(struct hp_hostrun *h, void *arg)
 	hp_facts_release(&facts);
 	if (r == 0 && act != HP_SVC_NONE && !h->run->opts.plan) {
 		struct stats_arg sa = { inv, NULL };
-		char *leader = hp_patroni_leader(h->run, rest, NULL);
+		char *leader = NULL;
 		char *url = hp_url(h->host, inv->haproxy.stats_port,
 				   "/stats;csv");
 
+		r = hp_patroni_leader(h->run, rest, &leader, NULL, &h->err);
 		sa.leader = leader ? leader : "";
-		r = hp_rest_poll(rest, "GET", url, NULL,
-				 inv->validation.timeout_s * 1000, 250,
-				 stats_ok, &sa, NULL, &h->err);
+		if (r == 0)
+			r = hp_rest_poll(rest, "GET", url, NULL,
+					 inv->validation.timeout_s * 1000, 250,
+					 stats_ok, &sa, NULL, &h->err);
 		free(url);
 		free(leader);
 	}
@@ -229,7 +231,8 @@ int hp_haproxy_verify(struct hp_run *run, struct hp_err *err)
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
 	hp_rest_resp_init(&resp);
-	leader = hp_patroni_leader(run, &rest, NULL);
+	if ((r = hp_patroni_leader(run, &rest, &leader, NULL, err)) < 0)
+		goto out;
 	if (!leader) {
 		r = hp_err_set(err, HP_EVERIFY, "patroni reports no leader");
 		goto out;

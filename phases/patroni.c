@@ -78,50 +78,111 @@ static bool primary_ok(const struct hp_rest_resp *resp, void *arg,
 	return false;
 }
 
-char *hp_patroni_leader(struct hp_run *run, struct hp_rest *rest,
-			json_t **cluster_out)
+/*
+ * The leaders GET /cluster names, checked against the inventory. Member
+ * names are remote text: they are compared, never trusted, and quoted
+ * only through the sanitizer.
+ */
+static int leader_of(const struct hp_inventory *inv, const json_t *cluster,
+		     char **out, struct hp_err *err)
+{
+	const json_t *members = json_object_get(cluster, "members");
+	const char *found = NULL;
+	json_t *m;
+	size_t k;
+
+	*out = NULL;
+	if (!json_is_array(members))
+		return hp_err_set(err, HP_EVERIFY,
+				  "GET /cluster: no \"members\" array");
+	json_array_foreach(members, k, m)
+	{
+		const char *role = json_string_value(json_object_get(m, "role"));
+		const char *name = json_string_value(json_object_get(m, "name"));
+
+		if (!role || strcmp(role, "leader"))
+			continue;
+		if (!name) {
+			return hp_err_set(err, HP_EVERIFY,
+					  "GET /cluster: a leader without a "
+					  "name");
+		}
+		if (found) {
+			char *a = hp_printable_dup(found, 64);
+			char *b = hp_printable_dup(name, 64);
+
+			hp_err_set(err, HP_EVERIFY,
+				   "patroni reports two leaders, '%s' and "
+				   "'%s': a split brain or a DCS in "
+				   "transition; not acting on it",
+				   a, b);
+			free(a);
+			free(b);
+			return HP_EVERIFY;
+		}
+		found = name;
+	}
+	if (!found)
+		return 0;
+	{
+		const struct hp_host *h = hp_inventory_host(inv, found);
+
+		if (!h || !(h->roles & HP_ROLE_PATRONI)) {
+			char *a = hp_printable_dup(found, 64);
+
+			hp_err_set(err, HP_EVERIFY,
+				   "patroni's leader is member '%s', which is "
+				   "not a patroni host of the inventory; "
+				   "switch over to an inventory host first "
+				   "(patronictl switchover), or add the host "
+				   "back to the inventory",
+				   a);
+			free(a);
+			return HP_EVERIFY;
+		}
+	}
+	*out = xstrdup(found);
+	return 0;
+}
+
+int hp_patroni_leader(struct hp_run *run, struct hp_rest *rest, char **out,
+		      json_t **cluster_out, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
 	struct hp_rest_resp resp;
-	struct hp_err err;
-	char *leader = NULL;
+	struct hp_err e;
+	int r = 0;
 	size_t i;
 
+	*out = NULL;
 	if (cluster_out)
 		*cluster_out = NULL;
 	hp_rest_resp_init(&resp);
-	for (i = 0; i < inv->nr_hosts && !leader; i++) {
+	for (i = 0; i < inv->nr_hosts; i++) {
 		char *url;
 
 		if (!(inv->hosts[i].roles & HP_ROLE_PATRONI))
 			continue;
 		url = hp_url(&inv->hosts[i], inv->patroni.restapi_port,
 			     "/cluster");
-		if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
-		    resp.status == 200 && resp.json) {
-			json_t *m;
-			size_t k;
-
-			json_array_foreach(json_object_get(resp.json, "members"),
-					   k, m)
-			{
-				const char *role = json_string_value(
-					json_object_get(m, "role"));
-				const char *name = json_string_value(
-					json_object_get(m, "name"));
-
-				if (role && name && !strcmp(role, "leader"))
-					leader = xstrdup(name);
-			}
-			if (cluster_out && leader) {
-				*cluster_out = resp.json;
-				json_incref(resp.json);
-			}
-		}
+		r = hp_rest_call(rest, "GET", url, NULL, &resp, &e);
 		free(url);
+		if (r < 0 || resp.status != 200 || !resp.json) {
+			r = 0;
+			continue;
+		}
+		if ((r = leader_of(inv, resp.json, out, err)) < 0)
+			break;
+		if (!*out)
+			continue; /* this member sees no leader: ask another */
+		if (cluster_out) {
+			*cluster_out = resp.json;
+			json_incref(resp.json);
+		}
+		break;
 	}
 	hp_rest_resp_release(&resp);
-	return leader;
+	return r;
 }
 
 /* the packages pass: every host at once (apt is the slow part) */
@@ -168,7 +229,8 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 	c.facts = xcalloc(run->nr_hosts, sizeof(*c.facts));
 	if ((r = hp_run_rest_init(run, &rest, 2000, err)) < 0)
 		goto out;
-	leader = hp_patroni_leader(run, &rest, NULL);
+	if ((r = hp_patroni_leader(run, &rest, &leader, NULL, err)) < 0)
+		goto out;
 	if (leader) {
 		/* a live cluster: packages anywhere at once, then staged */
 		struct staged_ctx s = { &c, &rest, leader };
@@ -187,7 +249,9 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 		if ((r = hp_dcs_converge(run, &rest, leader, err)) < 0)
 			goto out;
 		free(leader);
-		leader = hp_patroni_leader(run, &rest, NULL);
+		if ((r = hp_patroni_leader(run, &rest, &leader, NULL, err)) <
+		    0)
+			goto out;
 		s.leader = leader;
 		if (!leader) {
 			r = hp_err_set(err, HP_EVERIFY, "patroni has no leader");
@@ -248,8 +312,9 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 		r = hp_err_set(err, HP_ERROR, "patroni: a service failed");
 		goto out;
 	}
-	if (!leader && !run->opts.plan)
-		leader = hp_patroni_leader(run, &rest, NULL);
+	if (!leader && !run->opts.plan &&
+	    (r = hp_patroni_leader(run, &rest, &leader, NULL, err)) < 0)
+		goto out;
 	if (leader)
 		r = hp_dcs_converge(run, &rest, leader, err);
 	else if (run->opts.plan)
@@ -450,9 +515,11 @@ int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
 	/* the leader can take a moment to appear after a bootstrap */
-	while (!(leader = hp_patroni_leader(run, &rest, NULL)) &&
-	       hp_now_ms() - t < deadline)
+	while ((r = hp_patroni_leader(run, &rest, &leader, NULL, err)) == 0 &&
+	       !leader && hp_now_ms() - t < deadline)
 		hp_sleep_ms(500);
+	if (r < 0)
+		goto out;
 	if (!leader) {
 		r = hp_err_set(err, HP_EVERIFY,
 			       "no patroni member reports a leader after %d s",

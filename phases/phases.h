@@ -78,10 +78,17 @@ char *hp_url(const struct hp_host *host, int port, const char *path);
 int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
 		    const char *result, struct hp_err *err);
 
-/* Patroni's view of the cluster: the leader's name (or NULL) from the
- * first patroni host that answers GET /cluster. Caller frees. */
-char *hp_patroni_leader(struct hp_run *run, struct hp_rest *rest,
-			json_t **cluster_out);
+/*
+ * Patroni's view of the cluster, from the first patroni host whose GET
+ * /cluster names a leader. *out: the leader's name, always a patroni host
+ * of the inventory (the caller frees it), or NULL when no member answered
+ * or none names a leader. cluster_out (may be NULL) gets that answer (new
+ * reference). A leader outside the inventory, or two leaders in one
+ * answer, is HP_EVERIFY with a message that names them and says what to
+ * do: never a guess.
+ */
+int hp_patroni_leader(struct hp_run *run, struct hp_rest *rest, char **out,
+		      json_t **cluster_out, struct hp_err *err);
 
 /* Wait until GET /cluster shows one leader (leader) and every member
  * running, and the leader's GET /patroni shows every replica streaming. */

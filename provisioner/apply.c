@@ -142,8 +142,8 @@ static json_t *fetch_dcs(struct hp_run *run)
 	if (hp_run_rest_init(run, &rest, 3000, &err) < 0)
 		return NULL;
 	hp_rest_resp_init(&resp);
-	leader = hp_patroni_leader(run, &rest, NULL);
-	if (leader) {
+	if (hp_patroni_leader(run, &rest, &leader, NULL, &err) == 0 &&
+	    leader) {
 		char *url = hp_url(hp_inventory_host(inv, leader),
 			     inv->patroni.restapi_port, "/config");
 		if (hp_rest_call(&rest, "GET", url, NULL, &resp, &err) == 0 &&

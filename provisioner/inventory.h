@@ -180,6 +180,12 @@ struct hp_inventory {
 	struct hp_extensions extensions;
 	struct hp_tuning tuning;
 	struct hp_validation validation;
+	/* backups.keep: how many runs' backups a host keeps under
+	 * /var/lib/haprov/backups (default 20); a rollback point's own
+	 * backups are never pruned */
+	struct {
+		int keep;
+	} backups;
 };
 
 /* One diagnostic: "file:line:col: key.path: message". */
