@@ -42,6 +42,8 @@ struct hp_render_secrets {
 	const char *replication;
 	const char *rewind;
 	const char *restapi;
+	const char *haproxy_stats; /* the stats page's basic-auth password
+				      (user "haprov"), secret "haproxy_stats" */
 };
 
 /* One rendered file. Strings marked "static" point at constants and live

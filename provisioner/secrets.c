@@ -57,6 +57,36 @@ void hp_secret_free(char *s)
 	free(s);
 }
 
+int hp_secret_read(char **out, const char *store, const char *name,
+		   struct hp_err *err)
+{
+	struct hp_buf b = HP_BUF_INIT;
+	char *path;
+	int r;
+
+	*out = NULL;
+	if (!valid_name(name))
+		return hp_err_set(err, HP_EINVALID, "bad secret name '%s'",
+				  name);
+	path = xasprintf("%s/%s", store, name);
+	r = hp_buf_read_file(&b, path, err);
+	if (r == 0) {
+		while (b.len && (b.buf[b.len - 1] == '\n'))
+			b.buf[--b.len] = '\0';
+		if (!b.len)
+			r = hp_err_set(err, HP_EINVALID,
+				       "secret '%s' in '%s' is empty", name,
+				       store);
+		else
+			*out = hp_buf_detach(&b, NULL);
+	}
+	if (b.alloc)
+		explicit_bzero(b.buf, b.len);
+	hp_buf_release(&b);
+	free(path);
+	return r;
+}
+
 int hp_secret_get(char **out, const char *store, const char *name,
 		  size_t length, struct hp_err *err)
 {

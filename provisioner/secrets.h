@@ -23,6 +23,13 @@
 int hp_secret_get(char **out, const char *store, const char *name,
 		  size_t length, struct hp_err *err);
 
+/*
+ * Read secret `name` into *out (free with hp_secret_free) without ever
+ * creating it: HP_ENOTFOUND when the store has no such secret.
+ */
+int hp_secret_read(char **out, const char *store, const char *name,
+		   struct hp_err *err);
+
 /* Zero and free a secret value. NULL-safe. */
 void hp_secret_free(char *s);
 
