@@ -5,6 +5,7 @@
 
 #include "phases.h"
 #include "render.h"
+#include "restore.h"
 #include "shell.h"
 #include "state.h"
 
@@ -63,8 +64,13 @@ void hp_want_files_free(struct hp_want_file *f, size_t nr)
 	size_t i;
 
 	for (i = 0; i < nr; i++) {
+		char *content = (char *)(uintptr_t)f[i].content;
+
+		/* a file with secrets holds passwords: wipe before free */
+		if (content && f[i].secret)
+			explicit_bzero(content, f[i].len);
 		free((char *)(uintptr_t)f[i].path);
-		free((char *)(uintptr_t)f[i].content);
+		free(content);
 		free((char *)(uintptr_t)f[i].owner);
 		free((char *)(uintptr_t)f[i].group);
 		free((char *)(uintptr_t)f[i].services);
@@ -87,9 +93,9 @@ int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 			   const struct hp_host_plan *p,
 			   struct hp_facts *facts_out, struct hp_err *err)
 {
-	struct hp_want_file *wf = NULL;
+	struct hp_want_file *wf = NULL, *gone = NULL;
 	struct hp_facts facts;
-	size_t nwf = 0, i;
+	size_t nwf = 0, ngone = 0, i;
 	bool changed, pre_done = false;
 	int r;
 
@@ -98,6 +104,11 @@ int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 	hp_hostrun_phase_reset(h);
 	if (!p->packages_only &&
 	    (r = hp_phase_files(h, phase, &wf, &nwf, err)) < 0)
+		goto out;
+	/* a rollback: the point's files, and those created after it */
+	if (!p->packages_only && h->run->restore_point &&
+	    (r = hp_restore_files(h, phase, &wf, &nwf, &gone, &ngone,
+				  err)) < 0)
 		goto out;
 	if ((r = hp_facts_gather(h, wf, nwf, p->pkgs,
 				 p->skip_packages ? 0 : p->nr_pkgs, p->svcs,
@@ -147,11 +158,15 @@ files:
 				      err)) < 0)
 			goto out;
 	}
+	for (i = 0; i < ngone; i++)
+		if ((r = hp_restore_remove_file(h, &gone[i], err)) < 0)
+			goto out;
 	*facts_out = facts;
 	memset(&facts, 0, sizeof(facts));
 out:
 	hp_facts_release(&facts);
 	hp_want_files_free(wf, nwf);
+	hp_want_files_free(gone, ngone);
 	return r;
 }
 
@@ -205,23 +220,6 @@ int hp_phase_files(struct hp_hostrun *h, const char *phase,
 		wf[n].path = xstrdup(f->path);
 		wf[n].content = xstrndup(f->content, f->len);
 		wf[n].len = f->len;
-		if (h->run->restore_point && h->run->state && !f->secret) {
-			/* a rollback: the content as recorded at the point;
-			 * files holding secrets are rendered again from the
-			 * secret store (the repository has only their hash) */
-			struct hp_buf old = HP_BUF_INIT;
-			struct hp_err e2;
-			char *sp = hp_state_host_path(h->host->name, f->path);
-
-			if (hp_state_read(h->run->state, h->run->restore_point,
-					  sp, &old, &e2) == 0) {
-				free((char *)(uintptr_t)wf[n].content);
-				wf[n].len = old.len;
-				wf[n].content = hp_buf_detach(&old, NULL);
-			}
-			hp_buf_release(&old);
-			free(sp);
-		}
 		wf[n].before_install = f->before_install;
 		wf[n].mode = f->mode;
 		wf[n].owner = xstrdup(f->owner);
@@ -298,9 +296,16 @@ int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
 		if (strcmp(s->phase, phase) != 0 || s->status != HP_STEP_CHANGED)
 			continue;
 		HP_ALLOC_GROW(items, nr_items + 1, alloc_items);
-		items[nr_items++] = xasprintf("%s: %s%s%s", s->host, s->step,
+		{
+			/* details may quote remote answers (DCS values,
+			 * stderr): printable text only in the history */
+			char *raw = xasprintf("%s: %s%s%s", s->host, s->step,
 					      s->detail ? ": " : "",
 					      s->detail ? s->detail : "");
+
+			items[nr_items++] = hp_printable_dup(raw, 1000);
+			free(raw);
+		}
 	}
 	pthread_mutex_unlock(&run->mu);
 	memset(&rec, 0, sizeof(rec));
