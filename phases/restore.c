@@ -96,14 +96,15 @@ int hp_restore_resolve(struct hp_hostrun *h, const char *phase,
 {
 	const char *host = h->host->name;
 	size_t i, at_point = 0, later = 0;
-	int r;
 
 	if (!h->run->state)
 		return hp_err_set(err, HP_ERROR,
 				  "no state repository to roll back from");
 	for (i = 0; i < n; i++) {
-		if ((r = resolve_one(h->run->state, point, host, &wf[i],
-				     &act[i], err)) < 0)
+		int r = resolve_one(h->run->state, point, host, &wf[i], &act[i],
+				    err);
+
+		if (r < 0)
 			return r;
 		if (act[i] == HP_RESTORE_CONTENT || act[i] == HP_RESTORE_RENDER)
 			at_point++;

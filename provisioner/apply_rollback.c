@@ -66,10 +66,11 @@ static int check_phase(struct hp_run *run, const struct hp_phase *ph,
 		       const char *point, struct hp_err *err)
 {
 	json_t *dcs = NULL;
-	int r;
 
 	if (!strcmp(ph->name, "patroni")) {
-		if ((r = point_dcs(run, point, &dcs, err)) < 0)
+		int r = point_dcs(run, point, &dcs, err);
+
+		if (r < 0)
 			return r;
 		json_decref(dcs);
 	}
@@ -131,7 +132,7 @@ int hp_apply_rollback_phase(struct hp_run *run, const struct hp_phase *ph,
 			"this run (%.12s)\n",
 		ph->name, before);
 	hp_err_clear(err);
-	if ((r = check_phase(run, ph, before, err)) < 0) {
+	if (check_phase(run, ph, before, err) < 0) {
 		hp_apply_say("cannot roll back: the state before this run "
 			     "cannot be restored whole, so nothing was rolled "
 			     "back",

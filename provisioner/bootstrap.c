@@ -262,8 +262,8 @@ int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
 {
 	const char *store = run->inv->secrets.store;
 	struct hp_secret_evidence ev;
-	bool missing[HP_SECRET_NR], refused[HP_SECRET_NR];
-	bool any_missing = false, any_refused = false, no_store = false;
+	bool missing[HP_SECRET_NR];
+	bool any_missing = false, no_store = false;
 	int i, r;
 
 	memset(s, 0, sizeof(*s));
@@ -287,6 +287,8 @@ int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
 	}
 	hp_err_clear(err);
 	if (any_missing) {
+		bool refused[HP_SECRET_NR], any_refused = false;
+
 		ev.state_commits = state_commits;
 		if ((r = patroni_answers(run, &ev, err)) < 0 ||
 		    (r = host_files(run, &ev, err)) < 0)

@@ -95,9 +95,11 @@ static int check_owner_mode(const struct stat *st, const char *what,
 			    const char *path, const char *fix,
 			    struct hp_err *err)
 {
-	char owner[160], me[160];
+	char owner[160];
 
 	if (st->st_uid != geteuid()) {
+		char me[160];
+
 		owner_name(st->st_uid, owner, sizeof(owner));
 		owner_name(geteuid(), me, sizeof(me));
 		return hp_err_set(err, HP_EINVALID,
@@ -121,9 +123,11 @@ static int check_owner_mode(const struct stat *st, const char *what,
 int hp_secret_store_check(const char *store, struct hp_err *err)
 {
 	struct stat st;
-	char eb[128], fix[600];
+	char fix[600];
 
 	if (lstat(store, &st) < 0) {
+		char eb[128];
+
 		if (errno == ENOENT)
 			return hp_err_set(err, HP_ENOTFOUND,
 					  "secret store '%s' does not exist",
