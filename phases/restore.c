@@ -114,11 +114,11 @@ int hp_restore_resolve(struct hp_hostrun *h, const char *phase,
 	if (!at_point && later)
 		return hp_err_set(err, HP_ERROR,
 				  "rollback point %.12s has none of %s's %s "
-				  "files, but a later state has: the host took "
-				  "that role after the point, and haprov "
-				  "cannot take it back out; pick a later "
-				  "point, or remove the host from the "
-				  "inventory first",
+				  "files, but a later state has them: they were "
+				  "set up after that point (the phase's first "
+				  "apply, or the host took the role later), "
+				  "and haprov does not tear a phase down; pick "
+				  "a later point, or undo it by hand",
 				  point, host, phase);
 	return 0;
 }

@@ -21,8 +21,8 @@
  *
  * Errors: a recorded file that cannot be read; a file with secrets whose
  * recorded hash the store and inventory cannot reproduce; a host whose
- * phase the point did not record at all while a later state did (the host
- * took the role after the point: haprov cannot take it back out).
+ * phase the point did not record at all while a later state did (the
+ * phase was set up after the point: haprov does not tear a phase down).
  */
 #include "engine.h"
 

@@ -321,16 +321,19 @@ static int parse_opts(struct hp_run_opts *opts, struct hp_cmd_ctx *ctx,
  * (creating it the first time); plan only looks, and creates nothing.
  */
 static int open_state(struct hp_lock **lock, struct hp_state **state,
-		      bool *commits, const struct hp_inventory *inv, bool plan,
-		      struct hp_err *err)
+		      bool *commits, const struct hp_inventory *inv,
+		      enum hp_mode mode, struct hp_err *err)
 {
 	char head[41];
 	int r;
 
 	*commits = false;
-	if (plan)
+	if (mode == HP_MODE_PLAN)
 		return hp_state_peek(inv->state_dir, commits, err);
-	if ((r = hp_lock_acquire(lock, inv->state_dir, "apply", err)) < 0 ||
+	if ((r = hp_lock_acquire(lock, inv->state_dir,
+				 mode == HP_MODE_ROLLBACK ? "rollback"
+							  : "apply",
+				 err)) < 0 ||
 	    (r = hp_state_open(state, inv->state_dir, err)) < 0)
 		return r;
 	*commits = hp_state_head(*state, head, err) == 0;
@@ -409,7 +412,7 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 	if ((rc = parse_opts(&opts, ctx, plan, &t)) != 0)
 		return rc;
 	hp_signals_install();
-	if ((r = open_state(&lock, &state, &commits, inv, plan, &err)) < 0) {
+	if ((r = open_state(&lock, &state, &commits, inv, mode, &err)) < 0) {
 		rc = fail_exit(r, &err);
 		goto out;
 	}

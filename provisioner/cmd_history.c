@@ -17,9 +17,19 @@ int hp_cmd_history(struct hp_cmd_ctx *ctx)
 	struct hp_state *state = NULL;
 	struct hp_err err;
 	size_t n = 0, i;
+	bool commits = false;
 	int rc = HP_EXIT_OK;
 
 	hp_err_clear(&err);
+	/* offline and read-only: a missing repository is not created */
+	if (hp_state_peek(inv->state_dir, &commits, &err) < 0) {
+		fprintf(stderr, "haprov: %s\n", err.msg);
+		return HP_EXIT_ERROR;
+	}
+	if (!commits) {
+		printf("no rollback points yet (%s)\n", inv->state_dir);
+		return HP_EXIT_OK;
+	}
 	if (hp_state_open(&state, inv->state_dir, &err) < 0 ||
 	    hp_state_history(state, &pts, &n, &err) < 0) {
 		fprintf(stderr, "haprov: %s\n", err.msg);
@@ -34,17 +44,27 @@ int hp_cmd_history(struct hp_cmd_ctx *ctx)
 		struct tm tm;
 		char when[32];
 		const char *b = p->body;
+		char *summary;
 
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+		/* the repository is ours, but what it records quotes remote
+		 * answers, and older versions recorded them unsanitized */
+		summary = hp_printable_dup(p->summary, 400);
 		printf("%-18s %s  %.12s  %s\n", p->tag, when, p->commit,
-		       p->summary);
+		       summary);
+		free(summary);
 		/* the body: "- host: step: detail" lines, then trailers */
 		while (*b) {
 			size_t len = strcspn(b, "\n");
 
-			if (len && (b[0] == '-' || !strncmp(b, "Run: ", 5)))
-				printf("    %.*s\n", (int)len, b);
+			if (len && (b[0] == '-' || !strncmp(b, "Run: ", 5))) {
+				struct hp_buf line = HP_BUF_INIT;
+
+				hp_buf_add_printable(&line, b, len, 2000);
+				printf("    %s\n", line.buf);
+				hp_buf_release(&line);
+			}
 			b += len;
 			if (*b)
 				b++;

@@ -16,6 +16,7 @@
  *   plan writes nothing locally.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -683,6 +684,101 @@ static void test_rollback_secret_file_must_match(void **state)
 	fx_free(x);
 }
 
+/* ---- remote text in the history -------------------------------------------- */
+
+/* A phase whose step detail quotes a hostile remote answer. */
+static int noisy_converge(struct hp_run *run, struct hp_err *err)
+{
+	hp_run_record(run, "a", HP_STEP_CHANGED, "dcs loop_wait",
+		      "10 -> \x1b]0;owned\x07\x1b[2J5", NULL, hp_now_ms());
+	return converge(run, "alpha", err);
+}
+
+static const struct hp_phase noisy[] = {
+	{"alpha", 0, noisy_converge, verify},
+};
+
+/* Run haprov history with stdout in a file; its output (caller frees). */
+static char *history_output(struct fx *x)
+{
+	struct hp_cmd_ctx ctx;
+	char *argv[2] = {x->inv_path, NULL};
+	char *out = xasprintf("%s/history.out", x->dir);
+	struct hp_buf b = HP_BUF_INIT;
+	struct hp_err err;
+	int saved, fd;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cmd = hp_cmd_find("history");
+	ctx.inv = x->inv;
+	ctx.argc = 1;
+	ctx.argv = argv;
+	fflush(stdout);
+	saved = dup(1);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 1);
+	close(fd);
+	assert_int_equal(hp_cmd_history(&ctx), HP_EXIT_OK);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	assert_int_equal(hp_buf_read_file(&b, out, &err), 0);
+	unlink(out);
+	free(out);
+	return hp_buf_detach(&b, NULL);
+}
+
+static void test_history_is_printable(void **state)
+{
+	struct fx *x = fx_new("history", true);
+	const struct file_spec f[] = {{"/etc/a", "v1\n", false}};
+	struct hp_state *st = NULL;
+	struct hp_state_point *pts = NULL;
+	struct hp_err err;
+	struct stat sb;
+	size_t n = 0;
+	char *out;
+
+	(void)state;
+	/* history creates nothing where there is no repository */
+	out = history_output(x);
+	assert_non_null(strstr(out, "no rollback points yet"));
+	assert_int_equal(stat(x->state_dir, &sb), -1);
+	free(out);
+	want_files(1, f);
+	script(0);
+	assert_int_equal(run_cmd(x, "apply", noisy, 1, END), HP_EXIT_OK);
+	/* what the state repository records is printable */
+	assert_int_equal(hp_state_open(&st, x->state_dir, &err), 0);
+	assert_int_equal(hp_state_history(st, &pts, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(pts[0].body, "dcs loop_wait: 10 -> "));
+	assert_null(strchr(pts[0].body, '\x1b'));
+	assert_null(strchr(pts[0].body, '\x07'));
+	hp_state_points_free(pts, n);
+	/* and so is what history prints, even of a commit made before */
+	{
+		struct hp_state_run rec = {"r2", "alpha", "ok", NULL, NULL, 0};
+		bool committed = false;
+
+		assert_int_equal(hp_state_put(st, "x", "1", 1, &err), 0);
+		assert_int_equal(hp_state_commit(st,
+						 "alpha: \x1b[31mred\n\n"
+						 "- a: x: \x1b]0;t\x07\n",
+						 &rec, &committed, NULL, &err),
+				 0);
+	}
+	hp_state_free(st);
+	out = history_output(x);
+	assert_non_null(strstr(out, "rp/2-alpha"));
+	assert_non_null(strstr(out, "- a: x:"));
+	assert_null(strchr(out, '\x1b'));
+	assert_null(strchr(out, '\x07'));
+	free(out);
+	fx_free(x);
+}
+
 /* ---- plan ---------------------------------------------------------------- */
 
 static size_t entries(const char *dir)
@@ -753,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_rollback_point_missing_a_file),
 		cmocka_unit_test(test_rollback_point_with_bad_dcs),
 		cmocka_unit_test(test_rollback_secret_file_must_match),
+		cmocka_unit_test(test_history_is_printable),
 		cmocka_unit_test(test_plan_writes_nothing),
 		cmocka_unit_test(test_plan_refuses_lost_store),
 	};
