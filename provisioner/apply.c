@@ -382,6 +382,29 @@ static int fail_exit(int r, const struct hp_err *err)
 	return rc == HP_EXIT_OK ? HP_EXIT_ERROR : rc;
 }
 
+/* The run over the hosts: set up, the seam's hook, the banner. */
+static void start_run(struct hp_run *run, struct hp_cmd_ctx *ctx,
+		      const struct hp_run_opts *opts, enum hp_mode mode,
+		      struct hp_state *state, const struct hp_apply_seam *seam)
+{
+	const struct hp_inventory *inv = ctx->inv;
+	struct hp_buf invtext = HP_BUF_INIT;
+	struct hp_err err;
+
+	hp_run_init(run, inv, opts);
+	run->state = state;
+	if (seam && seam->prepare)
+		seam->prepare(run, seam->arg);
+	if (hp_buf_read_file(&invtext, ctx->argv[0], &err) == 0)
+		hp_sha256_hex(invtext.buf, invtext.len, run->inventory_sha256);
+	hp_buf_release(&invtext);
+	fprintf(stderr, "haprov %s: cluster %s, %zu hosts, run %s\n",
+		mode == HP_MODE_PLAN	   ? "plan"
+		: mode == HP_MODE_ROLLBACK ? "rollback"
+					   : "apply",
+		inv->cluster, inv->nr_hosts, run->run_id);
+}
+
 int hp_apply_main(struct hp_cmd_ctx *ctx, enum hp_mode mode)
 {
 	return hp_apply_main_seam(ctx, mode, NULL);
@@ -399,7 +422,6 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 	struct hp_state *state = NULL;
 	struct hp_run_secrets sec;
 	struct hp_err err;
-	struct hp_buf invtext = HP_BUF_INIT;
 	bool run_started = false;
 	int rc, r = 0;
 
@@ -416,19 +438,8 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 		rc = fail_exit(r, &err);
 		goto out;
 	}
-	hp_run_init(&run, inv, &opts);
+	start_run(&run, ctx, &opts, mode, state, seam);
 	run_started = true;
-	run.state = state;
-	if (seam && seam->prepare)
-		seam->prepare(&run, seam->arg);
-	if (hp_buf_read_file(&invtext, ctx->argv[0], &err) == 0)
-		hp_sha256_hex(invtext.buf, invtext.len, run.inventory_sha256);
-	hp_buf_release(&invtext);
-	hp_err_clear(&err);
-
-	fprintf(stderr, "haprov %s: cluster %s, %zu hosts, run %s\n",
-		plan ? "plan" : mode == HP_MODE_ROLLBACK ? "rollback" : "apply",
-		inv->cluster, inv->nr_hosts, run.run_id);
 	if ((rc = connect_hosts(&run, &err)) != 0)
 		goto out;
 	/* after connecting: whether a missing secret may be generated

@@ -253,12 +253,55 @@ static int check_value(struct secret_text *t, const char *name,
 	return 0;
 }
 
+/* Open a secret file for reading: not a link, a regular file, ours,
+ * nobody else's business. Returns the descriptor or a negative code. */
+static int open_secret(const char *path, const char *name, const char *store,
+		       struct hp_err *err)
+{
+	struct stat st;
+	char eb[128], fix[600];
+	int fd, r;
+
+	/* O_NONBLOCK: a FIFO planted here must not hang the run */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return hp_err_set(err, HP_ENOTFOUND,
+					  "secret '%s' is not in the store "
+					  "'%s'",
+					  name, store);
+		if (errno == ELOOP)
+			return hp_err_set(err, HP_EINVALID,
+					  "secret file '%s' is a symbolic "
+					  "link: refusing to follow it",
+					  path);
+		return hp_err_set(err, HP_EIO, "cannot open '%s': %s", path,
+				  hp_strerror(errno, eb, sizeof(eb)));
+	}
+	snprintf(fix, sizeof(fix),
+		 "if nobody else read it, chmod 600 '%s'; else change the "
+		 "password on the cluster",
+		 path);
+	if (fstat(fd, &st) < 0)
+		r = hp_err_set(err, HP_EIO, "cannot stat '%s': %s", path,
+			       hp_strerror(errno, eb, sizeof(eb)));
+	else if (!S_ISREG(st.st_mode))
+		r = hp_err_set(err, HP_EINVALID,
+			       "secret file '%s' is not a regular file", path);
+	else
+		r = check_owner_mode(&st, "secret file", path, fix, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int hp_secret_read(char **out, const char *store, const char *name,
 		   struct hp_err *err)
 {
 	struct secret_text *t = NULL;
-	struct stat st;
-	char *path = NULL, eb[128], fix[600];
+	char *path = NULL;
 	int fd = -1, r;
 
 	*out = NULL;
@@ -268,40 +311,13 @@ int hp_secret_read(char **out, const char *store, const char *name,
 	if ((r = hp_secret_store_check(store, err)) < 0)
 		return r;
 	path = xasprintf("%s/%s", store, name);
-	/* O_NONBLOCK: a FIFO planted here must not hang the run */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	fd = open_secret(path, name, store, err);
 	if (fd < 0) {
-		if (errno == ENOENT)
-			r = hp_err_set(err, HP_ENOTFOUND,
-				       "secret '%s' is not in the store '%s'",
-				       name, store);
-		else if (errno == ELOOP)
-			r = hp_err_set(err, HP_EINVALID,
-				       "secret file '%s' is a symbolic link: "
-				       "refusing to follow it",
-				       path);
-		else
-			r = hp_err_set(err, HP_EIO, "cannot open '%s': %s",
-				       path, hp_strerror(errno, eb, sizeof(eb)));
+		r = fd;
 		goto out;
 	}
-	if (fstat(fd, &st) < 0) {
-		r = hp_err_set(err, HP_EIO, "cannot stat '%s': %s", path,
-			       hp_strerror(errno, eb, sizeof(eb)));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = hp_err_set(err, HP_EINVALID,
-			       "secret file '%s' is not a regular file", path);
-		goto out;
-	}
-	snprintf(fix, sizeof(fix),
-		 "if nobody else read it, chmod 600 '%s'; else change the "
-		 "password on the cluster",
-		 path);
 	t = xmalloc(sizeof(*t));
-	if ((r = check_owner_mode(&st, "secret file", path, fix, err)) < 0 ||
-	    (r = read_fd(fd, t, path, err)) < 0 ||
+	if ((r = read_fd(fd, t, path, err)) < 0 ||
 	    (r = check_value(t, name, store, err)) < 0)
 		goto out;
 	*out = xstrndup(t->buf, t->len);
