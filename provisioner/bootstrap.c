@@ -49,8 +49,13 @@ bool hp_secret_may_generate(enum hp_secret_id id,
 			hp_buf_adds(w, "the state repository has rollback "
 				       "points");
 		else if (ev->patroni_answers[0])
-			hp_buf_addf(w, "Patroni's REST API on %s answers",
-				    ev->patroni_answers);
+			hp_buf_addf(w, "Patroni's REST API on %s %s",
+				    ev->patroni_answers,
+				    ev->patroni_timeout
+					    ? "did not answer in time (so "
+					      "whether the cluster exists is "
+					      "unknown)"
+					    : "answers");
 		else if (ev->env_file[0])
 			hp_buf_addf(w, "%s has /etc/patroni_env.conf",
 				    ev->env_file);
@@ -99,9 +104,11 @@ static int patroni_answers(struct hp_run *run, struct hp_secret_evidence *ev,
 			continue;
 		url = hp_url(h, inv->patroni.restapi_port, "/cluster");
 		r = hp_rest_call(&rest, "GET", url, NULL, &resp, &e);
-		if (r == 0 || r == HP_ETIMEOUT)
+		if (r == 0 || r == HP_ETIMEOUT) {
 			hp_strlcpy(ev->patroni_answers, h->name,
 				   sizeof(ev->patroni_answers));
+			ev->patroni_timeout = r == HP_ETIMEOUT;
+		}
 		free(url);
 	}
 	hp_rest_resp_release(&resp);

@@ -55,7 +55,8 @@ struct hp_run_secrets {
  * host name, or "" for none. */
 struct hp_secret_evidence {
 	bool state_commits;	    /* the state repository has a commit */
-	char patroni_answers[64];   /* a host whose Patroni answered */
+	char patroni_answers[64];   /* a host whose Patroni answered, or */
+	bool patroni_timeout;	    /* ... did not answer in time */
 	char env_file[64];	    /* a host with /etc/patroni_env.conf */
 	char stats_cred[64];	    /* a host whose haproxy.cfg has it */
 	char unchecked_patroni[64]; /* a patroni host not checked */

@@ -555,6 +555,12 @@ static void test_existing_cluster_refused(void **state)
 	expect_refused(x, false, "superuser", "answers");
 	assert_false(exists(x->store));
 	fx_free(x);
+	/* an answer that does not come in time cannot tell */
+	x = fx_new("timeout", false, NULL);
+	holders(x, "", "", "");
+	hp_fake_rest_fail(&x->rest, "GET", "/cluster", HP_ETIMEOUT, 0);
+	expect_refused(x, false, "superuser", "did not answer in time");
+	fx_free(x);
 	/* nothing answers, but a host holds the file */
 	x = fx_new("envfile", false, NULL);
 	holders(x, "", "patroni_env\n", "");
