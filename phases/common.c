@@ -5,6 +5,7 @@
 
 #include "phases.h"
 #include "render.h"
+#include "restore.h"
 #include "shell.h"
 #include "state.h"
 
@@ -63,8 +64,13 @@ void hp_want_files_free(struct hp_want_file *f, size_t nr)
 	size_t i;
 
 	for (i = 0; i < nr; i++) {
+		char *content = (char *)(uintptr_t)f[i].content;
+
+		/* a file with secrets holds passwords: wipe before free */
+		if (content && f[i].secret)
+			explicit_bzero(content, f[i].len);
 		free((char *)(uintptr_t)f[i].path);
-		free((char *)(uintptr_t)f[i].content);
+		free(content);
 		free((char *)(uintptr_t)f[i].owner);
 		free((char *)(uintptr_t)f[i].group);
 		free((char *)(uintptr_t)f[i].services);
@@ -83,21 +89,65 @@ static bool any_missing(const struct hp_facts *f)
 	return false;
 }
 
+/* The files to write (and, in a rollback, to remove) for a phase. */
+static int host_files(struct hp_hostrun *h, const char *phase,
+		      struct hp_want_file **wf, size_t *nwf,
+		      struct hp_want_file **gone, size_t *ngone,
+		      struct hp_err *err)
+{
+	int r;
+
+	if ((r = hp_phase_files(h, phase, wf, nwf, err)) < 0)
+		return r;
+	/* a rollback: the point's files, and those created after it */
+	if (h->run->restore_point)
+		r = hp_restore_files(h, phase, wf, nwf, gone, ngone, err);
+	return r;
+}
+
+/* The directory, the files (but those written before the packages), and
+ * in a rollback the files created after the point. */
+static int converge_files(struct hp_hostrun *h, const struct hp_host_plan *p,
+			  const struct hp_want_file *wf, size_t nwf,
+			  const struct hp_want_file *gone, size_t ngone,
+			  const struct hp_facts *facts, bool pre_done,
+			  struct hp_err *err)
+{
+	bool changed;
+	size_t i;
+	int r;
+
+	if (p->dir && (r = hp_step_dir(h, p->dir, p->dir_mode, p->dir_owner,
+				       p->dir_owner, err)) < 0)
+		return r;
+	for (i = 0; i < nwf; i++) {
+		if (pre_done && wf[i].before_install)
+			continue;
+		if ((r = hp_step_file(h, &wf[i], &facts->files[i], &changed,
+				      err)) < 0)
+			return r;
+	}
+	for (i = 0; i < ngone; i++)
+		if ((r = hp_restore_remove_file(h, &gone[i], err)) < 0)
+			return r;
+	return 0;
+}
+
 int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 			   const struct hp_host_plan *p,
 			   struct hp_facts *facts_out, struct hp_err *err)
 {
-	struct hp_want_file *wf = NULL;
+	struct hp_want_file *wf = NULL, *gone = NULL;
 	struct hp_facts facts;
-	size_t nwf = 0, i;
+	size_t nwf = 0, ngone = 0, i;
 	bool changed, pre_done = false;
 	int r;
 
 	memset(&facts, 0, sizeof(facts));
 	memset(facts_out, 0, sizeof(*facts_out));
 	hp_hostrun_phase_reset(h);
-	if (!p->packages_only &&
-	    (r = hp_phase_files(h, phase, &wf, &nwf, err)) < 0)
+	if (!p->packages_only && (r = host_files(h, phase, &wf, &nwf, &gone,
+						 &ngone, err)) < 0)
 		goto out;
 	if ((r = hp_facts_gather(h, wf, nwf, p->pkgs,
 				 p->skip_packages ? 0 : p->nr_pkgs, p->svcs,
@@ -137,21 +187,15 @@ int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 	if (p->packages_only)
 		goto out;
 files:
-	if (p->dir && (r = hp_step_dir(h, p->dir, p->dir_mode, p->dir_owner,
-				       p->dir_owner, err)) < 0)
+	if ((r = converge_files(h, p, wf, nwf, gone, ngone, &facts, pre_done,
+				err)) < 0)
 		goto out;
-	for (i = 0; i < nwf; i++) {
-		if (pre_done && wf[i].before_install)
-			continue;
-		if ((r = hp_step_file(h, &wf[i], &facts.files[i], &changed,
-				      err)) < 0)
-			goto out;
-	}
 	*facts_out = facts;
 	memset(&facts, 0, sizeof(facts));
 out:
 	hp_facts_release(&facts);
 	hp_want_files_free(wf, nwf);
+	hp_want_files_free(gone, ngone);
 	return r;
 }
 
@@ -205,23 +249,6 @@ int hp_phase_files(struct hp_hostrun *h, const char *phase,
 		wf[n].path = xstrdup(f->path);
 		wf[n].content = xstrndup(f->content, f->len);
 		wf[n].len = f->len;
-		if (h->run->restore_point && h->run->state && !f->secret) {
-			/* a rollback: the content as recorded at the point;
-			 * files holding secrets are rendered again from the
-			 * secret store (the repository has only their hash) */
-			struct hp_buf old = HP_BUF_INIT;
-			struct hp_err e2;
-			char *sp = hp_state_host_path(h->host->name, f->path);
-
-			if (hp_state_read(h->run->state, h->run->restore_point,
-					  sp, &old, &e2) == 0) {
-				free((char *)(uintptr_t)wf[n].content);
-				wf[n].len = old.len;
-				wf[n].content = hp_buf_detach(&old, NULL);
-			}
-			hp_buf_release(&old);
-			free(sp);
-		}
 		wf[n].before_install = f->before_install;
 		wf[n].mode = f->mode;
 		wf[n].owner = xstrdup(f->owner);
@@ -240,12 +267,39 @@ int hp_phase_files(struct hp_hostrun *h, const char *phase,
 
 /* ---- state repository ----------------------------------------------------------- */
 
+/* "host: step: detail" of each change the phase made, printable (details
+ * may quote remote answers: DCS values, stderr); caller frees each. */
+static const char **commit_items(struct hp_run *run, const char *phase,
+				 size_t *nr)
+{
+	const char **items = NULL;
+	size_t nr_items = 0, alloc_items = 0, i;
+
+	pthread_mutex_lock(&run->mu);
+	for (i = 0; i < run->nr_results; i++) {
+		const struct hp_step_result *s = &run->results[i];
+		char *raw;
+
+		if (strcmp(s->phase, phase) != 0 || s->status != HP_STEP_CHANGED)
+			continue;
+		raw = xasprintf("%s: %s%s%s", s->host, s->step,
+				s->detail ? ": " : "",
+				s->detail ? s->detail : "");
+		HP_ALLOC_GROW(items, nr_items + 1, alloc_items);
+		items[nr_items++] = hp_printable_dup(raw, 1000);
+		free(raw);
+	}
+	pthread_mutex_unlock(&run->mu);
+	*nr = nr_items;
+	return items;
+}
+
 int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
 		    const char *result, struct hp_err *err)
 {
 	struct hp_state_run rec;
 	const char **items = NULL;
-	size_t nr_items = 0, alloc_items = 0, i, j;
+	size_t nr_items = 0, i, j;
 	char *point = NULL;
 	bool committed = false;
 	int r = 0;
@@ -291,18 +345,7 @@ int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
 	}
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&run->mu);
-	for (i = 0; i < run->nr_results; i++) {
-		const struct hp_step_result *s = &run->results[i];
-
-		if (strcmp(s->phase, phase) != 0 || s->status != HP_STEP_CHANGED)
-			continue;
-		HP_ALLOC_GROW(items, nr_items + 1, alloc_items);
-		items[nr_items++] = xasprintf("%s: %s%s%s", s->host, s->step,
-					      s->detail ? ": " : "",
-					      s->detail ? s->detail : "");
-	}
-	pthread_mutex_unlock(&run->mu);
+	items = commit_items(run, phase, &nr_items);
 	memset(&rec, 0, sizeof(rec));
 	rec.id = run->run_id;
 	rec.phase = phase;

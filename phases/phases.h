@@ -27,7 +27,9 @@ const struct hp_phase *hp_phase_find(const char *name);
 
 /* The files host h must have for the service/phase `phase` ("etcd",
  * "patroni", "haproxy"), rendered from the inventory with the run's
- * secrets. *out is an array the caller frees with hp_want_files_free. */
+ * secrets (also during a rollback: hp_phase_host_converge then puts the
+ * point's files in their place, see restore.h). *out is an array the
+ * caller frees with hp_want_files_free, which wipes secret contents. */
 int hp_phase_files(struct hp_hostrun *h, const char *phase,
 		   struct hp_want_file **out, size_t *nr, struct hp_err *err);
 void hp_want_files_free(struct hp_want_file *f, size_t nr);

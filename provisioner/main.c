@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "secrets.h"
 
 #ifndef HP_VERSION
 #define HP_VERSION "dev"
@@ -183,8 +184,16 @@ out:
 int main(int argc, char **argv)
 {
 	const struct hp_cmd *cmd;
+	struct hp_err err;
 	int i = 1, r;
 
+	/* before any secret is read: no core file, no ptrace, no
+	 * /proc/<pid>/mem for the user's other processes */
+	if (hp_harden_process(&err) < 0) {
+		fprintf(stderr, "haprov: %s; refusing to handle passwords\n",
+			err.msg);
+		return HP_EXIT_ERROR;
+	}
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);

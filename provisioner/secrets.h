@@ -1,39 +1,82 @@
 #ifndef HP_SECRETS_H
 #define HP_SECRETS_H
 /*
- * The local secret store: a directory (inventory secrets.store, mode 0700)
- * holding one file per secret (mode 0600), generated the first time a
- * phase needs it. Values never leave this module except to be written to
- * a host's 0600 file over stdin or sent as HTTP basic auth; they are never
- * logged, diffed, committed or put in a command line.
+ * The local secret store: a directory (inventory secrets.store, mode 0700,
+ * owned by the user running haprov) holding one file per secret (mode
+ * 0600, same owner). Values never leave this module except to be written
+ * to a host's 0600 file over stdin or sent as HTTP basic auth; they are
+ * never logged, diffed, committed or put in a command line.
  *
- * Versioning: when a value is replaced, the previous one is kept as
- * "<name>.<UTC time>" so a rollback can bring it back.
+ * Like OpenSSH with a private key, haprov never repairs a store it finds
+ * unsafe: a store or secret file that others can read, that is owned by
+ * someone else, or that is a symbolic link is refused with the reason,
+ * and nothing is changed. The store is never created here by accident:
+ * reading does not create, and creating a secret (hp_secret_create) is an
+ * explicit decision of the caller (see bootstrap.h for when haprov makes
+ * it).
  */
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util.h"
 
+/* Largest secret file accepted (a generated one is far smaller). */
+#define HP_SECRET_MAX 4096
+
 /*
- * Return the value of secret `name` in *out (the caller frees it, after
- * clearing it with hp_secret_free), generating a random alphanumeric value
- * of `length` characters and storing it when it does not exist yet.
- * name: [a-z0-9_-]+.
+ * Check the store directory without changing anything: HP_ENOTFOUND when
+ * it does not exist; HP_EINVALID, naming the path, its mode (octal) and its
+ * owner, when it is a symbolic link, not a directory, owned by another
+ * user, or accessible by group or others ("permissions 0755 for '...' are
+ * too open").
  */
-int hp_secret_get(char **out, const char *store, const char *name,
-		  size_t length, struct hp_err *err);
+int hp_secret_store_check(const char *store, struct hp_err *err);
+
+/*
+ * Create the store: its missing parents (mode 0700) and the store itself
+ * (mode 0700, without following a symbolic link), then check it as
+ * hp_secret_store_check does. An existing safe store is fine.
+ */
+int hp_secret_store_create(const char *store, struct hp_err *err);
 
 /*
  * Read secret `name` into *out (free with hp_secret_free) without ever
- * creating it: HP_ENOTFOUND when the store has no such secret.
+ * creating anything. The store is checked first; the file is opened
+ * without following a symbolic link and must be a regular file owned by
+ * this user with no group or other permission bits, at most HP_SECRET_MAX
+ * bytes, one line of printable characters (a trailing newline is dropped).
+ * HP_ENOTFOUND when the store or the secret does not exist.
+ * name: [a-z0-9_-]+.
  */
 int hp_secret_read(char **out, const char *store, const char *name,
 		   struct hp_err *err);
+
+/*
+ * Generate a random alphanumeric value of `length` characters and store it
+ * as secret `name` in the existing store (hp_secret_store_create first).
+ * The file is created exclusively (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600)
+ * under a temporary name, written and synced, then hard-linked to its
+ * name, which fails if the name exists by then: an existing secret, or
+ * anything planted at its name, is never replaced or followed, and a run
+ * killed midway never leaves a half-written secret behind. *out gets the
+ * value (free with hp_secret_free).
+ */
+int hp_secret_create(char **out, const char *store, const char *name,
+		     size_t length, struct hp_err *err);
 
 /* Zero and free a secret value. NULL-safe. */
 void hp_secret_free(char *s);
 
 /* Fill buf (len bytes) with random alphanumeric characters. */
 int hp_secret_random(char *buf, size_t len, struct hp_err *err);
+
+/*
+ * Keep secrets out of core dumps and away from other processes of the same
+ * user: RLIMIT_CORE 0 (soft and hard, so nothing below can raise it again)
+ * and PR_SET_DUMPABLE 0 (no core, no ptrace attach, /proc/<pid>/mem not
+ * readable by the user's other processes). Called once at the start of
+ * main, before any secret is read.
+ */
+int hp_harden_process(struct hp_err *err);
 
 #endif

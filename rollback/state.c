@@ -610,6 +610,59 @@ out:
 	return ret;
 }
 
+int hp_state_peek(const char *dir, bool *has_commits, struct hp_err *err)
+{
+	git_repository *repo = NULL;
+	git_config *cfg = NULL;
+	git_oid oid;
+	struct stat st;
+	char eb[128];
+	int rc, ret = 0, marked = 0;
+
+	*has_commits = false;
+	if (stat(dir, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return hp_err_set(err, HP_EIO, "cannot open '%s': %s", dir,
+				  hp_strerror(errno, eb, sizeof(eb)));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return hp_err_set(err, HP_EINVALID,
+				  "state repository '%s' is not a directory",
+				  dir);
+	if (dir_is_empty(dir))
+		return 0;
+	rc = git_repository_open_ext(&repo, dir,
+				     GIT_REPOSITORY_OPEN_NO_SEARCH |
+					     GIT_REPOSITORY_OPEN_NO_DOTGIT,
+				     NULL);
+	if (rc == GIT_ENOTFOUND)
+		return hp_err_set(err, HP_EINVALID,
+				  "'%s' exists and is not a haprov state "
+				  "repository",
+				  dir);
+	if (rc < 0)
+		return git_fail(err, HP_ERROR,
+				"cannot open state repository '%s'", dir);
+	if (git_repository_config_snapshot(&cfg, repo) < 0 ||
+	    git_config_get_bool(&marked, cfg, STATE_MARKER) < 0 || !marked) {
+		ret = hp_err_set(err, HP_EINVALID,
+				 "'%s' is a git repository but not a haprov "
+				 "state repository (no %s in its config)",
+				 dir, STATE_MARKER);
+		goto out;
+	}
+	rc = git_reference_name_to_id(&oid, repo, "HEAD");
+	if (rc == 0)
+		*has_commits = true;
+	else if (rc != GIT_ENOTFOUND && rc != GIT_EUNBORNBRANCH)
+		ret = git_fail(err, HP_ERROR, "cannot read HEAD of '%s'", dir);
+out:
+	git_config_free(cfg);
+	git_repository_free(repo);
+	return ret;
+}
+
 void hp_state_free(struct hp_state *s)
 {
 	if (!s)

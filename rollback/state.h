@@ -50,6 +50,14 @@ struct hp_state; /* opaque */
  * (HP_EINVALID). *out is freed by the caller with hp_state_free.
  */
 int hp_state_open(struct hp_state **out, const char *dir, struct hp_err *err);
+/*
+ * Whether dir holds a haprov state repository with at least one commit,
+ * creating and changing nothing (plan writes nothing): a missing or empty
+ * dir is false. A dir that is not a haprov state repository is refused
+ * (HP_EINVALID), as hp_state_open does.
+ */
+int hp_state_peek(const char *dir, bool *has_commits, struct hp_err *err);
+
 /* Free; staged changes not committed are dropped. NULL is fine. */
 void hp_state_free(struct hp_state *s);
 

@@ -626,6 +626,51 @@ static void test_refuses_other_dirs(void **state)
 	free(file);
 }
 
+/* plan writes nothing: peeking at a state directory never creates it, nor
+ * a repository in an empty one, and tells whether commits exist */
+static void test_peek_creates_nothing(void **state)
+{
+	struct hp_state *s = NULL;
+	struct hp_err err;
+	struct stat st;
+	char *missing = fresh("peek-missing");
+	char *empty = xasprintf("%s/peek-empty", tmpdir);
+	char *repo = fresh("peek-repo");
+	char *plain = xasprintf("%s/peek-plain", tmpdir);
+	char *file = xasprintf("%s/peek-plain/f", tmpdir);
+	bool commits = true;
+
+	(void)state;
+	assert_int_equal(hp_state_peek(missing, &commits, &err), 0);
+	assert_false(commits);
+	assert_int_equal(stat(missing, &st), -1);
+	assert_int_equal(mkdir(empty, 0700), 0);
+	commits = true;
+	assert_int_equal(hp_state_peek(empty, &commits, &err), 0);
+	assert_false(commits);
+	assert_int_equal(rmdir(empty), 0); /* still empty */
+	/* a repository without a commit, then with one */
+	assert_int_equal(hp_state_open(&s, repo, &err), 0);
+	commits = true;
+	assert_int_equal(hp_state_peek(repo, &commits, &err), 0);
+	assert_false(commits);
+	put(s, "x", "1");
+	free(commit_run(s, "r1", "etcd", true));
+	assert_int_equal(hp_state_peek(repo, &commits, &err), 0);
+	assert_true(commits);
+	hp_state_free(s);
+	/* anything else is refused, as hp_state_open does */
+	assert_int_equal(hp_mkdir_p(plain, 0700, &err), 0);
+	assert_int_equal(hp_write_file_atomic(file, "x", 1, 0600, &err), 0);
+	assert_int_equal(hp_state_peek(plain, &commits, &err), HP_EINVALID);
+	assert_int_equal(hp_state_peek(file, &commits, &err), HP_EINVALID);
+	free(missing);
+	free(empty);
+	free(repo);
+	free(plain);
+	free(file);
+}
+
 static void test_reset(void **state)
 {
 	struct hp_state *s = NULL;
@@ -752,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_secret_hash_never_stores_content),
 		cmocka_unit_test(test_bad_paths),
 		cmocka_unit_test(test_refuses_other_dirs),
+		cmocka_unit_test(test_peek_creates_nothing),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_parallel_puts),
 		cmocka_unit_test(test_plain_commit_and_run_id),

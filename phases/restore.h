@@ -1,0 +1,74 @@
+#ifndef HP_RESTORE_H
+#define HP_RESTORE_H
+/*
+ * Rollback of a phase's files to a point of the state repository: all or
+ * nothing. Before anything changes on a host, every file the point must
+ * supply is read (hp_restore_check); a point that cannot supply one is an
+ * error that says what is missing, and nothing is touched.
+ *
+ * For each file a phase manages on a host (as the inventory renders it
+ * now), the point decides:
+ *
+ *   recorded at the point            its content is written back; a file
+ *                                    with secrets (recorded by hash only)
+ *                                    is rendered again from the secret
+ *                                    store and must give that same hash
+ *   not at the point, but recorded   it was created (or taken over) after
+ *   by a later state                 the point: it is moved into the
+ *                                    host's backup directory
+ *                                    (/var/lib/haprov/backups/<run>/)
+ *   recorded by no state             haprov never wrote it: left as it is
+ *
+ * Errors: a recorded file that cannot be read; a file with secrets whose
+ * recorded hash the store and inventory cannot reproduce; a host whose
+ * phase the point did not record at all while a later state did (the
+ * phase was set up after the point: haprov does not tear a phase down).
+ */
+#include "engine.h"
+
+enum hp_restore_action {
+	HP_RESTORE_CONTENT, /* the point's content */
+	HP_RESTORE_RENDER,  /* rendered again: the point has its hash */
+	HP_RESTORE_REMOVE,  /* created after the point: moved to backups */
+	HP_RESTORE_LEAVE,   /* never recorded: not touched */
+};
+
+/*
+ * What point says about each of host h's files wf[0..n) of a phase
+ * (act[i] for wf[i]); for HP_RESTORE_CONTENT, wf[i].content (which the
+ * array owns, as hp_phase_files gives it) is replaced by the point's.
+ * h->run->state must be open. HP_ERROR naming the point, the host and the
+ * file when the point cannot supply what it must.
+ */
+int hp_restore_resolve(struct hp_hostrun *h, const char *phase,
+		       const char *point, struct hp_want_file *wf, size_t n,
+		       enum hp_restore_action *act, struct hp_err *err);
+
+/*
+ * Check, changing nothing, that point can restore every file of phase on
+ * every selected host with role. Every problem found is in err (HP_ERROR),
+ * one per host, so the operator sees all of them at once.
+ */
+int hp_restore_check(struct hp_run *run, const char *phase, unsigned role,
+		     const char *point, struct hp_err *err);
+
+/*
+ * For a rollback (h->run->restore_point set): resolve wf (see above) and
+ * keep in *wf only the files to write; the ones to remove go to *gone
+ * (*ngone of them; free with hp_want_files_free). Files left as they are
+ * are recorded as such.
+ */
+int hp_restore_files(struct hp_hostrun *h, const char *phase,
+		     struct hp_want_file **wf,
+		     size_t *nwf, struct hp_want_file **gone, size_t *ngone,
+		     struct hp_err *err);
+
+/*
+ * Move a file created after the restore point out of the way: into
+ * /var/lib/haprov/backups/<run id>/<path> on the host (never over a backup
+ * already there), noting its services for a restart. Recorded as a step.
+ */
+int hp_restore_remove_file(struct hp_hostrun *h, const struct hp_want_file *f,
+			   struct hp_err *err);
+
+#endif

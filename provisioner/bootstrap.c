@@ -1,0 +1,325 @@
+/* A run's secrets and when haprov may generate one; see bootstrap.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootstrap.h"
+#include "phases.h"
+#include "rest.h"
+#include "secrets.h"
+
+static const struct {
+	const char *name;
+	const char *placeholder; /* what plan renders in its place */
+	bool patroni;		 /* held by /etc/patroni_env.conf */
+} defs[HP_SECRET_NR] = {
+	[HP_SECRET_SUPERUSER] = {"superuser", "<secret:superuser>", true},
+	[HP_SECRET_REPLICATION] = {"replication", "<secret:replication>",
+				   true},
+	[HP_SECRET_REWIND] = {"rewind", "<secret:rewind>", true},
+	[HP_SECRET_RESTAPI] = {"restapi", "<secret:restapi>", true},
+	[HP_SECRET_HAPROXY_STATS] = {"haproxy_stats", "<secret:haproxy_stats>",
+				     false},
+};
+
+/* One command per host: which files that would hold a secret exist. The
+ * stats credential is haprov's own (user haprov), in either form HAProxy
+ * takes it; a hand-written one for another user is not haprov's secret. */
+static const char holders_cmd[] =
+	"if [ -e /etc/patroni_env.conf ]; then echo patroni_env; fi; "
+	"if grep -Eqs '^[[:space:]]*(stats[[:space:]]+auth[[:space:]]+"
+	"haprov:|user[[:space:]]+haprov[[:space:]])' "
+	"/etc/haproxy/haproxy.cfg; then echo haproxy_stats; fi; true";
+
+const char *hp_secret_name(enum hp_secret_id id)
+{
+	return (unsigned)id < HP_SECRET_NR ? defs[id].name : "?";
+}
+
+bool hp_secret_may_generate(enum hp_secret_id id,
+			    const struct hp_secret_evidence *ev,
+			    struct hp_buf *why)
+{
+	struct hp_buf dummy = HP_BUF_INIT;
+	struct hp_buf *w = why ? why : &dummy;
+	bool ok = false;
+
+	if (defs[id].patroni) {
+		if (ev->state_commits)
+			hp_buf_adds(w, "the state repository has rollback "
+				       "points");
+		else if (ev->patroni_answers[0])
+			hp_buf_addf(w, "Patroni's REST API on %s %s",
+				    ev->patroni_answers,
+				    ev->patroni_timeout
+					    ? "did not answer in time (so "
+					      "whether the cluster exists is "
+					      "unknown)"
+					    : "answers");
+		else if (ev->env_file[0])
+			hp_buf_addf(w, "%s has /etc/patroni_env.conf",
+				    ev->env_file);
+		else if (ev->unchecked_patroni[0])
+			hp_buf_addf(w, "patroni host %s was not checked (not "
+				       "selected with --host)",
+				    ev->unchecked_patroni);
+		else
+			ok = true;
+	} else {
+		if (ev->stats_cred[0])
+			hp_buf_addf(w, "%s's /etc/haproxy/haproxy.cfg holds "
+				       "haprov's stats password",
+				    ev->stats_cred);
+		else if (ev->unchecked_haproxy[0])
+			hp_buf_addf(w, "haproxy host %s was not checked (not "
+				       "selected with --host)",
+				    ev->unchecked_haproxy);
+		else
+			ok = true;
+	}
+	hp_buf_release(&dummy);
+	return ok;
+}
+
+/* Does any Patroni of the inventory answer? Any HTTP answer counts; a
+ * timeout cannot tell, so it counts too. */
+static int patroni_answers(struct hp_run *run, struct hp_secret_evidence *ev,
+			   struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	struct hp_rest rest;
+	struct hp_rest_resp resp;
+	struct hp_err e;
+	size_t i;
+	int r;
+
+	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
+		return r;
+	hp_rest_resp_init(&resp);
+	for (i = 0; i < inv->nr_hosts && !ev->patroni_answers[0]; i++) {
+		const struct hp_host *h = &inv->hosts[i];
+		char *url;
+
+		if (!(h->roles & HP_ROLE_PATRONI))
+			continue;
+		url = hp_url(h, inv->patroni.restapi_port, "/cluster");
+		r = hp_rest_call(&rest, "GET", url, NULL, &resp, &e);
+		if (r == 0 || r == HP_ETIMEOUT) {
+			hp_strlcpy(ev->patroni_answers, h->name,
+				   sizeof(ev->patroni_answers));
+			ev->patroni_timeout = r == HP_ETIMEOUT;
+		}
+		free(url);
+	}
+	hp_rest_resp_release(&resp);
+	hp_rest_release(&rest);
+	return 0;
+}
+
+/* Which hosts hold files with secrets in them (holders_cmd). */
+static int host_files(struct hp_run *run, struct hp_secret_evidence *ev,
+		      struct hp_err *err)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < run->nr_hosts; i++) {
+		struct hp_hostrun *h = &run->hosts[i];
+		unsigned roles = h->host->roles;
+		struct hp_buf out = HP_BUF_INIT;
+
+		if (!(roles & (HP_ROLE_PATRONI | HP_ROLE_HAPROXY)))
+			continue;
+		if (!h->selected || !h->tr.ops) {
+			if ((roles & HP_ROLE_PATRONI) &&
+			    !ev->unchecked_patroni[0])
+				hp_strlcpy(ev->unchecked_patroni,
+					   h->host->name,
+					   sizeof(ev->unchecked_patroni));
+			if ((roles & HP_ROLE_HAPROXY) &&
+			    !ev->unchecked_haproxy[0])
+				hp_strlcpy(ev->unchecked_haproxy,
+					   h->host->name,
+					   sizeof(ev->unchecked_haproxy));
+			continue;
+		}
+		out.max = 4096;
+		r = hp_host_sh(h, holders_cmd, NULL, 0, 30, &out, err);
+		if (r < 0) {
+			hp_buf_release(&out);
+			hp_err_prefix(err, "%s: cannot check for files that "
+					   "hold secrets",
+				      h->host->name);
+			return r;
+		}
+		if (strstr(out.buf, "patroni_env") && !ev->env_file[0])
+			hp_strlcpy(ev->env_file, h->host->name,
+				   sizeof(ev->env_file));
+		if (strstr(out.buf, "haproxy_stats") && !ev->stats_cred[0])
+			hp_strlcpy(ev->stats_cred, h->host->name,
+				   sizeof(ev->stats_cred));
+		hp_buf_release(&out);
+	}
+	return 0;
+}
+
+/* The refusal: which secrets, why, and how to get them back. */
+static int refuse(const struct hp_inventory *inv, const bool *refused,
+		  const struct hp_secret_evidence *ev, struct hp_err *err)
+{
+	struct hp_buf names = HP_BUF_INIT, why = HP_BUF_INIT;
+	bool patroni = false, stats = false;
+	size_t n = 0;
+	int i, r;
+
+	for (i = 0; i < HP_SECRET_NR; i++) {
+		if (!refused[i])
+			continue;
+		hp_buf_addf(&names, "%s'%s'", n++ ? ", " : "", defs[i].name);
+		if (!why.len)
+			(void)hp_secret_may_generate((enum hp_secret_id)i, ev,
+						     &why);
+		if (defs[i].patroni)
+			patroni = true;
+		else
+			stats = true;
+	}
+	r = hp_err_set(
+		err, HP_ENOTFOUND,
+		"secret%s %s missing from the store '%s', and %s: a new "
+		"password would break %s, so haprov does not make one. "
+		"Restore the store: copy it back from the machine and "
+		"directory the cluster was applied from, or from a backup "
+		"(directory mode 0700, files 0600, owned by you)%s%s. Nothing "
+		"was changed",
+		n == 1 ? "" : "s", names.buf, inv->secrets.store, why.buf,
+		patroni ? "replication and haprov's access to the cluster"
+			: "access to the HAProxy stats page",
+		patroni ? "; the values are also on every patroni host in "
+			  "/etc/patroni_env.conf (mode 0600, root only): "
+			  "PATRONI_SUPERUSER_PASSWORD is 'superuser', and so "
+			  "on"
+			: "",
+		stats ? "; the stats password is also in "
+			"/etc/haproxy/haproxy.cfg on the haproxy hosts (user "
+			"haprov): put it in the file 'haproxy_stats'"
+		      : "");
+	hp_buf_release(&names);
+	hp_buf_release(&why);
+	return r;
+}
+
+/* Generate the missing secrets (apply) or report them (plan). */
+static int provide(struct hp_run_secrets *s, struct hp_run *run,
+		   const bool *missing, struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	const char *saved_phase = run->phase;
+	int64_t t = hp_now_ms();
+	int i, r = 0;
+
+	run->phase = "secrets";
+	if (!run->opts.plan &&
+	    (r = hp_secret_store_create(inv->secrets.store, err)) < 0)
+		goto out;
+	for (i = 0; i < HP_SECRET_NR; i++) {
+		char *step;
+
+		if (!missing[i])
+			continue;
+		step = xasprintf("secret %s", defs[i].name);
+		if (!run->opts.plan)
+			r = hp_secret_create(&s->val[i], inv->secrets.store,
+					     defs[i].name,
+					     (size_t)inv->secrets.password_length,
+					     err);
+		hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
+			      step,
+			      r < 0		 ? err->msg
+			      : run->opts.plan ? "would be generated (nothing "
+						 "uses it yet)"
+					       : "generated (nothing uses it "
+						 "yet)",
+			      NULL, t);
+		free(step);
+		if (r < 0)
+			goto out;
+	}
+out:
+	run->phase = saved_phase;
+	return r;
+}
+
+static void set_render_view(struct hp_run_secrets *s)
+{
+	const char *v[HP_SECRET_NR];
+	int i;
+
+	for (i = 0; i < HP_SECRET_NR; i++)
+		v[i] = s->val[i] ? s->val[i] : defs[i].placeholder;
+	s->rs.superuser = v[HP_SECRET_SUPERUSER];
+	s->rs.replication = v[HP_SECRET_REPLICATION];
+	s->rs.rewind = v[HP_SECRET_REWIND];
+	s->rs.restapi = v[HP_SECRET_RESTAPI];
+	s->rs.haproxy_stats = v[HP_SECRET_HAPROXY_STATS];
+}
+
+int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
+			bool state_commits, struct hp_err *err)
+{
+	const char *store = run->inv->secrets.store;
+	struct hp_secret_evidence ev;
+	bool missing[HP_SECRET_NR];
+	bool any_missing = false, no_store = false;
+	int i, r;
+
+	memset(s, 0, sizeof(*s));
+	memset(&ev, 0, sizeof(ev));
+	r = hp_secret_store_check(store, err);
+	if (r == HP_ENOTFOUND)
+		no_store = true;
+	else if (r < 0)
+		return r;
+	for (i = 0; i < HP_SECRET_NR; i++) {
+		missing[i] = no_store;
+		if (!no_store) {
+			r = hp_secret_read(&s->val[i], store, defs[i].name,
+					   err);
+			if (r == HP_ENOTFOUND)
+				missing[i] = true;
+			else if (r < 0)
+				return r;
+		}
+		any_missing |= missing[i];
+	}
+	hp_err_clear(err);
+	if (any_missing) {
+		bool refused[HP_SECRET_NR], any_refused = false;
+
+		ev.state_commits = state_commits;
+		if ((r = patroni_answers(run, &ev, err)) < 0 ||
+		    (r = host_files(run, &ev, err)) < 0)
+			return r;
+		for (i = 0; i < HP_SECRET_NR; i++) {
+			refused[i] = missing[i] &&
+				     !hp_secret_may_generate(
+					     (enum hp_secret_id)i, &ev, NULL);
+			any_refused |= refused[i];
+		}
+		if (any_refused)
+			return refuse(run->inv, refused, &ev, err);
+		if ((r = provide(s, run, missing, err)) < 0)
+			return r;
+	}
+	set_render_view(s);
+	return 0;
+}
+
+void hp_run_secrets_release(struct hp_run_secrets *s)
+{
+	int i;
+
+	for (i = 0; i < HP_SECRET_NR; i++)
+		hp_secret_free(s->val[i]);
+	memset(s, 0, sizeof(*s));
+}

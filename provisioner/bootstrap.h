@@ -1,0 +1,90 @@
+#ifndef HP_BOOTSTRAP_H
+#define HP_BOOTSTRAP_H
+/*
+ * A run's secrets, and the one rule for when haprov may generate one.
+ *
+ * A password generated for a cluster that already uses another one is
+ * pushed to the hosts and breaks replication and haprov's own access, and
+ * no rollback brings the old one back. So a secret missing from the store
+ * is generated only when nothing can depend on it yet:
+ *
+ *   superuser, replication, rewind, restapi (Patroni's; the hosts keep them
+ *   in /etc/patroni_env.conf): only for a cluster that does not exist yet:
+ *   the state repository has no commit, no Patroni REST API of the
+ *   inventory answers GET /cluster, and no patroni host has
+ *   /etc/patroni_env.conf.
+ *
+ *   haproxy_stats (the HAProxy stats page's password, user "haprov"): when
+ *   no haproxy host's /etc/haproxy/haproxy.cfg holds haprov's stats
+ *   credential yet, even on an existing cluster: a cluster applied before
+ *   this secret existed gets one, and nothing but the file haprov writes
+ *   depends on it.
+ *
+ * A host that was not checked (left out with --host) counts as holding
+ * the secret. Otherwise the run stops before it changes anything, with an
+ * error that names the store and the secret and says how to restore it.
+ * `plan` never writes: a secret that apply would generate is reported as
+ * a change ("would be generated") and rendered as "<secret:NAME>".
+ */
+#include <stdbool.h>
+
+#include "engine.h"
+#include "render.h"
+
+enum hp_secret_id {
+	HP_SECRET_SUPERUSER,
+	HP_SECRET_REPLICATION,
+	HP_SECRET_REWIND,
+	HP_SECRET_RESTAPI,
+	HP_SECRET_HAPROXY_STATS,
+	HP_SECRET_NR
+};
+
+/* The store's name of a secret ("superuser", ..., "haproxy_stats"). */
+const char *hp_secret_name(enum hp_secret_id id);
+
+/* The run's secrets: values (NULL when not loaded, or only a placeholder
+ * in plan mode) and the render view of them (borrowed from val, or the
+ * static "<secret:NAME>"). */
+struct hp_run_secrets {
+	char *val[HP_SECRET_NR];
+	struct hp_render_secrets rs;
+};
+
+/* What the run found out about whether a missing secret is in use; a
+ * host name, or "" for none. */
+struct hp_secret_evidence {
+	bool state_commits;	    /* the state repository has a commit */
+	char patroni_answers[64];   /* a host whose Patroni answered, or */
+	bool patroni_timeout;	    /* ... did not answer in time */
+	char env_file[64];	    /* a host with /etc/patroni_env.conf */
+	char stats_cred[64];	    /* a host whose haproxy.cfg has it */
+	char unchecked_patroni[64]; /* a patroni host not checked */
+	char unchecked_haproxy[64]; /* a haproxy host not checked */
+};
+
+/*
+ * Whether secret id may be generated given ev (the rule above); when not,
+ * why ("the state repository has rollback points") goes to why (may be
+ * NULL).
+ */
+bool hp_secret_may_generate(enum hp_secret_id id,
+			    const struct hp_secret_evidence *ev,
+			    struct hp_buf *why);
+
+/*
+ * Load every secret of the run from the inventory's store. When some are
+ * missing, gather the evidence (state_commits from the caller; GET
+ * /cluster through the run's REST seam; one command on each connected
+ * host) and apply the rule: generate them (apply, rollback), or report
+ * them as a plan change with placeholders (plan), or fail naming the store
+ * and the secrets and saying how to restore them. The hosts must be
+ * connected. Release s with hp_run_secrets_release, also after an error.
+ */
+int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
+			bool state_commits, struct hp_err *err);
+
+/* Wipe and free the values. */
+void hp_run_secrets_release(struct hp_run_secrets *s);
+
+#endif

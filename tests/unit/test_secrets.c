@@ -1,0 +1,640 @@
+/*
+ * The secret store (secrets.c) on a real directory: modes 0700/0600,
+ * exclusive creation that never follows or replaces what is there,
+ * refusal (not repair) of a store or file others can read or that another
+ * user owns; process hardening; and the rule for generating a missing
+ * secret (bootstrap.c) through the fake transport and the fake REST
+ * server: only for a cluster that does not exist yet, and never in plan.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bootstrap.h"
+#include "fake_rest.h"
+#include "fake_transport.h"
+#include "secrets.h"
+
+static char tmpdir[64];
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hp-secrets-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+/* A path under tmpdir; caller frees. */
+static char *tpath(const char *name)
+{
+	return xasprintf("%s/%s", tmpdir, name);
+}
+
+static unsigned mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return (unsigned)(st.st_mode & 07777);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static void write_text(const char *path, const char *text, unsigned mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* ---- the store ------------------------------------------------------------ */
+
+static void test_create_modes(void **state)
+{
+	char *store = tpath("modes/deep/store");
+	char *file = xasprintf("%s/superuser", store);
+	char *val = NULL, *again = NULL;
+	struct hp_err err;
+	mode_t old = umask(022); /* a usual umask must not loosen them */
+
+	(void)state;
+	assert_int_equal(hp_secret_store_create(store, &err), 0);
+	assert_int_equal(mode_of(store), 0700);
+	assert_int_equal(hp_secret_create(&val, store, "superuser", 24, &err),
+			 0);
+	umask(old);
+	assert_int_equal(strlen(val), 24);
+	assert_int_equal(mode_of(file), 0600);
+	assert_int_equal(hp_secret_read(&again, store, "superuser", &err), 0);
+	assert_string_equal(again, val);
+	/* no temporary file is left beside it */
+	{
+		char *cmd = xasprintf("test $(ls -a '%s' | wc -l) -eq 3", store);
+
+		assert_int_equal(system(cmd), 0);
+		free(cmd);
+	}
+	hp_secret_free(val);
+	hp_secret_free(again);
+	free(store);
+	free(file);
+}
+
+static void test_create_is_exclusive(void **state)
+{
+	char *store = tpath("excl");
+	char *file = xasprintf("%s/replication", store);
+	char *val = (char *)1, *got = NULL;
+	struct hp_err err;
+
+	(void)state;
+	assert_int_equal(hp_secret_store_create(store, &err), 0);
+	write_text(file, "keepme\n", 0600);
+	assert_true(hp_secret_create(&val, store, "replication", 16, &err) <
+		    0);
+	assert_null(val);
+	assert_int_equal(hp_secret_read(&got, store, "replication", &err), 0);
+	assert_string_equal(got, "keepme");
+	hp_secret_free(got);
+	free(store);
+	free(file);
+}
+
+static void test_symlinks_are_never_followed(void **state)
+{
+	char *store = tpath("links");
+	char *target = tpath("elsewhere");
+	char *file = xasprintf("%s/rewind", store);
+	char *linked = tpath("linked-store");
+	char *val = NULL;
+	struct hp_err err;
+
+	(void)state;
+	assert_int_equal(hp_secret_store_create(store, &err), 0);
+	/* a link planted at the secret's name: not followed, not replaced */
+	assert_int_equal(symlink(target, file), 0);
+	assert_true(hp_secret_create(&val, store, "rewind", 16, &err) < 0);
+	assert_false(exists(target));
+	assert_int_equal(hp_secret_read(&val, store, "rewind", &err),
+			 HP_EINVALID);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	/* a store that is a link is refused */
+	write_text(target, "x", 0600);
+	assert_int_equal(unlink(target), 0);
+	assert_int_equal(symlink(store, linked), 0);
+	assert_int_equal(hp_secret_store_check(linked, &err), HP_EINVALID);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	assert_int_equal(hp_secret_store_create(linked, &err), HP_EINVALID);
+	assert_int_equal(hp_secret_read(&val, linked, "rewind", &err),
+			 HP_EINVALID);
+	assert_null(val);
+	free(store);
+	free(target);
+	free(file);
+	free(linked);
+}
+
+/* Like OpenSSH for a private key: refused, named, and left alone. */
+static void test_open_store_refused_not_fixed(void **state)
+{
+	char *store = tpath("open");
+	char *file = xasprintf("%s/restapi", store);
+	char *other = xasprintf("%s/other", store);
+	char *val = NULL;
+	struct hp_err err;
+	struct passwd *pw = getpwuid(geteuid()); // NOLINT: test, one thread
+	char *owner = xasprintf("owner %s", pw ? pw->pw_name : "uid");
+
+	(void)state;
+	assert_int_equal(hp_secret_store_create(store, &err), 0);
+	write_text(file, "pw\n", 0600);
+	assert_int_equal(chmod(store, 0755), 0);
+	assert_int_equal(hp_secret_read(&val, store, "restapi", &err),
+			 HP_EINVALID);
+	assert_null(val);
+	assert_non_null(strstr(err.msg, "permissions 0755"));
+	assert_non_null(strstr(err.msg, store));
+	assert_non_null(strstr(err.msg, "too open"));
+	assert_non_null(strstr(err.msg, owner));
+	assert_int_equal(mode_of(store), 0755);	/* not chmod-ed */
+	assert_true(hp_secret_create(&val, store, "other", 8, &err) < 0);
+	assert_false(exists(other));
+	/* group access alone is too much as well */
+	assert_int_equal(chmod(store, 0710), 0);
+	assert_int_equal(hp_secret_store_check(store, &err), HP_EINVALID);
+	assert_non_null(strstr(err.msg, "permissions 0710"));
+	free(store);
+	free(file);
+	free(other);
+	free(owner);
+}
+
+static void test_secret_file_mode_and_owner(void **state)
+{
+	char *store = tpath("fileperm");
+	char *file = xasprintf("%s/superuser", store);
+	char *val = NULL;
+	struct hp_err err;
+
+	(void)state;
+	assert_int_equal(hp_secret_store_create(store, &err), 0);
+	write_text(file, "pw\n", 0640);
+	assert_int_equal(hp_secret_read(&val, store, "superuser", &err),
+			 HP_EINVALID);
+	assert_non_null(strstr(err.msg, "permissions 0640"));
+	assert_non_null(strstr(err.msg, file));
+	assert_int_equal(mode_of(file), 0640);
+	assert_int_equal(chmod(file, 0604), 0);
+	assert_int_equal(hp_secret_read(&val, store, "superuser", &err),
+			 HP_EINVALID);
+	assert_int_equal(chmod(file, 0600), 0);
+	if (geteuid() != 0) {
+		/* only root can give a file away: the rest needs root */
+		free(store);
+		free(file);
+		return;
+	}
+	/* mode fine, owner someone else */
+	assert_int_equal(chown(file, 65534, 65534), 0);
+	assert_int_equal(hp_secret_read(&val, store, "superuser", &err),
+			 HP_EINVALID);
+	assert_non_null(strstr(err.msg, "owned by"));
+	assert_null(val);
+	/* and the store owned by someone else */
+	assert_int_equal(chown(file, 0, 0), 0);
+	assert_int_equal(hp_secret_read(&val, store, "superuser", &err), 0);
+	hp_secret_free(val);
+	assert_int_equal(chown(store, 65534, 65534), 0);
+	assert_int_equal(hp_secret_store_check(store, &err), HP_EINVALID);
+	assert_non_null(strstr(err.msg, "owned by"));
+	assert_int_equal(chown(store, 0, 0), 0);
+	free(store);
+	free(file);
+}
+
+static void test_read_never_creates(void **state)
+{
+	char *store = tpath("absent/store");
+	char *dir = tpath("absent");
+	char *val = NULL;
+	struct hp_err err;
+
+	(void)state;
+	assert_int_equal(hp_secret_read(&val, store, "superuser", &err),
+			 HP_ENOTFOUND);
+	assert_false(exists(dir));
+	assert_int_equal(hp_secret_store_check(store, &err), HP_ENOTFOUND);
+	assert_false(exists(dir));
+	free(store);
+	free(dir);
+}
+
+static void test_bad_contents(void **state)
+{
+	char *store = tpath("contents");
+	char *file = xasprintf("%s/superuser", store);
+	char *val = NULL;
+	struct hp_err err;
+	char big[HP_SECRET_MAX + 2];
+
+	(void)state;
+	assert_int_equal(hp_secret_store_create(store, &err), 0);
+	write_text(file, "\n", 0600);
+	assert_int_equal(hp_secret_read(&val, store, "superuser", &err),
+			 HP_EINVALID);
+	assert_non_null(strstr(err.msg, "empty"));
+	write_text(file, "one\ntwo\n", 0600);
+	assert_int_equal(hp_secret_read(&val, store, "superuser", &err),
+			 HP_EINVALID);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	write_text(file, big, 0600);
+	assert_int_equal(hp_secret_read(&val, store, "superuser", &err),
+			 HP_ETOOBIG);
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(mkfifo(file, 0600), 0);
+	assert_int_equal(hp_secret_read(&val, store, "superuser", &err),
+			 HP_EINVALID); /* not a regular file; did not hang */
+	assert_int_equal(hp_secret_read(&val, store, "../x", &err),
+			 HP_EINVALID);
+	assert_null(val);
+	free(store);
+	free(file);
+}
+
+static void test_harden_process(void **state)
+{
+	struct rlimit rl;
+	struct hp_err err;
+
+	(void)state;
+	assert_int_equal(hp_harden_process(&err), 0);
+	assert_int_equal(getrlimit(RLIMIT_CORE, &rl), 0);
+	assert_int_equal(rl.rlim_cur, 0);
+	assert_int_equal(rl.rlim_max, 0);
+	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	/* LeakSanitizer needs to ptrace this process at exit */
+	assert_int_equal(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
+}
+
+/* ---- the rule ------------------------------------------------------------- */
+
+static void test_rule_table(void **state)
+{
+	struct hp_secret_evidence ev;
+	struct hp_buf why = HP_BUF_INIT;
+	int id;
+
+	(void)state;
+	memset(&ev, 0, sizeof(ev));
+	for (id = 0; id < HP_SECRET_NR; id++)
+		assert_true(hp_secret_may_generate((enum hp_secret_id)id, &ev,
+						   NULL));
+	/* any sign of an existing cluster stops Patroni's secrets */
+	ev.state_commits = true;
+	assert_false(hp_secret_may_generate(HP_SECRET_REPLICATION, &ev, &why));
+	assert_non_null(strstr(why.buf, "state repository"));
+	assert_true(hp_secret_may_generate(HP_SECRET_HAPROXY_STATS, &ev, NULL));
+	memset(&ev, 0, sizeof(ev));
+	hp_strlcpy(ev.patroni_answers, "b", sizeof(ev.patroni_answers));
+	assert_false(hp_secret_may_generate(HP_SECRET_SUPERUSER, &ev, NULL));
+	memset(&ev, 0, sizeof(ev));
+	hp_strlcpy(ev.env_file, "b", sizeof(ev.env_file));
+	assert_false(hp_secret_may_generate(HP_SECRET_RESTAPI, &ev, NULL));
+	assert_true(hp_secret_may_generate(HP_SECRET_HAPROXY_STATS, &ev, NULL));
+	memset(&ev, 0, sizeof(ev));
+	hp_strlcpy(ev.unchecked_patroni, "b", sizeof(ev.unchecked_patroni));
+	assert_false(hp_secret_may_generate(HP_SECRET_REWIND, &ev, NULL));
+	/* the stats password: only where no host file holds it */
+	memset(&ev, 0, sizeof(ev));
+	hp_strlcpy(ev.stats_cred, "c", sizeof(ev.stats_cred));
+	assert_false(hp_secret_may_generate(HP_SECRET_HAPROXY_STATS, &ev,
+					    NULL));
+	assert_true(hp_secret_may_generate(HP_SECRET_SUPERUSER, &ev, NULL));
+	memset(&ev, 0, sizeof(ev));
+	hp_strlcpy(ev.unchecked_haproxy, "c", sizeof(ev.unchecked_haproxy));
+	assert_false(hp_secret_may_generate(HP_SECRET_HAPROXY_STATS, &ev,
+					    NULL));
+	hp_buf_release(&why);
+}
+
+/* A run over three hosts with fake transports and a fake REST server. */
+struct fx {
+	struct hp_inventory *inv;
+	struct hp_diags diags;
+	struct hp_run run;
+	struct hp_fake fake[3];
+	struct hp_fake_rest rest;
+	struct hp_err err;
+	char *store;
+};
+
+static struct fx *fx_new(const char *name, bool plan, const char *hosts)
+{
+	struct fx *x = xcalloc(1, sizeof(*x));
+	char *yaml, *invpath = xasprintf("%s/%s.yml", tmpdir, name);
+	struct hp_run_opts o;
+	size_t i;
+
+	x->store = xasprintf("%s/%s.store", tmpdir, name);
+	yaml = xasprintf("cluster: {name: %s}\n"
+			 "ssh: {identity_file: /dev/null, known_hosts: "
+			 "/dev/null}\n"
+			 "secrets: {store: %s}\n"
+			 "hosts:\n"
+			 "  - {name: a, address: 10.0.0.1, roles: [etcd, "
+			 "patroni]}\n"
+			 "  - {name: b, address: 10.0.0.2, roles: [etcd, "
+			 "patroni]}\n"
+			 "  - {name: c, address: 10.0.0.3, roles: [etcd, "
+			 "haproxy]}\n",
+			 name, x->store);
+	memset(&o, 0, sizeof(o));
+	o.plan = plan;
+	o.hosts = hosts;
+	assert_int_equal(hp_inventory_load_string(&x->inv, yaml, strlen(yaml),
+						  invpath, &x->diags),
+			 0);
+	hp_run_init(&x->run, x->inv, &o);
+	for (i = 0; i < 3; i++) {
+		hp_fake_init(&x->fake[i]);
+		if (x->run.hosts[i].selected)
+			hp_fake_transport(&x->fake[i], &x->run.hosts[i].tr,
+					  x->inv->hosts[i].name);
+	}
+	hp_fake_rest_init(&x->rest);
+	x->run.rest_ops = &hp_fake_rest_ops;
+	x->run.rest_ctx = &x->rest;
+	hp_err_clear(&x->err);
+	free(yaml);
+	free(invpath);
+	return x;
+}
+
+static void fx_free(struct fx *x)
+{
+	size_t i;
+
+	hp_run_release(&x->run);
+	for (i = 0; i < 3; i++)
+		hp_fake_release(&x->fake[i]);
+	hp_fake_rest_release(&x->rest);
+	hp_inventory_free(x->inv);
+	hp_diags_release(&x->diags);
+	free(x->store);
+	free(x);
+}
+
+/* Every host answers the holders check with out. */
+static void holders(struct fx *x, const char *a, const char *b, const char *c)
+{
+	hp_fake_expect(&x->fake[0], "patroni_env.conf", 0, a, "");
+	hp_fake_expect(&x->fake[1], "patroni_env.conf", 0, b, "");
+	hp_fake_expect(&x->fake[2], "patroni_env.conf", 0, c, "");
+}
+
+/* Put every secret but skip (-1: none) in the store. */
+static void fill_store(struct fx *x, int skip)
+{
+	int i;
+
+	assert_int_equal(hp_secret_store_create(x->store, &x->err), 0);
+	for (i = 0; i < HP_SECRET_NR; i++) {
+		char *v = NULL;
+
+		if (i == skip)
+			continue;
+		assert_int_equal(hp_secret_create(&v, x->store,
+						  hp_secret_name(
+							  (enum hp_secret_id)i),
+						  12, &x->err),
+				 0);
+		hp_secret_free(v);
+	}
+}
+
+static void test_load_complete_store_asks_nothing(void **state)
+{
+	struct fx *x = fx_new("complete", false, NULL);
+	struct hp_run_secrets s;
+
+	(void)state;
+	fill_store(x, -1);
+	assert_int_equal(hp_run_secrets_load(&s, &x->run, true, &x->err), 0);
+	assert_int_equal(strlen(s.rs.superuser), 12);
+	assert_int_equal(strlen(s.rs.haproxy_stats), 12);
+	assert_string_equal(s.rs.restapi, s.val[HP_SECRET_RESTAPI]);
+	assert_int_equal(x->fake[0].nr_calls + x->fake[2].nr_calls, 0);
+	assert_int_equal(x->rest.nr_reqs, 0);
+	hp_run_secrets_release(&s);
+	fx_free(x);
+}
+
+/* A new cluster: no store, no commits, nothing answers, no host files. */
+static void test_new_cluster_generates(void **state)
+{
+	struct fx *x = fx_new("fresh", false, NULL);
+	struct hp_run_secrets s;
+	int i;
+
+	(void)state;
+	holders(x, "", "", "");
+	assert_int_equal(hp_run_secrets_load(&s, &x->run, false, &x->err), 0);
+	assert_int_equal(mode_of(x->store), 0700);
+	for (i = 0; i < HP_SECRET_NR; i++) {
+		char *f = xasprintf("%s/%s", x->store,
+				    hp_secret_name((enum hp_secret_id)i));
+
+		assert_int_equal(mode_of(f), 0600);
+		assert_int_equal(strlen(s.val[i]), 32);
+		free(f);
+	}
+	assert_string_equal(s.rs.haproxy_stats, s.val[HP_SECRET_HAPROXY_STATS]);
+	/* Patroni was asked on its hosts only */
+	assert_int_equal(hp_fake_rest_count(&x->rest, "GET", "/cluster"), 2);
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED),
+			 HP_SECRET_NR);
+	hp_run_secrets_release(&s);
+	fx_free(x);
+}
+
+/* plan never writes: reported, rendered as placeholders, nothing created */
+static void test_plan_writes_nothing(void **state)
+{
+	struct fx *x = fx_new("planfresh", true, NULL);
+	struct hp_run_secrets s;
+
+	(void)state;
+	holders(x, "", "", "");
+	assert_int_equal(hp_run_secrets_load(&s, &x->run, false, &x->err), 0);
+	assert_false(exists(x->store));
+	assert_string_equal(s.rs.superuser, "<secret:superuser>");
+	assert_string_equal(s.rs.haproxy_stats, "<secret:haproxy_stats>");
+	assert_null(s.val[HP_SECRET_RESTAPI]);
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED),
+			 HP_SECRET_NR);
+	assert_non_null(strstr(x->run.results[0].detail, "would be generated"));
+	hp_run_secrets_release(&s);
+	fx_free(x);
+}
+
+/* The refusal names the store and the secret and says how to restore. */
+static void expect_refused(struct fx *x, bool commits, const char *secret,
+			   const char *because)
+{
+	struct hp_run_secrets s;
+	char *file = xasprintf("%s/%s", x->store, secret);
+
+	assert_int_equal(hp_run_secrets_load(&s, &x->run, commits, &x->err),
+			 HP_ENOTFOUND);
+	assert_non_null(strstr(x->err.msg, x->store));
+	assert_non_null(strstr(x->err.msg, secret));
+	assert_non_null(strstr(x->err.msg, because));
+	assert_non_null(strstr(x->err.msg, "copy it back"));
+	assert_false(exists(file));
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED), 0);
+	hp_run_secrets_release(&s);
+	free(file);
+}
+
+static void test_existing_cluster_refused(void **state)
+{
+	struct fx *x;
+
+	(void)state;
+	/* the state repository has rollback points */
+	x = fx_new("commits", false, NULL);
+	fill_store(x, HP_SECRET_REPLICATION);
+	holders(x, "", "", "");
+	expect_refused(x, true, "replication", "state repository");
+	assert_non_null(strstr(x->err.msg, "/etc/patroni_env.conf"));
+	fx_free(x);
+	/* no commits (another checkout), but Patroni answers */
+	x = fx_new("answers", false, NULL);
+	holders(x, "", "", "");
+	hp_fake_rest_expect(&x->rest, "GET", "10.0.0.2:8008/cluster", 503,
+			    "<html>busy</html>", 0);
+	expect_refused(x, false, "superuser", "answers");
+	assert_false(exists(x->store));
+	fx_free(x);
+	/* an answer that does not come in time cannot tell */
+	x = fx_new("timeout", false, NULL);
+	holders(x, "", "", "");
+	hp_fake_rest_fail(&x->rest, "GET", "/cluster", HP_ETIMEOUT, 0);
+	expect_refused(x, false, "superuser", "did not answer in time");
+	fx_free(x);
+	/* nothing answers, but a host holds the file */
+	x = fx_new("envfile", false, NULL);
+	holders(x, "", "patroni_env\n", "");
+	expect_refused(x, false, "rewind", "b has /etc/patroni_env.conf");
+	fx_free(x);
+	/* a patroni host left out with --host cannot be checked */
+	x = fx_new("unchecked", false, "a,c");
+	holders(x, "", "", "");
+	expect_refused(x, false, "restapi", "not checked");
+	assert_int_equal(x->fake[1].nr_calls, 0);
+	fx_free(x);
+}
+
+/* A cluster applied before haproxy_stats existed gets one; one whose
+ * haproxy.cfg already holds it does not get a new one. */
+static void test_new_stats_secret_on_existing_cluster(void **state)
+{
+	struct fx *x;
+	struct hp_run_secrets s;
+
+	(void)state;
+	x = fx_new("stats-new", false, NULL);
+	fill_store(x, HP_SECRET_HAPROXY_STATS);
+	holders(x, "patroni_env\n", "patroni_env\n", "");
+	hp_fake_rest_expect(&x->rest, "GET", "/cluster", 200,
+			    "{\"members\": []}", 0);
+	assert_int_equal(hp_run_secrets_load(&s, &x->run, true, &x->err), 0);
+	assert_int_equal(strlen(s.rs.haproxy_stats), 32);
+	hp_run_secrets_release(&s);
+	fx_free(x);
+
+	x = fx_new("stats-held", false, NULL);
+	fill_store(x, HP_SECRET_HAPROXY_STATS);
+	holders(x, "patroni_env\n", "patroni_env\n", "haproxy_stats\n");
+	expect_refused(x, true, "haproxy_stats", "c's /etc/haproxy/haproxy.cfg");
+	assert_non_null(strstr(x->err.msg, "user haprov"));
+	fx_free(x);
+}
+
+/* A host whose check cannot run stops the run: no guess. */
+static void test_check_failure_stops(void **state)
+{
+	struct fx *x = fx_new("checkfail", false, NULL);
+	struct hp_run_secrets s;
+
+	(void)state;
+	hp_fake_expect(&x->fake[0], "patroni_env.conf", 0, "", "");
+	hp_fake_expect(&x->fake[1], "patroni_env.conf", 0, "", "")->ret =
+		HP_ECONNECT;
+	assert_true(hp_run_secrets_load(&s, &x->run, false, &x->err) < 0);
+	assert_false(exists(x->store));
+	hp_run_secrets_release(&s);
+	fx_free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_modes),
+		cmocka_unit_test(test_create_is_exclusive),
+		cmocka_unit_test(test_symlinks_are_never_followed),
+		cmocka_unit_test(test_open_store_refused_not_fixed),
+		cmocka_unit_test(test_secret_file_mode_and_owner),
+		cmocka_unit_test(test_read_never_creates),
+		cmocka_unit_test(test_bad_contents),
+		cmocka_unit_test(test_harden_process),
+		cmocka_unit_test(test_rule_table),
+		cmocka_unit_test(test_load_complete_store_asks_nothing),
+		cmocka_unit_test(test_new_cluster_generates),
+		cmocka_unit_test(test_plan_writes_nothing),
+		cmocka_unit_test(test_existing_cluster_refused),
+		cmocka_unit_test(test_new_stats_secret_on_existing_cluster),
+		cmocka_unit_test(test_check_failure_stops),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
