@@ -220,7 +220,11 @@ static size_t try_key(const char *l, size_t n, size_t i, bool flow,
 	return key_value(l, n, j, flow, lead, st, sp);
 }
 
-/* YAML block keys, and keys inside { } (YAML flow style or JSON). */
+/*
+ * YAML block keys, keys inside { } (YAML flow style or JSON), and a key
+ * after a space anywhere else on the line: a tool's error message quotes
+ * "config: password: x" mid-line.
+ */
 static void scan_keys(const char *l, size_t n, size_t lead,
 		      struct redact_state *st, struct line_spans *sp)
 {
@@ -229,13 +233,17 @@ static void scan_keys(const char *l, size_t n, size_t lead,
 
 	for (i = try_key(l, n, lead, false, lead, st, sp); i < n; i++) {
 		size_t next;
+		bool at;
 
 		if (l[i] == '{' || l[i] == '[')
 			flow = true;
-		if (!flow || (l[i] != '{' && l[i] != ','))
+		at = (flow && (l[i] == '{' || l[i] == ',')) ||
+		     ((l[i] == ' ' || l[i] == '\t') && i + 1 < n &&
+		      !is_space(l[i + 1]));
+		if (!at)
 			continue;
 		/* go on from the end of a value, at a ',' or '}' */
-		next = try_key(l, n, i + 1, true, lead, st, sp);
+		next = try_key(l, n, i + 1, flow, lead, st, sp);
 		if (next > i + 1)
 			i = next - 1;
 	}

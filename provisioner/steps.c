@@ -24,15 +24,16 @@ static void err_tail(const struct hp_exec_result *res, struct hp_buf *out)
 {
 	const struct hp_buf *b = res->errout.len ? &res->errout : &res->out;
 	struct hp_buf red = HP_BUF_INIT;
-	size_t off = b->len > ERR_TAIL_MAX ? b->len - ERR_TAIL_MAX : 0;
-	size_t n;
+	size_t off, n;
 
-	hp_redact_credentials(&red, b->buf + off, b->len - off, NULL);
+	/* all of it: a line cut at the tail's start could hide its key */
+	hp_redact_credentials(&red, b->buf, b->len, NULL);
 	n = red.len;
 	while (n && (red.buf[n - 1] == '\n' || red.buf[n - 1] == ' ' ||
 		     red.buf[n - 1] == '\r'))
 		n--;
-	hp_buf_add_printable(out, red.buf, n, ERR_TAIL_MAX + 64);
+	off = n > ERR_TAIL_MAX ? n - ERR_TAIL_MAX : 0;
+	hp_buf_add_printable(out, red.buf + off, n - off, ERR_TAIL_MAX);
 	hp_redact_buf_wipe(&red);
 }
 
