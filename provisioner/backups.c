@@ -86,6 +86,8 @@ size_t hp_backups_select(char **names, size_t nr, int keep,
 
 	if (keep <= 0)
 		keep = BACKUPS_KEEP_DEFAULT;
+	if (!nr)
+		return 0;
 	/* run ids sort by time: the newest last */
 	qsort(names, nr, sizeof(*names), cmp_names);
 	for (i = nr; i-- > 0;) {

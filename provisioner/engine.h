@@ -44,9 +44,11 @@ struct hp_file_rec {
 	char *path;
 	char *now;
 	size_t now_len;
-	char *old; /* NULL: not replaced, or did not exist */
+	char *old; /* NULL: not replaced, or did not exist; when the old
+		      content held a credential, a note with its sha256 */
 	size_t old_len;
-	bool secret;
+	bool secret; /* commit `now` by hash only: marked secret, or it
+			has a credential-looking line */
 };
 
 /* Per-host state for a run. */
@@ -322,7 +324,10 @@ long hp_pkg_lock_probe_parse(const char *out, size_t len);
 /* Converge one file: if content/mode/owner differ, back up the old file
  * (on the host under /var/lib/haprov/backups/<run>/ and in memory for the
  * state repository), run check_cmd on the new content, install it
- * atomically and note its services for restart/reload. */
+ * atomically and note its services for restart/reload. The plan's diff
+ * has credentials redacted; replaced content that held a credential is
+ * recorded (hp_file_rec.old) only as a note with its sha256, and new
+ * content with one is marked secret (committed by hash). */
 int hp_step_file(struct hp_hostrun *h, const struct hp_want_file *f,
 		 const struct hp_fact_file *fact, bool *changed,
 		 struct hp_err *err);

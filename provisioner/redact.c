@@ -342,7 +342,6 @@ static void scan_uris(const char *l, size_t n, struct line_spans *sp)
 
 	for (i = 1; i + 2 < n; i++) {
 		size_t a, e, at = 0;
-		const char *colon;
 		char c = l[i - 1];
 
 		if (l[i] != ':' || l[i + 1] != '/' || l[i + 2] != '/' ||
@@ -354,7 +353,8 @@ static void scan_uris(const char *l, size_t n, struct line_spans *sp)
 			if (l[e] == '@')
 				at = e;
 		if (at) {
-			colon = memchr(l + a, ':', at - a);
+			const char *colon = memchr(l + a, ':', at - a);
+
 			if (colon)
 				add_span(sp, (size_t)(colon - l) + 1, at);
 		}

@@ -275,11 +275,10 @@ static int file_install(struct hp_hostrun *h, const struct hp_want_file *f,
 			bool exists, const char *owner, const char *group,
 			struct hp_err *err)
 {
-	int r;
-
 	if (!exists) {
 		/* a new file may be the first in its directory */
 		struct hp_buf cmd = HP_BUF_INIT;
+		int r;
 
 		hp_buf_adds(&cmd, "mkdir -p \"$(dirname ");
 		hp_shell_quote(&cmd, f->path);
