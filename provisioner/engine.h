@@ -44,9 +44,11 @@ struct hp_file_rec {
 	char *path;
 	char *now;
 	size_t now_len;
-	char *old; /* NULL: not replaced, or did not exist */
+	char *old; /* NULL: not replaced, or did not exist; when the old
+		      content held a credential, a note with its sha256 */
 	size_t old_len;
-	bool secret;
+	bool secret; /* commit `now` by hash only: marked secret, or it
+			has a credential-looking line */
 };
 
 /* Per-host state for a run. */
@@ -64,9 +66,12 @@ struct hp_hostrun {
 	bool daemon_reload;     /* a systemd unit or drop-in changed */
 	struct hp_file_rec *recs; /* files seen in the current phase */
 	size_t nr_recs, alloc_recs;
+	bool made_backups;      /* this run backed up a file on the host
+				   (then hp_backups_prune is due) */
 };
 
-/* Forget the per-phase records (restart/reload lists, file records). */
+/* Forget the per-phase records (restart/reload lists, file records; their
+ * contents are wiped first: they may hold secrets). */
 void hp_hostrun_phase_reset(struct hp_hostrun *h);
 
 struct hp_run_opts {
@@ -82,7 +87,14 @@ struct hp_run_opts {
 struct hp_run {
 	const struct hp_inventory *inv;
 	struct hp_run_opts opts;
-	char run_id[32];        /* 20261122T054500Z */
+	/* 20261122T054500.123Z-1a2b3c4d: UTC time to the millisecond and a
+	 * random suffix, so an apply and its rollback started in the same
+	 * second never share a backup directory; sorts by time, safe as a
+	 * file name (hp_backup_run_name_ok) */
+	char run_id[32];
+	/* who this run is, for the host lock: "haprov run <id> by
+	 * user@machine pid N" */
+	char holder[192];
 	int64_t t0;             /* hp_now_ms() at start */
 	struct hp_hostrun *hosts; /* inventory order */
 	size_t nr_hosts;
@@ -134,16 +146,26 @@ struct hp_rest;
 int hp_run_rest_init(struct hp_run *run, struct hp_rest *r, int timeout_ms,
 		     struct hp_err *err);
 
+/* How long a run waits for a lock on a host (haprov's host lock, dpkg's
+ * lock): validation.timeout_s, or 120 s when it is not set. */
+int hp_run_wait_s(const struct hp_run *run);
+
 /* Find the hostrun of an inventory host. Borrowed. */
 struct hp_hostrun *hp_run_host(struct hp_run *run, const char *name);
 
 /* ---- results and progress --------------------------------------------------- */
 
 /* Record a step's result and print its progress line on stderr (one
- * write, so lines from parallel hosts never interleave). Takes copies. */
+ * write, so lines from parallel hosts never interleave). Takes copies:
+ * detail and diff with credentials redacted (redact.h) and control
+ * characters made printable, since they may quote a host's files. */
 void hp_run_record(struct hp_run *run, const char *host,
 		   enum hp_step_status st, const char *step,
 		   const char *detail, const char *diff, int64_t started_ms);
+/* A progress line that is not a step result ("[  3.1s] pg2: waiting for
+ * ..."), on stderr, in one write; the text is made printable. */
+void hp_run_note(struct hp_run *run, const char *host, const char *fmt, ...)
+	HP_PRINTF(3, 4);
 /* Print "phase X: host ok=N changed=N failed=N" lines in inventory order. */
 void hp_run_phase_summary(struct hp_run *run, const char *phase);
 /* Count results of a phase (NULL: all) with a status. */
@@ -154,11 +176,64 @@ json_t *hp_run_json(struct hp_run *run);
 
 /* ---- remote execution helpers --------------------------------------------------- */
 
-/* Run cmd on h; fail (HP_EREMOTE, with stderr in err) if it exits
- * non-zero. out may be NULL. */
+/* Run cmd on h; fail (HP_EREMOTE, with the tail of stderr in err,
+ * credentials redacted and made printable) if it exits non-zero. out may
+ * be NULL. Outside plan mode the command runs under the host lock
+ * (hp_hostlock_exec): use it for anything that changes the host. */
 int hp_host_sh(struct hp_hostrun *h, const char *cmd, const void *in,
 	       size_t in_len, int timeout_s, struct hp_buf *out,
 	       struct hp_err *err);
+/* The same for a command that only reads: no host lock. */
+int hp_host_sh_read(struct hp_hostrun *h, const char *cmd, int timeout_s,
+		    struct hp_buf *out, struct hp_err *err);
+
+/*
+ * The host lock (hostlock.c): /var/lib/haprov/lock on the host, held with
+ * flock(1) for the length of each remote command that changes the host.
+ * hp_hostlock_exec runs cmd under it: at once when it is free; else it
+ * prints who holds it ("waiting for another haprov run on the host
+ * (haprov run <id> by user@machine pid N since <time>)") and waits up to
+ * hp_run_wait_s; still held then: HP_ELOCKED naming the holder. res is as
+ * the transport's exec fills it.
+ */
+int hp_hostlock_exec(struct hp_hostrun *h, const char *cmd, const void *in,
+		     size_t in_len, int timeout_s, struct hp_exec_result *res,
+		     struct hp_err *err);
+/* The wrapper: cmd run while holding dir/lock (dir NULL: /var/lib/haprov),
+ * holder written into the lock file; wait_s 0: do not wait. Appends. */
+void hp_hostlock_wrap(struct hp_buf *out, const char *cmd, const char *dir,
+		      const char *holder, int wait_s);
+/* Whether res is the wrapper's "lock busy" answer; holder (may be NULL)
+ * then gets who holds it, printable. */
+bool hp_hostlock_busy(const struct hp_exec_result *res, struct hp_buf *holder);
+
+/* Where a host keeps the files haprov replaced: <root>/<run id>/<path>. */
+#define HP_BACKUP_ROOT "/var/lib/haprov/backups"
+
+/*
+ * Prune a host's backups after a run: keep the newest `keep` runs' backup
+ * directories (keep <= 0: 20), this run's, and every run id in protect
+ * (the runs a rollback point still needs); remove the others. Only
+ * directory names shaped like a run id are ever touched. Nothing in plan
+ * mode. Runs under the host lock.
+ */
+int hp_backups_prune(struct hp_hostrun *h, int keep,
+		     const char *const *protect, size_t nr,
+		     struct hp_err *err);
+/* Whether name has the exact shape of a run id (this one's, or the
+ * older second-resolution 20261122T054500Z). */
+bool hp_backup_run_name_ok(const char *name);
+/* The pure part of the pruning: sorts names and sets drop[i] for each
+ * name to remove; returns how many. Names that are not run ids are never
+ * dropped. */
+size_t hp_backups_select(char **names, size_t nr, int keep,
+			 const char *current, const char *const *protect,
+			 size_t nr_protect, bool *drop);
+/* The remote commands: list the run directories; remove the dropped ones
+ * (each checked again and quoted). Append to out. */
+void hp_backups_list_cmd(struct hp_buf *out);
+void hp_backups_remove_cmd(struct hp_buf *out, char *const *names,
+			   const bool *drop, size_t nr);
 
 /* ---- idempotent steps ----------------------------------------------------------- */
 
@@ -202,23 +277,57 @@ struct hp_facts {
 };
 void hp_facts_release(struct hp_facts *f);
 
-/* Read facts for files, packages and services in ONE remote command. */
+/* Read facts for files, packages and services in ONE remote command. On
+ * error out's arrays still exist (zeroed); release them either way. */
 int hp_facts_gather(struct hp_hostrun *h, const struct hp_want_file *files,
 		    size_t nr_files, const char *const *pkgs, size_t nr_pkgs,
 		    const char *const *svcs, size_t nr_svcs,
 		    struct hp_facts *out, struct hp_err *err);
 
-/* Install missing packages (facts say which). apt-get update is tried only
- * when an install fails, and its own failure is not fatal. *changed is set
- * when something was installed. */
+/*
+ * Parse the facts command's answer (text, len bytes, from the host: any
+ * bytes) for nr_files files, nr_pkgs packages and nr_svcs services, in
+ * that order, into out (allocated here; release with hp_facts_release,
+ * also after an error). Lines:
+ *   F -                                     (no such file)
+ *   F <sha256 hex> <octal mode> <owner> <group>
+ *   P <dpkg status abbreviation, or nothing>
+ *   S <is-enabled> <is-active> <MainPID>
+ * Anything else (a line too long, a NUL byte, a bad field, a line too
+ * many or too few) is HP_EREMOTE naming the line, quoted printable.
+ */
+int hp_facts_parse(const char *text, size_t len, size_t nr_files,
+		   size_t nr_pkgs, size_t nr_svcs, struct hp_facts *out,
+		   struct hp_err *err);
+
+/*
+ * Install missing packages (facts say which), under the host lock. When
+ * another package manager run holds the dpkg lock, a progress line says
+ * so ("pg2: waiting for another package manager run (pid N)") and apt-get
+ * waits for it up to hp_run_wait_s. apt-get update runs only when a
+ * package has no candidate in the lists (or a download answers 404), and
+ * its own failure is not fatal. No temporary file. *changed is set when
+ * something was installed.
+ */
 int hp_step_packages(struct hp_hostrun *h, const char *const *pkgs,
 		     size_t nr, const bool *installed, bool *changed,
 		     struct hp_err *err);
+/* Its remote commands, for tests: the install script for the packages
+ * not installed[] (installed may be NULL: all), apt waiting wait_s for
+ * its lock; the read that names the dpkg/apt lock holder, and its answer's
+ * parser (the holder's pid, or -1: free or unknown). */
+void hp_pkg_install_cmd(struct hp_buf *out, const char *const *pkgs,
+			size_t nr, const bool *installed, int wait_s);
+void hp_pkg_lock_probe_cmd(struct hp_buf *out);
+long hp_pkg_lock_probe_parse(const char *out, size_t len);
 
 /* Converge one file: if content/mode/owner differ, back up the old file
  * (on the host under /var/lib/haprov/backups/<run>/ and in memory for the
  * state repository), run check_cmd on the new content, install it
- * atomically and note its services for restart/reload. */
+ * atomically and note its services for restart/reload. The plan's diff
+ * has credentials redacted; replaced content that held a credential is
+ * recorded (hp_file_rec.old) only as a note with its sha256, and new
+ * content with one is marked secret (committed by hash). */
 int hp_step_file(struct hp_hostrun *h, const struct hp_want_file *f,
 		 const struct hp_fact_file *fact, bool *changed,
 		 struct hp_err *err);

@@ -2,14 +2,22 @@
  * Run lifecycle: host sessions, the bounded worker pool, step results,
  * progress lines and the --json document.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine.h"
+#include "redact.h"
 #include "rest.h"
 #include "ssh.h"
+
+#define WAIT_DEFAULT_S 120
+#define DETAIL_MAX 2048  /* printable bytes of a step's detail */
+#define DIFF_LINE_MAX 4096 /* printable bytes of one line of a diff */
 
 /* Whether name is in a comma-separated list (NULL list: everything). */
 static bool in_list(const char *list, const char *name)
@@ -32,11 +40,33 @@ static bool in_list(const char *list, const char *name)
 	return false;
 }
 
+/*
+ * "20261122T054500.123Z-1a2b3c4d": the time to the millisecond, then 32
+ * random bits (the pid and the clock if getrandom fails), so that two runs
+ * in the same second, from one machine or two, never share an id.
+ */
+static void make_run_id(char *out, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	char stamp[24];
+	unsigned ms;
+	uint32_t rnd;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (!gmtime_r(&ts.tv_sec, &tm) ||
+	    !strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm))
+		hp_strlcpy(stamp, "19700101T000000", sizeof(stamp));
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		rnd = (uint32_t)getpid() * 2654435761u ^ (uint32_t)ts.tv_nsec;
+	ms = (unsigned)(ts.tv_nsec / 1000000L) % 1000u;
+	snprintf(out, len, "%.15s.%03uZ-%08x", stamp, ms, (unsigned)rnd);
+}
+
 void hp_run_init(struct hp_run *run, const struct hp_inventory *inv,
 		 const struct hp_run_opts *opts)
 {
-	struct tm tm;
-	time_t now = time(NULL);
+	char who[128];
 	size_t i;
 
 	memset(run, 0, sizeof(*run));
@@ -44,8 +74,10 @@ void hp_run_init(struct hp_run *run, const struct hp_inventory *inv,
 	run->opts = *opts;
 	if (run->opts.parallel <= 0)
 		run->opts.parallel = inv->ssh.parallel;
-	gmtime_r(&now, &tm);
-	strftime(run->run_id, sizeof(run->run_id), "%Y%m%dT%H%M%SZ", &tm);
+	make_run_id(run->run_id, sizeof(run->run_id));
+	hp_whoami(who, sizeof(who));
+	snprintf(run->holder, sizeof(run->holder), "haprov run %s by %s pid %ld",
+		 run->run_id, who, (long)getpid());
 	run->t0 = hp_now_ms();
 	pthread_mutex_init(&run->mu, NULL);
 	run->nr_hosts = inv->nr_hosts;
@@ -70,16 +102,24 @@ int hp_run_rest_init(struct hp_run *run, struct hp_rest *r, int timeout_ms,
 	return ret;
 }
 
+int hp_run_wait_s(const struct hp_run *run)
+{
+	int s = run->inv ? run->inv->validation.timeout_s : 0;
+
+	return s > 0 ? s : WAIT_DEFAULT_S;
+}
+
 void hp_hostrun_phase_reset(struct hp_hostrun *h)
 {
 	size_t i;
 
 	hp_strlist_clear(&h->restart);
 	hp_strlist_clear(&h->reload);
+	/* a file's content may hold secrets: wiped, not just freed */
 	for (i = 0; i < h->nr_recs; i++) {
 		free(h->recs[i].path);
-		free(h->recs[i].now);
-		free(h->recs[i].old);
+		hp_redact_free(h->recs[i].now, h->recs[i].now_len);
+		hp_redact_free(h->recs[i].old, h->recs[i].old_len);
 	}
 	free(h->recs);
 	h->recs = NULL;
@@ -278,11 +318,70 @@ static const char *status_name(enum hp_step_status st)
 	return "?";
 }
 
+/* A step's detail for people and the state repository: credentials
+ * redacted, one printable line. NULL when empty. */
+static char *clean_detail(const char *detail)
+{
+	struct hp_buf red = HP_BUF_INIT, out = HP_BUF_INIT;
+
+	if (!detail || !*detail)
+		return NULL;
+	hp_redact_credentials(&red, detail, strlen(detail), NULL);
+	hp_buf_add_printable(&out, red.buf, red.len, DETAIL_MAX);
+	hp_redact_buf_wipe(&red);
+	return hp_buf_detach(&out, NULL);
+}
+
+/* A diff: credentials redacted, each line printable (a file's old content
+ * can hold escape sequences). NULL when empty. */
+static char *clean_diff(const char *diff)
+{
+	struct hp_buf red = HP_BUF_INIT, out = HP_BUF_INIT;
+	const char *p, *end;
+
+	if (!diff || !*diff)
+		return NULL;
+	hp_redact_credentials(&red, diff, strlen(diff), NULL);
+	end = red.buf + red.len;
+	for (p = red.buf; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		hp_buf_add_printable(&out, p, n, DIFF_LINE_MAX);
+		if (nl)
+			hp_buf_addch(&out, '\n');
+		p += n + (nl ? 1 : 0);
+	}
+	hp_redact_buf_wipe(&red);
+	return hp_buf_detach(&out, NULL);
+}
+
+void hp_run_note(struct hp_run *run, const char *host, const char *fmt, ...)
+{
+	struct hp_buf msg = HP_BUF_INIT, line = HP_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	hp_buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	hp_buf_addf(&line, "[%6.1fs] %s: ",
+		    (double)(hp_now_ms() - run->t0) / 1000.0, host ? host : "-");
+	hp_buf_add_printable(&line, msg.buf, msg.len, DETAIL_MAX);
+	hp_buf_addch(&line, '\n');
+	/* one write: parallel hosts never interleave */
+	pthread_mutex_lock(&run->mu);
+	fputs(line.buf, stderr);
+	pthread_mutex_unlock(&run->mu);
+	hp_buf_release(&msg);
+	hp_buf_release(&line);
+}
+
 void hp_run_record(struct hp_run *run, const char *host,
 		   enum hp_step_status st, const char *step,
 		   const char *detail, const char *diff, int64_t started_ms)
 {
 	struct hp_step_result *r;
+	char *clean_d = clean_detail(detail), *clean_f = clean_diff(diff);
 	int64_t now = hp_now_ms();
 	const char *label = st == HP_STEP_CHANGED && run->opts.plan
 				    ? "would change"
@@ -296,8 +395,8 @@ void hp_run_record(struct hp_run *run, const char *host,
 	hp_strlcpy(r->host, host ? host : "", sizeof(r->host));
 	hp_strlcpy(r->phase, run->phase ? run->phase : "", sizeof(r->phase));
 	r->step = xstrdup(step);
-	r->detail = detail && *detail ? xstrdup(detail) : NULL;
-	r->diff = diff && *diff ? xstrdup(diff) : NULL;
+	r->detail = clean_d;
+	r->diff = clean_f;
 	r->status = st;
 	r->ms = now - started_ms;
 	/* one write per line: parallel hosts never interleave */

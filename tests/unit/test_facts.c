@@ -1,0 +1,189 @@
+/*
+ * The facts parser (hp_facts_parse) fed what a hostile or broken host can
+ * answer: truncated and huge lines, missing and extra fields, non-numeric
+ * modes and pids, names with escapes, NUL bytes, lines out of order. Each
+ * is a clear error naming the line, printable; never a crash.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "steps_fixture.h"
+
+/* ---- facts parser ------------------------------------------------------------------ */
+
+#define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static int parse(const char *text, size_t len, size_t nf, size_t np,
+		 size_t ns, struct hp_facts *f, struct hp_err *err)
+{
+	hp_err_clear(err);
+	return hp_facts_parse(text, len, nf, np, ns, f, err);
+}
+
+static void test_facts_parse_good(void **state)
+{
+	static const char t[] = "F " SHA " 4755 postgres postgres\r\n"
+				"F -\n"
+				"P ii\n"
+				"P hi\n"
+				"P\n"
+				"P rc\n"
+				"P iUR\n"
+				"S enabled active 4242\n"
+				"S not-found inactive 0\n"
+				"\n";
+	struct hp_facts f;
+	struct hp_err e;
+
+	(void)state;
+	assert_int_equal(parse(t, sizeof(t) - 1, 2, 5, 2, &f, &e), 0);
+	assert_true(f.files[0].exists);
+	assert_string_equal(f.files[0].sha256, SHA);
+	assert_int_equal(f.files[0].mode, 04755);
+	assert_string_equal(f.files[0].group, "postgres");
+	assert_false(f.files[1].exists);
+	assert_true(f.pkg_installed[0]);
+	assert_true(f.pkg_installed[1]); /* on hold, installed */
+	assert_false(f.pkg_installed[2]);
+	assert_false(f.pkg_installed[3]);
+	assert_false(f.pkg_installed[4]); /* reinstall required */
+	assert_string_equal(f.svcs[0].enabled, "enabled");
+	assert_int_equal(f.svcs[0].main_pid, 4242);
+	assert_string_equal(f.svcs[1].enabled, "not-found");
+	hp_facts_release(&f);
+}
+
+struct bad_facts {
+	const char *text;
+	size_t nf, np, ns;
+	const char *why; /* in the message */
+};
+
+static void test_facts_parse_hostile(void **state)
+{
+	static const struct bad_facts cases[] = {
+		{ "", 1, 0, 0, "0 of 1 files" },
+		{ "F 0123", 1, 0, 0, "expected 'F -' or" },
+		{ "F " SHA " 644 root", 1, 0, 0, "expected 'F -' or" },
+		{ "F " SHA " 6x4 root root", 1, 0, 0, "not an octal mode" },
+		{ "F " SHA " 77777 root root", 1, 0, 0, "mode out of range" },
+		{ "F " SHA " -644 root root", 1, 0, 0, "not an octal mode" },
+		{ "F " SHA "0 644 root root", 1, 0, 0, "not a sha256" },
+		{ "F " SHA " 644 ro\x1b[2Jot root", 1, 0, 0,
+		  "not a user or group name" },
+		{ "F " SHA " 644 -rf root", 1, 0, 0,
+		  "not a user or group name" },
+		{ "F " SHA " 644 root root extra", 1, 0, 0,
+		  "expected 'F -' or" },
+		{ "F - \nF -\n", 1, 0, 0, "a file line more" },
+		{ "P ii\nF -\n", 1, 1, 0, "out of order" },
+		{ "P i\x01i", 0, 1, 0, "not a dpkg status" },
+		{ "P iiii", 0, 1, 0, "not a dpkg status" },
+		{ "S enabled active", 0, 0, 1, "expected 'S" },
+		{ "S enabled active 12x", 0, 0, 1, "not a process id" },
+		{ "S enabled active -1", 0, 0, 1, "not a process id" },
+		{ "S enabled active 99999999999", 0, 0, 1, "not a process id" },
+		{ "S enabled active 4294967295", 0, 0, 1, "not a process id" },
+		{ "S Enabled active 1", 0, 0, 1, "not a systemd state" },
+		{ "S enabledenabledenabledenabled active 1", 0, 0, 1,
+		  "not a systemd state" },
+		{ "X whatever", 0, 0, 0, "not a facts line" },
+		{ "FF -", 1, 0, 0, "not a facts line" },
+		{ "<html><body>502 Bad Gateway</body></html>", 1, 0, 0,
+		  "not a facts line" },
+		{ "F - a b c d e f g", 1, 0, 0, "not a facts line" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < HP_ARRAY_SIZE(cases); i++) {
+		const struct bad_facts *c = &cases[i];
+		struct hp_facts f;
+		struct hp_err e;
+		int r = parse(c->text, strlen(c->text), c->nf, c->np, c->ns, &f,
+			      &e);
+
+		if (r != HP_EREMOTE || !strstr(e.msg, c->why))
+			fail_msg("'%s': %d '%s', want HP_EREMOTE with '%s'",
+				 c->text, r, e.msg, c->why);
+		assert_null(strchr(e.msg, '\x1b'));
+		assert_null(strchr(e.msg, '\x01'));
+		/* the arrays exist, zeroed, whatever went wrong */
+		if (c->nf)
+			assert_false(f.files[c->nf - 1].exists);
+		hp_facts_release(&f);
+	}
+}
+
+static void test_facts_parse_huge_and_nul(void **state)
+{
+	struct hp_buf b = HP_BUF_INIT;
+	struct hp_facts f;
+	struct hp_err e;
+	size_t i;
+
+	(void)state;
+	/* one huge line */
+	hp_buf_adds(&b, "F ");
+	for (i = 0; i < (size_t)1 << 20; i++)
+		hp_buf_addch(&b, 'a');
+	assert_int_equal(parse(b.buf, b.len, 1, 0, 0, &f, &e), HP_EREMOTE);
+	assert_non_null(strstr(e.msg, "line too long"));
+	/* quoted, but only a little of it */
+	assert_true(strlen(e.msg) < 300);
+	hp_facts_release(&f);
+	/* a million short lines */
+	hp_buf_reset(&b);
+	for (i = 0; i < 1000000; i++)
+		hp_buf_adds(&b, "F -\n");
+	assert_int_equal(parse(b.buf, b.len, 3, 0, 0, &f, &e), HP_EREMOTE);
+	assert_non_null(strstr(e.msg, "line 4 "));
+	hp_facts_release(&f);
+	/* a NUL inside a line */
+	assert_int_equal(parse("F -\0x\n", 6, 1, 0, 0, &f, &e), HP_EREMOTE);
+	assert_non_null(strstr(e.msg, "NUL byte"));
+	hp_facts_release(&f);
+	/* NULL text with nothing expected is fine */
+	assert_int_equal(parse(NULL, 5, 0, 0, 0, &f, &e), 0);
+	hp_facts_release(&f);
+	hp_buf_release(&b);
+}
+
+/* Through the transport: the error names the host. */
+static void test_facts_gather_hostile_answer(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_want_file wf = want("/etc/a", "x");
+	struct hp_facts facts;
+
+	(void)state;
+	hp_fake_expect(&x->fake, "export LC_ALL=C", 0,
+		       "F " SHA " 644 root\x1b]0;x\x07 root\n", "");
+	assert_int_equal(hp_facts_gather(x->h, &wf, 1, NULL, 0, NULL, 0,
+					 &facts, &x->err),
+			 HP_EREMOTE);
+	assert_string_equal(x->err.host, "pg2");
+	assert_non_null(strstr(x->err.msg, "line 1"));
+	assert_null(strchr(x->err.msg, '\x1b'));
+	assert_non_null(facts.files);
+	assert_false(facts.files[0].exists);
+	hp_facts_release(&facts);
+	fx_free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_facts_parse_good),
+		cmocka_unit_test(test_facts_parse_hostile),
+		cmocka_unit_test(test_facts_parse_huge_and_nul),
+		cmocka_unit_test(test_facts_gather_hostile_answer),
+	};
+
+	hp_log_set_level(HP_LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
