@@ -96,7 +96,7 @@ int hp_patroni_wait_healthy(struct hp_run *run, struct hp_rest *rest,
 			    const char *leader, int deadline_ms,
 			    struct hp_err *err);
 
-/* ---- staged changes (phases/staged*.c, phases/rolling.c) ------------------ */
+/* ---- staged changes (phases/staged*.c, phases/rolling.c) -------------- */
 
 /*
  * The PATCH that turns `have` into `want` (NULL when nothing differs):

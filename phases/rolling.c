@@ -8,7 +8,7 @@
 
 #include "staged_priv.h"
 
-/* ---- the order ---------------------------------------------------------------- */
+/* ---- the order ----------------------------------------------------------- */
 
 /* A hot-standby setting's value in a configuration's parameters: a whole
  * number; missing or null is PostgreSQL's default. false: not a whole
@@ -54,7 +54,7 @@ bool hp_restart_leader_first(const json_t *have, const json_t *want)
 	return false;
 }
 
-/* ---- one action at a time ----------------------------------------------------- */
+/* ---- one action at a time ------------------------------------------------ */
 
 /* Wait for a stable cluster, which must be led by leader. */
 static int stable_led_by(struct hp_run *run, struct hp_rest *rest,
@@ -107,11 +107,10 @@ static int restart_member(struct hp_run *run, struct hp_rest *rest,
 	if (r == 0 && posted)
 		r = hp_patroni_wait_healthy(run, rest, leader, timeout_ms, err);
 	if (posted || r < 0)
-		hp_run_record(run, name,
-			      r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
-			      "restart postgresql",
-			      r < 0 ? err->msg : "pending restart done", NULL,
-			      t);
+		hp_run_record(
+			run, name, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
+			"restart postgresql",
+			r < 0 ? err->msg : "pending restart done", NULL, t);
 	hp_rest_resp_release(&resp);
 	json_decref(body);
 	return r;

@@ -11,7 +11,7 @@
 #include "render.h"
 #include "staged_priv.h"
 
-/* ---- dynamic configuration ---------------------------------------------------- */
+/* ---- dynamic configuration ----------------------------------------------- */
 
 /* Scalars compared as PostgreSQL would read them: 100 == "100", true ==
  * "on". */
@@ -57,8 +57,8 @@ static bool scalar_eq(const json_t *a, const json_t *b)
 /* "path: old -> new" into desc; every part is sanitized (old and the keys
  * of have are remote text, and desc reaches the terminal and the state
  * repository). old NULL: "(unset)"; new NULL: "(unset)". */
-static void desc_line(struct hp_buf *desc, const char *prefix,
-		      const char *key, const json_t *old, const json_t *new)
+static void desc_line(struct hp_buf *desc, const char *prefix, const char *key,
+		      const json_t *old, const json_t *new)
 {
 	char *a = old ? scalar_text(old) : xstrdup("(unset)");
 	char *b = new ? scalar_text(new) : xstrdup("(unset)");
@@ -78,8 +78,8 @@ static void desc_line(struct hp_buf *desc, const char *prefix,
 	free(b);
 }
 
-json_t *hp_dcs_patch(const json_t *want, const json_t *have,
-		     const char *prefix, struct hp_buf *desc)
+json_t *hp_dcs_patch(const json_t *want, const json_t *have, const char *prefix,
+		     struct hp_buf *desc)
 {
 	json_t *patch = json_object(), *v;
 	const char *k;
@@ -166,7 +166,7 @@ int hp_dcs_config_check(const json_t *config, const char *from,
 	return 0;
 }
 
-/* ---- waiting -------------------------------------------------------------------- */
+/* ---- waiting ------------------------------------------------------------- */
 
 struct applied_arg {
 	const json_t *want;
@@ -192,7 +192,7 @@ static int wait_members_config(struct hp_run *run, struct hp_rest *rest,
 			       const json_t *want, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	struct applied_arg a = { want };
+	struct applied_arg a = {want};
 	size_t i;
 	int r = 0;
 
@@ -221,8 +221,8 @@ static int wait_members_config(struct hp_run *run, struct hp_rest *rest,
 static void wait_pending_flags(struct hp_run *run, struct hp_rest *rest)
 {
 	const struct hp_inventory *inv = run->inv;
-	int64_t end = hp_now_ms() +
-		      (int64_t)(inv->patroni.dcs.loop_wait + 3) * 1000;
+	int64_t end =
+		hp_now_ms() + (int64_t)(inv->patroni.dcs.loop_wait + 3) * 1000;
 	size_t i, waiting;
 
 	do {
@@ -243,7 +243,7 @@ static void wait_pending_flags(struct hp_run *run, struct hp_rest *rest)
 	} while (waiting && hp_now_ms() < end && !hp_interrupted());
 }
 
-/* ---- soak ---------------------------------------------------------------------- */
+/* ---- soak ---------------------------------------------------------------- */
 
 /* The leader's timeline in a /cluster answer (checked by
  * hp_staged_cluster_check): -1 when it shows none; a timeline that is not
@@ -327,7 +327,8 @@ static int soak(struct hp_run *run, struct hp_rest *rest, const char *leader,
 		struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	int64_t t = hp_now_ms(), end = t + (int64_t)inv->validation.soak_s * 1000;
+	int64_t t = hp_now_ms(),
+		end = t + (int64_t)inv->validation.soak_s * 1000;
 	long long timeline = -1;
 	char *detail = xasprintf("%ds: same leader and timeline, all running",
 				 inv->validation.soak_s);
@@ -346,7 +347,7 @@ static int soak(struct hp_run *run, struct hp_rest *rest, const char *leader,
 	return r;
 }
 
-/* ---- the staged DCS change ------------------------------------------------------- */
+/* ---- the staged DCS change ----------------------------------------------- */
 
 /* Whether any patroni member of the inventory waits for a restart (left
  * by an interrupted run). */
@@ -391,13 +392,12 @@ static int leader_settings(struct hp_run *run, const char *leader,
  * inventory's; checked as a remote one is. */
 static int desired(struct hp_run *run, json_t **want, struct hp_err *err)
 {
-	int r = 0;
+	int r;
 
-	if (run->dcs_want) {
+	if (run->dcs_want)
 		*want = json_incref(run->dcs_want);
-	} else if ((r = hp_render_dcs_json(want, run->inv, err)) < 0) {
+	else if ((r = hp_render_dcs_json(want, run->inv, err)) < 0)
 		return r;
-	}
 	return hp_dcs_config_check(*want, "the desired configuration", err);
 }
 
@@ -410,8 +410,8 @@ static void describe(struct hp_buf *desc, const struct hp_strlist *need)
 	if (desc->len && desc->buf[desc->len - 1] == '\n')
 		desc->buf[--desc->len] = '\0';
 	for (i = 0; i < need->nr; i++)
-		hp_buf_addf(desc, "%s%s", i ? ", " : "\n(restart, rolling: ",
-			    need->items[i]);
+		hp_buf_addf(desc, "%s%s",
+			    i ? ", " : "\n(restart, rolling: ", need->items[i]);
 	if (need->nr)
 		hp_buf_adds(desc, ")");
 }
@@ -427,8 +427,8 @@ static int send_patch(struct hp_run *run, struct hp_rest *rest,
 	int r;
 
 	hp_rest_resp_init(&resp);
-	r = hp_member_write(run, rest, "PATCH", leader, "/config", patch,
-			    10000, &resp, err);
+	r = hp_member_write(run, rest, "PATCH", leader, "/config", patch, 10000,
+			    &resp, err);
 	if (r == 0)
 		r = wait_members_config(run, rest, want, err);
 	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
@@ -468,8 +468,7 @@ static int leader_config(struct hp_run *run, struct hp_rest *rest,
 
 /* After the restarts: a stable cluster, then the soak against whoever
  * leads now. */
-static int settle(struct hp_run *run, struct hp_rest *rest,
-		  struct hp_err *err)
+static int settle(struct hp_run *run, struct hp_rest *rest, struct hp_err *err)
 {
 	char *now = NULL;
 	int r = hp_staged_wait_stable(run, rest, &now, err);
@@ -485,7 +484,7 @@ int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 {
 	struct hp_rest_resp resp;
 	struct hp_buf desc = HP_BUF_INIT;
-	struct hp_strlist need = { NULL, 0, 0 };
+	struct hp_strlist need = {NULL, 0, 0};
 	json_t *want = NULL, *patch = NULL, *running = NULL;
 	const json_t *params;
 	char *leader = NULL;
@@ -525,9 +524,9 @@ int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 	if (patch && (r = send_patch(run, rest, leader, patch, want, &desc,
 				     &need, t, err)) < 0)
 		goto out;
-	r = hp_rolling_restart(run, rest, leader,
-			       running && hp_restart_leader_first(running, want),
-			       err);
+	r = hp_rolling_restart(
+		run, rest, leader,
+		running && hp_restart_leader_first(running, want), err);
 	if (r == 0)
 		r = settle(run, rest, err);
 out:

@@ -26,7 +26,8 @@ static int answer_err(struct hp_err *err, int code, const char *method,
 	hp_buf_add_printable(&b, resp->body.buf, resp->body.len,
 			     HP_STAGED_QUOTE);
 	r = hp_err_set(err, code, "%s %s on %s answered %ld%s: %s", method,
-		       path, name, resp->status, what, b.len ? b.buf : "(empty)");
+		       path, name, resp->status, what,
+		       b.len ? b.buf : "(empty)");
 	hp_buf_release(&b);
 	return r;
 }
@@ -106,18 +107,20 @@ int hp_member_pending(struct hp_run *run, struct hp_rest *rest,
 		      const char *name, bool *out, struct hp_err *err)
 {
 	struct hp_rest_resp resp;
-	const json_t *flag;
 	int r;
 
 	*out = false;
 	hp_rest_resp_init(&resp);
 	if ((r = hp_member_get(run, rest, name, "/patroni", &resp, err)) == 0) {
-		flag = json_object_get(resp.json, "pending_restart");
+		const json_t *flag =
+			json_object_get(resp.json, "pending_restart");
+
 		if (flag && !json_is_boolean(flag))
-			r = hp_err_set(err, HP_EVERIFY,
-				       "GET /patroni on %s: \"pending_restart\" "
-				       "is not a boolean",
-				       name);
+			r = hp_err_set(
+				err, HP_EVERIFY,
+				"GET /patroni on %s: \"pending_restart\" "
+				"is not a boolean",
+				name);
 		else
 			*out = json_is_true(flag);
 	}
@@ -125,7 +128,7 @@ int hp_member_pending(struct hp_run *run, struct hp_rest *rest,
 	return r;
 }
 
-/* ---- judging the answers ---------------------------------------------------- */
+/* ---- judging the answers ------------------------------------------------- */
 
 static int bad_member(struct hp_err *err, size_t i, const char *what)
 {
@@ -157,15 +160,14 @@ static void transition(struct hp_buf *why, bool *stable, const char *what,
 
 /* One member of /cluster: structure (errors) and transitions. */
 static int check_member(const struct hp_inventory *inv, const json_t *m,
-			size_t i, bool *seen, const char **leader,
-			bool *stable, struct hp_buf *why, struct hp_err *err)
+			size_t i, bool *seen, const char **leader, bool *stable,
+			struct hp_buf *why, struct hp_err *err)
 {
 	const char *name = json_string_value(json_object_get(m, "name"));
 	const char *role = json_string_value(json_object_get(m, "role"));
 	const char *state = json_string_value(json_object_get(m, "state"));
 	const struct hp_host *h;
 	size_t hi;
-	int r = 0;
 
 	if (!json_is_object(m))
 		return bad_member(err, i, "is not an object");
@@ -174,19 +176,20 @@ static int check_member(const struct hp_inventory *inv, const json_t *m,
 	h = hp_inventory_host(inv, name);
 	if (!h || !(h->roles & HP_ROLE_PATRONI)) {
 		char *q = hp_printable_dup(name, 64);
-
-		r = hp_err_set(err, HP_EVERIFY,
-			       "patroni member '%s' is not a patroni host of "
-			       "the inventory; switch over to an inventory "
-			       "host first (patronictl switchover) and remove "
-			       "it from the cluster, or add the host back to "
-			       "the inventory",
-			       q);
+		int r = hp_err_set(
+			err, HP_EVERIFY,
+			"patroni member '%s' is not a patroni host of "
+			"the inventory; switch over to an inventory "
+			"host first (patronictl switchover) and remove "
+			"it from the cluster, or add the host back to "
+			"the inventory",
+			q);
 		free(q);
 		return r;
 	}
 	if (!role || !state)
-		return bad_member(err, i, "has no string \"role\" or \"state\"");
+		return bad_member(err, i,
+				  "has no string \"role\" or \"state\"");
 	hi = (size_t)(h - inv->hosts);
 	if (seen[hi])
 		return hp_err_set(err, HP_EVERIFY,
@@ -201,13 +204,13 @@ static int check_member(const struct hp_inventory *inv, const json_t *m,
 					  "transition; not acting on it",
 					  *leader, h->name);
 		*leader = h->name;
-	} else if (strcmp(role, "replica") && strcmp(role, "sync_standby")) {
+	} else if (strcmp(role, "replica") != 0 &&
+		   strcmp(role, "sync_standby") != 0) {
 		/* sync_standby: a replica in synchronous mode */
-		transition(why, stable, "member ", h->name, " has role ",
-			   role);
+		transition(why, stable, "member ", h->name, " has role ", role);
 	}
 	/* Patroni 3 shows a replica as "streaming" */
-	if (strcmp(state, "running") && strcmp(state, "streaming"))
+	if (strcmp(state, "running") != 0 && strcmp(state, "streaming") != 0)
 		transition(why, stable, "member ", h->name, " is ", state);
 	return 0;
 }
@@ -242,8 +245,8 @@ int hp_staged_cluster_check(const struct hp_inventory *inv,
 		goto out;
 	}
 	if (sw && !json_is_null(sw))
-		transition(why, stable, "a switchover is scheduled", NULL,
-			   NULL, NULL);
+		transition(why, stable, "a switchover is scheduled", NULL, NULL,
+			   NULL);
 	if (!*leader)
 		transition(why, stable, "no member is the leader", NULL, NULL,
 			   NULL);
@@ -281,8 +284,9 @@ bool hp_staged_streaming(const struct hp_inventory *inv, const char *leader,
 				ok = true;
 		}
 		if (!ok) {
-			hp_buf_addf(why, "replica %s is not streaming from "
-					 "leader %s",
+			hp_buf_addf(why,
+				    "replica %s is not streaming from "
+				    "leader %s",
 				    h->name, leader);
 			return false;
 		}
@@ -290,7 +294,7 @@ bool hp_staged_streaming(const struct hp_inventory *inv, const char *leader,
 	return true;
 }
 
-/* ---- looking and waiting ------------------------------------------------------ */
+/* ---- looking and waiting ------------------------------------------------- */
 
 /* GET /cluster from the first patroni host that answers with an object;
  * NULL with why set when none does. */
@@ -357,7 +361,8 @@ int hp_staged_wait_stable(struct hp_run *run, struct hp_rest *rest,
 			  char **leader, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	int64_t t = hp_now_ms(), end = t + (int64_t)inv->validation.timeout_s * 1000;
+	int64_t t = hp_now_ms(),
+		end = t + (int64_t)inv->validation.timeout_s * 1000;
 	struct hp_buf why = HP_BUF_INIT, said = HP_BUF_INIT;
 	const char *l = NULL;
 	bool stable = false;

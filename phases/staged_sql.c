@@ -20,11 +20,9 @@
 #define PSQL_OUT_MAX ((size_t)64 << 10)
 
 const struct hp_standby_setting hp_standby_settings[] = {
-	{ "max_connections", 100 },
-	{ "max_prepared_transactions", 0 },
-	{ "max_locks_per_transaction", 64 },
-	{ "max_wal_senders", 10 },
-	{ "max_worker_processes", 8 },
+	{"max_connections", 100},	   {"max_prepared_transactions", 0},
+	{"max_locks_per_transaction", 64}, {"max_wal_senders", 10},
+	{"max_worker_processes", 8},
 };
 const size_t hp_standby_settings_nr = HP_ARRAY_SIZE(hp_standby_settings);
 
@@ -95,17 +93,30 @@ int hp_sql_literal(struct hp_buf *out, const char *s, size_t len,
 	hp_buf_release(&lit);
 	if (why)
 		return hp_err_set(err, HP_EINVALID,
-				  "refusing to put %s into an SQL literal", why);
+				  "refusing to put %s into an SQL literal",
+				  why);
 	return 0;
 }
 
 void hp_psql_command(struct hp_buf *out, const char *superuser)
 {
 	const char *const argv[] = {
-		"runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-A",
-		"-t", "-v", "ON_ERROR_STOP=1", "-U",
-		superuser && *superuser ? superuser : "postgres", "-d",
-		"postgres", NULL,
+		"runuser",
+		"-u",
+		"postgres",
+		"--",
+		"psql",
+		"-X",
+		"-q",
+		"-A",
+		"-t",
+		"-v",
+		"ON_ERROR_STOP=1",
+		"-U",
+		superuser && *superuser ? superuser : "postgres",
+		"-d",
+		"postgres",
+		NULL,
 	};
 
 	/* runuser keeps the working directory; postgres may not read it */
@@ -151,9 +162,10 @@ int hp_staged_settings_sql(struct hp_buf *out, const json_t *params,
 
 	json_object_foreach((json_t *)(uintptr_t)params, k, v)
 	{
-		hp_buf_adds(&sql, n++ ? ", " : "SELECT 'R', name FROM "
-						"pg_settings WHERE context = "
-						"'postmaster' AND name IN (");
+		hp_buf_adds(&sql, n++ ? ", "
+				      : "SELECT 'R', name FROM "
+					"pg_settings WHERE context = "
+					"'postmaster' AND name IN (");
 		if ((r = add_name(&sql, k, err)) < 0)
 			goto out;
 	}
@@ -210,8 +222,8 @@ static bool small_digits(const char *s, long long *out)
 }
 
 /* One line of psql's answer into need or params (the running values). */
-static int parse_line(char *line, const json_t *params,
-		      struct hp_strlist *need, json_t *running)
+static int parse_line(char *line, const json_t *params, struct hp_strlist *need,
+		      json_t *running)
 {
 	char *bar = strchr(line, '|'), *bar2;
 	const char *key;

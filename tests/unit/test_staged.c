@@ -18,7 +18,7 @@
 #include "fake_transport.h"
 #include "phases.h"
 
-/* ---- fixture ---------------------------------------------------------------- */
+/* ---- fixture ------------------------------------------------------------- */
 
 static const char inv_yaml[] =
 	"cluster: {name: t}\n"
@@ -61,8 +61,7 @@ struct fx {
 
 /* A run over a, b, c whose REST requests go to ops/ctx (NULL: the
  * scripted fake REST server fx->fr). */
-static struct fx *fx_new(bool plan, const struct hp_rest_ops *ops,
-			 void *ctx)
+static struct fx *fx_new(bool plan, const struct hp_rest_ops *ops, void *ctx)
 {
 	struct fx *x = xcalloc(1, sizeof(*x));
 	struct hp_run_opts o;
@@ -87,8 +86,7 @@ static struct fx *fx_new(bool plan, const struct hp_rest_ops *ops,
 	x->run.restapi_user = xstrdup("patroni");
 	x->run.restapi_password = xstrdup("pw");
 	hp_err_clear(&x->err);
-	assert_int_equal(hp_run_rest_init(&x->run, &x->rest, 1000, &x->err),
-			 0);
+	assert_int_equal(hp_run_rest_init(&x->run, &x->rest, 1000, &x->err), 0);
 	return x;
 }
 
@@ -132,7 +130,7 @@ static const char *fx_msg(struct fx *x)
 	return x->err.msg;
 }
 
-/* ---- a simulated Patroni cluster ---------------------------------------------- */
+/* ---- a simulated Patroni cluster ----------------------------------------- */
 
 /*
  * Three members a, b, c at 10.0.0.1-3. Actions are logged in order
@@ -160,8 +158,8 @@ struct sim {
 	int transit_looks;
 	bool shown_transit; /* the last answer of its kind showed it */
 	bool acted_in_transit;
-	int busy;	     /* POST /restart answers 503 "in progress" */
-	const char *fail;    /* "POST /restart": answer fail_status */
+	int busy;	  /* POST /restart answers 503 "in progress" */
+	const char *fail; /* "POST /restart": answer fail_status */
 	long fail_status;
 	const char *fail_body;
 	int nr_writes;
@@ -181,7 +179,7 @@ static void sim_release(struct sim *s)
 	hp_buf_release(&s->log);
 }
 
-static const char *const sim_names[] = { "a", "b", "c" };
+static const char *const sim_names[] = {"a", "b", "c"};
 
 static json_t *sim_cluster(struct sim *s)
 {
@@ -258,9 +256,8 @@ static void sim_merge(json_t *cfg, const json_t *patch)
 	}
 }
 
-static int sim_write(struct sim *s, int m, const char *method,
-		     const char *path, const json_t *body, long *status,
-		     char **out)
+static int sim_write(struct sim *s, int m, const char *method, const char *path,
+		     const json_t *body, long *status, char **out)
 {
 	s->nr_writes++;
 	if (s->transit_looks > 0 || s->shown_transit)
@@ -286,7 +283,8 @@ static int sim_write(struct sim *s, int m, const char *method,
 		s->pending[m] = false;
 		*out = xstrdup("restarted successfully");
 	} else if (!strcmp(path, "/switchover")) {
-		const char *l = json_string_value(json_object_get(body, "leader"));
+		const char *l =
+			json_string_value(json_object_get(body, "leader"));
 		const char *c =
 			json_string_value(json_object_get(body, "candidate"));
 		int i;
@@ -370,9 +368,9 @@ static int sim_call(void *ctx, const struct hp_rest *r, const char *method,
 	return 0;
 }
 
-static const struct hp_rest_ops sim_ops = { sim_call };
+static const struct hp_rest_ops sim_ops = {sim_call};
 
-/* ---- hp_dcs_patch ------------------------------------------------------------ */
+/* ---- hp_dcs_patch -------------------------------------------------------- */
 
 static json_t *J(const char *s)
 {
@@ -495,20 +493,40 @@ static void test_patch_desc_is_sanitized(void **state)
 	json_decref(have);
 }
 
-/* ---- GUC names, SQL literals, the psql command -------------------------------- */
+/* ---- GUC names, SQL literals, the psql command --------------------------- */
 
 static void test_guc_names(void **state)
 {
 	static const char *const good[] = {
-		"max_connections", "pg_stat_statements.track", "_x", "a1",
-		"Work_Mem", "a.b1", "x_.y_",
-		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk",
+		"max_connections",
+		"pg_stat_statements.track",
+		"_x",
+		"a1",
+		"Work_Mem",
+		"a.b1",
+		"x_.y_",
+		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij"
+		"k",
 	};
 	static const char *const bad[] = {
-		"", "1abc", "a..b", "a.b.c", ".a", "a.", "a b", "a'b", "a;b",
-		"a\nb", "a-b", "a.1b", "\\! id", "\xc3\xa4", "a$",
+		"",
+		"1abc",
+		"a..b",
+		"a.b.c",
+		".a",
+		"a.",
+		"a b",
+		"a'b",
+		"a;b",
+		"a\nb",
+		"a-b",
+		"a.1b",
+		"\\! id",
+		"\xc3\xa4",
+		"a$",
 		"x'); COPY (SELECT 1) TO PROGRAM 'id > /tmp/pwned'; SELECT ('",
-		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl",
+		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij"
+		"kl",
 	};
 	size_t i;
 
@@ -527,14 +545,14 @@ static void test_sql_literal_quotes(void **state)
 	static const struct {
 		const char *in, *out;
 	} ok[] = {
-		{ "max_connections", "'max_connections'" },
-		{ "", "''" },
-		{ "it's", "'it''s'" },
-		{ "'", "''''" },
-		{ "x'); COPY (SELECT 1) TO PROGRAM 'id'; SELECT ('",
-		  "'x''); COPY (SELECT 1) TO PROGRAM ''id''; SELECT ('''" },
-		{ "a;b -- c /* d", "'a;b -- c /* d'" },
-		{ ":'v' :v :\"v\"", "':''v'' :v :\"v\"'" },
+		{"max_connections", "'max_connections'"},
+		{"", "''"},
+		{"it's", "'it''s'"},
+		{"'", "''''"},
+		{"x'); COPY (SELECT 1) TO PROGRAM 'id'; SELECT ('",
+		 "'x''); COPY (SELECT 1) TO PROGRAM ''id''; SELECT ('''"},
+		{"a;b -- c /* d", "'a;b -- c /* d'"},
+		{":'v' :v :\"v\"", "':''v'' :v :\"v\"'"},
 	};
 	struct hp_buf b = HP_BUF_INIT;
 	struct hp_err err;
@@ -543,9 +561,9 @@ static void test_sql_literal_quotes(void **state)
 	(void)state;
 	for (i = 0; i < HP_ARRAY_SIZE(ok); i++) {
 		hp_buf_reset(&b);
-		assert_int_equal(hp_sql_literal(&b, ok[i].in, strlen(ok[i].in),
-						&err),
-				 0);
+		assert_int_equal(
+			hp_sql_literal(&b, ok[i].in, strlen(ok[i].in), &err),
+			0);
 		assert_string_equal(b.buf, ok[i].out);
 	}
 	hp_buf_release(&b);
@@ -558,16 +576,16 @@ static void test_sql_literal_refuses(void **state)
 		size_t len;
 		const char *why;
 	} bad[] = {
-		{ "a\\b", 3, "backslash" },
-		{ "x\n\\! id", 7, "control character" },
-		{ "\\! id", 5, "backslash" },
-		{ "a\nb", 3, "control character" },
-		{ "a\rb", 3, "control character" },
-		{ "a\0b", 3, "NUL" },
-		{ "a\x1b[2J", 5, "control character" },
-		{ "a\x7f", 2, "control character" },
-		{ "\xc3\xa4", 2, "non-ASCII" },
-		{ "\xe2\x80\xa8", 3, "non-ASCII" }, /* U+2028 */
+		{"a\\b", 3, "backslash"},
+		{"x\n\\! id", 7, "control character"},
+		{"\\! id", 5, "backslash"},
+		{"a\nb", 3, "control character"},
+		{"a\rb", 3, "control character"},
+		{"a\0b", 3, "NUL"},
+		{"a\x1b[2J", 5, "control character"},
+		{"a\x7f", 2, "control character"},
+		{"\xc3\xa4", 2, "non-ASCII"},
+		{"\xe2\x80\xa8", 3, "non-ASCII"}, /* U+2028 */
 	};
 	struct hp_buf b = HP_BUF_INIT;
 	struct hp_err err;
@@ -578,8 +596,9 @@ static void test_sql_literal_refuses(void **state)
 		hp_buf_reset(&b);
 		hp_buf_adds(&b, "IN (");
 		hp_err_clear(&err);
-		assert_int_equal(hp_sql_literal(&b, bad[i].in, bad[i].len, &err),
-				 HP_EINVALID);
+		assert_int_equal(
+			hp_sql_literal(&b, bad[i].in, bad[i].len, &err),
+			HP_EINVALID);
 		/* nothing of it was appended */
 		assert_string_equal(b.buf, "IN (");
 		assert_non_null(strstr(err.msg, bad[i].why));
@@ -649,16 +668,16 @@ static void test_settings_parse(void **state)
 {
 	json_t *params = J("{\"max_connections\": \"200\", \"Shared_Buffers\": "
 			   "\"1GB\", \"work_mem\": \"4MB\"}");
-	struct hp_strlist need = { NULL, 0, 0 };
+	struct hp_strlist need = {NULL, 0, 0};
 	json_t *running = NULL;
 	struct hp_err err;
 	char *out = psql_answer("R|max_connections\nR|shared_buffers", 150);
 	char *s;
 
 	(void)state;
-	assert_int_equal(hp_staged_settings_parse(out, params, &need, &running,
-						  &err),
-			 0);
+	assert_int_equal(
+		hp_staged_settings_parse(out, params, &need, &running, &err),
+		0);
 	assert_int_equal(need.nr, 2);
 	assert_string_equal(need.items[0], "max_connections");
 	assert_string_equal(need.items[1], "Shared_Buffers");
@@ -680,20 +699,20 @@ static void test_settings_parse_refuses(void **state)
 {
 	json_t *params = J("{\"max_connections\": \"200\"}");
 	static const char *const bad[] = {
-		"R|work_mem\n",		       /* not asked */
-		"S|max_connections|abc\n",     /* not a number */
+		"R|work_mem\n",		   /* not asked */
+		"S|max_connections|abc\n", /* not a number */
 		"S|max_connections|-1\n",
-		"S|shared_buffers|128\n",      /* not a standby setting */
+		"S|shared_buffers|128\n", /* not a standby setting */
 		"X|max_connections\n",
 		"\x1b]0;pwned\x07\n",
 		"S|max_connections|12345678901\n",
-		"R|max_connections\n",	       /* the standby settings lack */
+		"R|max_connections\n", /* the standby settings lack */
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < HP_ARRAY_SIZE(bad); i++) {
-		struct hp_strlist need = { NULL, 0, 0 };
+		struct hp_strlist need = {NULL, 0, 0};
 		json_t *running = NULL;
 		struct hp_err err;
 		char *out = psql_answer(bad[i], 100);
@@ -714,7 +733,7 @@ static void test_settings_parse_refuses(void **state)
 	json_decref(params);
 }
 
-/* ---- the restart order ------------------------------------------------------- */
+/* ---- the restart order --------------------------------------------------- */
 
 static json_t *cfg_param(const char *name, const char *value)
 {
@@ -792,7 +811,7 @@ static void test_order_other_parameters(void **state)
 	json_decref(mixed_want);
 }
 
-/* ---- judging /cluster and /config ------------------------------------------- */
+/* ---- judging /cluster and /config ---------------------------------------- */
 
 static struct hp_inventory *load_inv(struct hp_diags *d)
 {
@@ -806,10 +825,11 @@ static struct hp_inventory *load_inv(struct hp_diags *d)
 }
 
 #define M(n, r, s) "{\"name\": " n ", \"role\": " r ", \"state\": " s "}"
-#define OK3(extra)                                                         \
-	"{\"members\": [" M("\"a\"", "\"leader\"", "\"running\"") ", "     \
-	M("\"b\"", "\"replica\"", "\"streaming\"") ", "                    \
-	M("\"c\"", "\"sync_standby\"", "\"running\"") "]" extra "}"
+#define OK3(extra)                                                             \
+	"{\"members\": [" M("\"a\"", "\"leader\"", "\"running\"") ", " M(      \
+		"\"b\"", "\"replica\"",                                        \
+		"\"streaming\"") ", " M("\"c\"", "\"sync_standby\"",           \
+					"\"running\"") "]" extra "}"
 
 static void test_cluster_check(void **state)
 {
@@ -817,31 +837,55 @@ static void test_cluster_check(void **state)
 		const char *json;
 		const char *why; /* NULL: stable */
 	} cases[] = {
-		{ OK3(""), NULL },
-		{ OK3(", \"scheduled_switchover\": null"), NULL },
-		{ OK3(", \"scheduled_switchover\": {\"from\": \"a\"}"),
-		  "a switchover is scheduled" },
-		{ "{\"members\": [" M("\"a\"", "\"leader\"", "\"running\"") ", "
-		  M("\"b\"", "\"replica\"", "\"starting\"") ", "
-		  M("\"c\"", "\"replica\"", "\"running\"") "]}",
-		  "member b is starting" },
-		{ "{\"members\": [" M("\"a\"", "\"demoted\"", "\"stopping\"") ", "
-		  M("\"b\"", "\"replica\"", "\"running\"") ", "
-		  M("\"c\"", "\"replica\"", "\"running\"") "]}",
-		  "member a has role demoted" },
-		{ "{\"members\": [" M("\"a\"", "\"replica\"", "\"running\"") ", "
-		  M("\"b\"", "\"replica\"", "\"running\"") ", "
-		  M("\"c\"", "\"replica\"", "\"running\"") "]}",
-		  "no member is the leader" },
-		{ "{\"members\": [" M("\"a\"", "\"leader\"", "\"running\"") ", "
-		  M("\"b\"", "\"replica\"", "\"running\"") "]}",
-		  "member c is missing from the cluster" },
-		{ "{\"members\": [" M("\"a\"", "\"leader\"", "\"running\"") ", "
-		  M("\"b\"", "\"replica\"", "\"restarting\"") ", "
-		  M("\"c\"", "\"replica\"", "\"running\"") "]}",
-		  "member b is restarting" },
+		{OK3(""), NULL},
+		{OK3(", \"scheduled_switchover\": null"), NULL},
+		{OK3(", \"scheduled_switchover\": {\"from\": \"a\"}"),
+		 "a switchover is scheduled"},
+		{"{\"members\": [" M(
+			 "\"a\"", "\"leader\"",
+			 "\"running\"") ", " M("\"b\"", "\"replica\"",
+					       "\"starting\"") ", " M("\"c\"",
+								      "\"replic"
+								      "a\"",
+								      "\"runnin"
+								      "g\"") "]"
+									     "}",
+		 "member b is starting"},
+		{"{\"members\": [" M(
+			 "\"a\"", "\"demoted\"",
+			 "\"stopping\"") ", " M("\"b\"", "\"replica\"",
+						"\"running\"") ", " M("\"c\"",
+								      "\"replic"
+								      "a\"",
+								      "\"runnin"
+								      "g\"") "]"
+									     "}",
+		 "member a has role demoted"},
+		{"{\"members\": [" M(
+			 "\"a\"", "\"replica\"",
+			 "\"running\"") ", " M("\"b\"", "\"replica\"",
+					       "\"running\"") ", " M("\"c\"",
+								     "\"replica"
+								     "\"",
+								     "\"running"
+								     "\"") "]}",
+		 "no member is the leader"},
+		{"{\"members\": [" M("\"a\"", "\"leader\"",
+				     "\"running\"") ", " M("\"b\"",
+							   "\"replica\"",
+							   "\"running\"") "]}",
+		 "member c is missing from the cluster"},
+		{"{\"members\": [" M(
+			 "\"a\"", "\"leader\"",
+			 "\"running\"") ", " M("\"b\"", "\"replica\"",
+					       "\"restarting\"") ", " M("\"c\"",
+									"\"repl"
+									"ica\"",
+									"\"runn"
+									"ing\"") "]}",
+		 "member b is restarting"},
 	};
-	struct hp_diags d = { 0 };
+	struct hp_diags d = {0};
 	struct hp_inventory *inv = load_inv(&d);
 	size_t i;
 
@@ -878,28 +922,32 @@ static void test_cluster_check_hostile(void **state)
 		const char *json;
 		const char *msg;
 	} cases[] = {
-		{ "[]", "not a JSON object" },
-		{ "{\"members\": {}}", "no \"members\" array" },
-		{ "{\"members\": [" M("\"zz\\u001b[31m\"", "\"leader\"",
-				      "\"running\"") "]}",
-		  "'zz [31m' is not a patroni host of the inventory" },
-		{ "{\"members\": [" M("\"a\"", "\"leader\"", "\"running\"") ", "
-		  M("\"b\"", "\"leader\"", "\"running\"") "]}",
-		  "two leaders, 'a' and 'b'" },
-		{ "{\"members\": [" M("5", "\"leader\"", "\"running\"") "]}",
-		  "member 1 has no string \"name\"" },
-		{ "{\"members\": [" M("\"a\"", "1", "\"running\"") "]}",
-		  "has no string \"role\"" },
-		{ "{\"members\": [" M("\"a\"", "\"leader\"", "true") "]}",
-		  "or \"state\"" },
-		{ "{\"members\": [" M("null", "\"leader\"", "\"running\"") "]}",
-		  "no string \"name\"" },
-		{ "{\"members\": [7]}", "member 1 is not an object" },
-		{ "{\"members\": [" M("\"a\"", "\"leader\"", "\"running\"") ", "
-		  M("\"a\"", "\"replica\"", "\"running\"") "]}",
-		  "lists member a twice" },
+		{"[]", "not a JSON object"},
+		{"{\"members\": {}}", "no \"members\" array"},
+		{"{\"members\": [" M("\"zz\\u001b[31m\"", "\"leader\"",
+				     "\"running\"") "]}",
+		 "'zz [31m' is not a patroni host of the inventory"},
+		{"{\"members\": [" M("\"a\"", "\"leader\"",
+				     "\"running\"") ", " M("\"b\"",
+							   "\"leader\"",
+							   "\"running\"") "]}",
+		 "two leaders, 'a' and 'b'"},
+		{"{\"members\": [" M("5", "\"leader\"", "\"running\"") "]}",
+		 "member 1 has no string \"name\""},
+		{"{\"members\": [" M("\"a\"", "1", "\"running\"") "]}",
+		 "has no string \"role\""},
+		{"{\"members\": [" M("\"a\"", "\"leader\"", "true") "]}",
+		 "or \"state\""},
+		{"{\"members\": [" M("null", "\"leader\"", "\"running\"") "]}",
+		 "no string \"name\""},
+		{"{\"members\": [7]}", "member 1 is not an object"},
+		{"{\"members\": [" M("\"a\"", "\"leader\"",
+				     "\"running\"") ", " M("\"a\"",
+							   "\"replica\"",
+							   "\"running\"") "]}",
+		 "lists member a twice"},
 	};
-	struct hp_diags d = { 0 };
+	struct hp_diags d = {0};
 	struct hp_inventory *inv = load_inv(&d);
 	size_t i;
 
@@ -930,7 +978,7 @@ static void test_cluster_check_hostile(void **state)
 
 static void test_streaming(void **state)
 {
-	struct hp_diags d = { 0 };
+	struct hp_diags d = {0};
 	struct hp_inventory *inv = load_inv(&d);
 	json_t *ok = J("{\"replication\": [{\"application_name\": \"b\", "
 		       "\"state\": \"streaming\"}, {\"application_name\": "
@@ -947,14 +995,16 @@ static void test_streaming(void **state)
 	(void)state;
 	assert_true(hp_staged_streaming(inv, "a", ok, &why));
 	assert_false(hp_staged_streaming(inv, "a", catchup, &why));
-	assert_string_equal(why.buf, "replica c is not streaming from leader a");
+	assert_string_equal(why.buf,
+			    "replica c is not streaming from leader a");
 	hp_buf_reset(&why);
 	assert_false(hp_staged_streaming(inv, "a", odd, &why));
 	assert_false(hp_staged_streaming(inv, "a", none, &why));
 	/* b leads: a must stream too */
 	hp_buf_reset(&why);
 	assert_false(hp_staged_streaming(inv, "b", ok, &why));
-	assert_string_equal(why.buf, "replica a is not streaming from leader b");
+	assert_string_equal(why.buf,
+			    "replica a is not streaming from leader b");
 	hp_buf_release(&why);
 	json_decref(ok);
 	json_decref(catchup);
@@ -970,25 +1020,25 @@ static void test_config_check(void **state)
 		const char *json;
 		const char *msg; /* NULL: accepted */
 	} cases[] = {
-		{ "{}", NULL },
-		{ "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
-		  "{\"a.b\": \"1\", \"x\": 1, \"y\": 1.5, \"z\": true, "
-		  "\"w\": null}}}",
-		  NULL },
-		{ "[]", "not a JSON object" },
-		{ "{\"postgresql\": \"on\"}", "\"postgresql\" is not an object" },
-		{ "{\"postgresql\": {\"parameters\": [1]}}",
-		  "\"postgresql.parameters\" is not an object" },
-		{ "{\"postgresql\": {\"parameters\": {\"work_mem\": {}}}}",
-		  "parameter work_mem is a JSON object" },
-		{ "{\"postgresql\": {\"parameters\": {\"work_mem\": [1]}}}",
-		  "parameter work_mem is a JSON array" },
-		{ "{\"postgresql\": {\"parameters\": {\"x'); COPY (SELECT 1) "
-		  "TO PROGRAM 'id'; SELECT ('\": \"1\"}}}",
-		  "parameter name 'x'); COPY (SELECT 1) TO PROGRAM 'id'; "
-		  "SELECT ('' is not a valid PostgreSQL setting name" },
-		{ "{\"postgresql\": {\"parameters\": {\"a\\nb\\u001b\": 1}}}",
-		  "parameter name 'a b ' is not" },
+		{"{}", NULL},
+		{"{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		 "{\"a.b\": \"1\", \"x\": 1, \"y\": 1.5, \"z\": true, "
+		 "\"w\": null}}}",
+		 NULL},
+		{"[]", "not a JSON object"},
+		{"{\"postgresql\": \"on\"}", "\"postgresql\" is not an object"},
+		{"{\"postgresql\": {\"parameters\": [1]}}",
+		 "\"postgresql.parameters\" is not an object"},
+		{"{\"postgresql\": {\"parameters\": {\"work_mem\": {}}}}",
+		 "parameter work_mem is a JSON object"},
+		{"{\"postgresql\": {\"parameters\": {\"work_mem\": [1]}}}",
+		 "parameter work_mem is a JSON array"},
+		{"{\"postgresql\": {\"parameters\": {\"x'); COPY (SELECT 1) "
+		 "TO PROGRAM 'id'; SELECT ('\": \"1\"}}}",
+		 "parameter name 'x'); COPY (SELECT 1) TO PROGRAM 'id'; "
+		 "SELECT ('' is not a valid PostgreSQL setting name"},
+		{"{\"postgresql\": {\"parameters\": {\"a\\nb\\u001b\": 1}}}",
+		 "parameter name 'a b ' is not"},
 	};
 	size_t i;
 
@@ -1014,11 +1064,10 @@ static void test_config_check(void **state)
 	}
 }
 
-/* ---- through the seam: the order of actions ------------------------------------ */
+/* ---- through the seam: the order of actions ------------------------------ */
 
-static const char cfg100[] =
-	"{\"ttl\": 30, \"postgresql\": {\"parameters\": "
-	"{\"max_connections\": \"100\"}}}";
+static const char cfg100[] = "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+			     "{\"max_connections\": \"100\"}}}";
 
 /* The psql call on host 0: exactly the one command, the SQL on stdin. */
 static void assert_psql_call(struct fx *x, const char *stdin_sql)
@@ -1095,8 +1144,7 @@ static void test_grow_restarts_former_leader_if_pending(void **state)
 	hp_fake_expect(&x->fake[1], "psql", 0, answer, "");
 	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err), 0);
 	assert_string_equal(s.log.buf, "restart a;");
-	assert_int_equal(hp_fake_count_calls(&x->fake[1], HP_FAKE_EXEC,
-					     "psql"),
+	assert_int_equal(hp_fake_count_calls(&x->fake[1], HP_FAKE_EXEC, "psql"),
 			 1);
 	assert_string_equal(x->fake[1].calls[0].data, hs_sql);
 	assert_int_equal(x->fake[0].nr_calls, 0);
@@ -1217,7 +1265,7 @@ static void test_plan_changes_nothing(void **state)
 	sim_release(&s);
 }
 
-/* ---- through the seam: waiting for a stable cluster ------------------------------- */
+/* ---- through the seam: waiting for a stable cluster ---------------------- */
 
 static void transit_case(enum sim_transit kind, int looks, bool settles)
 {
@@ -1306,7 +1354,7 @@ static void test_busy_restart_is_waited_out(void **state)
 	sim_release(&s);
 }
 
-/* ---- through the seam: 4xx and 5xx are failures -------------------------------- */
+/* ---- through the seam: 4xx and 5xx are failures -------------------------- */
 
 static void write_fails(const char *what, long status, const char *log)
 {
@@ -1373,7 +1421,7 @@ static void test_switchover_4xx_5xx_fail(void **state)
 	write_fails("POST /switchover", 202, "PATCH a;restart b;restart c;");
 }
 
-/* ---- through the seam: hostile answers ----------------------------------------- */
+/* ---- through the seam: hostile answers ----------------------------------- */
 
 static const char streaming[] =
 	"{\"replication\": [{\"application_name\": \"b\", \"state\": "
@@ -1384,8 +1432,8 @@ static const char streaming[] =
 static int plan_with_config(struct fx *x, long status, const char *body)
 {
 	fx_want(x, cfg100);
-	hp_fake_rest_expect(&x->fr, "GET", "10.0.0.1:8008/config", status,
-			    body, 0);
+	hp_fake_rest_expect(&x->fr, "GET", "10.0.0.1:8008/config", status, body,
+			    0);
 	hp_fake_rest_expect(&x->fr, "GET", ":8008/patroni", 200, "{}", 0);
 	return hp_dcs_converge(&x->run, &x->rest, "a", &x->err);
 }
@@ -1400,7 +1448,8 @@ static void test_hostile_parameter_name_in_plan(void **state)
 	assert_int_equal(
 		plan_with_config(
 			x, 200,
-			"{\"postgresql\": {\"parameters\": {\"max_connections\": "
+			"{\"postgresql\": {\"parameters\": "
+			"{\"max_connections\": "
 			"\"100\", \"x'); COPY (SELECT 1) TO PROGRAM 'id > "
 			"/tmp/pwned'; SELECT ('\": \"1\"}}}"),
 		HP_EVERIFY);
@@ -1478,16 +1527,15 @@ static void test_huge_body(void **state)
 
 /* apply against a scripted /cluster answer: a clear HP_EVERIFY, nothing
  * written */
-static void hostile_cluster_code(const char *cluster, const char *msg,
-				 int code)
+static void hostile_cluster_code(const char *cluster, const char *msg, int code)
 {
 	struct fx *x = fx_new(false, NULL, NULL);
 
 	fx_want(x, cfg100);
 	hp_fake_rest_expect(&x->fr, "GET", ":8008/cluster", 200, cluster, 0);
 	hp_fake_rest_expect(&x->fr, "GET", ":8008/patroni", 200, streaming, 0);
-	hp_fake_rest_expect(&x->fr, "GET", ":8008/config", 200,
-			    "{\"ttl\": 1}", 0);
+	hp_fake_rest_expect(&x->fr, "GET", ":8008/config", 200, "{\"ttl\": 1}",
+			    0);
 	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
 			 code);
 	if (!strstr(fx_msg(x), msg))
@@ -1505,30 +1553,40 @@ static void hostile_cluster(const char *cluster, const char *msg)
 static void test_leader_outside_inventory(void **state)
 {
 	(void)state;
-	hostile_cluster("{\"members\": [" M("\"pg9\"", "\"leader\"",
-					    "\"running\"") ", "
-			M("\"b\"", "\"replica\"", "\"running\"") ", "
-			M("\"c\"", "\"replica\"", "\"running\"") "]}",
-			"patroni member 'pg9' is not a patroni host of the "
-			"inventory; switch over");
+	hostile_cluster(
+		"{\"members\": [" M(
+			"\"pg9\"", "\"leader\"",
+			"\"running\"") ", " M("\"b\"", "\"replica\"",
+					      "\"running\"") ", " M("\"c\"",
+								    "\"replica"
+								    "\"",
+								    "\"running"
+								    "\"") "]}",
+		"patroni member 'pg9' is not a patroni host of the "
+		"inventory; switch over");
 }
 
 static void test_two_leaders(void **state)
 {
 	(void)state;
-	hostile_cluster("{\"members\": [" M("\"a\"", "\"leader\"",
-					    "\"running\"") ", "
-			M("\"b\"", "\"leader\"", "\"running\"") ", "
-			M("\"c\"", "\"replica\"", "\"running\"") "]}",
-			"patroni reports two leaders, 'a' and 'b'");
+	hostile_cluster(
+		"{\"members\": [" M(
+			"\"a\"", "\"leader\"",
+			"\"running\"") ", " M("\"b\"", "\"leader\"",
+					      "\"running\"") ", " M("\"c\"",
+								    "\"replica"
+								    "\"",
+								    "\"running"
+								    "\"") "]}",
+		"patroni reports two leaders, 'a' and 'b'");
 }
 
 static void test_wrong_types(void **state)
 {
 	(void)state;
-	hostile_cluster("{\"members\": [" M("1", "\"leader\"", "\"running\"")
-			"]}",
-			"member 1 has no string \"name\"");
+	hostile_cluster(
+		"{\"members\": [" M("1", "\"leader\"", "\"running\"") "]}",
+		"member 1 has no string \"name\"");
 	hostile_cluster("{\"members\": [" M("[\"a\"]", "\"leader\"",
 					    "\"running\"") "]}",
 			"member 1 has no string \"name\"");
