@@ -163,6 +163,7 @@ struct sim {
 	long fail_status;
 	const char *fail_body;
 	int nr_writes;
+	int failover_on_patch; /* > 0: that member leads after the PATCH */
 };
 
 static void sim_init(struct sim *s, const char *config)
@@ -268,6 +269,8 @@ static int sim_write(struct sim *s, int m, const char *method, const char *path,
 
 		hp_buf_addf(&s->log, "PATCH %s;", sim_names[m]);
 		sim_merge(s->config, body);
+		if (s->failover_on_patch)
+			s->leader = s->failover_on_patch;
 		if (json_object_get(pp, "max_connections") ||
 		    json_object_get(pp, "shared_buffers"))
 			s->pending[0] = s->pending[1] = s->pending[2] = true;
@@ -1354,6 +1357,29 @@ static void test_busy_restart_is_waited_out(void **state)
 	sim_release(&s);
 }
 
+static void test_leader_change_stops_the_restarts(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|max_connections", 100);
+
+	(void)state;
+	sim_init(&s, cfg100);
+	s.failover_on_patch = 2; /* a failover to c right after the PATCH */
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"200\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
+			 HP_EVERIFY);
+	assert_non_null(strstr(fx_msg(x), "the leader changed from a to c "
+					  "during the rolling restart"));
+	assert_string_equal(s.log.buf, "PATCH a;");
+	free(answer);
+	fx_free(x);
+	sim_release(&s);
+}
+
 /* ---- through the seam: 4xx and 5xx are failures -------------------------- */
 
 static void write_fails(const char *what, long status, const char *log)
@@ -1455,6 +1481,8 @@ static void test_hostile_parameter_name_in_plan(void **state)
 		HP_EVERIFY);
 	assert_non_null(strstr(fx_msg(x), "parameter name 'x'); COPY"));
 	assert_non_null(strstr(x->err.msg, "not a valid PostgreSQL setting"));
+	/* refused as it came in, before any SQL was built */
+	assert_non_null(strstr(x->err.msg, "GET /config on a: "));
 	/* no SQL ran anywhere */
 	assert_int_equal(x->fake[0].nr_calls + x->fake[1].nr_calls +
 				 x->fake[2].nr_calls,
@@ -1693,6 +1721,7 @@ int main(void)
 		cmocka_unit_test(test_waits_for_streaming),
 		cmocka_unit_test(test_transition_past_deadline_is_an_error),
 		cmocka_unit_test(test_busy_restart_is_waited_out),
+		cmocka_unit_test(test_leader_change_stops_the_restarts),
 		cmocka_unit_test(test_patch_4xx_5xx_fail),
 		cmocka_unit_test(test_restart_4xx_5xx_fail),
 		cmocka_unit_test(test_switchover_4xx_5xx_fail),
