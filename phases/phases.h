@@ -181,8 +181,8 @@ int hp_staged_settings_sql(struct hp_buf *out, const json_t *params,
  * one of params' keys, case-insensitively) are added to need as params
  * spells them; "S|name|digits" lines (name a hot-standby setting) go to
  * *running as {"postgresql": {"parameters": {name: integer}}} (new
- * reference, set on success only). Any other line is HP_EREMOTE, quoted
- * sanitized.
+ * reference, set on success only). Any other line, or an answer that
+ * lacks one of the hot-standby settings, is HP_EREMOTE, quoted sanitized.
  */
 int hp_staged_settings_parse(const char *out, const json_t *params,
 			     struct hp_strlist *need, json_t **running,

@@ -73,6 +73,18 @@ static int stable_led_by(struct hp_run *run, struct hp_rest *rest,
 	return r;
 }
 
+/* Patroni said another action is under way (err has its answer): say so,
+ * and give it a second before the cluster is looked at again, so a member
+ * that stays busy is not asked in a tight loop. */
+static int busy_pause(const char *name, struct hp_err *err)
+{
+	hp_warn("%s: %s; waiting for a stable cluster", name, err->msg);
+	hp_sleep_ms(1000);
+	if (hp_interrupted())
+		return hp_err_set(err, HP_EINTR, "interrupted");
+	return 0;
+}
+
 /*
  * Restart member name if it still waits for a restart, once the cluster
  * is stable and led by leader; then it must serve (or stream from the
@@ -102,7 +114,8 @@ static int restart_member(struct hp_run *run, struct hp_rest *rest,
 				    timeout_ms, &resp, err);
 		if (r == 0 || !hp_member_busy(&resp) || hp_now_ms() >= end)
 			break;
-		hp_warn("%s: %s; waiting for a stable cluster", name, err->msg);
+		if ((r = busy_pause(name, err)) < 0)
+			break;
 	}
 	if (r == 0 && posted)
 		r = hp_patroni_wait_healthy(run, rest, leader, timeout_ms, err);
@@ -154,8 +167,8 @@ static int switchover(struct hp_run *run, struct hp_rest *rest,
 				    body, timeout_ms, &resp, err);
 		if (r == 0 || !hp_member_busy(&resp) || hp_now_ms() >= end)
 			break;
-		hp_warn("%s: %s; waiting for a stable cluster", leader,
-			err->msg);
+		if ((r = busy_pause(leader, err)) < 0)
+			break;
 	}
 	if (r == 0)
 		r = hp_patroni_wait_healthy(run, rest, candidate, timeout_ms,

@@ -1357,6 +1357,31 @@ static void test_busy_restart_is_waited_out(void **state)
 	sim_release(&s);
 }
 
+static void test_busy_past_deadline_fails(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|max_connections", 100);
+
+	(void)state;
+	sim_init(&s, cfg100);
+	s.busy = 1000; /* b never stops demoting */
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"200\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
+			 HP_EREMOTE);
+	assert_non_null(strstr(fx_msg(x), "POST /restart on b answered 503: "
+					  "demote already in progress"));
+	/* asked again after a pause, not in a tight loop */
+	assert_true(s.busy >= 1000 - 3);
+	assert_string_equal(s.log.buf, "PATCH a;");
+	free(answer);
+	fx_free(x);
+	sim_release(&s);
+}
+
 static void test_leader_change_stops_the_restarts(void **state)
 {
 	struct sim s;
@@ -1721,6 +1746,7 @@ int main(void)
 		cmocka_unit_test(test_waits_for_streaming),
 		cmocka_unit_test(test_transition_past_deadline_is_an_error),
 		cmocka_unit_test(test_busy_restart_is_waited_out),
+		cmocka_unit_test(test_busy_past_deadline_fails),
 		cmocka_unit_test(test_leader_change_stops_the_restarts),
 		cmocka_unit_test(test_patch_4xx_5xx_fail),
 		cmocka_unit_test(test_restart_4xx_5xx_fail),
