@@ -98,24 +98,156 @@ int hp_patroni_wait_healthy(struct hp_run *run, struct hp_rest *rest,
 			    const char *leader, int deadline_ms,
 			    struct hp_err *err);
 
-/* ---- staged changes (phases/staged.c) --------------------------------------- */
+/* ---- staged changes (phases/staged*.c, phases/rolling.c) -------------- */
 
 /*
  * The PATCH that turns `have` into `want` (NULL when nothing differs):
  * every key of want whose value differs, recursing into objects; a
  * PostgreSQL parameter in `have` but not in `want` is set to null, which
- * makes Patroni remove it. "key: old -> new" lines go to desc.
+ * makes Patroni remove it. "key: old -> new" lines go to desc, every key
+ * and value through the printable-text sanitizer (have is remote text).
  */
 json_t *hp_dcs_patch(const json_t *want, const json_t *have,
 		     const char *prefix, struct hp_buf *desc);
 
 /*
- * Converge Patroni's dynamic configuration, staged: PATCH only what
- * differs on the leader; wait until every member reports it; restart the
- * members that need it (PostgreSQL's pg_settings context says which), one
- * at a time, replicas first, then one switchover, then the former leader;
- * then the cluster must stay healthy for validation.soak_s. A pending
- * restart left by an interrupted run is finished too.
+ * Check a dynamic configuration before anything of it is used: an object;
+ * "postgresql" and "postgresql.parameters", when present, objects; every
+ * parameter name a valid GUC name (hp_guc_name_valid) and every value a
+ * string, number, boolean or null. `from` names where it came from in the
+ * error ("GET /config on pg1"). HP_EVERIFY names the offending key,
+ * sanitized. Runs in plan as in apply: a hostile name never reaches SQL.
+ */
+int hp_dcs_config_check(const json_t *config, const char *from,
+			struct hp_err *err);
+
+/*
+ * Whether name is a PostgreSQL setting (GUC) name haprov accepts: 1 to 63
+ * ASCII characters, letters, digits and underscores, with at most one dot
+ * (a custom "class.name"); each part starts with a letter or underscore
+ * and none is empty.
+ */
+bool hp_guc_name_valid(const char *name);
+
+/*
+ * Append s (len bytes) to out as one SQL string literal: '...' with each
+ * single quote doubled, as PostgreSQL's quote_literal does. Never E'...':
+ * a byte that would need an escape, or could change how psql or the server
+ * reads the line, is refused instead (HP_EINVALID, out unchanged): NUL,
+ * control characters (a newline would let the rest of the text start a
+ * line of its own, where psql reads backslash commands), DEL, non-ASCII
+ * bytes (multi-byte client encodings) and the backslash (whose meaning
+ * depends on standard_conforming_strings). What passes is printable ASCII
+ * whose only special character, the quote, is doubled: the literal means
+ * the same under any server setting and psql sees it as one quoted token.
+ */
+int hp_sql_literal(struct hp_buf *out, const char *s, size_t len,
+		   struct hp_err *err);
+
+/*
+ * The one psql command line haprov runs, with no SQL in it (the SQL goes on
+ * standard input): "cd / && runuser -u postgres -- psql -X -q -A -t -v
+ * ON_ERROR_STOP=1 -U <superuser> -d postgres", every word through the
+ * shell-quoting function. The OS user is postgres (Debian runs PostgreSQL
+ * as postgres); the database role is the inventory's secrets.superuser,
+ * which the rendered pg_hba/pg_ident let OS user postgres use over the
+ * local socket (peer, map haprov_super).
+ */
+void hp_psql_command(struct hp_buf *out, const char *superuser);
+
+/* The hot-standby settings a replica must have at least as high as the
+ * primary's (PostgreSQL refuses to run a hot standby otherwise), with
+ * PostgreSQL's default for an unset one. */
+struct hp_standby_setting {
+	const char *name;
+	long long dflt;
+};
+extern const struct hp_standby_setting hp_standby_settings[];
+extern const size_t hp_standby_settings_nr;
+
+/*
+ * The SQL script (for psql's standard input) that asks the leader which of
+ * the names in params (an object, may be NULL: its keys) need a restart,
+ * and the hot-standby settings it runs with now:
+ *	SELECT 'R', name FROM pg_settings WHERE context = 'postmaster' AND
+ *	  name IN ('a', 'b');          (only when params has keys)
+ *	SELECT 'S', name, setting FROM pg_settings WHERE name IN (...);
+ * Names are checked GUC names, lowercased, each through hp_sql_literal.
+ * HP_EVERIFY for a name that is not a GUC name.
+ */
+int hp_staged_settings_sql(struct hp_buf *out, const json_t *params,
+			   struct hp_err *err);
+
+/*
+ * Parse psql's answer to that script (remote text): "R|name" lines (name
+ * one of params' keys, case-insensitively) are added to need as params
+ * spells them; "S|name|digits" lines (name a hot-standby setting) go to
+ * *running as {"postgresql": {"parameters": {name: integer}}} (new
+ * reference, set on success only). Any other line, or an answer that
+ * lacks one of the hot-standby settings, is HP_EREMOTE, quoted sanitized.
+ */
+int hp_staged_settings_parse(const char *out, const json_t *params,
+			     struct hp_strlist *need, json_t **running,
+			     struct hp_err *err);
+
+/*
+ * The restart order: true when the leader must be restarted first (then
+ * the replicas, and no switchover), because a hot-standby setting is lower
+ * in want than in have (each a dynamic configuration; a missing or null
+ * parameter means PostgreSQL's default); a replica restarted first with
+ * the lower value would refuse to run as a hot standby of the old leader.
+ * A value that is not a whole number counts as a shrink: leader first is
+ * the order that never leaves a replica unable to start. Otherwise (grow,
+ * or only other parameters): replicas first, then one switchover.
+ */
+bool hp_restart_leader_first(const json_t *have, const json_t *want);
+
+/*
+ * Judge one GET /cluster answer (remote, untrusted). Hard errors, for an
+ * answer haprov must not act on at all, return HP_EVERIFY naming what was
+ * wrong (sanitized): not an object; no "members" array; a member that is
+ * not an object or has no string name, role or state; a member that is not
+ * a patroni host of the inventory; a member listed twice; two leaders.
+ * Otherwise 0, *leader the leader's inventory name (borrowed from inv) or
+ * NULL, and *stable whether nothing is in transition; if not, why says
+ * what: no leader, a scheduled switchover, a member whose role is not
+ * leader/replica/sync_standby or whose state is not running/streaming, an
+ * inventory member missing from the answer.
+ */
+int hp_staged_cluster_check(const struct hp_inventory *inv,
+			    const json_t *cluster, const char **leader,
+			    bool *stable, struct hp_buf *why,
+			    struct hp_err *err);
+
+/* The leader's GET /patroni answer: every other patroni host of the
+ * inventory is listed in "replication" with state "streaming". If not,
+ * false and why names the first that is not. */
+bool hp_staged_streaming(const struct hp_inventory *inv, const char *leader,
+			 const json_t *patroni, struct hp_buf *why);
+
+/*
+ * Wait until the cluster is stable, for at most validation.timeout_s:
+ * exactly one leader, every inventory member present and running, no
+ * switchover scheduled or member in transition, every replica streaming
+ * from the leader (its GET /patroni). Prints what it waits for while it
+ * waits. *leader (the caller frees it): the leader's inventory name.
+ * HP_EVERIFY at once for a hostile answer (hp_staged_cluster_check),
+ * HP_ETIMEOUT with the last reason when the deadline passes.
+ */
+int hp_staged_wait_stable(struct hp_run *run, struct hp_rest *rest,
+			  char **leader, struct hp_err *err);
+
+/*
+ * Converge Patroni's dynamic configuration, staged: wait for a stable
+ * cluster (apply only); PATCH only what differs on the leader; wait until
+ * every member reports it; restart the members that need it (PostgreSQL's
+ * pg_settings context says which), one at a time, each after waiting for
+ * a stable cluster: replicas first, then one switchover, then the former
+ * leader (or the leader first when a hot-standby setting shrinks); then
+ * the cluster must stay healthy for validation.soak_s. A pending restart
+ * left by an interrupted run is finished too. leader: Patroni's leader as
+ * hp_patroni_leader found it (an inventory host); apply acts on the leader
+ * the stable cluster shows.
  */
 int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 		    const char *leader, struct hp_err *err);

@@ -8,11 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "phases.h"
 #include "render.h"
-#include "shell.h"
+#include "staged_priv.h"
 
-/* ---- dynamic configuration ---------------------------------------------------- */
+/* ---- dynamic configuration ----------------------------------------------- */
 
 /* Scalars compared as PostgreSQL would read them: 100 == "100", true ==
  * "on". */
@@ -55,8 +54,32 @@ static bool scalar_eq(const json_t *a, const json_t *b)
 	return eq;
 }
 
-json_t *hp_dcs_patch(const json_t *want, const json_t *have,
-		     const char *prefix, struct hp_buf *desc)
+/* "path: old -> new" into desc; every part is sanitized (old and the keys
+ * of have are remote text, and desc reaches the terminal and the state
+ * repository). old NULL: "(unset)"; new NULL: "(unset)". */
+static void desc_line(struct hp_buf *desc, const char *prefix, const char *key,
+		      const json_t *old, const json_t *new)
+{
+	char *a = old ? scalar_text(old) : xstrdup("(unset)");
+	char *b = new ? scalar_text(new) : xstrdup("(unset)");
+
+	if (*prefix) {
+		hp_buf_add_printable(desc, prefix, strlen(prefix),
+				     HP_STAGED_QUOTE);
+		hp_buf_addch(desc, '.');
+	}
+	hp_buf_add_printable(desc, key, strlen(key), HP_STAGED_QUOTE);
+	hp_buf_adds(desc, ": ");
+	hp_buf_add_printable(desc, a, strlen(a), HP_STAGED_QUOTE);
+	hp_buf_adds(desc, " -> ");
+	hp_buf_add_printable(desc, b, strlen(b), HP_STAGED_QUOTE);
+	hp_buf_addch(desc, '\n');
+	free(a);
+	free(b);
+}
+
+json_t *hp_dcs_patch(const json_t *want, const json_t *have, const char *prefix,
+		     struct hp_buf *desc)
 {
 	json_t *patch = json_object(), *v;
 	const char *k;
@@ -64,36 +87,29 @@ json_t *hp_dcs_patch(const json_t *want, const json_t *have,
 	json_object_foreach((json_t *)(uintptr_t)want, k, v)
 	{
 		json_t *old = have ? json_object_get(have, k) : NULL;
-		char *path = xasprintf("%s%s%s", prefix, *prefix ? "." : "", k);
 
 		if (json_is_object(v)) {
-			json_t *sub = hp_dcs_patch(v, json_is_object(old) ? old
-								       : NULL,
-						path, desc);
+			char *path = xasprintf("%s%s%s", prefix,
+					       *prefix ? "." : "", k);
+			json_t *sub = hp_dcs_patch(
+				v, json_is_object(old) ? old : NULL, path,
+				desc);
 
 			if (sub)
 				json_object_set_new(patch, k, sub);
+			free(path);
 		} else if (!scalar_eq(v, old)) {
-			char *a = old ? scalar_text(old) : xstrdup("(unset)");
-			char *b = scalar_text(v);
-
-			hp_buf_addf(desc, "%s: %s -> %s\n", path, a, b);
+			desc_line(desc, prefix, k, old, v);
 			json_object_set(patch, k, v);
-			free(a);
-			free(b);
 		}
-		free(path);
 	}
 	if (have && !strcmp(prefix, "postgresql.parameters")) {
 		json_object_foreach((json_t *)(uintptr_t)have, k, v)
 		{
 			if (json_object_get(want, k))
 				continue;
-			char *a = scalar_text(v);
-
-			hp_buf_addf(desc, "%s.%s: %s -> (unset)\n", prefix, k, a);
+			desc_line(desc, prefix, k, v, NULL);
 			json_object_set_new(patch, k, json_null());
-			free(a);
 		}
 	}
 	if (!json_object_size(patch)) {
@@ -103,201 +119,54 @@ json_t *hp_dcs_patch(const json_t *want, const json_t *have,
 	return patch;
 }
 
-
-/* ---- members' views ---------------------------------------------------------- */
-
-/* GET path on a member; 0 with resp->json an object, else an error. */
-static int member_get(struct hp_run *run, struct hp_rest *rest,
-		      const char *name, const char *path,
-		      struct hp_rest_resp *resp, struct hp_err *err)
+int hp_dcs_config_check(const json_t *config, const char *from,
+			struct hp_err *err)
 {
-	const struct hp_inventory *inv = run->inv;
-	char *url = hp_url(hp_inventory_host(inv, name),
-			   inv->patroni.restapi_port, path);
-	int r = hp_rest_call(rest, "GET", url, NULL, resp, err);
-
-	if (r == 0 && (resp->status != 200 || !json_is_object(resp->json)))
-		r = hp_err_set(err, HP_EREMOTE, "GET %s answered %ld: %.200s",
-			       url, resp->status, resp->body.buf);
-	free(url);
-	return r;
-}
-
-/* POST (or PATCH) with the REST API credentials; 200 expected. The call
- * may take long (a restart is synchronous): timeout_ms. */
-static int member_write(struct hp_run *run, struct hp_rest *rest,
-			const char *method, const char *name, const char *path,
-			const json_t *body, int timeout_ms,
-			struct hp_rest_resp *resp, struct hp_err *err)
-{
-	const struct hp_inventory *inv = run->inv;
-	char *url = hp_url(hp_inventory_host(inv, name),
-			   inv->patroni.restapi_port, path);
-	int saved = rest->timeout_ms, r;
-
-	rest->user = run->restapi_user;
-	rest->password = run->restapi_password;
-	rest->timeout_ms = timeout_ms;
-	r = hp_rest_call(rest, method, url, body, resp, err);
-	rest->user = rest->password = NULL;
-	rest->timeout_ms = saved;
-	if (r == 0 && resp->status != 200)
-		r = hp_err_set(err, HP_EREMOTE, "%s %s answered %ld: %.300s",
-			       method, url, resp->status, resp->body.buf);
-	free(url);
-	return r;
-}
-
-/* The members of GET /cluster (new reference) and the leader's name
- * (caller frees), asked of `ask`. */
-static int cluster_members(struct hp_run *run, struct hp_rest *rest,
-			   const char *ask, json_t **members, char **leader,
-			   struct hp_err *err)
-{
-	struct hp_rest_resp resp;
-	int r;
-
-	*members = NULL;
-	if (leader)
-		*leader = NULL;
-	hp_rest_resp_init(&resp);
-	if ((r = member_get(run, rest, ask, "/cluster", &resp, err)) == 0) {
-		json_t *m;
-		size_t i;
-
-		*members = json_object_get(resp.json, "members");
-		json_incref(*members);
-		json_array_foreach(*members, i, m)
-		{
-			const char *role = json_string_value(
-				json_object_get(m, "role"));
-
-			if (leader && !*leader && role &&
-			    !strcmp(role, "leader"))
-				*leader = xstrdup(json_string_value(
-					json_object_get(m, "name")));
-		}
-		if (!json_is_array(*members))
-			r = hp_err_set(err, HP_EREMOTE, "GET /cluster: no members");
-	}
-	hp_rest_resp_release(&resp);
-	return r;
-}
-
-/*
- * Whether a member's PostgreSQL waits for a restart, in its own words
- * (GET /patroni): /cluster shows the flag only after the member's next
- * write to the DCS, up to loop_wait later.
- */
-static bool member_pending(struct hp_run *run, struct hp_rest *rest,
-			   const char *name)
-{
-	struct hp_rest_resp resp;
-	struct hp_err err;
-	bool pending;
-
-	hp_rest_resp_init(&resp);
-	pending = member_get(run, rest, name, "/patroni", &resp, &err) == 0 &&
-		  json_is_true(json_object_get(resp.json, "pending_restart"));
-	hp_rest_resp_release(&resp);
-	return pending;
-}
-
-/* ---- which parameters need a restart ------------------------------------------------ */
-
-/*
- * The names among `params` (an object) whose pg_settings context is
- * "postmaster", asked of PostgreSQL on the leader over SSH: PostgreSQL's
- * own word, not a list of ours. A name PostgreSQL does not know is not
- * listed (Patroni would not restart for it either).
- */
-static int restart_params(struct hp_run *run, const char *leader,
-			  const json_t *params, struct hp_strlist *out,
-			  struct hp_err *err)
-{
-	struct hp_hostrun *h = hp_run_host(run, leader);
-	struct hp_buf sql = HP_BUF_INIT, cmd = HP_BUF_INIT, res = HP_BUF_INIT;
+	const json_t *pg = json_object_get(config, "postgresql");
+	const json_t *params = json_object_get(pg, "parameters");
 	const char *k;
 	json_t *v;
-	char *line, *save = NULL;
-	int r = 0;
 
-	if (!json_object_size(params))
-		return 0;
-	if (!h || !h->tr.ops)
-		return hp_err_set(err, HP_ECONNECT, "no session to %s", leader);
-	hp_buf_adds(&sql, "select name from pg_settings where context = "
-			  "'postmaster' and name in (");
+	if (!json_is_object(config))
+		return hp_err_set(err, HP_EVERIFY, "%s: not a JSON object",
+				  from);
+	if (pg && !json_is_object(pg))
+		return hp_err_set(err, HP_EVERIFY,
+				  "%s: \"postgresql\" is not an object", from);
+	if (params && !json_is_object(params))
+		return hp_err_set(err, HP_EVERIFY,
+				  "%s: \"postgresql.parameters\" is not an "
+				  "object",
+				  from);
 	json_object_foreach((json_t *)(uintptr_t)params, k, v)
 	{
-		/* names are checked GUC names ([a-z0-9_.]): no quote inside */
-		hp_buf_addf(&sql, "%s'%s'", sql.buf[sql.len - 1] == '(' ? "" : ",",
-			    k);
+		char *q;
+		int r;
+
+		if (hp_guc_name_valid(k) &&
+		    (json_is_string(v) || json_is_number(v) ||
+		     json_is_boolean(v) || json_is_null(v)))
+			continue;
+		q = hp_printable_dup(k, 64);
+		if (!hp_guc_name_valid(k))
+			r = hp_err_set(err, HP_EVERIFY,
+				       "%s: parameter name '%s' is not a valid "
+				       "PostgreSQL setting name; refusing to "
+				       "act on it",
+				       from, q);
+		else
+			r = hp_err_set(err, HP_EVERIFY,
+				       "%s: parameter %s is a JSON %s, not a "
+				       "string or number",
+				       from, q,
+				       json_is_object(v) ? "object" : "array");
+		free(q);
+		return r;
 	}
-	hp_buf_adds(&sql, ")");
-	hp_buf_adds(&cmd, "cd / && runuser -u postgres -- psql -XAtq -c ");
-	hp_shell_quote(&cmd, sql.buf);
-	if ((r = hp_host_sh(h, cmd.buf, NULL, 0, 30, &res, err)) < 0)
-		goto out;
-	for (line = strtok_r(res.buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (*line)
-			hp_strlist_add(out, line);
-out:
-	hp_buf_release(&sql);
-	hp_buf_release(&cmd);
-	hp_buf_release(&res);
-	return r;
+	return 0;
 }
 
-/*
- * PostgreSQL refuses to run a hot standby whose max_connections (and four
- * others) is below the primary's. When one of them shrinks, the primary
- * goes first (restarted in place), then the replicas; Patroni documents
- * this order.
- */
-static bool shrinks_standby_setting(const json_t *patch, const json_t *have)
-{
-	/* name, PostgreSQL's default (what an unset parameter means) */
-	static const struct {
-		const char *name;
-		long long dflt;
-	} params[] = { { "max_connections", 100 },
-		       { "max_prepared_transactions", 0 },
-		       { "max_locks_per_transaction", 64 },
-		       { "max_wal_senders", 10 },
-		       { "max_worker_processes", 8 } };
-	const json_t *pp = json_object_get(json_object_get(patch, "postgresql"),
-					   "parameters");
-	const json_t *hp = json_object_get(json_object_get(have, "postgresql"),
-					   "parameters");
-	size_t i;
-
-	for (i = 0; i < HP_ARRAY_SIZE(params); i++) {
-		const json_t *nv = json_object_get(pp, params[i].name);
-		const json_t *ov = json_object_get(hp, params[i].name);
-		long long a = params[i].dflt, b = params[i].dflt;
-		char *t;
-
-		if (!nv)
-			continue; /* not changed */
-		if (ov && !json_is_null(ov)) {
-			t = scalar_text(ov);
-			a = strtoll(t, NULL, 10);
-			free(t);
-		}
-		if (!json_is_null(nv)) {
-			t = scalar_text(nv);
-			b = strtoll(t, NULL, 10);
-			free(t);
-		}
-		if (b < a)
-			return true;
-	}
-	return false;
-}
-
-/* ---- waiting -------------------------------------------------------------------- */
+/* ---- waiting ------------------------------------------------------------- */
 
 struct applied_arg {
 	const json_t *want;
@@ -323,7 +192,7 @@ static int wait_members_config(struct hp_run *run, struct hp_rest *rest,
 			       const json_t *want, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	struct applied_arg a = { want };
+	struct applied_arg a = {want};
 	size_t i;
 	int r = 0;
 
@@ -352,192 +221,124 @@ static int wait_members_config(struct hp_run *run, struct hp_rest *rest,
 static void wait_pending_flags(struct hp_run *run, struct hp_rest *rest)
 {
 	const struct hp_inventory *inv = run->inv;
-	int64_t end = hp_now_ms() +
-		      (int64_t)(inv->patroni.dcs.loop_wait + 3) * 1000;
+	int64_t end =
+		hp_now_ms() + (int64_t)(inv->patroni.dcs.loop_wait + 3) * 1000;
 	size_t i, waiting;
 
 	do {
 		waiting = 0;
-		for (i = 0; i < inv->nr_hosts; i++)
+		for (i = 0; i < inv->nr_hosts; i++) {
+			struct hp_err e;
+			bool pending = false;
+
+			/* a member that cannot answer yet is waited for */
 			if ((inv->hosts[i].roles & HP_ROLE_PATRONI) &&
-			    !member_pending(run, rest, inv->hosts[i].name))
+			    (hp_member_pending(run, rest, inv->hosts[i].name,
+					       &pending, &e) < 0 ||
+			     !pending))
 				waiting++;
+		}
 		if (waiting)
 			hp_sleep_ms(250);
 	} while (waiting && hp_now_ms() < end && !hp_interrupted());
 }
 
-/* ---- rolling restart -------------------------------------------------------------- */
+/* ---- soak ---------------------------------------------------------------- */
 
-static int restart_member(struct hp_run *run, struct hp_rest *rest,
-			  const char *name, const char *leader,
-			  struct hp_err *err)
+/* The leader's timeline in a /cluster answer (checked by
+ * hp_staged_cluster_check): -1 when it shows none; a timeline that is not
+ * a number is an error. */
+static int leader_timeline(const json_t *cluster, const char *leader,
+			   long long *out, struct hp_err *err)
 {
-	struct hp_rest_resp resp;
-	json_t *body = json_object();
-	int64_t t = hp_now_ms();
-	int r;
+	const json_t *m;
+	size_t i;
 
-	hp_rest_resp_init(&resp);
-	r = member_write(run, rest, "POST", name, "/restart", body,
-			 run->inv->validation.timeout_s * 1000, &resp, err);
-	/* it is back only when it serves (or streams from) the leader again */
-	if (r == 0)
-		r = hp_patroni_wait_healthy(run, rest, leader,
-					    run->inv->validation.timeout_s *
-						    1000,
-					    err);
-	hp_run_record(run, name, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
-		      "restart postgresql", r < 0 ? err->msg : "pending restart done",
-		      NULL, t);
-	hp_rest_resp_release(&resp);
-	json_decref(body);
-	return r;
+	*out = -1;
+	json_array_foreach(json_object_get(cluster, "members"), i, m)
+	{
+		const json_t *tl = json_object_get(m, "timeline");
+
+		if (strcmp(json_string_value(json_object_get(m, "name")),
+			   leader) != 0 ||
+		    !tl)
+			continue;
+		if (!json_is_integer(tl))
+			return hp_err_set(err, HP_EVERIFY,
+					  "GET /cluster: the timeline of %s is "
+					  "not a number",
+					  leader);
+		*out = json_integer_value(tl);
+	}
+	return 0;
 }
 
-static int switchover(struct hp_run *run, struct hp_rest *rest,
-		      const char *leader, const char *candidate,
-		      struct hp_err *err)
-{
-	struct hp_rest_resp resp;
-	json_t *body = json_object();
-	char *what = xasprintf("%s -> %s", leader, candidate);
-	int64_t t = hp_now_ms();
-	int r;
-
-	hp_rest_resp_init(&resp);
-	json_object_set_new(body, "leader", json_string(leader));
-	json_object_set_new(body, "candidate", json_string(candidate));
-	r = member_write(run, rest, "POST", leader, "/switchover", body,
-			 run->inv->validation.timeout_s * 1000, &resp, err);
-	/* verified: the candidate leads, the former leader streams from it */
-	if (r == 0)
-		r = hp_patroni_wait_healthy(run, rest, candidate,
-					    run->inv->validation.timeout_s *
-						    1000,
-					    err);
-	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
-		      "switchover", r < 0 ? err->msg : what, NULL, t);
-	free(what);
-	hp_rest_resp_release(&resp);
-	json_decref(body);
-	return r;
-}
-
-/*
- * Restart every member Patroni flags pending_restart, one at a time.
- * Replicas first, then a switchover to a restarted replica (the former
- * leader's demotion restarts its PostgreSQL with the new settings), then
- * the former leader if it is still pending. leader_first: restart the
- * leader in place first, then the replicas (shrinking standby settings).
- */
-static int rolling_restart(struct hp_run *run, struct hp_rest *rest,
-			   const char *leader, bool leader_first,
-			   struct hp_err *err)
+/* One look during the soak: stable, same leader, same timeline, no
+ * pending restart. */
+static int soak_look(struct hp_run *run, struct hp_rest *rest,
+		     const char *leader, long long *timeline,
+		     struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	char *candidate = NULL;
+	struct hp_buf why = HP_BUF_INIT;
+	const char *now = NULL;
+	json_t *cluster = NULL;
+	long long tl = -1;
+	bool stable = false, pending = false;
 	size_t i;
-	int r = 0;
+	int r;
 
-	if (leader_first && member_pending(run, rest, leader) &&
-	    (r = restart_member(run, rest, leader, leader, err)) < 0)
-		goto out;
-	for (i = 0; i < inv->nr_hosts && r == 0; i++) {
-		const char *name = inv->hosts[i].name;
-
-		if (!(inv->hosts[i].roles & HP_ROLE_PATRONI) ||
-		    !strcmp(name, leader))
-			continue;
-		if (hp_interrupted())
-			r = hp_err_set(err, HP_EINTR, "interrupted");
-		else if (member_pending(run, rest, name))
-			r = restart_member(run, rest, name, leader, err);
-		if (r == 0 && !candidate)
-			candidate = xstrdup(name);
-	}
-	if (r < 0 || leader_first || !member_pending(run, rest, leader))
-		goto out;
-	if (!candidate) {
+	r = hp_staged_look(run, rest, &now, &cluster, &stable, &why, err);
+	if (r == 0 && !stable)
+		r = hp_err_set(err, HP_EVERIFY, "during the soak: %s", why.buf);
+	else if (r == 0 && strcmp(now, leader) != 0)
 		r = hp_err_set(err, HP_EVERIFY,
-			       "%s needs a restart and there is no replica to "
-			       "switch over to",
-			       leader);
-		goto out;
+			       "leader changed from %s to %s during the soak",
+			       leader, now);
+	else if (r == 0 &&
+		 (r = leader_timeline(cluster, leader, &tl, err)) == 0 &&
+		 tl >= 0) {
+		if (*timeline < 0)
+			*timeline = tl;
+		else if (*timeline != tl)
+			r = hp_err_set(err, HP_EVERIFY,
+				       "timeline changed from %lld to %lld "
+				       "during the soak",
+				       *timeline, tl);
 	}
-	if ((r = switchover(run, rest, leader, candidate, err)) < 0)
-		goto out;
-	if (member_pending(run, rest, leader))
-		r = restart_member(run, rest, leader, candidate, err);
-out:
-	free(candidate);
+	for (i = 0; r == 0 && i < inv->nr_hosts; i++) {
+		if (!(inv->hosts[i].roles & HP_ROLE_PATRONI))
+			continue;
+		r = hp_member_pending(run, rest, inv->hosts[i].name, &pending,
+				      err);
+		if (r == 0 && pending)
+			r = hp_err_set(err, HP_EVERIFY,
+				       "member %s still has a pending restart",
+				       inv->hosts[i].name);
+	}
+	json_decref(cluster);
+	hp_buf_release(&why);
 	return r;
 }
 
-/* ---- soak ---------------------------------------------------------------------- */
-
 /* The cluster stays as it is (same leader, same timeline, every member
- * running, no pending restart) for soak_s seconds. */
+ * running, replicas streaming, no pending restart) for soak_s seconds. */
 static int soak(struct hp_run *run, struct hp_rest *rest, const char *leader,
 		struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	int64_t t = hp_now_ms(), end = t + (int64_t)inv->validation.soak_s * 1000;
+	int64_t t = hp_now_ms(),
+		end = t + (int64_t)inv->validation.soak_s * 1000;
 	long long timeline = -1;
 	char *detail = xasprintf("%ds: same leader and timeline, all running",
 				 inv->validation.soak_s);
-	int r = 0;
+	int r;
 
 	do {
-		json_t *members = NULL, *m;
-		char *now_leader = NULL;
-		size_t i;
-
-		if ((r = cluster_members(run, rest, leader, &members,
-					 &now_leader, err)) < 0)
-			break;
-		if (!now_leader || strcmp(now_leader, leader) != 0)
-			r = hp_err_set(err, HP_EVERIFY,
-				       "leader changed from %s to %s during "
-				       "the soak",
-				       leader, now_leader ? now_leader : "none");
-		json_array_foreach(members, i, m)
-		{
-			const char *name = json_string_value(
-				json_object_get(m, "name"));
-			const char *state = json_string_value(
-				json_object_get(m, "state"));
-			json_t *tl = json_object_get(m, "timeline");
-
-			if (r < 0)
-				break;
-			if (!state || (strcmp(state, "running") != 0 &&
-				       strcmp(state, "streaming") != 0))
-				r = hp_err_set(err, HP_EVERIFY,
-					       "member %s is %s during the "
-					       "soak",
-					       name ? name : "?",
-					       state ? state : "unknown");
-			else if (name && member_pending(run, rest, name))
-				r = hp_err_set(err, HP_EVERIFY,
-					       "member %s still has a pending "
-					       "restart",
-					       name);
-			else if (name && !strcmp(name, leader) &&
-				 json_is_integer(tl)) {
-				if (timeline < 0)
-					timeline = json_integer_value(tl);
-				else if (timeline != json_integer_value(tl))
-					r = hp_err_set(err, HP_EVERIFY,
-						       "timeline changed during "
-						       "the soak");
-			}
-		}
-		free(now_leader);
-		json_decref(members);
+		r = soak_look(run, rest, leader, &timeline, err);
 		if (r == 0 && hp_now_ms() < end)
 			hp_sleep_ms(1000);
-		if (hp_interrupted())
+		if (r == 0 && hp_interrupted())
 			r = hp_err_set(err, HP_EINTR, "interrupted");
 	} while (r == 0 && hp_now_ms() < end);
 	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_OK, "soak",
@@ -546,62 +347,173 @@ static int soak(struct hp_run *run, struct hp_rest *rest, const char *leader,
 	return r;
 }
 
-/* ---- the staged DCS change ------------------------------------------------------- */
+/* ---- the staged DCS change ----------------------------------------------- */
 
-int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
-		    const char *leader, struct hp_err *err)
+/* Whether any patroni member of the inventory waits for a restart (left
+ * by an interrupted run). */
+static int any_pending(struct hp_run *run, struct hp_rest *rest, bool *out,
+		       struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	size_t i;
+	int r = 0;
+
+	*out = false;
+	for (i = 0; i < inv->nr_hosts && r == 0 && !*out; i++)
+		if (inv->hosts[i].roles & HP_ROLE_PATRONI)
+			r = hp_member_pending(run, rest, inv->hosts[i].name,
+					      out, err);
+	return r;
+}
+
+/*
+ * What the leader's PostgreSQL says: which of params need a restart
+ * (need), and the hot-standby settings it runs with (*running, a dynamic
+ * configuration for hp_restart_leader_first).
+ */
+static int leader_settings(struct hp_run *run, const char *leader,
+			   const json_t *params, struct hp_strlist *need,
+			   json_t **running, struct hp_err *err)
+{
+	struct hp_buf sql = HP_BUF_INIT, out = HP_BUF_INIT;
+	int r;
+
+	if ((r = hp_staged_settings_sql(&sql, params, err)) == 0 &&
+	    (r = hp_staged_psql(run, leader, sql.buf, &out, err)) == 0 &&
+	    (r = hp_staged_settings_parse(out.buf, params, need, running,
+					  err)) < 0)
+		hp_err_prefix(err, "psql on %s", leader);
+	hp_buf_release(&sql);
+	hp_buf_release(&out);
+	return r;
+}
+
+/* The desired dynamic configuration: the rollback point's, or the
+ * inventory's; checked as a remote one is. */
+static int desired(struct hp_run *run, json_t **want, struct hp_err *err)
+{
+	int r;
+
+	if (run->dcs_want)
+		*want = json_incref(run->dcs_want);
+	else if ((r = hp_render_dcs_json(want, run->inv, err)) < 0)
+		return r;
+	return hp_dcs_config_check(*want, "the desired configuration", err);
+}
+
+/* The change's description: the "old -> new" lines, then the parameters
+ * that need a restart. */
+static void describe(struct hp_buf *desc, const struct hp_strlist *need)
+{
+	size_t i;
+
+	if (desc->len && desc->buf[desc->len - 1] == '\n')
+		desc->buf[--desc->len] = '\0';
+	for (i = 0; i < need->nr; i++)
+		hp_buf_addf(desc, "%s%s",
+			    i ? ", " : "\n(restart, rolling: ", need->items[i]);
+	if (need->nr)
+		hp_buf_adds(desc, ")");
+}
+
+/* PATCH only what differs, then every member must report it. */
+static int send_patch(struct hp_run *run, struct hp_rest *rest,
+		      const char *leader, const json_t *patch,
+		      const json_t *want, const struct hp_buf *desc,
+		      const struct hp_strlist *need, int64_t t,
+		      struct hp_err *err)
 {
 	struct hp_rest_resp resp;
-	struct hp_buf desc = HP_BUF_INIT;
-	struct hp_strlist need = { NULL, 0, 0 };
-	json_t *want = NULL, *patch = NULL, *members = NULL, *have = NULL;
-	bool pending = false, leader_first;
-	int64_t t = hp_now_ms();
-	size_t i;
 	int r;
 
 	hp_rest_resp_init(&resp);
-	if (run->dcs_want) {
-		want = run->dcs_want; /* a rollback: the recorded settings */
-		json_incref(want);
-	} else if ((r = hp_render_dcs_json(&want, run->inv, err)) < 0) {
-		goto out;
-	}
-	if ((r = member_get(run, rest, leader, "/config", &resp, err)) < 0)
-		goto out;
-	have = json_incref(resp.json);
-	patch = hp_dcs_patch(want, have, "", &desc);
-	if ((r = cluster_members(run, rest, leader, &members, NULL, err)) < 0)
-		goto out;
-	for (i = 0; i < json_array_size(members); i++) {
-		const char *n = json_string_value(json_object_get(
-			json_array_get(members, i), "name"));
+	r = hp_member_write(run, rest, "PATCH", leader, "/config", patch, 10000,
+			    &resp, err);
+	if (r == 0)
+		r = wait_members_config(run, rest, want, err);
+	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
+		      "dcs config", r < 0 ? err->msg : desc->buf, NULL, t);
+	if (r == 0 && need->nr)
+		wait_pending_flags(run, rest);
+	hp_rest_resp_release(&resp);
+	return r;
+}
 
-		if (n && member_pending(run, rest, n))
-			pending = true;
-	}
+/*
+ * The leader to act on and its GET /config, checked. Apply waits for a
+ * stable cluster first (never acting on one in transition) and takes its
+ * leader; plan only reads, from the leader it was given.
+ */
+static int leader_config(struct hp_run *run, struct hp_rest *rest,
+			 const char *hint, char **leader,
+			 struct hp_rest_resp *resp, struct hp_err *err)
+{
+	char *from;
+	int r = 0;
+
+	if (!run->opts.plan)
+		r = hp_staged_wait_stable(run, rest, leader, err);
+	else if (hint)
+		*leader = xstrdup(hint);
+	else
+		r = hp_err_set(err, HP_EVERIFY, "patroni has no leader");
+	if (r < 0 ||
+	    (r = hp_member_get(run, rest, *leader, "/config", resp, err)) < 0)
+		return r;
+	from = xasprintf("GET /config on %s", *leader);
+	r = hp_dcs_config_check(resp->json, from, err);
+	free(from);
+	return r;
+}
+
+/* After the restarts: a stable cluster, then the soak against whoever
+ * leads now. */
+static int settle(struct hp_run *run, struct hp_rest *rest, struct hp_err *err)
+{
+	char *now = NULL;
+	int r = hp_staged_wait_stable(run, rest, &now, err);
+
+	if (r == 0)
+		r = soak(run, rest, now, err);
+	free(now);
+	return r;
+}
+
+int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
+		    const char *leader_hint, struct hp_err *err)
+{
+	struct hp_rest_resp resp;
+	struct hp_buf desc = HP_BUF_INIT;
+	struct hp_strlist need = {NULL, 0, 0};
+	json_t *want = NULL, *patch = NULL, *running = NULL;
+	const json_t *params;
+	char *leader = NULL;
+	bool pending = false;
+	int64_t t = hp_now_ms();
+	int r;
+
+	hp_rest_resp_init(&resp);
+	if ((r = desired(run, &want, err)) < 0)
+		goto out;
+	if ((r = leader_config(run, rest, leader_hint, &leader, &resp, err)) <
+	    0)
+		goto out;
+	patch = hp_dcs_patch(want, resp.json, "", &desc);
+	if ((r = any_pending(run, rest, &pending, err)) < 0)
+		goto out;
 	if (!patch && !pending) {
 		hp_run_record(run, leader, HP_STEP_OK, "dcs config", NULL, NULL,
 			      t);
 		goto out;
 	}
-	if (patch) {
-		r = restart_params(run, leader,
-				   json_object_get(json_object_get(patch,
-								   "postgresql"),
-						   "parameters"),
-				   &need, err);
-		if (r < 0)
-			goto out;
-		if (desc.len)
-			desc.buf[--desc.len] = '\0';
-		for (i = 0; i < need.nr; i++)
-			hp_buf_addf(&desc, "%s%s", i ? ", " : "\n(restart, "
-							       "rolling: ",
-				    need.items[i]);
-		if (need.nr)
-			hp_buf_adds(&desc, ")");
-	}
+	params = json_object_get(json_object_get(patch, "postgresql"),
+				 "parameters");
+	/* a restart can follow only a parameter change or a pending one */
+	if ((params || pending) &&
+	    (r = leader_settings(run, leader, params, &need, &running, err)) <
+		    0)
+		goto out;
+	describe(&desc, &need);
 	if (run->opts.plan) {
 		hp_run_record(run, leader, HP_STEP_CHANGED, "dcs config",
 			      patch ? "dynamic settings differ"
@@ -609,45 +521,20 @@ int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 			      desc.buf, t);
 		goto out;
 	}
-	if (patch) {
-		/* one PATCH, only what differs */
-		r = member_write(run, rest, "PATCH", leader, "/config", patch,
-				 10000, &resp, err);
-		if (r == 0)
-			r = wait_members_config(run, rest, want, err);
-		hp_run_record(run, leader,
-			      r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
-			      "dcs config", r < 0 ? err->msg : desc.buf, NULL,
-			      t);
-		if (r < 0)
-			goto out;
-		if (need.nr)
-			wait_pending_flags(run, rest);
-	}
-	leader_first = patch && shrinks_standby_setting(patch, have);
-	if ((r = rolling_restart(run, rest, leader, leader_first, err)) < 0)
+	if (patch && (r = send_patch(run, rest, leader, patch, want, &desc,
+				     &need, t, err)) < 0)
 		goto out;
-	{
-		/* the soak runs against whoever leads now */
-		char *now = NULL;
-		json_t *m2 = NULL;
-
-		if ((r = cluster_members(run, rest, leader, &m2, &now, err)) ==
-		    0)
-			r = hp_patroni_wait_healthy(
-				run, rest, now ? now : leader,
-				run->inv->validation.timeout_s * 1000, err);
-		if (r == 0)
-			r = soak(run, rest, now ? now : leader, err);
-		free(now);
-		json_decref(m2);
-	}
+	r = hp_rolling_restart(
+		run, rest, leader,
+		running && hp_restart_leader_first(running, want), err);
+	if (r == 0)
+		r = settle(run, rest, err);
 out:
 	hp_strlist_clear(&need);
 	json_decref(want);
 	json_decref(patch);
-	json_decref(have);
-	json_decref(members);
+	json_decref(running);
+	free(leader);
 	hp_buf_release(&desc);
 	hp_rest_resp_release(&resp);
 	return r;

@@ -1,0 +1,816 @@
+/*
+ * hp_dcs_converge through the REST seam and the fake transport: a
+ * simulated Patroni cluster (fake_patroni.h) for the order of actions,
+ * waiting for a stable cluster, and 4xx/5xx answers; the scripted fake
+ * REST server (fake_rest.h) for hostile and broken answers. Every answer a
+ * test feeds must end in a clear, sanitized error, never a crash (the
+ * binary runs under ASan and UBSan).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "fake_patroni.h"
+#include "fake_rest.h"
+#include "fake_transport.h"
+#include "phases.h"
+#include "staged_fixture.h"
+
+/* ---- fixture ------------------------------------------------------------- */
+
+struct fx {
+	struct hp_inventory *inv;
+	struct hp_diags diags;
+	struct hp_run run;
+	struct hp_fake fake[3];
+	struct hp_fake_rest fr;
+	struct hp_rest rest;
+	struct hp_err err;
+	json_t *want;
+};
+
+/* A run over a, b, c whose REST requests go to ops/ctx (NULL: the
+ * scripted fake REST server fx->fr). */
+static struct fx *fx_new(bool plan, const struct hp_rest_ops *ops, void *ctx)
+{
+	struct fx *x = xcalloc(1, sizeof(*x));
+	struct hp_run_opts o;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.plan = plan;
+	assert_int_equal(hp_inventory_load_string(&x->inv, inv_yaml,
+						  sizeof(inv_yaml) - 1,
+						  "/tmp/t.yml", &x->diags),
+			 0);
+	hp_run_init(&x->run, x->inv, &o);
+	for (i = 0; i < 3; i++) {
+		hp_fake_init(&x->fake[i]);
+		x->fake[i].strict = true;
+		hp_fake_transport(&x->fake[i], &x->run.hosts[i].tr,
+				  x->inv->hosts[i].name);
+	}
+	hp_fake_rest_init(&x->fr);
+	x->run.rest_ops = ops ? ops : &hp_fake_rest_ops;
+	x->run.rest_ctx = ops ? ctx : &x->fr;
+	x->run.restapi_user = xstrdup("patroni");
+	x->run.restapi_password = xstrdup("pw");
+	hp_err_clear(&x->err);
+	assert_int_equal(hp_run_rest_init(&x->run, &x->rest, 1000, &x->err), 0);
+	return x;
+}
+
+/* The desired dynamic configuration (instead of the inventory's). */
+static void fx_want(struct fx *x, const char *json)
+{
+	json_decref(x->want);
+	x->want = json_loads(json, 0, NULL);
+	assert_non_null(x->want);
+	x->run.dcs_want = x->want;
+}
+
+static void fx_free(struct fx *x)
+{
+	size_t i;
+
+	hp_rest_release(&x->rest);
+	free(x->run.restapi_user);
+	free(x->run.restapi_password);
+	hp_run_release(&x->run);
+	for (i = 0; i < 3; i++)
+		hp_fake_release(&x->fake[i]);
+	hp_fake_rest_release(&x->fr);
+	json_decref(x->want);
+	hp_inventory_free(x->inv);
+	hp_diags_release(&x->diags);
+	free(x);
+}
+
+static const char *fx_msg(struct fx *x)
+{
+	assert_printable(x->err.msg);
+	return x->err.msg;
+}
+
+/* Every request the simulated cluster got made sense (a member's URL,
+ * writes with the REST API credentials). */
+static void sim_done(struct sim *s)
+{
+	assert_int_equal(s->nr_bad, 0);
+	sim_release(s);
+}
+
+/* ---- through the seam: the order of actions ------------------------------ */
+
+static const char cfg100[] = "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+			     "{\"max_connections\": \"100\"}}}";
+
+/* The psql call on host 0: exactly the one command, the SQL on stdin. */
+static void assert_psql_call(struct fx *x, const char *stdin_sql)
+{
+	long i = hp_fake_find_call(&x->fake[0], HP_FAKE_EXEC, "psql", 0);
+
+	assert_true(i >= 0);
+	assert_string_equal(x->fake[0].calls[i].what, psql_cmd);
+	assert_null(strstr(x->fake[0].calls[i].what, "max_connections"));
+	assert_string_equal(x->fake[0].calls[i].data, stdin_sql);
+	/* only one */
+	assert_int_equal(hp_fake_find_call(&x->fake[0], HP_FAKE_EXEC, NULL,
+					   (size_t)i + 1),
+			 -1);
+	assert_int_equal(x->fake[1].nr_calls + x->fake[2].nr_calls, 0);
+}
+
+static void run_change(struct sim *s, const char *want, long long running,
+		       const char *restart, const char *log)
+{
+	struct fx *x = fx_new(false, &sim_ops, s);
+	char *answer = psql_answer(restart, running);
+	char *sql = xasprintf("SELECT 'R', name FROM pg_settings WHERE "
+			      "context = 'postmaster' AND name IN "
+			      "('max_connections');\n%s",
+			      hs_sql);
+
+	fx_want(x, want);
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	if (hp_dcs_converge(&x->run, &x->rest, "a", &x->err) != 0)
+		fail_msg("hp_dcs_converge: %s", x->err.msg);
+	assert_string_equal(s->log.buf, log);
+	assert_false(s->acted_in_transit);
+	assert_psql_call(x, sql);
+	free(sql);
+	free(answer);
+	fx_free(x);
+}
+
+static void test_grow_replicas_then_switchover(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, cfg100);
+	run_change(&s,
+		   "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"200\"}}}",
+		   100, "R|max_connections",
+		   "PATCH a;restart b;restart c;switchover a>b;");
+	/* the demotion restarted a: no restart of it after */
+	assert_int_equal(s.leader, 1);
+	assert_false(s.pending[0] || s.pending[1] || s.pending[2]);
+	sim_done(&s);
+}
+
+static void test_grow_restarts_former_leader_if_pending(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer(NULL, 100);
+
+	(void)state;
+	/* left by an interrupted run: b already leads with the new value,
+	 * a (now a replica) still waits for its restart */
+	sim_init(&s, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		     "{\"max_connections\": \"200\"}}}");
+	s.leader = 1;
+	s.pending[0] = true;
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"200\"}}}");
+	/* the new leader b is asked, not a */
+	hp_fake_expect(&x->fake[1], "psql", 0, answer, "");
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err), 0);
+	assert_string_equal(s.log.buf, "restart a;");
+	assert_int_equal(hp_fake_count_calls(&x->fake[1], HP_FAKE_EXEC, "psql"),
+			 1);
+	assert_string_equal(x->fake[1].calls[0].data, hs_sql);
+	assert_int_equal(x->fake[0].nr_calls, 0);
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
+static void test_shrink_leader_first_no_switchover(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, cfg100);
+	run_change(&s,
+		   "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"50\"}}}",
+		   100, "R|max_connections",
+		   "PATCH a;restart a;restart b;restart c;");
+	assert_int_equal(s.leader, 0);
+	sim_done(&s);
+}
+
+static void test_shrink_interrupted_still_leader_first(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer(NULL, 100);
+
+	(void)state;
+	/* killed after the PATCH: nothing to patch, every member pending,
+	 * the leader still runs 100: it goes first all the same */
+	sim_init(&s, "{\"postgresql\": {\"parameters\": "
+		     "{\"max_connections\": \"50\"}}}");
+	s.pending[0] = s.pending[1] = s.pending[2] = true;
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"50\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err), 0);
+	assert_string_equal(s.log.buf, "restart a;restart b;restart c;");
+	assert_psql_call(x, hs_sql);
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
+static void test_other_restart_param_replicas_first(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|shared_buffers", 100);
+
+	(void)state;
+	sim_init(&s, cfg100);
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"100\", \"shared_buffers\": "
+		   "\"1GB\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err), 0);
+	assert_string_equal(s.log.buf,
+			    "PATCH a;restart b;restart c;switchover a>b;");
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
+static void test_no_change_sends_nothing(void **state)
+{
+	struct sim s;
+	struct fx *x;
+
+	(void)state;
+	sim_init(&s, cfg100);
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, cfg100);
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err), 0);
+	assert_int_equal(s.nr_writes, 0);
+	/* and no psql either */
+	assert_int_equal(x->fake[0].nr_calls, 0);
+	fx_free(x);
+	sim_done(&s);
+}
+
+static void test_plan_changes_nothing(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|max_connections", 100);
+	size_t i;
+	bool seen = false;
+
+	(void)state;
+	sim_init(&s, cfg100);
+	x = fx_new(true, &sim_ops, &s);
+	fx_want(x, "{\"ttl\": 20, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"200\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err), 0);
+	assert_int_equal(s.nr_writes, 0);
+	for (i = 0; i < x->run.nr_results; i++) {
+		const struct hp_step_result *r = &x->run.results[i];
+
+		if (strcmp(r->step, "dcs config"))
+			continue;
+		seen = true;
+		assert_int_equal(r->status, HP_STEP_CHANGED);
+		assert_string_equal(r->diff,
+				    "ttl: 30 -> 20\n"
+				    "postgresql.parameters.max_connections: "
+				    "100 -> 200\n"
+				    "(restart, rolling: max_connections)");
+	}
+	assert_true(seen);
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
+/* ---- through the seam: waiting for a stable cluster ---------------------- */
+
+static void transit_case(enum sim_transit kind, int ms, bool settles)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|max_connections", 100);
+	int r;
+
+	sim_init(&s, cfg100);
+	s.transit = kind;
+	s.transit_ms = ms;
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"200\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	r = hp_dcs_converge(&x->run, &x->rest, "a", &x->err);
+	/* never a write while in transition */
+	assert_false(s.acted_in_transit);
+	if (settles) {
+		if (r != 0)
+			fail_msg("transit %d: %s", kind, x->err.msg);
+		/* it saw the transition, and waited it out */
+		assert_true(s.nr_transit_answers > 0);
+		assert_string_equal(s.log.buf, "PATCH a;restart b;restart c;"
+					       "switchover a>b;");
+	} else {
+		assert_int_equal(r, HP_ETIMEOUT);
+		assert_int_equal(s.nr_writes, 0);
+		assert_non_null(strstr(fx_msg(x), "did not become stable"));
+	}
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
+static void test_waits_for_starting_member(void **state)
+{
+	(void)state;
+	transit_case(T_STARTING, 300, true);
+}
+
+static void test_waits_for_scheduled_switchover(void **state)
+{
+	(void)state;
+	transit_case(T_SCHEDULED, 300, true);
+}
+
+static void test_waits_for_demotion(void **state)
+{
+	(void)state;
+	transit_case(T_DEMOTED, 300, true);
+}
+
+static void test_waits_for_streaming(void **state)
+{
+	(void)state;
+	transit_case(T_NOSTREAM, 300, true);
+}
+
+static void test_waits_between_restarts(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|max_connections", 100);
+
+	(void)state;
+	/* a switchover gets scheduled right after b's restart: c's restart
+	 * must wait until it is gone */
+	sim_init(&s, cfg100);
+	s.transit = T_SCHEDULED;
+	s.transit_ms = 300;
+	s.transit_on_restart = true;
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"200\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	if (hp_dcs_converge(&x->run, &x->rest, "a", &x->err) != 0)
+		fail_msg("%s", x->err.msg);
+	assert_true(s.nr_transit_answers > 0);
+	assert_false(s.acted_in_transit);
+	assert_string_equal(s.log.buf,
+			    "PATCH a;restart b;restart c;switchover a>b;");
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
+static void test_transition_past_deadline_is_an_error(void **state)
+{
+	(void)state;
+	transit_case(T_STARTING, -1, false);
+}
+
+static void test_busy_restart_is_waited_out(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|max_connections", 100);
+
+	(void)state;
+	sim_init(&s, cfg100);
+	s.busy = 1; /* b's first POST /restart: "demote already in progress" */
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"200\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	if (hp_dcs_converge(&x->run, &x->rest, "a", &x->err) != 0)
+		fail_msg("%s", x->err.msg);
+	assert_int_equal(s.busy, 0);
+	assert_string_equal(s.log.buf,
+			    "PATCH a;restart b;restart c;switchover a>b;");
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
+static void test_busy_past_deadline_fails(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|max_connections", 100);
+
+	(void)state;
+	sim_init(&s, cfg100);
+	s.busy = 1000; /* b never stops demoting */
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"200\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
+			 HP_EREMOTE);
+	assert_non_null(strstr(fx_msg(x), "POST /restart on b answered 503: "
+					  "demote already in progress"));
+	/* asked again after a pause, not in a tight loop */
+	assert_true(s.busy >= 1000 - 3);
+	assert_string_equal(s.log.buf, "PATCH a;");
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
+static void test_leader_change_stops_the_restarts(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|max_connections", 100);
+
+	(void)state;
+	sim_init(&s, cfg100);
+	s.failover_on_patch = 2; /* a failover to c right after the PATCH */
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"200\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
+			 HP_EVERIFY);
+	assert_non_null(strstr(fx_msg(x), "the leader changed from a to c "
+					  "during the rolling restart"));
+	assert_string_equal(s.log.buf, "PATCH a;");
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
+/* ---- through the seam: 4xx and 5xx are failures -------------------------- */
+
+static void write_fails(const char *what, long status, const char *log)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|max_connections", 100);
+	char *msg = xasprintf("%s on ", what);
+	int r;
+
+	sim_init(&s, cfg100);
+	s.fail = what;
+	s.fail_status = status;
+	s.fail_body = "\x1b[31mno\x1b[0m: not allowed";
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"200\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	r = hp_dcs_converge(&x->run, &x->rest, "a", &x->err);
+	if (r != HP_EREMOTE)
+		fail_msg("%s answered %ld: got %d (%s)", what, status, r,
+			 x->err.msg);
+	assert_non_null(strstr(fx_msg(x), msg));
+	free(msg);
+	msg = xasprintf("answered %ld:  [31mno [0m: not allowed", status);
+	assert_non_null(strstr(x->err.msg, msg));
+	/* it stopped there */
+	assert_string_equal(s.log.buf, log);
+	free(msg);
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
+static void test_patch_4xx_5xx_fail(void **state)
+{
+	(void)state;
+	write_fails("PATCH /config", 400, "");
+	write_fails("PATCH /config", 401, "");
+	write_fails("PATCH /config", 409, "");
+	write_fails("PATCH /config", 500, "");
+	write_fails("PATCH /config", 503, "");
+	write_fails("PATCH /config", 202, "");
+}
+
+static void test_restart_4xx_5xx_fail(void **state)
+{
+	(void)state;
+	write_fails("POST /restart", 400, "PATCH a;");
+	write_fails("POST /restart", 403, "PATCH a;");
+	write_fails("POST /restart", 412, "PATCH a;");
+	write_fails("POST /restart", 500, "PATCH a;");
+	/* a 503 that is not "in progress" fails at once */
+	write_fails("POST /restart", 503, "PATCH a;");
+	write_fails("POST /restart", 202, "PATCH a;");
+}
+
+static void test_switchover_4xx_5xx_fail(void **state)
+{
+	(void)state;
+	write_fails("POST /switchover", 400, "PATCH a;restart b;restart c;");
+	write_fails("POST /switchover", 412, "PATCH a;restart b;restart c;");
+	write_fails("POST /switchover", 500, "PATCH a;restart b;restart c;");
+	write_fails("POST /switchover", 503, "PATCH a;restart b;restart c;");
+	write_fails("POST /switchover", 202, "PATCH a;restart b;restart c;");
+}
+
+/* ---- through the seam: hostile answers ----------------------------------- */
+
+static const char streaming[] =
+	"{\"replication\": [{\"application_name\": \"b\", \"state\": "
+	"\"streaming\"}, {\"application_name\": \"c\", \"state\": "
+	"\"streaming\"}]}";
+
+/* A plan against a scripted /config answer. */
+static int plan_with_config(struct fx *x, long status, const char *body)
+{
+	fx_want(x, cfg100);
+	hp_fake_rest_expect(&x->fr, "GET", "10.0.0.1:8008/config", status, body,
+			    0);
+	hp_fake_rest_expect(&x->fr, "GET", ":8008/patroni", 200, "{}", 0);
+	return hp_dcs_converge(&x->run, &x->rest, "a", &x->err);
+}
+
+static void test_hostile_parameter_name_in_plan(void **state)
+{
+	struct fx *x = fx_new(true, NULL, NULL);
+
+	(void)state;
+	fx_want(x, "{\"postgresql\": {\"parameters\": {\"max_connections\": "
+		   "\"200\"}}}");
+	assert_int_equal(
+		plan_with_config(
+			x, 200,
+			"{\"postgresql\": {\"parameters\": "
+			"{\"max_connections\": "
+			"\"100\", \"x'); COPY (SELECT 1) TO PROGRAM 'id > "
+			"/tmp/pwned'; SELECT ('\": \"1\"}}}"),
+		HP_EVERIFY);
+	assert_non_null(strstr(fx_msg(x), "parameter name 'x'); COPY"));
+	assert_non_null(strstr(x->err.msg, "not a valid PostgreSQL setting"));
+	/* refused as it came in, before any SQL was built */
+	assert_non_null(strstr(x->err.msg, "GET /config on a: "));
+	/* no SQL ran anywhere */
+	assert_int_equal(x->fake[0].nr_calls + x->fake[1].nr_calls +
+				 x->fake[2].nr_calls,
+			 0);
+	fx_free(x);
+}
+
+static void test_hostile_parameter_name_in_apply(void **state)
+{
+	struct sim s;
+	struct fx *x;
+
+	(void)state;
+	sim_init(&s, "{\"postgresql\": {\"parameters\": {\"a\\n\\\\! id\": "
+		     "\"1\", \"max_connections\": \"100\"}}}");
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, cfg100);
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
+			 HP_EVERIFY);
+	assert_non_null(strstr(fx_msg(x), "parameter name 'a \\! id'"));
+	assert_int_equal(s.nr_writes, 0);
+	assert_int_equal(x->fake[0].nr_calls, 0);
+	fx_free(x);
+	sim_done(&s);
+}
+
+static void test_html_page_with_200(void **state)
+{
+	struct fx *x = fx_new(true, NULL, NULL);
+
+	(void)state;
+	assert_int_equal(plan_with_config(x, 200,
+					  "<html><body>\x1b[2J502 Bad "
+					  "Gateway</body></html>"),
+			 HP_EREMOTE);
+	assert_non_null(strstr(fx_msg(x), "GET /config on a answered 200, "
+					  "not a JSON object: <html>"));
+	fx_free(x);
+	x = fx_new(false, NULL, NULL);
+	/* in apply, on /cluster: waited for, then a clear error */
+	fx_want(x, cfg100);
+	hp_fake_rest_expect(&x->fr, "GET", ":8008/cluster", 200,
+			    "<html>oops</html>", 0);
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
+			 HP_ETIMEOUT);
+	assert_non_null(strstr(fx_msg(x), "no member answers GET /cluster"));
+	assert_non_null(strstr(x->err.msg, "not a JSON object: <html>oops"));
+	assert_int_equal(hp_fake_rest_count(&x->fr, "PATCH", ""), 0);
+	fx_free(x);
+}
+
+static void test_huge_body(void **state)
+{
+	struct fx *x = fx_new(true, NULL, NULL);
+	size_t n = HP_REST_MAX_BODY + 10;
+	char *big = xmalloc(n);
+
+	(void)state;
+	memset(big, ' ', n);
+	big[0] = '{';
+	big[n - 1] = '}';
+	fx_want(x, cfg100);
+	hp_fake_rest_expect_len(&x->fr, "GET", "/config", 200, big, n, 0);
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
+			 HP_ETOOBIG);
+	assert_int_equal(x->fake[0].nr_calls, 0);
+	free(big);
+	fx_free(x);
+}
+
+/* apply against a scripted /cluster answer: a clear HP_EVERIFY, nothing
+ * written */
+static void hostile_cluster_code(const char *cluster, const char *msg, int code)
+{
+	struct fx *x = fx_new(false, NULL, NULL);
+
+	fx_want(x, cfg100);
+	hp_fake_rest_expect(&x->fr, "GET", ":8008/cluster", 200, cluster, 0);
+	hp_fake_rest_expect(&x->fr, "GET", ":8008/patroni", 200, streaming, 0);
+	hp_fake_rest_expect(&x->fr, "GET", ":8008/config", 200, "{\"ttl\": 1}",
+			    0);
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
+			 code);
+	if (!strstr(fx_msg(x), msg))
+		fail_msg("'%s' lacks '%s'", x->err.msg, msg);
+	assert_int_equal(hp_fake_rest_count(&x->fr, "PATCH", ""), 0);
+	assert_int_equal(hp_fake_rest_count(&x->fr, "POST", ""), 0);
+	fx_free(x);
+}
+
+static void hostile_cluster(const char *cluster, const char *msg)
+{
+	hostile_cluster_code(cluster, msg, HP_EVERIFY);
+}
+
+static void test_leader_outside_inventory(void **state)
+{
+	(void)state;
+	hostile_cluster(
+		"{\"members\": [" M(
+			"\"pg9\"", "\"leader\"",
+			"\"running\"") ", " M("\"b\"", "\"replica\"",
+					      "\"running\"") ", " M("\"c\"",
+								    "\"replica"
+								    "\"",
+								    "\"running"
+								    "\"") "]}",
+		"patroni member 'pg9' is not a patroni host of the "
+		"inventory; switch over");
+}
+
+static void test_two_leaders(void **state)
+{
+	(void)state;
+	hostile_cluster(
+		"{\"members\": [" M(
+			"\"a\"", "\"leader\"",
+			"\"running\"") ", " M("\"b\"", "\"leader\"",
+					      "\"running\"") ", " M("\"c\"",
+								    "\"replica"
+								    "\"",
+								    "\"running"
+								    "\"") "]}",
+		"patroni reports two leaders, 'a' and 'b'");
+}
+
+static void test_wrong_types(void **state)
+{
+	(void)state;
+	hostile_cluster(
+		"{\"members\": [" M("1", "\"leader\"", "\"running\"") "]}",
+		"member 1 has no string \"name\"");
+	hostile_cluster("{\"members\": [" M("[\"a\"]", "\"leader\"",
+					    "\"running\"") "]}",
+			"member 1 has no string \"name\"");
+	hostile_cluster("{\"members\": [" M("\"a\"", "{}", "\"running\"") "]}",
+			"has no string \"role\"");
+	hostile_cluster("{\"members\": \"a,b,c\"}", "no \"members\" array");
+	/* not an object at all: as a broken answer, waited out, then an
+	 * error that quotes it */
+	hostile_cluster_code("[1, 2]", "not a JSON object: [1, 2]",
+			     HP_ETIMEOUT);
+}
+
+static void test_wrong_types_elsewhere(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|max_connections", 100);
+
+	(void)state;
+	/* /config: a number where an object is expected */
+	x = fx_new(true, NULL, NULL);
+	assert_int_equal(plan_with_config(x, 200, "{\"postgresql\": 5}"),
+			 HP_EVERIFY);
+	assert_non_null(strstr(fx_msg(x), "\"postgresql\" is not an object"));
+	fx_free(x);
+	/* /patroni: a string where a boolean is expected */
+	x = fx_new(true, NULL, NULL);
+	fx_want(x, cfg100);
+	hp_fake_rest_expect(&x->fr, "GET", "/config", 200, cfg100, 0);
+	hp_fake_rest_expect(&x->fr, "GET", "/patroni", 200,
+			    "{\"pending_restart\": \"yes\"}", 0);
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
+			 HP_EVERIFY);
+	assert_non_null(strstr(fx_msg(x), "\"pending_restart\" is not a "
+					  "boolean"));
+	fx_free(x);
+	/* psql: letters where the running value (a number) is expected */
+	sim_init(&s, cfg100);
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"postgresql\": {\"parameters\": {\"max_connections\": "
+		   "\"200\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0,
+		       "S|max_connections|\x1b[5mmany\n", "");
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
+			 HP_EREMOTE);
+	assert_non_null(strstr(fx_msg(x), "unexpected line in psql's answer"));
+	assert_int_equal(s.nr_writes, 0);
+	fx_free(x);
+	sim_done(&s);
+	free(answer);
+}
+
+static void test_psql_failure_is_sanitized(void **state)
+{
+	struct sim s;
+	struct fx *x;
+
+	(void)state;
+	sim_init(&s, cfg100);
+	x = fx_new(false, &sim_ops, &s);
+	fx_want(x, "{\"postgresql\": {\"parameters\": {\"max_connections\": "
+		   "\"200\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 2, "",
+		       "psql: FATAL: \x1b[31mrole \"dba\" does not exist\n");
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
+			 HP_EREMOTE);
+	assert_non_null(strstr(fx_msg(x), "psql on a"));
+	assert_non_null(strstr(x->err.msg, "role \"dba\" does not exist"));
+	assert_int_equal(s.nr_writes, 0);
+	fx_free(x);
+	sim_done(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_grow_replicas_then_switchover),
+		cmocka_unit_test(test_grow_restarts_former_leader_if_pending),
+		cmocka_unit_test(test_shrink_leader_first_no_switchover),
+		cmocka_unit_test(test_shrink_interrupted_still_leader_first),
+		cmocka_unit_test(test_other_restart_param_replicas_first),
+		cmocka_unit_test(test_no_change_sends_nothing),
+		cmocka_unit_test(test_plan_changes_nothing),
+		cmocka_unit_test(test_waits_for_starting_member),
+		cmocka_unit_test(test_waits_for_scheduled_switchover),
+		cmocka_unit_test(test_waits_for_demotion),
+		cmocka_unit_test(test_waits_for_streaming),
+		cmocka_unit_test(test_waits_between_restarts),
+		cmocka_unit_test(test_transition_past_deadline_is_an_error),
+		cmocka_unit_test(test_busy_restart_is_waited_out),
+		cmocka_unit_test(test_busy_past_deadline_fails),
+		cmocka_unit_test(test_leader_change_stops_the_restarts),
+		cmocka_unit_test(test_patch_4xx_5xx_fail),
+		cmocka_unit_test(test_restart_4xx_5xx_fail),
+		cmocka_unit_test(test_switchover_4xx_5xx_fail),
+		cmocka_unit_test(test_hostile_parameter_name_in_plan),
+		cmocka_unit_test(test_hostile_parameter_name_in_apply),
+		cmocka_unit_test(test_html_page_with_200),
+		cmocka_unit_test(test_huge_body),
+		cmocka_unit_test(test_leader_outside_inventory),
+		cmocka_unit_test(test_two_leaders),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_wrong_types_elsewhere),
+		cmocka_unit_test(test_psql_failure_is_sanitized),
+	};
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	hp_log_set_level(HP_LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
