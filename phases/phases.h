@@ -90,6 +90,17 @@ int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
 int hp_patroni_leader(struct hp_run *run, struct hp_rest *rest, char **out,
 		      json_t **cluster_out, struct hp_err *err);
 
+/*
+ * Patroni's data directory and tuning.wal_dir on host h: each created if
+ * missing, or made postgres:postgres 0700. Nothing else is ever chowned
+ * or chmodded: of the directories above them only the missing ones are
+ * created (root, 0755; the data directory's parent postgres', because
+ * Patroni removes and re-creates the data directory in it when it
+ * rebuilds a member). A symbolic link in their place is refused. Plan
+ * mode reports only. Records a step per directory.
+ */
+int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err);
+
 /* Wait until GET /cluster shows one leader (leader) and every member
  * running, and the leader's GET /patroni shows every replica streaming. */
 int hp_patroni_wait_healthy(struct hp_run *run, struct hp_rest *rest,
