@@ -189,6 +189,7 @@ static const struct hp_render_secrets real_secrets = {
 	"R3plic4tion-pw-0002",
 	"R3w1nd-pw-0003",
 	"R3st4pi-pw-0004",
+	"St4ts-pw-0005",
 };
 
 static void render_ok(struct hp_rendered *rd, const struct hp_inventory *inv,
