@@ -129,10 +129,17 @@ json_t *hp_dcs_patch(const json_t *want, const json_t *have,
 int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 		    const char *leader, struct hp_err *err);
 
-/* The servers of haprov's "primary" and "replicas" backends in an HAProxy
- * stats CSV (columns found by the header's names), in config order, as
- * [{backend, server, status}]. New reference; empty when unparsable. */
-json_t *hp_haproxy_servers(const char *csv);
+/*
+ * The servers of haprov's "primary" and "replicas" backends in an HAProxy
+ * stats CSV of len bytes (columns found by the header's names, in any
+ * order; "\n" or "\r\n" line ends), in config order, as [{backend,
+ * server, status}]: *out is a new reference. Every string in it is
+ * printable ASCII, cut at 64 bytes (a name) or 32 (a status). An answer
+ * that is not the CSV (an HTML page), a header without one of the
+ * columns, or a line without one of the fields is HP_EVERIFY saying so.
+ */
+int hp_haproxy_servers(const char *csv, size_t len, json_t **out,
+		       struct hp_err *err);
 
 /* Phase entry points. */
 int hp_etcd_converge(struct hp_run *run, struct hp_err *err);

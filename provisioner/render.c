@@ -19,6 +19,8 @@
  * (the lab proof's choice; the postgres user's home, not the data dir). */
 #define PGPASS_PATH "/var/lib/postgresql/.pgpass_patroni"
 #define SOCKET_DIR  "/var/run/postgresql"
+/* The HAProxy stats page's password, for haproxy.service (mode 0600) */
+#define HAPROXY_ENV_PATH "/etc/haproxy/haprov_env.conf"
 
 struct rin {
 	const struct hp_inventory *inv;
@@ -895,6 +897,7 @@ static int haproxy_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	const struct hp_inventory *inv = in->inv;
 	const struct hp_haproxy *h = &inv->haproxy;
 	json_t *servers = jnn(json_array()), *check = jnn(json_object());
+	char *s;
 	size_t i;
 
 	set_str(c, "cluster", inv->cluster);
@@ -903,6 +906,11 @@ static int haproxy_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	set_int(c, "timeout_client_s", h->timeout_client_s);
 	set_int(c, "timeout_server_s", h->timeout_server_s);
 	set_int(c, "stats_port", h->stats_port);
+	s = host_port(in->host->address, h->stats_port);
+	set_str(c, "stats_bind", s);
+	free(s);
+	set_str(c, "stats_user", HP_HAPROXY_STATS_USER);
+	set_str(c, "env_file", HAPROXY_ENV_PATH);
 	set_int(c, "primary_port", h->primary_port);
 	set_int(c, "replica_port", h->replica_port);
 	set_int(c, "restapi_port", inv->patroni.restapi_port);
@@ -931,6 +939,32 @@ static int haproxy_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 				  "no host has the patroni role: HAProxy "
 				  "would have no server to route to");
 	return 0;
+}
+
+/* The systemd drop-in that gives haproxy.service the stats password. */
+static int haproxy_dropin_ctx(json_t *c, const struct rin *in,
+			      struct hp_err *err)
+{
+	(void)in;
+	(void)err;
+	set_str(c, "stats_user", HP_HAPROXY_STATS_USER);
+	set_str(c, "env_file", HAPROXY_ENV_PATH);
+	return 0;
+}
+
+static int haproxy_env_ctx(json_t *c, const struct rin *in,
+			   struct hp_err *err)
+{
+	const struct hp_render_secrets *sec = in->secrets;
+
+	if (sec && !sec->haproxy_stats)
+		return hp_err_set(err, HP_EINVALID,
+				  "the HAProxy stats password is missing");
+	set_str(c, "stats_user", HP_HAPROXY_STATS_USER);
+	return set_env(c, "stats_password",
+		       sec ? sec->haproxy_stats
+			   : "<secret:" HP_HAPROXY_STATS_SECRET ">",
+		       "the HAProxy stats password", err);
 }
 
 /* ---- the files --------------------------------------------------------------
@@ -997,6 +1031,27 @@ static const struct file_spec specs[] = {
 	 .secret = true,
 	 .services = "patroni",
 	 .ctx = patroni_env_ctx},
+	/* a drop-in: the engine runs daemon-reload for /etc/systemd/ */
+	{.role = HP_ROLE_HAPROXY,
+	 .path = "/etc/systemd/system/haproxy.service.d/haprov.conf",
+	 .template = "haproxy-dropin.conf",
+	 .mode = 0644,
+	 .owner = "root",
+	 .group = "root",
+	 .services = "haproxy",
+	 .ctx = haproxy_dropin_ctx},
+	/* before haproxy.cfg, whose check reads it; systemd reads it only
+	 * when HAProxy starts, and a reload keeps the old environment */
+	{.role = HP_ROLE_HAPROXY,
+	 .path = HAPROXY_ENV_PATH,
+	 .template = "haproxy_env.conf",
+	 .mode = 0600,
+	 .owner = "root",
+	 .group = "root",
+	 .secret = true,
+	 .services = "haproxy",
+	 .ctx = haproxy_env_ctx},
+	/* checked with the password in its environment, as systemd runs it */
 	{.role = HP_ROLE_HAPROXY,
 	 .path = "/etc/haproxy/haproxy.cfg",
 	 .template = "haproxy.cfg",
@@ -1005,7 +1060,8 @@ static const struct file_spec specs[] = {
 	 .group = "root",
 	 .services = "haproxy",
 	 .reload = true,
-	 .check_cmd = "haproxy -c -f %s",
+	 .check_cmd = "set -a && . " HAPROXY_ENV_PATH " && set +a && "
+		      "haproxy -c -f %s",
 	 .ctx = haproxy_ctx},
 };
 

@@ -380,6 +380,11 @@ static void test_files_of_a_host_with_every_role(void **state)
 		 "patroni", 0640, false, true, false, false},
 		{"/etc/patroni_env.conf", "patroni_env.conf", "root", "patroni",
 		 0600, true, false, false, false},
+		{"/etc/systemd/system/haproxy.service.d/haprov.conf",
+		 "haproxy-dropin.conf", "root", "haproxy", 0644, false, false,
+		 false, false},
+		{"/etc/haproxy/haprov_env.conf", "haproxy_env.conf", "root",
+		 "haproxy", 0600, true, false, false, false},
 		{"/etc/haproxy/haproxy.cfg", "haproxy.cfg", "root", "haproxy",
 		 0644, false, true, false, true},
 	};
@@ -417,7 +422,11 @@ static void test_files_of_a_host_with_every_role(void **state)
 		assert_null(strstr(f->content, "\n\n\n"));
 		assert_int_equal(f->content[f->len - 1], '\n');
 	}
-	assert_string_equal(rd.files[5].check_cmd, "haproxy -c -f %s");
+	/* checked with the stats password in the environment, as systemd
+	 * runs it */
+	assert_string_equal(rd.files[7].check_cmd,
+			    "set -a && . /etc/haproxy/haprov_env.conf && "
+			    "set +a && haproxy -c -f %s");
 	assert_null(hp_rendered_find(&rd, "/etc/nothing"));
 	hp_rendered_release(&rd);
 	assert_int_equal(rd.nr, 0);
@@ -436,10 +445,12 @@ static void test_role_subsets(void **state)
 	add_host(inv, "none", "10.0.0.24", 0);
 
 	render_ok(&rd, inv, 3, NULL);
-	assert_int_equal(rd.nr, 1);
-	assert_string_equal(rd.files[0].path, "/etc/haproxy/haproxy.cfg");
+	assert_int_equal(rd.nr, 3);
+	assert_string_equal(rd.files[2].path, "/etc/haproxy/haproxy.cfg");
 	/* an haproxy-only host routes to every patroni host */
-	assert_int_equal(count(rd.files[0].content, "    server "), 2 * 4);
+	assert_int_equal(count(rd.files[2].content, "    server "), 2 * 4);
+	/* and its stats page listens on its own address only */
+	assert_has_line(rd.files[2].content, "    bind 10.0.0.21:8404");
 	hp_rendered_release(&rd);
 
 	render_ok(&rd, inv, 4, NULL);
@@ -693,6 +704,8 @@ static void test_ipv6_host(void **state)
 	assert_has_line(content(&rd, "/etc/haproxy/haproxy.cfg"),
 			"    server pg1 [fd00::11]:5432 maxconn 100 check port "
 			"8008");
+	assert_has_line(content(&rd, "/etc/haproxy/haproxy.cfg"),
+			"    bind [fd00::11]:8404");
 	y = parse_yaml(content(&rd, "/etc/patroni/config.yml"));
 	assert_string_equal(
 		jstr(json_object_get(y, "restapi"), "connect_address"),
@@ -724,9 +737,21 @@ static void test_haproxy(void **state)
 	assert_has_line(cfg, "    timeout server 1800s");
 	assert_has_line(cfg, "frontend stats");
 	assert_has_line(cfg, "    mode http");
-	assert_has_line(cfg, "    bind *:8404");
+	/* the stats page: this host's address only, and a password that
+	 * haproxy.cfg does not hold; no password, no HAProxy */
+	assert_has_line(cfg, "    bind 10.0.0.11:8404");
+	assert_null(strstr(cfg, "*:8404"));
 	assert_has_line(cfg, "    stats enable");
 	assert_has_line(cfg, "    stats uri /stats");
+	assert_has_line(cfg,
+			"    stats auth \"haprov:${HAPROV_STATS_PASSWORD}\"");
+	assert_has_line(cfg, ".if !defined(HAPROV_STATS_PASSWORD) || "
+			     "streq(\"$HAPROV_STATS_PASSWORD\",\"\")");
+	assert_true(strstr(cfg, ".alert ") < strstr(cfg, ".endif\n"));
+	assert_true(strstr(cfg, ".endif\n") < strstr(cfg, "frontend stats"));
+	assert_has_line(content(&rd, "/etc/systemd/system/haproxy.service.d/"
+				     "haprov.conf"),
+			"EnvironmentFile=/etc/haproxy/haprov_env.conf");
 	assert_has_line(cfg, "listen primary");
 	assert_has_line(cfg, "    bind *:5000");
 	assert_has_line(cfg, "    option httpchk OPTIONS /primary");
@@ -763,7 +788,7 @@ static void test_no_secret_outside_secret_files(void **state)
 	struct hp_rendered rd = HP_RENDERED_INIT;
 	const char *const pw[] = {real_secrets.superuser,
 				  real_secrets.replication, real_secrets.rewind,
-				  real_secrets.restapi};
+				  real_secrets.restapi, real_secrets.haproxy_stats};
 	size_t i, j, nr_secret = 0;
 	const char *env;
 
@@ -781,7 +806,9 @@ static void test_no_secret_outside_secret_files(void **state)
 				fail_msg("password %zu in %s", j, f->path);
 		assert_null(strstr(f->content, "<secret:"));
 	}
-	assert_int_equal(nr_secret, 1);
+	assert_int_equal(nr_secret, 2);
+	assert_has_line(content(&rd, "/etc/haproxy/haprov_env.conf"),
+			"HAPROV_STATS_PASSWORD=St4ts-pw-0005");
 	env = content(&rd, "/etc/patroni_env.conf");
 	assert_has_line(env, "PATRONI_SUPERUSER_PASSWORD=Sup3rUs3r-pw-0001");
 	assert_has_line(env,
@@ -810,6 +837,10 @@ static void test_secret_placeholders(void **state)
 	assert_has_line(env, "PATRONI_REWIND_PASSWORD=\"<secret:rewind>\"");
 	assert_has_line(env, "PATRONI_RESTAPI_PASSWORD=\"<secret:restapi>\"");
 	assert_true(hp_rendered_find(&rd, "/etc/patroni_env.conf")->secret);
+	env = content(&rd, "/etc/haproxy/haprov_env.conf");
+	assert_has_line(env, "HAPROV_STATS_PASSWORD=\"<secret:haproxy_stats>\"");
+	assert_true(
+		hp_rendered_find(&rd, "/etc/haproxy/haprov_env.conf")->secret);
 	hp_rendered_release(&rd);
 	free_inv(inv);
 }
@@ -841,6 +872,13 @@ static void test_secret_quoting_and_missing(void **state)
 	assert_int_equal(hp_render_host(&rd, inv, &inv->hosts[0], &sec, &err),
 			 HP_EINVALID);
 	assert_non_null(strstr(err.msg, "rewind"));
+	assert_int_equal(rd.nr, 0);
+
+	sec.rewind = real_secrets.rewind;
+	sec.haproxy_stats = NULL;
+	assert_int_equal(hp_render_host(&rd, inv, &inv->hosts[0], &sec, &err),
+			 HP_EINVALID);
+	assert_non_null(strstr(err.msg, "stats password"));
 	assert_int_equal(rd.nr, 0);
 	free_inv(inv);
 }
