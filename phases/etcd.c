@@ -160,12 +160,20 @@ static bool members_ok(const struct hp_rest_resp *resp, void *arg,
 	const struct hp_inventory *inv = arg;
 	json_t *members, *m;
 	size_t i, n = 0;
+	bool *seen;
 
 	if (resp->status != 200 || !resp->json) {
 		hp_buf_addf(why, "HTTP %ld", resp->status);
 		return false;
 	}
 	members = json_object_get(resp->json, "members");
+	if (!json_is_array(members)) {
+		hp_buf_adds(why, "no \"members\" array");
+		return false;
+	}
+	/* one flag per inventory host: a name listed twice cannot stand in
+	 * for a missing member */
+	seen = xcalloc(inv->nr_hosts + 1, sizeof(*seen));
 	json_array_foreach(members, i, m)
 	{
 		const char *name = json_string_value(json_object_get(m, "name"));
@@ -173,12 +181,27 @@ static bool members_ok(const struct hp_rest_resp *resp, void *arg,
 						  : NULL;
 
 		if (!host || !(host->roles & HP_ROLE_ETCD)) {
-			hp_buf_addf(why, "member '%s' is not in the inventory",
-				    name ? name : "(unstarted)");
+			hp_buf_adds(why, "member '");
+			if (name)
+				hp_buf_add_printable(why, name, strlen(name),
+						     64);
+			else
+				hp_buf_adds(why, "(unstarted)");
+			hp_buf_adds(why, "' is not an etcd host of the "
+					 "inventory");
+			free(seen);
 			return false;
 		}
+		if (seen[host - inv->hosts]) {
+			hp_buf_addf(why, "member %s is listed twice",
+				    host->name);
+			free(seen);
+			return false;
+		}
+		seen[host - inv->hosts] = true;
 		n++;
 	}
+	free(seen);
 	if (n != hp_inventory_count_role(inv, HP_ROLE_ETCD)) {
 		hp_buf_addf(why, "%zu members, inventory has %zu", n,
 			    hp_inventory_count_role(inv, HP_ROLE_ETCD));
@@ -226,13 +249,25 @@ int hp_etcd_verify(struct hp_run *run, struct hp_err *err)
 		free(url);
 		if (r < 0)
 			goto out;
-		st = resp.json;
+		st = resp.status == 200 ? resp.json : NULL;
 		ld = st ? json_string_value(json_object_get(st, "leader"))
 			: NULL;
+		/* a member id: a uint64 in decimal, as etcd's gateway
+		 * writes it */
+		if (ld && (!*ld || strlen(ld) > 20 ||
+			   strspn(ld, "0123456789") != strlen(ld)))
+			ld = NULL;
 		if (!ld || !strcmp(ld, "0")) {
+			struct hp_buf b = HP_BUF_INIT;
+
+			/* the answer is remote text: quoted sanitized */
+			hp_buf_add_printable(&b, resp.body.buf, resp.body.len,
+					     200);
 			r = hp_err_set(err, HP_EVERIFY,
-				       "etcd member %s reports no leader: %s",
-				       host->name, resp.body.buf);
+				       "etcd member %s reports no leader, or "
+				       "not as a member id (HTTP %ld: %s)",
+				       host->name, resp.status, b.buf);
+			hp_buf_release(&b);
 			goto out;
 		}
 		if (leader && strcmp(leader, ld) != 0) {

@@ -467,62 +467,102 @@ out:
 
 /* ---- verification ---------------------------------------------------------------- */
 
+/* Append remote text to a poll's reason: printable, capped. */
+static void why_remote(struct hp_buf *why, const char *s)
+{
+	hp_buf_addch(why, '\'');
+	if (s)
+		hp_buf_add_printable(why, s, strlen(s), 64);
+	hp_buf_addch(why, '\'');
+}
+
+/* The checks of one GET /cluster member; false with the reason in why.
+ * seen: one flag per inventory host, so a name listed twice cannot stand
+ * in for a missing member. */
+static bool member_ok(const struct hp_inventory *inv, const json_t *m,
+		      bool *seen, size_t *leaders, struct hp_buf *why)
+{
+	const char *name = json_string_value(json_object_get(m, "name"));
+	const char *role = json_string_value(json_object_get(m, "role"));
+	const char *state = json_string_value(json_object_get(m, "state"));
+	const json_t *lag = json_object_get(m, "lag");
+	const struct hp_host *h = name ? hp_inventory_host(inv, name) : NULL;
+
+	if (!name || !role || !state) {
+		hp_buf_adds(why, "a member without a string name, role and "
+				 "state");
+		return false;
+	}
+	if (!h || !(h->roles & HP_ROLE_PATRONI)) {
+		hp_buf_adds(why, "member ");
+		why_remote(why, name);
+		hp_buf_adds(why, " is not a patroni host of the inventory");
+		return false;
+	}
+	if (seen[h - inv->hosts]) {
+		hp_buf_addf(why, "member %s is listed twice", h->name);
+		return false;
+	}
+	seen[h - inv->hosts] = true;
+	if (!strcmp(role, "leader")) {
+		(*leaders)++;
+	} else if (strcmp(role, "replica") != 0 &&
+		   strcmp(role, "sync_standby") != 0) {
+		/* sync_standby: synchronous mode (FIELD-NOTES) */
+		hp_buf_addf(why, "member %s has role ", h->name);
+		why_remote(why, role);
+		return false;
+	}
+	if (strcmp(state, "running") != 0 && strcmp(state, "streaming") != 0) {
+		hp_buf_addf(why, "member %s is ", h->name);
+		why_remote(why, state);
+		return false;
+	}
+	if (strcmp(role, "leader") != 0 &&
+	    (!json_is_integer(lag) || json_integer_value(lag) < 0 ||
+	     json_integer_value(lag) > inv->validation.max_lag_bytes)) {
+		hp_buf_addf(why, "member %s lag is %s", h->name,
+			    json_is_integer(lag) ? "over the bound"
+						 : "unknown");
+		return false;
+	}
+	return true;
+}
+
 /* GET /cluster: one leader, every inventory member running, lag in bound. */
 static bool cluster_ok(const struct hp_rest_resp *resp, void *arg,
 		       struct hp_buf *why)
 {
 	const struct hp_inventory *inv = arg;
-	json_t *members, *m;
-	size_t i, leaders = 0, seen = 0;
+	const json_t *members, *m;
+	size_t i, leaders = 0, seen_nr = 0;
+	bool *seen, ok = true;
 
 	if (resp->status != 200 || !resp->json) {
 		hp_buf_addf(why, "HTTP %ld", resp->status);
 		return false;
 	}
 	members = json_object_get(resp->json, "members");
+	if (!json_is_array(members)) {
+		hp_buf_adds(why, "no \"members\" array");
+		return false;
+	}
+	seen = xcalloc(inv->nr_hosts + 1, sizeof(*seen));
 	json_array_foreach(members, i, m)
 	{
-		const char *name = json_string_value(json_object_get(m, "name"));
-		const char *role = json_string_value(json_object_get(m, "role"));
-		const char *state = json_string_value(json_object_get(m, "state"));
-		json_t *lag = json_object_get(m, "lag");
-
-		if (!name || !role || !state)
-			continue;
-		if (!hp_inventory_host(inv, name)) {
-			hp_buf_addf(why, "member %s is not in the inventory",
-				    name);
-			return false;
-		}
-		seen++;
-		if (!strcmp(role, "leader")) {
-			leaders++;
-		} else if (strcmp(role, "replica") != 0 &&
-			   strcmp(role, "sync_standby") != 0) {
-			/* sync_standby: synchronous mode (FIELD-NOTES) */
-			hp_buf_addf(why, "member %s has role %s", name, role);
-			return false;
-		}
-		if (strcmp(state, "running") != 0 &&
-		    strcmp(state, "streaming") != 0) {
-			hp_buf_addf(why, "member %s is %s", name, state);
-			return false;
-		}
-		if (strcmp(role, "leader") != 0 &&
-		    (!json_is_integer(lag) ||
-		     json_integer_value(lag) > inv->validation.max_lag_bytes)) {
-			hp_buf_addf(why, "member %s lag is %s", name,
-				    json_is_integer(lag) ? "over the bound"
-							 : "unknown");
-			return false;
-		}
+		if (!(ok = member_ok(inv, m, seen, &leaders, why)))
+			break;
+		seen_nr++;
 	}
+	free(seen);
+	if (!ok)
+		return false;
 	if (leaders != 1) {
 		hp_buf_addf(why, "%zu leaders", leaders);
 		return false;
 	}
-	if (seen != hp_inventory_count_role(inv, HP_ROLE_PATRONI)) {
-		hp_buf_addf(why, "%zu of %zu members present", seen,
+	if (seen_nr != hp_inventory_count_role(inv, HP_ROLE_PATRONI)) {
+		hp_buf_addf(why, "%zu of %zu members present", seen_nr,
 			    hp_inventory_count_role(inv, HP_ROLE_PATRONI));
 		return false;
 	}
