@@ -250,20 +250,29 @@ json_t *hp_status_collect(const struct hp_inventory *inv,
 	return doc;
 }
 
-/* Field k of o as printable text padded to width ("-" when absent). */
+/* Field k of o as printable text (at most 320 bytes of it), "-" when it
+ * is neither a string nor an integer. */
+static void add_text(struct hp_buf *out, const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+
+	if (json_is_string(v))
+		hp_buf_add_printable(out, json_string_value(v),
+				     json_string_length(v), 320);
+	else if (json_is_integer(v))
+		hp_buf_addf(out, "%" JSON_INTEGER_FORMAT,
+			    json_integer_value(v));
+	else
+		hp_buf_addch(out, '-');
+}
+
+/* " " and field k of o, padded to width. */
 static void add_field(struct hp_buf *out, const json_t *o, const char *k,
 		      int width)
 {
-	const json_t *v = json_object_get(o, k);
 	struct hp_buf b = HP_BUF_INIT;
 
-	if (json_is_string(v))
-		hp_buf_add_printable(&b, json_string_value(v),
-				     json_string_length(v), HP_STATUS_TEXT_MAX);
-	else if (json_is_integer(v))
-		hp_buf_addf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	else
-		hp_buf_addch(&b, '-');
+	add_text(&b, o, k);
 	hp_buf_addf(out, " %-*s", width, b.buf);
 	hp_buf_release(&b);
 }
@@ -273,8 +282,8 @@ void hp_status_format(struct hp_buf *out, const json_t *doc)
 	const json_t *v, *s;
 	size_t i, k;
 
-	hp_buf_adds(out, "cluster");
-	add_field(out, doc, "cluster", 0);
+	hp_buf_adds(out, "cluster ");
+	add_text(out, doc, "cluster");
 	hp_buf_adds(out, "\n\netcd\n");
 	json_array_foreach(json_object_get(doc, "etcd"), i, v)
 	{
@@ -308,8 +317,8 @@ void hp_status_format(struct hp_buf *out, const json_t *doc)
 				    : "");
 	}
 	if (json_object_get(doc, "patroni_error")) {
-		hp_buf_adds(out, " ");
-		add_field(out, doc, "patroni_error", 0);
+		hp_buf_adds(out, "  ");
+		add_text(out, doc, "patroni_error");
 		hp_buf_addch(out, '\n');
 	}
 	hp_buf_adds(out, "\nhaproxy\n");
@@ -317,16 +326,18 @@ void hp_status_format(struct hp_buf *out, const json_t *doc)
 	{
 		hp_buf_addch(out, ' ');
 		add_field(out, v, "name", 10);
-		if (json_object_get(v, "error"))
-			add_field(out, v, "error", 0);
+		if (json_object_get(v, "error")) {
+			hp_buf_addch(out, ' ');
+			add_text(out, v, "error");
+		}
 		json_array_foreach(json_object_get(v, "servers"), k, s)
 		{
 			hp_buf_addch(out, ' ');
-			add_field(out, s, "backend", 0);
+			add_text(out, s, "backend");
 			hp_buf_addch(out, '/');
-			add_field(out, s, "server", 0);
+			add_text(out, s, "server");
 			hp_buf_addch(out, ':');
-			add_field(out, s, "status", 0);
+			add_text(out, s, "status");
 		}
 		hp_buf_addch(out, '\n');
 	}
