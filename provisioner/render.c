@@ -19,6 +19,8 @@
  * (the lab proof's choice; the postgres user's home, not the data dir). */
 #define PGPASS_PATH "/var/lib/postgresql/.pgpass_patroni"
 #define SOCKET_DIR  "/var/run/postgresql"
+/* pg_ident map: OS user postgres may log in as the superuser */
+#define HBA_SUPER_MAP "haprov_super"
 /* The HAProxy stats page's password, for haproxy.service (mode 0600) */
 #define HAPROXY_ENV_PATH "/etc/haproxy/haprov_env.conf"
 
@@ -698,14 +700,17 @@ static int pg_hba(json_t *c, const struct hp_inventory *inv, bool ipv6,
 	const struct hp_patroni *p = &inv->patroni;
 	const struct hp_strlist *nets = &p->allowed_networks;
 	static const char *const loopback[] = {"127.0.0.1/32", "::1/128"};
-	struct hp_buf repl = HP_BUF_INIT;
-	json_t *list = jnn(json_array());
+	struct hp_buf repl = HP_BUF_INIT, su = HP_BUF_INIT;
+	json_t *list = jnn(json_array()), *ident = jnn(json_array());
 	size_t i, nr_loop = ipv6 ? 2 : 1;
 	int r;
 
 	json_object_set_new(c, "pg_hba", list);
+	json_object_set_new(c, "pg_ident", ident);
 	if ((r = hba_role(&repl, inv->secrets.replication,
-			  "secrets.replication", err)) < 0)
+			  "secrets.replication", err)) < 0 ||
+	    (r = hba_role(&su, inv->secrets.superuser, "secrets.superuser",
+			  err)) < 0)
 		goto out;
 	if (!nets->nr) {
 		r = hp_err_set(err, HP_EINVALID,
@@ -725,7 +730,15 @@ static int pg_hba(json_t *c, const struct hp_inventory *inv, bool ipv6,
 		}
 	}
 
-	add_hba(list, "local all postgres peer");
+	/*
+	 * On the socket, the OS user postgres (what patroni.service and
+	 * `runuser -u postgres -- psql -U <superuser>` run as) logs in as the
+	 * superuser without a password, whatever the superuser is named:
+	 * Patroni's initdb creates only that role (--username), so with
+	 * secrets.superuser: dba there is no role "postgres" at all.
+	 */
+	add_hba(list, "local all %s peer map=" HBA_SUPER_MAP, su.buf);
+	add_hba(ident, HBA_SUPER_MAP " postgres %s", su.buf);
 	add_hba(list, "local all all scram-sha-256");
 	for (i = 0; i < nr_loop; i++)
 		add_hba(list, "host replication %s %s scram-sha-256", repl.buf,
@@ -750,6 +763,7 @@ static int pg_hba(json_t *c, const struct hp_inventory *inv, bool ipv6,
 	}
 out:
 	hp_buf_release(&repl);
+	hp_buf_release(&su);
 	return r;
 }
 

@@ -525,7 +525,7 @@ static void test_patroni_config_is_valid_yaml(void **state)
 	struct hp_err err;
 	json_t *y, *dcs = NULL, *v;
 	const char *const hba[] = {
-		"local all postgres peer",
+		"local all postgres peer map=haprov_super",
 		"local all all scram-sha-256",
 		"host replication replicator 127.0.0.1/32 scram-sha-256",
 		"host replication replicator 10.0.0.0/24 scram-sha-256",
@@ -612,6 +612,11 @@ static void test_patroni_config_is_valid_yaml(void **state)
 				 "log_min_duration_statement")),
 			 500);
 
+	/* OS user postgres logs in as the superuser on the socket */
+	assert_int_equal(json_array_size(json_object_get(v, "pg_ident")), 1);
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(v, "pg_ident"), 0)),
+			    "haprov_super postgres postgres");
 	v = json_object_get(v, "pg_hba");
 	assert_int_equal(json_array_size(v), HP_ARRAY_SIZE(hba));
 	for (i = 0; i < HP_ARRAY_SIZE(hba); i++)
@@ -1177,6 +1182,54 @@ static void test_deterministic(void **state)
 	free_inv(inv);
 }
 
+/*
+ * secrets.superuser: dba. Patroni's initdb creates only the role "dba"
+ * (--username), so "local all postgres peer" let nobody in and every
+ * `runuser -u postgres -- psql -U dba` failed: the socket line and the
+ * pg_ident map must name dba, and postgres must appear nowhere as a role.
+ */
+static void test_superuser_dba(void **state)
+{
+	struct hp_inventory *inv = NULL;
+	struct hp_diags diags;
+	struct hp_rendered rd = HP_RENDERED_INIT;
+	json_t *y, *pg, *hba;
+	const char *cfg;
+	size_t i;
+
+	(void)state;
+	memset(&diags, 0, sizeof(diags));
+	if (hp_inventory_load(&inv, "tests/golden-extra/superuser-dba.yml",
+			      &diags) != 0)
+		fail_msg("tests/golden-extra/superuser-dba.yml refused");
+	render_ok(&rd, inv, 1, &real_secrets);
+	cfg = content(&rd, "/etc/patroni/config.yml");
+	y = parse_yaml(cfg);
+	pg = json_object_get(y, "postgresql");
+	assert_string_equal(
+		jstr(json_object_get(json_object_get(pg, "authentication"),
+				     "superuser"),
+		     "username"),
+		"dba");
+	hba = json_object_get(pg, "pg_hba");
+	assert_string_equal(json_string_value(json_array_get(hba, 0)),
+			    "local all dba peer map=haprov_super");
+	for (i = 0; i < json_array_size(hba); i++)
+		assert_null(strstr(json_string_value(json_array_get(hba, i)),
+				   " postgres "));
+	assert_int_equal(json_array_size(json_object_get(pg, "pg_ident")), 1);
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(pg, "pg_ident"), 0)),
+			    "haprov_super postgres dba");
+	/* the password is dba's, from the environment */
+	assert_has_line(content(&rd, "/etc/patroni_env.conf"),
+			"PATRONI_SUPERUSER_PASSWORD=Sup3rUs3r-pw-0001");
+	json_decref(y);
+	hp_rendered_release(&rd);
+	hp_inventory_free(inv);
+	hp_diags_release(&diags);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1197,6 +1250,7 @@ int main(void)
 		cmocka_unit_test(test_refused_inventories),
 		cmocka_unit_test(test_wal_path),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_superuser_dba),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
