@@ -27,8 +27,8 @@ static json_t *safe_str(const char *s)
 	return j;
 }
 
-static json_t *etcd_status(const struct hp_inventory *inv,
-			   struct hp_rest *rest, bool *healthy)
+static json_t *etcd_status(const struct hp_inventory *inv, struct hp_rest *rest,
+			   bool *healthy)
 {
 	json_t *arr = json_array(), *empty = json_object();
 	struct hp_rest_resp resp;
@@ -56,7 +56,8 @@ static json_t *etcd_status(const struct hp_inventory *inv,
 					 : "unhealthy";
 		}
 		free(url);
-		url = hp_url(h, inv->etcd.client_port, "/v3/maintenance/status");
+		url = hp_url(h, inv->etcd.client_port,
+			     "/v3/maintenance/status");
 		if (hp_rest_call(rest, "POST", url, empty, &resp, &err) == 0 &&
 		    resp.status == 200 && resp.json) {
 			id = json_string_value(json_object_get(
@@ -101,12 +102,15 @@ static json_t *member_status(const struct hp_inventory *inv, const json_t *m)
 		return NULL;
 	o = json_object();
 	json_object_set_new(o, "name", safe_str(name ? name : "?"));
-	json_object_set_new(o, "host", safe_str(json_string_value(
-					       json_object_get(m, "host"))));
-	json_object_set_new(o, "role", safe_str(json_string_value(
-					       json_object_get(m, "role"))));
-	json_object_set_new(o, "state", safe_str(json_string_value(
-						json_object_get(m, "state"))));
+	json_object_set_new(
+		o, "host",
+		safe_str(json_string_value(json_object_get(m, "host"))));
+	json_object_set_new(
+		o, "role",
+		safe_str(json_string_value(json_object_get(m, "role"))));
+	json_object_set_new(
+		o, "state",
+		safe_str(json_string_value(json_object_get(m, "state"))));
 	json_object_set_new(o, "timeline",
 			    int_or_null(json_object_get(m, "timeline")));
 	json_object_set_new(o, "lag", int_or_null(json_object_get(m, "lag")));
@@ -208,11 +212,11 @@ static json_t *haproxy_status(const struct hp_inventory *inv,
 		else if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) < 0)
 			msg = xasprintf("stats unreachable: %s", err.msg);
 		else if (resp.status == 401)
-			msg = xstrdup("stats refused the password of secret "
-				      HP_HAPROXY_STATS_SECRET " (HTTP 401)");
+			msg = xstrdup("stats refused the password of "
+				      "secret " HP_HAPROXY_STATS_SECRET
+				      " (HTTP 401)");
 		else if (resp.status != 200)
-			msg = xasprintf("stats answered HTTP %ld",
-					resp.status);
+			msg = xasprintf("stats answered HTTP %ld", resp.status);
 		else if (hp_haproxy_servers(resp.body.buf, resp.body.len,
 					    &servers, &err) < 0)
 			msg = xstrdup(err.msg);
@@ -234,18 +238,18 @@ static json_t *haproxy_status(const struct hp_inventory *inv,
 	return arr;
 }
 
-json_t *hp_status_collect(const struct hp_inventory *inv,
-			  struct hp_rest *rest, const char *stats_password,
-			  const char *stats_why, bool *healthy)
+json_t *hp_status_collect(const struct hp_inventory *inv, struct hp_rest *rest,
+			  const char *stats_password, const char *stats_why,
+			  bool *healthy)
 {
 	json_t *doc = json_object();
 
 	json_object_set_new(doc, "cluster", json_string(inv->cluster));
 	json_object_set_new(doc, "etcd", etcd_status(inv, rest, healthy));
 	patroni_status(doc, inv, rest, healthy);
-	json_object_set_new(doc, "haproxy",
-			    haproxy_status(inv, rest, stats_password,
-					   stats_why, healthy));
+	json_object_set_new(
+		doc, "haproxy",
+		haproxy_status(inv, rest, stats_password, stats_why, healthy));
 	json_object_set_new(doc, "healthy", json_boolean(*healthy));
 	return doc;
 }

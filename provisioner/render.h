@@ -105,6 +105,22 @@ int hp_render_host(struct hp_rendered *out, const struct hp_inventory *inv,
 		   const struct hp_host *host,
 		   const struct hp_render_secrets *secrets, struct hp_err *err);
 
+/*
+ * Rendering many hosts of one inventory: what their files share (member
+ * lists, DCS settings, pg_hba) is built once, on first use, so the whole
+ * inventory renders in time linear in its output; hp_render_host builds
+ * it again for each host. A cache borrows inv and secrets, which must
+ * outlive it. It may be shared by threads (the first use builds under a
+ * lock; afterwards it is only read). hp_render_cache_free accepts NULL.
+ */
+struct hp_render_cache;
+struct hp_render_cache *hp_render_cache_new(
+	const struct hp_inventory *inv, const struct hp_render_secrets *secrets);
+void hp_render_cache_free(struct hp_render_cache *c);
+/* hp_render_host for one of the cache's inventory's hosts. */
+int hp_render_host_cached(struct hp_rendered *out, struct hp_render_cache *c,
+			  const struct hp_host *host, struct hp_err *err);
+
 /* Free every file (secret contents are zeroed first) and empty r. */
 void hp_rendered_release(struct hp_rendered *r);
 

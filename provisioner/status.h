@@ -39,9 +39,9 @@
  * set false when anything is not as it should be or cannot be known.
  * Returns a new reference.
  */
-json_t *hp_status_collect(const struct hp_inventory *inv,
-			  struct hp_rest *rest, const char *stats_password,
-			  const char *stats_why, bool *healthy);
+json_t *hp_status_collect(const struct hp_inventory *inv, struct hp_rest *rest,
+			  const char *stats_password, const char *stats_why,
+			  bool *healthy);
 
 /* Append the text form of doc to out; every string passes the sanitizer
  * again, so a document from elsewhere is safe too. */

@@ -178,8 +178,7 @@ static void test_hostile_answers(void **state)
 	for (i = 0; i < 10240; i++)
 		hp_buf_addch(&csv, 'S');
 	hp_buf_adds(&csv, ",\x1b[5mDOWN\n");
-	hp_fake_rest_expect(&x->fr, "GET", ":8404/stats;csv", 200, csv.buf,
-			    0);
+	hp_fake_rest_expect(&x->fr, "GET", ":8404/stats;csv", 200, csv.buf, 0);
 	doc = hp_status_collect(x->inv, &x->rest, "pw", NULL, &healthy);
 	/* a member outside the inventory, broken members: not healthy */
 	assert_false(healthy);
