@@ -622,13 +622,17 @@ static bool config_ok(const struct hp_rest_resp *resp, void *arg,
 		      struct hp_buf *why)
 {
 	const struct config_arg *a = arg;
+	struct hp_buf desc = HP_BUF_INIT;
 	json_t *patch;
 
 	if (resp->status != 200 || !json_is_object(resp->json)) {
 		hp_buf_addf(why, "HTTP %ld", resp->status);
 		return false;
 	}
-	patch = hp_dcs_patch(a->want, resp->json, "", why);
+	/* the differences quote the leader's keys and values: remote text */
+	patch = hp_dcs_patch(a->want, resp->json, "", &desc);
+	hp_buf_add_printable(why, desc.buf, desc.len, 400);
+	hp_buf_release(&desc);
 	if (patch) {
 		json_decref(patch);
 		return false;

@@ -574,6 +574,29 @@ static void test_patroni_verify_huge_body(void **state)
 	fx_free(x);
 }
 
+/* GET /config differs by a parameter whose name and value are escape
+ * sequences: the difference is reported, printable. */
+static void test_patroni_verify_hostile_config(void **state)
+{
+	struct fx *x = fx_new(inv3, false);
+	json_t *dcs = NULL;
+	char *cfg;
+
+	(void)state;
+	assert_int_equal(hp_render_dcs_json(&dcs, x->inv, &x->err), 0);
+	json_object_set_new(json_object_get(json_object_get(dcs, "postgresql"),
+					    "parameters"),
+			    "evil\x1b[2J", json_string("x\x1b]0;t\x07"));
+	cfg = json_dumps(dcs, JSON_COMPACT);
+	hp_fake_rest_expect(&x->rest, "GET", ":8008/config", 200, cfg, 0);
+	assert_int_equal(patroni_verify_with(x, good_cluster, good_patroni),
+			 HP_EVERIFY);
+	assert_non_null(strstr(x->err.msg, "evil [2J"));
+	free(cfg);
+	json_decref(dcs);
+	fx_free(x);
+}
+
 /* ---- hp_patroni_leader ----------------------------------------------------- */
 
 static int leader_with(struct fx *x, const char *cluster, char **leader)
@@ -1009,6 +1032,7 @@ int main(void)
 		cmocka_unit_test(test_patroni_verify_wrong_types),
 		cmocka_unit_test(test_patroni_verify_running_is_not_streaming),
 		cmocka_unit_test(test_patroni_verify_huge_body),
+		cmocka_unit_test(test_patroni_verify_hostile_config),
 		cmocka_unit_test(test_leader_outside_inventory),
 		cmocka_unit_test(test_leader_two),
 		cmocka_unit_test(test_leader_name_not_a_string),
