@@ -231,7 +231,7 @@ static int leader_of(const struct hp_inventory *inv, const json_t *cluster,
 		const char *role = json_string_value(json_object_get(m, "role"));
 		const char *name = json_string_value(json_object_get(m, "name"));
 
-		if (!role || strcmp(role, "leader"))
+		if (!role || strcmp(role, "leader") != 0)
 			continue;
 		if (!name) {
 			return hp_err_set(err, HP_EVERIFY,
