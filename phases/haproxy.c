@@ -98,17 +98,14 @@ static json_t *printable_json(const char *f, size_t flen, size_t max)
 	return j;
 }
 
-int hp_haproxy_servers(const char *csv, size_t len, json_t **out,
+/* The header line: the index of each of cols[3] into col. */
+static int csv_columns(const char *csv, size_t len, const char *line,
+		       size_t llen, const char *const *cols, int *col,
 		       struct hp_err *err)
 {
-	const char *p = csv, *end = csv + len, *line, *f[3];
-	size_t llen, flen[3], nr = 0;
-	static const char *const cols[3] = { "pxname", "svname", "status" };
-	int col[3], i;
-	json_t *servers;
+	int i;
 
-	*out = NULL;
-	if (!next_line(&p, end, &line, &llen) || !llen || line[0] != '#') {
+	if (!llen || line[0] != '#') {
 		struct hp_buf b = HP_BUF_INIT;
 
 		hp_buf_add_printable(&b, csv, len, 60);
@@ -124,6 +121,22 @@ int hp_haproxy_servers(const char *csv, size_t len, json_t **out,
 			return hp_err_set(err, HP_EVERIFY,
 					  "the stats CSV has no '%s' column",
 					  cols[i]);
+	return 0;
+}
+
+int hp_haproxy_servers(const char *csv, size_t len, json_t **out,
+		       struct hp_err *err)
+{
+	const char *p = csv, *end = csv + len, *line = csv, *f[3];
+	size_t llen = 0, flen[3], nr = 0;
+	static const char *const cols[3] = { "pxname", "svname", "status" };
+	int col[3], i, r;
+	json_t *servers;
+
+	*out = NULL;
+	next_line(&p, end, &line, &llen);
+	if ((r = csv_columns(csv, len, line, llen, cols, col, err)) < 0)
+		return r;
 	servers = json_array();
 	if (!servers)
 		hp_die_oom();

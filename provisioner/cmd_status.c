@@ -281,25 +281,11 @@ static void add_field(struct hp_buf *out, const json_t *o, const char *k,
 	hp_buf_release(&b);
 }
 
-void hp_status_format(struct hp_buf *out, const json_t *doc)
+static void format_patroni(struct hp_buf *out, const json_t *doc)
 {
-	const json_t *v, *s;
-	size_t i, k;
+	const json_t *v;
+	size_t i;
 
-	hp_buf_adds(out, "cluster ");
-	add_text(out, doc, "cluster");
-	hp_buf_adds(out, "\n\netcd\n");
-	json_array_foreach(json_object_get(doc, "etcd"), i, v)
-	{
-		hp_buf_addch(out, ' ');
-		add_field(out, v, "name", 10);
-		add_field(out, v, "address", 16);
-		add_field(out, v, "health", 10);
-		hp_buf_addf(out, " %s\n",
-			    json_is_true(json_object_get(v, "leader"))
-				    ? "leader"
-				    : "");
-	}
 	hp_buf_addf(out, "\npatroni\n  %-10s %-16s %-8s %-10s %-4s %-8s %s\n",
 		    "MEMBER", "HOST", "ROLE", "STATE", "TL", "LAG",
 		    "PENDING RESTART");
@@ -325,6 +311,13 @@ void hp_status_format(struct hp_buf *out, const json_t *doc)
 		add_text(out, doc, "patroni_error");
 		hp_buf_addch(out, '\n');
 	}
+}
+
+static void format_haproxy(struct hp_buf *out, const json_t *doc)
+{
+	const json_t *v, *s;
+	size_t i, k;
+
 	hp_buf_adds(out, "\nhaproxy\n");
 	json_array_foreach(json_object_get(doc, "haproxy"), i, v)
 	{
@@ -345,6 +338,29 @@ void hp_status_format(struct hp_buf *out, const json_t *doc)
 		}
 		hp_buf_addch(out, '\n');
 	}
+}
+
+void hp_status_format(struct hp_buf *out, const json_t *doc)
+{
+	const json_t *v;
+	size_t i;
+
+	hp_buf_adds(out, "cluster ");
+	add_text(out, doc, "cluster");
+	hp_buf_adds(out, "\n\netcd\n");
+	json_array_foreach(json_object_get(doc, "etcd"), i, v)
+	{
+		hp_buf_addch(out, ' ');
+		add_field(out, v, "name", 10);
+		add_field(out, v, "address", 16);
+		add_field(out, v, "health", 10);
+		hp_buf_addf(out, " %s\n",
+			    json_is_true(json_object_get(v, "leader"))
+				    ? "leader"
+				    : "");
+	}
+	format_patroni(out, doc);
+	format_haproxy(out, doc);
 }
 
 int hp_cmd_status(struct hp_cmd_ctx *ctx)
