@@ -130,7 +130,7 @@ int hp_haproxy_servers(const char *csv, size_t len, json_t **out,
 	const char *p = csv, *end = csv + len, *line = csv, *f[3];
 	size_t llen = 0, flen[3], nr = 0;
 	static const char *const cols[3] = { "pxname", "svname", "status" };
-	int col[3], i, r;
+	int col[3] = { 0, 0, 0 }, i, r;
 	json_t *servers;
 
 	*out = NULL;
