@@ -160,12 +160,20 @@ static bool members_ok(const struct hp_rest_resp *resp, void *arg,
 	const struct hp_inventory *inv = arg;
 	json_t *members, *m;
 	size_t i, n = 0;
+	bool *seen;
 
 	if (resp->status != 200 || !resp->json) {
 		hp_buf_addf(why, "HTTP %ld", resp->status);
 		return false;
 	}
 	members = json_object_get(resp->json, "members");
+	if (!json_is_array(members)) {
+		hp_buf_adds(why, "no \"members\" array");
+		return false;
+	}
+	/* one flag per inventory host: a name listed twice cannot stand in
+	 * for a missing member */
+	seen = xcalloc(inv->nr_hosts + 1, sizeof(*seen));
 	json_array_foreach(members, i, m)
 	{
 		const char *name = json_string_value(json_object_get(m, "name"));
@@ -173,18 +181,94 @@ static bool members_ok(const struct hp_rest_resp *resp, void *arg,
 						  : NULL;
 
 		if (!host || !(host->roles & HP_ROLE_ETCD)) {
-			hp_buf_addf(why, "member '%s' is not in the inventory",
-				    name ? name : "(unstarted)");
+			hp_buf_adds(why, "member '");
+			if (name)
+				hp_buf_add_printable(why, name, strlen(name),
+						     64);
+			else
+				hp_buf_adds(why, "(unstarted)");
+			hp_buf_adds(why, "' is not an etcd host of the "
+					 "inventory");
+			free(seen);
 			return false;
 		}
+		if (seen[host - inv->hosts]) {
+			hp_buf_addf(why, "member %s is listed twice",
+				    host->name);
+			free(seen);
+			return false;
+		}
+		seen[host - inv->hosts] = true;
 		n++;
 	}
+	free(seen);
 	if (n != hp_inventory_count_role(inv, HP_ROLE_ETCD)) {
 		hp_buf_addf(why, "%zu members, inventory has %zu", n,
 			    hp_inventory_count_role(inv, HP_ROLE_ETCD));
 		return false;
 	}
 	return true;
+}
+
+/*
+ * One member healthy, and naming as its leader a member id equal to
+ * *leader (or, the first time, setting *leader, which the caller frees).
+ * resp: the caller's, for the answers.
+ */
+static int member_leader(struct hp_rest *rest, const struct hp_inventory *inv,
+			 const struct hp_host *host, struct hp_rest_resp *resp,
+			 char **leader, struct hp_err *err)
+{
+	json_t *empty = json_object();
+	const json_t *st;
+	const char *ld;
+	char *url;
+	int r;
+
+	url = hp_url(host, inv->etcd.client_port, "/health");
+	r = hp_rest_poll(rest, "GET", url, NULL,
+			 inv->validation.timeout_s * 1000, 500, health_ok, NULL,
+			 resp, err);
+	free(url);
+	if (r < 0) {
+		hp_err_prefix(err, "etcd member %s: GET /health", host->name);
+		goto out;
+	}
+	url = hp_url(host, inv->etcd.client_port, "/v3/maintenance/status");
+	r = hp_rest_call(rest, "POST", url, empty, resp, err);
+	free(url);
+	if (r < 0)
+		goto out;
+	st = resp->status == 200 ? resp->json : NULL;
+	ld = st ? json_string_value(json_object_get(st, "leader")) : NULL;
+	/* a member id: a uint64 in decimal, as etcd's gateway writes it */
+	if (ld && (!*ld || strlen(ld) > 20 ||
+		   strspn(ld, "0123456789") != strlen(ld)))
+		ld = NULL;
+	if (!ld || !strcmp(ld, "0")) {
+		struct hp_buf b = HP_BUF_INIT;
+
+		/* the answer is remote text: quoted sanitized */
+		hp_buf_add_printable(&b, resp->body.buf, resp->body.len, 200);
+		r = hp_err_set(err, HP_EVERIFY,
+			       "etcd member %s reports no leader, or not as a "
+			       "member id (HTTP %ld: %s)",
+			       host->name, resp->status, b.buf);
+		hp_buf_release(&b);
+		goto out;
+	}
+	if (*leader && strcmp(*leader, ld) != 0) {
+		r = hp_err_set(err, HP_EVERIFY,
+			       "etcd members disagree on the leader (%s vs %s "
+			       "at %s)",
+			       *leader, ld, host->name);
+		goto out;
+	}
+	if (!*leader)
+		*leader = xstrdup(ld);
+out:
+	json_decref(empty);
+	return r;
 }
 
 int hp_etcd_verify(struct hp_run *run, struct hp_err *err)
@@ -202,49 +286,12 @@ int hp_etcd_verify(struct hp_run *run, struct hp_err *err)
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		goto out_noinit;
 	hp_rest_resp_init(&resp);
-	for (i = 0; i < inv->nr_hosts; i++) {
-		const struct hp_host *host = &inv->hosts[i];
-		char *url;
-		json_t *st;
-		const char *ld;
-
-		if (!(host->roles & HP_ROLE_ETCD))
-			continue;
-		url = hp_url(host, inv->etcd.client_port, "/health");
-		r = hp_rest_poll(&rest, "GET", url, NULL, deadline, 500,
-				 health_ok, NULL, &resp, err);
-		free(url);
-		if (r < 0) {
-			hp_err_prefix(err, "etcd member %s: GET /health",
-				      host->name);
+	/* every member healthy, and naming the same leader */
+	for (i = 0; i < inv->nr_hosts; i++)
+		if ((inv->hosts[i].roles & HP_ROLE_ETCD) &&
+		    (r = member_leader(&rest, inv, &inv->hosts[i], &resp,
+				       &leader, err)) < 0)
 			goto out;
-		}
-		/* every member names the same leader */
-		url = hp_url(host, inv->etcd.client_port,
-			     "/v3/maintenance/status");
-		r = hp_rest_call(&rest, "POST", url, empty, &resp, err);
-		free(url);
-		if (r < 0)
-			goto out;
-		st = resp.json;
-		ld = st ? json_string_value(json_object_get(st, "leader"))
-			: NULL;
-		if (!ld || !strcmp(ld, "0")) {
-			r = hp_err_set(err, HP_EVERIFY,
-				       "etcd member %s reports no leader: %s",
-				       host->name, resp.body.buf);
-			goto out;
-		}
-		if (leader && strcmp(leader, ld) != 0) {
-			r = hp_err_set(err, HP_EVERIFY,
-				       "etcd members disagree on the leader "
-				       "(%s vs %s at %s)",
-				       leader, ld, host->name);
-			goto out;
-		}
-		if (!leader)
-			leader = xstrdup(ld);
-	}
 	for (i = 0; i < inv->nr_hosts; i++) {
 		char *url;
 

@@ -8,94 +8,177 @@
 #include <string.h>
 
 #include "phases.h"
+#include "render.h"
 
 static const char *const ha_pkgs[] = { "haproxy" };
 static const char *const ha_svcs[] = { "haproxy" };
 
-/* Column index of name in the CSV header line ("# pxname,svname,..."). */
-static int csv_col(const char *header, const char *name)
+/*
+ * The stats CSV is remote text: parsed with lengths (it may hold NULs),
+ * every name copied out through the sanitizer and capped, so whatever
+ * the page says (escape sequences, bytes that are not UTF-8, a 1 MiB
+ * name) reaches a terminal, an error message or JSON as printable ASCII.
+ */
+#define CSV_NAME_MAX 64
+#define CSV_STATUS_MAX 32
+
+/* The next line of [*p, end), without its "\n" or "\r\n"; false at the
+ * end. */
+static bool next_line(const char **p, const char *end, const char **line,
+		      size_t *len)
 {
-	const char *p = header;
-	size_t n = strlen(name);
-	int col = 0;
+	const char *nl;
 
-	if (*p == '#')
-		p++;
-	while (*p == ' ')
-		p++;
-	for (;;) {
-		const char *e = strpbrk(p, ",\n");
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-
-		if (len == n && !strncmp(p, name, n))
-			return col;
-		if (!e || *e == '\n')
-			return -1;
-		p = e + 1;
-		col++;
-	}
+	if (*p >= end)
+		return false;
+	*line = *p;
+	nl = memchr(*p, '\n', (size_t)(end - *p));
+	*len = (size_t)((nl ? nl : end) - *p);
+	*p = nl ? nl + 1 : end;
+	if (*len && (*line)[*len - 1] == '\r')
+		(*len)--;
+	return true;
 }
 
-/* Field col of a CSV line, copied into out. */
-static void csv_field(const char *line, int col, char *out, size_t outlen)
+/* Field col (0-based) of a line: false when the line has fewer fields. */
+static bool csv_field(const char *line, size_t len, int col, const char **f,
+		      size_t *flen)
 {
-	const char *p = line;
-	size_t len;
+	const char *p = line, *end = line + len, *comma;
 
-	while (col-- > 0 && p) {
-		p = strpbrk(p, ",\n");
-		if (p && *p == ',')
-			p++;
-		else
-			p = NULL;
+	for (; col > 0; col--) {
+		comma = memchr(p, ',', (size_t)(end - p));
+		if (!comma)
+			return false;
+		p = comma + 1;
 	}
-	if (!p) {
-		out[0] = '\0';
-		return;
+	comma = memchr(p, ',', (size_t)(end - p));
+	*f = p;
+	*flen = (size_t)((comma ? comma : end) - p);
+	return true;
+}
+
+/* Column index of name in the header line ("# pxname,svname,..."), or
+ * -1. */
+static int csv_col(const char *hdr, size_t len, const char *name)
+{
+	const char *f;
+	size_t flen, n = strlen(name);
+	int col;
+
+	/* the header's first field is "# pxname" */
+	while (len && (*hdr == '#' || *hdr == ' ')) {
+		hdr++;
+		len--;
 	}
-	len = strcspn(p, ",\n");
-	if (len >= outlen)
-		len = outlen - 1;
-	memcpy(out, p, len);
-	out[len] = '\0';
+	for (col = 0; col < 4096 && csv_field(hdr, len, col, &f, &flen);
+	     col++)
+		if (flen == n && !memcmp(f, name, n))
+			return col;
+	return -1;
+}
+
+static bool field_is(const char *f, size_t flen, const char *s)
+{
+	return flen == strlen(s) && !memcmp(f, s, flen);
+}
+
+/* A field as a JSON string of printable ASCII, at most max bytes (more
+ * is cut and marked by the sanitizer). */
+static json_t *printable_json(const char *f, size_t flen, size_t max)
+{
+	struct hp_buf b = HP_BUF_INIT;
+	json_t *j;
+
+	hp_buf_add_printable(&b, f, flen, max);
+	j = json_stringn(b.buf, b.len);
+	hp_buf_release(&b);
+	if (!j)
+		hp_die_oom();
+	return j;
+}
+
+/* The header line: the index of each of cols[3] into col. */
+static int csv_columns(const char *csv, size_t len, const char *line,
+		       size_t llen, const char *const *cols, int *col,
+		       struct hp_err *err)
+{
+	int i;
+
+	if (!llen || line[0] != '#') {
+		struct hp_buf b = HP_BUF_INIT;
+
+		hp_buf_add_printable(&b, csv, len, 60);
+		hp_err_set(err, HP_EVERIFY,
+			   "the stats page did not answer HAProxy's CSV "
+			   "(it starts with '%s')",
+			   b.buf);
+		hp_buf_release(&b);
+		return HP_EVERIFY;
+	}
+	for (i = 0; i < 3; i++)
+		if ((col[i] = csv_col(line, llen, cols[i])) < 0)
+			return hp_err_set(err, HP_EVERIFY,
+					  "the stats CSV has no '%s' column",
+					  cols[i]);
+	return 0;
+}
+
+int hp_haproxy_servers(const char *csv, size_t len, json_t **out,
+		       struct hp_err *err)
+{
+	const char *p = csv, *end = csv + len, *line = csv, *f[3];
+	size_t llen = 0, flen[3], nr = 0;
+	static const char *const cols[3] = { "pxname", "svname", "status" };
+	int col[3] = { 0, 0, 0 }, i, r;
+	json_t *servers;
+
+	*out = NULL;
+	next_line(&p, end, &line, &llen);
+	if ((r = csv_columns(csv, len, line, llen, cols, col, err)) < 0)
+		return r;
+	servers = json_array();
+	if (!servers)
+		hp_die_oom();
+	while (next_line(&p, end, &line, &llen)) {
+		json_t *o;
+
+		nr++;
+		if (!llen)
+			continue;
+		for (i = 0; i < 3; i++)
+			if (!csv_field(line, llen, col[i], &f[i], &flen[i])) {
+				json_decref(servers);
+				return hp_err_set(err, HP_EVERIFY,
+						  "stats CSV line %zu has no "
+						  "'%s' field",
+						  nr + 1, cols[i]);
+			}
+		if ((!field_is(f[0], flen[0], "primary") &&
+		     !field_is(f[0], flen[0], "replicas")) ||
+		    field_is(f[1], flen[1], "FRONTEND") ||
+		    field_is(f[1], flen[1], "BACKEND"))
+			continue;
+		o = json_object();
+		if (!o)
+			hp_die_oom();
+		json_object_set_new(o, "backend",
+				    printable_json(f[0], flen[0], CSV_NAME_MAX));
+		json_object_set_new(o, "server",
+				    printable_json(f[1], flen[1], CSV_NAME_MAX));
+		json_object_set_new(o, "status",
+				    printable_json(f[2], flen[2],
+						   CSV_STATUS_MAX));
+		json_array_append_new(servers, o);
+	}
+	*out = servers;
+	return 0;
 }
 
 struct stats_arg {
 	const struct hp_inventory *inv;
 	const char *leader;
 };
-
-json_t *hp_haproxy_servers(const char *csv)
-{
-	const char *nl = strchr(csv, '\n');
-	int c_px = csv_col(csv, "pxname"), c_sv = csv_col(csv, "svname");
-	int c_st = csv_col(csv, "status");
-	json_t *servers = json_array();
-	const char *line;
-
-	if (!nl || c_px < 0 || c_sv < 0 || c_st < 0)
-		return servers;
-	for (line = nl + 1; *line;
-	     line = strchr(line, '\n') ? strchr(line, '\n') + 1
-				       : line + strlen(line)) {
-		char f_px[64], f_sv[64], f_st[32];
-		json_t *o;
-
-		csv_field(line, c_px, f_px, sizeof(f_px));
-		csv_field(line, c_sv, f_sv, sizeof(f_sv));
-		csv_field(line, c_st, f_st, sizeof(f_st));
-		if ((strcmp(f_px, "primary") != 0 &&
-		     strcmp(f_px, "replicas") != 0) ||
-		    !strcmp(f_sv, "FRONTEND") || !strcmp(f_sv, "BACKEND"))
-			continue;
-		o = json_object();
-		json_object_set_new(o, "backend", json_string(f_px));
-		json_object_set_new(o, "server", json_string(f_sv));
-		json_object_set_new(o, "status", json_string(f_st));
-		json_array_append_new(servers, o);
-	}
-	return servers;
-}
 
 /* UP servers of backend px, in the config's (inventory) order, as a comma
  * list. */
@@ -110,10 +193,12 @@ static void up_servers(const json_t *servers, const char *px,
 		const char *b = json_string_value(json_object_get(s, "backend"));
 		const char *st = json_string_value(json_object_get(s, "status"));
 
-		if (b && st && !strcmp(b, px) && !strncmp(st, "UP", 2))
-			hp_buf_addf(out, "%s%s", out->len ? "," : "",
-				    json_string_value(
-					    json_object_get(s, "server")));
+		const char *sv = json_string_value(json_object_get(s, "server"));
+
+		/* "UP", or "UP 1/3" while checks start failing */
+		if (b && st && sv && !strcmp(b, px) &&
+		    (!strcmp(st, "UP") || !strncmp(st, "UP ", 3)))
+			hp_buf_addf(out, "%s%s", out->len ? "," : "", sv);
 	}
 }
 
@@ -123,15 +208,26 @@ static bool stats_ok(const struct hp_rest_resp *resp, void *arg,
 	const struct stats_arg *a = arg;
 	struct hp_buf prim = HP_BUF_INIT, repl = HP_BUF_INIT;
 	struct hp_buf want = HP_BUF_INIT;
+	struct hp_err e;
 	json_t *servers;
 	size_t i;
 	bool ok = false;
 
+	if (resp->status == 401) {
+		hp_buf_adds(why, "HTTP 401: the stats page refused user "
+				 "haprov and the password of secret "
+				 "haproxy_stats");
+		return false;
+	}
 	if (resp->status != 200) {
 		hp_buf_addf(why, "HTTP %ld", resp->status);
 		return false;
 	}
-	servers = hp_haproxy_servers(resp->body.buf);
+	if (hp_haproxy_servers(resp->body.buf, resp->body.len, &servers,
+			       &e) < 0) {
+		hp_buf_adds(why, e.msg);
+		return false;
+	}
 	up_servers(servers, "primary", &prim);
 	up_servers(servers, "replicas", &repl);
 	json_decref(servers);
@@ -163,12 +259,57 @@ static const struct hp_pkg_pass pkg_pass = {
 /* hp_run_each takes a void *; the pass only reads it */
 #define PKG_PASS ((void *)(uintptr_t)&pkg_pass)
 
+/* The stats page's basic auth (user "haprov", secret haproxy_stats) on
+ * rest, when the run has its secrets (an apply). */
+static void stats_auth(struct hp_run *run, struct hp_rest *rest)
+{
+	rest->user = NULL;
+	rest->password = NULL;
+	if (run->secrets && run->secrets->haproxy_stats) {
+		rest->user = HP_HAPROXY_STATS_USER;
+		rest->password = run->secrets->haproxy_stats;
+	}
+}
+
+/*
+ * Poll host's stats page until its primary backend has exactly Patroni's
+ * leader UP and its replica backend exactly the other members. No
+ * leader is an error: a backend cannot be right without one.
+ */
+static int wait_backends(struct hp_run *run, struct hp_rest *rest,
+			 const struct hp_host *host, struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	struct stats_arg sa = { inv, NULL };
+	char *leader = NULL, *url;
+	int r;
+
+	if ((r = hp_patroni_leader(run, rest, &leader, NULL, err)) < 0)
+		return r;
+	if (!leader)
+		return hp_err_set(err, HP_EVERIFY,
+				  "patroni reports no leader: the backends of "
+				  "haproxy on %s cannot be checked",
+				  host->name);
+	sa.leader = leader;
+	url = hp_url(host, inv->haproxy.stats_port, "/stats;csv");
+	stats_auth(run, rest);
+	r = hp_rest_poll(rest, "GET", url, NULL,
+			 inv->validation.timeout_s * 1000, 250, stats_ok, &sa,
+			 NULL, err);
+	rest->user = rest->password = NULL;
+	if (r < 0)
+		hp_err_prefix(err, "haproxy on %s", host->name);
+	free(url);
+	free(leader);
+	return r;
+}
+
 /* Host by host: config (checked with haproxy -c before it replaces the old
  * one), reload, and that host's backends right again before the next. */
 static int staged_host(struct hp_hostrun *h, void *arg)
 {
 	struct hp_rest *rest = arg;
-	const struct hp_inventory *inv = h->run->inv;
 	struct hp_host_plan p = {
 		.svcs = ha_svcs, .nr_svcs = HP_ARRAY_SIZE(ha_svcs),
 		.skip_packages = true,
@@ -182,21 +323,8 @@ static int staged_host(struct hp_hostrun *h, void *arg)
 	act = hp_service_needs(h, "haproxy", &facts.svcs[0]);
 	r = hp_step_service(h, "haproxy", &facts.svcs[0], act, false, &h->err);
 	hp_facts_release(&facts);
-	if (r == 0 && act != HP_SVC_NONE && !h->run->opts.plan) {
-		struct stats_arg sa = { inv, NULL };
-		char *leader = NULL;
-		char *url = hp_url(h->host, inv->haproxy.stats_port,
-				   "/stats;csv");
-
-		r = hp_patroni_leader(h->run, rest, &leader, NULL, &h->err);
-		sa.leader = leader ? leader : "";
-		if (r == 0)
-			r = hp_rest_poll(rest, "GET", url, NULL,
-					 inv->validation.timeout_s * 1000, 250,
-					 stats_ok, &sa, NULL, &h->err);
-		free(url);
-		free(leader);
-	}
+	if (r == 0 && act != HP_SVC_NONE && !h->run->opts.plan)
+		r = wait_backends(h->run, rest, h->host, &h->err);
 	return r;
 }
 
@@ -219,50 +347,22 @@ int hp_haproxy_verify(struct hp_run *run, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
 	struct hp_rest rest;
-	struct hp_rest_resp resp;
-	struct stats_arg sa;
-	char *leader = NULL;
 	int64_t t = hp_now_ms();
 	size_t i;
-	int r;
+	int r = 0;
 
 	if (!hp_inventory_count_role(inv, HP_ROLE_HAPROXY))
 		return 0;
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
-	hp_rest_resp_init(&resp);
-	if ((r = hp_patroni_leader(run, &rest, &leader, NULL, err)) < 0)
-		goto out;
-	if (!leader) {
-		r = hp_err_set(err, HP_EVERIFY, "patroni reports no leader");
-		goto out;
-	}
-	sa.inv = inv;
-	sa.leader = leader;
-	for (i = 0; i < inv->nr_hosts; i++) {
-		const struct hp_host *host = &inv->hosts[i];
-		char *url;
-
-		if (!(host->roles & HP_ROLE_HAPROXY))
-			continue;
-		url = hp_url(host, inv->haproxy.stats_port, "/stats;csv");
-		r = hp_rest_poll(&rest, "GET", url, NULL,
-				 inv->validation.timeout_s * 1000, 500,
-				 stats_ok, &sa, &resp, err);
-		free(url);
-		if (r < 0) {
-			hp_err_prefix(err, "haproxy on %s", host->name);
-			break;
-		}
-	}
-out:
+	for (i = 0; i < inv->nr_hosts && r == 0; i++)
+		if (inv->hosts[i].roles & HP_ROLE_HAPROXY)
+			r = wait_backends(run, &rest, &inv->hosts[i], err);
 	hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
 		      "verify haproxy: backends follow the leader",
 		      r < 0 ? err->msg : NULL, NULL, t);
 	if (r < 0)
 		err->code = r = HP_EVERIFY;
-	free(leader);
-	hp_rest_resp_release(&resp);
 	hp_rest_release(&rest);
 	return r;
 }

@@ -12,6 +12,7 @@
 
 #include "phases.h"
 #include "render.h"
+#include "shell.h"
 
 static const char *const pg_pkgs[] = { "postgresql-15",
 				       "patroni", "python3-etcd",
@@ -27,8 +28,145 @@ static size_t host_index(const struct hp_hostrun *h)
 	return (size_t)(h - h->run->hosts);
 }
 
-/* Packages (unless skipped), the data directory's parent and the files of
- * one member; the service facts go to c->facts for the service step. */
+/*
+ * The remote half of hp_patroni_dirs, a function of the shell: own DIR
+ * PARENT_FOR_POSTGRES prints one keyword line per finding ("mkparent",
+ * "own", "readonly"), and acts unless $plan is 1. The directory itself
+ * is created or made postgres:postgres 0700; of everything above it only
+ * what is missing is created (mkdir -p under umask 022: root 0755), and
+ * no existing directory is ever chowned or chmodded. A symbolic link is
+ * refused: chmod follows it, so root would change whatever it points at.
+ */
+#define OWN_DIR_FN                                                          \
+	"own() { t=$1; p=${t%/*}; [ -n \"$p\" ] || p=/; "                    \
+	"if [ -L \"$t\" ]; then echo \"$t is a symbolic link: haprov "       \
+	"changes the owner of a real directory only; point the inventory "  \
+	"at the directory it links to\" >&2; return 3; fi; "                  \
+	"if [ ! -d \"$p\" ]; then echo mkparent; if [ \"$plan\" != 1 ]; then " \
+	"mkdir -p -- \"$p\" || return 1; if [ \"$2\" = 1 ]; then "            \
+	"chown postgres:postgres -- \"$p\" || return 1; fi; fi; fi; "         \
+	"if [ -d \"$t\" ] && [ \"$(stat -c '%a %U:%G' -- \"$t\")\" = "        \
+	"'700 postgres:postgres' ]; then :; else echo own; "                \
+	"if [ \"$plan\" != 1 ]; then { [ -d \"$t\" ] || mkdir -m 0700 -- "     \
+	"\"$t\"; } && chown -h postgres:postgres -- \"$t\" && "               \
+	"chmod 0700 -- \"$t\" || return 1; fi; fi; "                          \
+	"if [ \"$2\" = 1 ] && [ -d \"$p\" ] && id postgres >/dev/null 2>&1 " \
+	"&& ! runuser -u postgres -- test -w \"$p\"; then echo readonly; "    \
+	"fi; return 0; }; "
+
+/* path without its trailing slashes (but "/" stays "/"); caller frees */
+static char *strip_slashes(const char *path)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	return xstrndup(path, n);
+}
+
+/* Whether out has the line word. */
+static bool has_line(const char *out, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = out;
+
+	while ((p = strstr(p, word)) != NULL) {
+		if ((p == out || p[-1] == '\n') && (p[n] == '\n' || !p[n]))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* Record what own() reported for dir (what: "data directory", ...). */
+static void record_dir(struct hp_hostrun *h, const char *dir,
+		       const char *what, bool parent_for_pg,
+		       const char *out)
+{
+	char *parent = xstrdup(dir), *slash = strrchr(parent, '/');
+	char *step;
+
+	if (slash)
+		slash[slash == parent] = '\0';
+	if (has_line(out, "mkparent")) {
+		step = xasprintf("directory %s", parent);
+		h->nr_changed++;
+		hp_run_record(h->run, h->host->name, HP_STEP_CHANGED, step,
+			      parent_for_pg ? "created, owner postgres (Patroni "
+					      "re-creates the data directory "
+					      "in it)"
+					    : "created, owner root, mode 0755",
+			      NULL, hp_now_ms());
+		free(step);
+	}
+	step = xasprintf("directory %s", dir);
+	if (has_line(out, "own")) {
+		h->nr_changed++;
+		hp_run_record(h->run, h->host->name, HP_STEP_CHANGED, step,
+			      "owner postgres:postgres, mode 0700", NULL,
+			      hp_now_ms());
+	} else {
+		hp_run_record(h->run, h->host->name, HP_STEP_OK, step, NULL,
+			      NULL, hp_now_ms());
+	}
+	free(step);
+	if (has_line(out, "readonly")) {
+		/* not an error: the cluster works, only a rebuild fails */
+		hp_warn("%s: %s's parent %s is not writable by postgres: "
+			"Patroni cannot re-create the %s when it rebuilds "
+			"this member (reinit)",
+			h->host->name, what, parent, what);
+	}
+	free(parent);
+}
+
+/* One directory through own(): 0 or the remote failure. */
+static int own_dir(struct hp_hostrun *h, const char *dir, const char *what,
+		   bool parent_for_pg, struct hp_err *err)
+{
+	struct hp_buf cmd = HP_BUF_INIT, out = HP_BUF_INIT;
+	int r;
+
+	hp_buf_addf(&cmd, "export LC_ALL=C; umask 022; plan=%d; ",
+		    h->run->opts.plan ? 1 : 0);
+	hp_buf_adds(&cmd, OWN_DIR_FN "own ");
+	hp_shell_quote(&cmd, dir);
+	hp_buf_addf(&cmd, " %d", parent_for_pg ? 1 : 0);
+	r = hp_host_sh(h, cmd.buf, NULL, 0, 30, &out, err);
+	if (r == 0)
+		record_dir(h, dir, what, parent_for_pg, out.buf);
+	else
+		hp_err_prefix(err, "%s %s", what, dir);
+	hp_buf_release(&cmd);
+	hp_buf_release(&out);
+	return r;
+}
+
+int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err)
+{
+	const struct hp_inventory *inv = h->run->inv;
+	char *data = strip_slashes(inv->patroni.data_dir);
+	char *wal = inv->tuning.wal_dir ? strip_slashes(inv->tuning.wal_dir)
+					: NULL;
+	int r;
+
+	/*
+	 * The data directory's parent, when haprov creates it, is postgres'
+	 * own: Patroni removes the data directory and pg_basebackup creates
+	 * it again in there when a member is rebuilt. wal_dir's parent stays
+	 * root's: Patroni re-creates only the pg_wal inside wal_dir.
+	 */
+	r = own_dir(h, data, "data directory", true, err);
+	if (r == 0 && wal)
+		r = own_dir(h, wal, "wal_dir", false, err);
+	free(data);
+	free(wal);
+	return r;
+}
+
+/* Packages (unless skipped), the files of one member, then its data
+ * directory and wal_dir; the service facts go to c->facts for the
+ * service step. */
 static int host_files(struct hp_hostrun *h, struct patroni_ctx *c,
 		      bool skip_packages)
 {
@@ -36,20 +174,13 @@ static int host_files(struct hp_hostrun *h, struct patroni_ctx *c,
 		.pkgs = pg_pkgs, .nr_pkgs = HP_ARRAY_SIZE(pg_pkgs),
 		.svcs = pg_svcs, .nr_svcs = HP_ARRAY_SIZE(pg_svcs),
 		.skip_packages = skip_packages,
-		.dir_mode = 0700, .dir_owner = "postgres",
 	};
-	char *parent = xstrdup(h->run->inv->patroni.data_dir), *slash;
 	int r;
 
-	/* Patroni's initdb needs the data directory's parent, owned by
-	 * postgres */
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent)
-		*slash = '\0';
-	p.dir = parent;
 	r = hp_phase_host_converge(h, "patroni", &p, &c->facts[host_index(h)],
 				   &h->err);
-	free(parent);
+	if (r == 0)
+		r = hp_patroni_dirs(h, &h->err);
 	return r;
 }
 
@@ -100,7 +231,7 @@ static int leader_of(const struct hp_inventory *inv, const json_t *cluster,
 		const char *role = json_string_value(json_object_get(m, "role"));
 		const char *name = json_string_value(json_object_get(m, "name"));
 
-		if (!role || strcmp(role, "leader"))
+		if (!role || strcmp(role, "leader") != 0)
 			continue;
 		if (!name) {
 			return hp_err_set(err, HP_EVERIFY,
@@ -336,62 +467,102 @@ out:
 
 /* ---- verification ---------------------------------------------------------------- */
 
+/* Append remote text to a poll's reason: printable, capped. */
+static void why_remote(struct hp_buf *why, const char *s)
+{
+	hp_buf_addch(why, '\'');
+	if (s)
+		hp_buf_add_printable(why, s, strlen(s), 64);
+	hp_buf_addch(why, '\'');
+}
+
+/* The checks of one GET /cluster member; false with the reason in why.
+ * seen: one flag per inventory host, so a name listed twice cannot stand
+ * in for a missing member. */
+static bool member_ok(const struct hp_inventory *inv, const json_t *m,
+		      bool *seen, size_t *leaders, struct hp_buf *why)
+{
+	const char *name = json_string_value(json_object_get(m, "name"));
+	const char *role = json_string_value(json_object_get(m, "role"));
+	const char *state = json_string_value(json_object_get(m, "state"));
+	const json_t *lag = json_object_get(m, "lag");
+	const struct hp_host *h = name ? hp_inventory_host(inv, name) : NULL;
+
+	if (!name || !role || !state) {
+		hp_buf_adds(why, "a member without a string name, role and "
+				 "state");
+		return false;
+	}
+	if (!h || !(h->roles & HP_ROLE_PATRONI)) {
+		hp_buf_adds(why, "member ");
+		why_remote(why, name);
+		hp_buf_adds(why, " is not a patroni host of the inventory");
+		return false;
+	}
+	if (seen[h - inv->hosts]) {
+		hp_buf_addf(why, "member %s is listed twice", h->name);
+		return false;
+	}
+	seen[h - inv->hosts] = true;
+	if (!strcmp(role, "leader")) {
+		(*leaders)++;
+	} else if (strcmp(role, "replica") != 0 &&
+		   strcmp(role, "sync_standby") != 0) {
+		/* sync_standby: synchronous mode (FIELD-NOTES) */
+		hp_buf_addf(why, "member %s has role ", h->name);
+		why_remote(why, role);
+		return false;
+	}
+	if (strcmp(state, "running") != 0 && strcmp(state, "streaming") != 0) {
+		hp_buf_addf(why, "member %s is ", h->name);
+		why_remote(why, state);
+		return false;
+	}
+	if (strcmp(role, "leader") != 0 &&
+	    (!json_is_integer(lag) || json_integer_value(lag) < 0 ||
+	     json_integer_value(lag) > inv->validation.max_lag_bytes)) {
+		hp_buf_addf(why, "member %s lag is %s", h->name,
+			    json_is_integer(lag) ? "over the bound"
+						 : "unknown");
+		return false;
+	}
+	return true;
+}
+
 /* GET /cluster: one leader, every inventory member running, lag in bound. */
 static bool cluster_ok(const struct hp_rest_resp *resp, void *arg,
 		       struct hp_buf *why)
 {
 	const struct hp_inventory *inv = arg;
-	json_t *members, *m;
-	size_t i, leaders = 0, seen = 0;
+	const json_t *members, *m;
+	size_t i, leaders = 0, seen_nr = 0;
+	bool *seen, ok = true;
 
 	if (resp->status != 200 || !resp->json) {
 		hp_buf_addf(why, "HTTP %ld", resp->status);
 		return false;
 	}
 	members = json_object_get(resp->json, "members");
+	if (!json_is_array(members)) {
+		hp_buf_adds(why, "no \"members\" array");
+		return false;
+	}
+	seen = xcalloc(inv->nr_hosts + 1, sizeof(*seen));
 	json_array_foreach(members, i, m)
 	{
-		const char *name = json_string_value(json_object_get(m, "name"));
-		const char *role = json_string_value(json_object_get(m, "role"));
-		const char *state = json_string_value(json_object_get(m, "state"));
-		json_t *lag = json_object_get(m, "lag");
-
-		if (!name || !role || !state)
-			continue;
-		if (!hp_inventory_host(inv, name)) {
-			hp_buf_addf(why, "member %s is not in the inventory",
-				    name);
-			return false;
-		}
-		seen++;
-		if (!strcmp(role, "leader")) {
-			leaders++;
-		} else if (strcmp(role, "replica") != 0 &&
-			   strcmp(role, "sync_standby") != 0) {
-			/* sync_standby: synchronous mode (FIELD-NOTES) */
-			hp_buf_addf(why, "member %s has role %s", name, role);
-			return false;
-		}
-		if (strcmp(state, "running") != 0 &&
-		    strcmp(state, "streaming") != 0) {
-			hp_buf_addf(why, "member %s is %s", name, state);
-			return false;
-		}
-		if (strcmp(role, "leader") != 0 &&
-		    (!json_is_integer(lag) ||
-		     json_integer_value(lag) > inv->validation.max_lag_bytes)) {
-			hp_buf_addf(why, "member %s lag is %s", name,
-				    json_is_integer(lag) ? "over the bound"
-							 : "unknown");
-			return false;
-		}
+		if (!(ok = member_ok(inv, m, seen, &leaders, why)))
+			break;
+		seen_nr++;
 	}
+	free(seen);
+	if (!ok)
+		return false;
 	if (leaders != 1) {
 		hp_buf_addf(why, "%zu leaders", leaders);
 		return false;
 	}
-	if (seen != hp_inventory_count_role(inv, HP_ROLE_PATRONI)) {
-		hp_buf_addf(why, "%zu of %zu members present", seen,
+	if (seen_nr != hp_inventory_count_role(inv, HP_ROLE_PATRONI)) {
+		hp_buf_addf(why, "%zu of %zu members present", seen_nr,
 			    hp_inventory_count_role(inv, HP_ROLE_PATRONI));
 		return false;
 	}
@@ -451,13 +622,17 @@ static bool config_ok(const struct hp_rest_resp *resp, void *arg,
 		      struct hp_buf *why)
 {
 	const struct config_arg *a = arg;
+	struct hp_buf desc = HP_BUF_INIT;
 	json_t *patch;
 
 	if (resp->status != 200 || !json_is_object(resp->json)) {
 		hp_buf_addf(why, "HTTP %ld", resp->status);
 		return false;
 	}
-	patch = hp_dcs_patch(a->want, resp->json, "", why);
+	/* the differences quote the leader's keys and values: remote text */
+	patch = hp_dcs_patch(a->want, resp->json, "", &desc);
+	hp_buf_add_printable(why, desc.buf, desc.len, 400);
+	hp_buf_release(&desc);
 	if (patch) {
 		json_decref(patch);
 		return false;

@@ -92,6 +92,17 @@ int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
 int hp_patroni_leader(struct hp_run *run, struct hp_rest *rest, char **out,
 		      json_t **cluster_out, struct hp_err *err);
 
+/*
+ * Patroni's data directory and tuning.wal_dir on host h: each created if
+ * missing, or made postgres:postgres 0700. Nothing else is ever chowned
+ * or chmodded: of the directories above them only the missing ones are
+ * created (root, 0755; the data directory's parent postgres', because
+ * Patroni removes and re-creates the data directory in it when it
+ * rebuilds a member). A symbolic link in their place is refused. Plan
+ * mode reports only. Records a step per directory.
+ */
+int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err);
+
 /* Wait until GET /cluster shows one leader (leader) and every member
  * running, and the leader's GET /patroni shows every replica streaming. */
 int hp_patroni_wait_healthy(struct hp_run *run, struct hp_rest *rest,
@@ -252,10 +263,17 @@ int hp_staged_wait_stable(struct hp_run *run, struct hp_rest *rest,
 int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 		    const char *leader, struct hp_err *err);
 
-/* The servers of haprov's "primary" and "replicas" backends in an HAProxy
- * stats CSV (columns found by the header's names), in config order, as
- * [{backend, server, status}]. New reference; empty when unparsable. */
-json_t *hp_haproxy_servers(const char *csv);
+/*
+ * The servers of haprov's "primary" and "replicas" backends in an HAProxy
+ * stats CSV of len bytes (columns found by the header's names, in any
+ * order; "\n" or "\r\n" line ends), in config order, as [{backend,
+ * server, status}]: *out is a new reference. Every string in it is
+ * printable ASCII, cut at 64 bytes (a name) or 32 (a status). An answer
+ * that is not the CSV (an HTML page), a header without one of the
+ * columns, or a line without one of the fields is HP_EVERIFY saying so.
+ */
+int hp_haproxy_servers(const char *csv, size_t len, json_t **out,
+		       struct hp_err *err);
 
 /* Phase entry points. */
 int hp_etcd_converge(struct hp_run *run, struct hp_err *err);

@@ -1,17 +1,34 @@
 /*
  * haprov status: one screen from the services' REST APIs (no SSH): etcd
  * members and health, Patroni members (role, state, timeline, lag,
- * pending restart), HAProxy backends.
+ * pending restart), HAProxy backends. Every answer is remote text: it
+ * is checked for type and passed through the sanitizer (status.h) before
+ * it is printed or put into --json.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "phases.h"
+#include "render.h"
 #include "rest.h"
+#include "secrets.h"
+#include "status.h"
 
-static json_t *etcd_status(const struct hp_inventory *inv,
-			   struct hp_rest *rest, bool *healthy)
+/* s, remote, as a new JSON string of printable ASCII ("" for NULL). */
+static json_t *safe_str(const char *s)
+{
+	char *p = hp_printable_dup(s, HP_STATUS_TEXT_MAX);
+	json_t *j = json_string(p);
+
+	free(p);
+	if (!j)
+		hp_die_oom();
+	return j;
+}
+
+static json_t *etcd_status(const struct hp_inventory *inv, struct hp_rest *rest,
+			   bool *healthy)
 {
 	json_t *arr = json_array(), *empty = json_object();
 	struct hp_rest_resp resp;
@@ -34,13 +51,15 @@ static json_t *etcd_status(const struct hp_inventory *inv,
 			const char *v = json_string_value(
 				json_object_get(resp.json, "health"));
 
-			health = v && !strcmp(v, "true") ? "healthy"
-							 : "unhealthy";
+			health = resp.status == 200 && v && !strcmp(v, "true")
+					 ? "healthy"
+					 : "unhealthy";
 		}
 		free(url);
-		url = hp_url(h, inv->etcd.client_port, "/v3/maintenance/status");
+		url = hp_url(h, inv->etcd.client_port,
+			     "/v3/maintenance/status");
 		if (hp_rest_call(rest, "POST", url, empty, &resp, &err) == 0 &&
-		    resp.json) {
+		    resp.status == 200 && resp.json) {
 			id = json_string_value(json_object_get(
 				json_object_get(resp.json, "header"),
 				"member_id"));
@@ -50,11 +69,12 @@ static json_t *etcd_status(const struct hp_inventory *inv,
 		free(url);
 		if (strcmp(health, "healthy") != 0)
 			*healthy = false;
+		/* name and address are the inventory's, not the answer's */
 		json_object_set_new(o, "name", json_string(h->name));
 		json_object_set_new(o, "address", json_string(h->address));
 		json_object_set_new(o, "health", json_string(health));
 		json_object_set_new(o, "leader",
-				    json_boolean(id && leader &&
+				    json_boolean(id && leader && *id &&
 						 !strcmp(id, leader)));
 		json_array_append_new(arr, o);
 	}
@@ -63,13 +83,55 @@ static json_t *etcd_status(const struct hp_inventory *inv,
 	return arr;
 }
 
-static json_t *patroni_status(const struct hp_inventory *inv,
-			      struct hp_rest *rest, bool *healthy)
+/* An integer member field, or null for anything else ("unknown"). */
+static json_t *int_or_null(const json_t *v)
+{
+	return json_is_integer(v) ? json_integer(json_integer_value(v))
+				  : json_null();
+}
+
+/* One /cluster member, checked and sanitized; NULL when it is not an
+ * object. */
+static json_t *member_status(const struct hp_inventory *inv, const json_t *m)
+{
+	const char *name = json_string_value(json_object_get(m, "name"));
+	const struct hp_host *h = name ? hp_inventory_host(inv, name) : NULL;
+	json_t *o;
+
+	if (!json_is_object(m))
+		return NULL;
+	o = json_object();
+	json_object_set_new(o, "name", safe_str(name ? name : "?"));
+	json_object_set_new(
+		o, "host",
+		safe_str(json_string_value(json_object_get(m, "host"))));
+	json_object_set_new(
+		o, "role",
+		safe_str(json_string_value(json_object_get(m, "role"))));
+	json_object_set_new(
+		o, "state",
+		safe_str(json_string_value(json_object_get(m, "state"))));
+	json_object_set_new(o, "timeline",
+			    int_or_null(json_object_get(m, "timeline")));
+	json_object_set_new(o, "lag", int_or_null(json_object_get(m, "lag")));
+	json_object_set_new(o, "pending_restart",
+			    json_boolean(json_is_true(
+				    json_object_get(m, "pending_restart"))));
+	json_object_set_new(o, "in_inventory",
+			    json_boolean(h && (h->roles & HP_ROLE_PATRONI)));
+	return o;
+}
+
+/* The members as the first answering patroni host's GET /cluster lists
+ * them; doc gets "patroni" (and "patroni_error" when none answered). */
+static void patroni_status(json_t *doc, const struct hp_inventory *inv,
+			   struct hp_rest *rest, bool *healthy)
 {
 	struct hp_rest_resp resp;
 	struct hp_err err;
-	json_t *members = NULL;
-	size_t i;
+	json_t *arr = json_array();
+	const json_t *members = NULL, *m;
+	size_t i, k, leaders = 0;
 
 	hp_rest_resp_init(&resp);
 	for (i = 0; i < inv->nr_hosts && !members; i++) {
@@ -80,22 +142,52 @@ static json_t *patroni_status(const struct hp_inventory *inv,
 		url = hp_url(&inv->hosts[i], inv->patroni.restapi_port,
 			     "/cluster");
 		if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
-		    resp.status == 200 && resp.json) {
+		    resp.status == 200 &&
+		    json_is_array(json_object_get(resp.json, "members")))
 			members = json_object_get(resp.json, "members");
-			json_incref(members);
-		}
 		free(url);
 	}
-	hp_rest_resp_release(&resp);
 	if (!members) {
 		*healthy = false;
-		return json_array();
+		json_object_set_new(doc, "patroni_error",
+				    json_string("no patroni member answered "
+						"GET /cluster with a member "
+						"list"));
 	}
-	return members;
+	json_array_foreach(members, k, m)
+	{
+		json_t *o;
+
+		if (k == HP_STATUS_MEMBERS_MAX) {
+			*healthy = false;
+			json_object_set_new(
+				doc, "patroni_error",
+				json_sprintf("GET /cluster lists %zu members; "
+					     "the first %d are shown",
+					     json_array_size(members),
+					     HP_STATUS_MEMBERS_MAX));
+			break;
+		}
+		if (!(o = member_status(inv, m))) {
+			*healthy = false;
+			continue;
+		}
+		if (!json_is_true(json_object_get(o, "in_inventory")))
+			*healthy = false;
+		if (!strcmp(json_string_value(json_object_get(o, "role")),
+			    "leader"))
+			leaders++;
+		json_array_append_new(arr, o);
+	}
+	if (members && leaders != 1)
+		*healthy = false;
+	json_object_set_new(doc, "patroni", arr);
+	hp_rest_resp_release(&resp);
 }
 
 static json_t *haproxy_status(const struct hp_inventory *inv,
-			      struct hp_rest *rest, bool *healthy)
+			      struct hp_rest *rest, const char *password,
+			      const char *why, bool *healthy)
 {
 	json_t *arr = json_array();
 	struct hp_rest_resp resp;
@@ -103,90 +195,181 @@ static json_t *haproxy_status(const struct hp_inventory *inv,
 	size_t i;
 
 	hp_rest_resp_init(&resp);
+	rest->user = password ? HP_HAPROXY_STATS_USER : NULL;
+	rest->password = password;
 	for (i = 0; i < inv->nr_hosts; i++) {
 		const struct hp_host *h = &inv->hosts[i];
-		json_t *o;
-		char *url;
+		json_t *o, *servers = NULL;
+		char *url, *msg = NULL;
 
 		if (!(h->roles & HP_ROLE_HAPROXY))
 			continue;
 		o = json_object();
 		json_object_set_new(o, "name", json_string(h->name));
 		url = hp_url(h, inv->haproxy.stats_port, "/stats;csv");
-		if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
-		    resp.status == 200) {
-			json_t *servers = hp_haproxy_servers(resp.body.buf);
+		if (!password)
+			msg = xasprintf("stats unavailable: %s", why);
+		else if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) < 0)
+			msg = xasprintf("stats unreachable: %s", err.msg);
+		else if (resp.status == 401)
+			msg = xstrdup("stats refused the password of "
+				      "secret " HP_HAPROXY_STATS_SECRET
+				      " (HTTP 401)");
+		else if (resp.status != 200)
+			msg = xasprintf("stats answered HTTP %ld", resp.status);
+		else if (hp_haproxy_servers(resp.body.buf, resp.body.len,
+					    &servers, &err) < 0)
+			msg = xstrdup(err.msg);
+		if (msg) {
+			char *p = hp_printable_dup(msg, 300);
 
-			json_object_set_new(o, "servers", servers);
-		} else {
 			*healthy = false;
-			json_object_set_new(o, "error",
-					    json_string("stats unreachable"));
+			json_object_set_new(o, "error", json_string(p));
+			free(p);
+		} else {
+			json_object_set_new(o, "servers", servers);
 		}
+		free(msg);
 		free(url);
 		json_array_append_new(arr, o);
 	}
+	rest->user = rest->password = NULL;
 	hp_rest_resp_release(&resp);
 	return arr;
 }
 
-static const char *jstr(const json_t *o, const char *k)
+json_t *hp_status_collect(const struct hp_inventory *inv, struct hp_rest *rest,
+			  const char *stats_password, const char *stats_why,
+			  bool *healthy)
 {
-	const char *s = json_string_value(json_object_get(o, k));
+	json_t *doc = json_object();
 
-	return s ? s : "-";
+	json_object_set_new(doc, "cluster", json_string(inv->cluster));
+	json_object_set_new(doc, "etcd", etcd_status(inv, rest, healthy));
+	patroni_status(doc, inv, rest, healthy);
+	json_object_set_new(
+		doc, "haproxy",
+		haproxy_status(inv, rest, stats_password, stats_why, healthy));
+	json_object_set_new(doc, "healthy", json_boolean(*healthy));
+	return doc;
 }
 
-static void print_status(const json_t *doc)
+/* Field k of o as printable text (at most 320 bytes of it), "-" when it
+ * is neither a string nor an integer. */
+static void add_text(struct hp_buf *out, const json_t *o, const char *k)
 {
-	json_t *v, *s;
-	size_t i, k;
+	const json_t *v = json_object_get(o, k);
 
-	printf("cluster %s\n\netcd\n", jstr(doc, "cluster"));
-	json_array_foreach(json_object_get(doc, "etcd"), i, v)
-		printf("  %-10s %-16s %-10s %s\n", jstr(v, "name"),
-		       jstr(v, "address"), jstr(v, "health"),
-		       json_is_true(json_object_get(v, "leader")) ? "leader"
-								  : "");
-	printf("\npatroni\n  %-10s %-16s %-8s %-10s %-4s %-8s %s\n", "MEMBER",
-	       "HOST", "ROLE", "STATE", "TL", "LAG", "PENDING RESTART");
+	if (json_is_string(v))
+		hp_buf_add_printable(out, json_string_value(v),
+				     json_string_length(v), 320);
+	else if (json_is_integer(v))
+		hp_buf_addf(out, "%" JSON_INTEGER_FORMAT,
+			    json_integer_value(v));
+	else
+		hp_buf_addch(out, '-');
+}
+
+/* " " and field k of o, padded to width. */
+static void add_field(struct hp_buf *out, const json_t *o, const char *k,
+		      int width)
+{
+	struct hp_buf b = HP_BUF_INIT;
+
+	add_text(&b, o, k);
+	hp_buf_addf(out, " %-*s", width, b.buf);
+	hp_buf_release(&b);
+}
+
+static void format_patroni(struct hp_buf *out, const json_t *doc)
+{
+	const json_t *v;
+	size_t i;
+
+	hp_buf_addf(out, "\npatroni\n  %-10s %-16s %-8s %-10s %-4s %-8s %s\n",
+		    "MEMBER", "HOST", "ROLE", "STATE", "TL", "LAG",
+		    "PENDING RESTART");
 	json_array_foreach(json_object_get(doc, "patroni"), i, v)
 	{
-		json_t *tl = json_object_get(v, "timeline");
-		json_t *lag = json_object_get(v, "lag");
-		char tls[24] = "-", lags[24] = "-";
-
-		if (json_is_integer(tl))
-			snprintf(tls, sizeof(tls), "%lld",
-				 (long long)json_integer_value(tl));
-		if (json_is_integer(lag))
-			snprintf(lags, sizeof(lags), "%lld",
-				 (long long)json_integer_value(lag));
-		printf("  %-10s %-16s %-8s %-10s %-4s %-8s %s\n",
-		       jstr(v, "name"), jstr(v, "host"), jstr(v, "role"),
-		       jstr(v, "state"), tls, lags,
-		       json_is_true(json_object_get(v, "pending_restart"))
-			       ? "yes"
-			       : "no");
+		hp_buf_addch(out, ' ');
+		add_field(out, v, "name", 10);
+		add_field(out, v, "host", 16);
+		add_field(out, v, "role", 8);
+		add_field(out, v, "state", 10);
+		add_field(out, v, "timeline", 4);
+		add_field(out, v, "lag", 8);
+		hp_buf_addf(out, " %s%s\n",
+			    json_is_true(json_object_get(v, "pending_restart"))
+				    ? "yes"
+				    : "no",
+			    json_is_false(json_object_get(v, "in_inventory"))
+				    ? "  (not in the inventory)"
+				    : "");
 	}
-	printf("\nhaproxy\n");
+	if (json_object_get(doc, "patroni_error")) {
+		hp_buf_adds(out, "  ");
+		add_text(out, doc, "patroni_error");
+		hp_buf_addch(out, '\n');
+	}
+}
+
+static void format_haproxy(struct hp_buf *out, const json_t *doc)
+{
+	const json_t *v, *s;
+	size_t i, k;
+
+	hp_buf_adds(out, "\nhaproxy\n");
 	json_array_foreach(json_object_get(doc, "haproxy"), i, v)
 	{
-		printf("  %-10s", jstr(v, "name"));
-		if (json_object_get(v, "error"))
-			printf(" %s", jstr(v, "error"));
+		hp_buf_addch(out, ' ');
+		add_field(out, v, "name", 10);
+		if (json_object_get(v, "error")) {
+			hp_buf_addch(out, ' ');
+			add_text(out, v, "error");
+		}
 		json_array_foreach(json_object_get(v, "servers"), k, s)
-			printf(" %s/%s:%s", jstr(s, "backend"), jstr(s, "server"),
-			       jstr(s, "status"));
-		printf("\n");
+		{
+			hp_buf_addch(out, ' ');
+			add_text(out, s, "backend");
+			hp_buf_addch(out, '/');
+			add_text(out, s, "server");
+			hp_buf_addch(out, ':');
+			add_text(out, s, "status");
+		}
+		hp_buf_addch(out, '\n');
 	}
+}
+
+void hp_status_format(struct hp_buf *out, const json_t *doc)
+{
+	const json_t *v;
+	size_t i;
+
+	hp_buf_adds(out, "cluster ");
+	add_text(out, doc, "cluster");
+	hp_buf_adds(out, "\n\netcd\n");
+	json_array_foreach(json_object_get(doc, "etcd"), i, v)
+	{
+		hp_buf_addch(out, ' ');
+		add_field(out, v, "name", 10);
+		add_field(out, v, "address", 16);
+		add_field(out, v, "health", 10);
+		hp_buf_addf(out, " %s\n",
+			    json_is_true(json_object_get(v, "leader"))
+				    ? "leader"
+				    : "");
+	}
+	format_patroni(out, doc);
+	format_haproxy(out, doc);
 }
 
 int hp_cmd_status(struct hp_cmd_ctx *ctx)
 {
 	const struct hp_inventory *inv = ctx->inv;
 	struct hp_rest rest;
-	struct hp_err err;
+	struct hp_err err, serr;
+	struct hp_buf text = HP_BUF_INIT;
+	char *pw = NULL, *why = NULL;
 	json_t *doc;
 	bool healthy = true;
 
@@ -194,20 +377,24 @@ int hp_cmd_status(struct hp_cmd_ctx *ctx)
 		fprintf(stderr, "haprov: %s\n", err.msg);
 		return HP_EXIT_ERROR;
 	}
-	doc = json_object();
-	json_object_set_new(doc, "cluster", json_string(inv->cluster));
-	json_object_set_new(doc, "etcd", etcd_status(inv, &rest, &healthy));
-	json_object_set_new(doc, "patroni",
-			    patroni_status(inv, &rest, &healthy));
-	json_object_set_new(doc, "haproxy",
-			    haproxy_status(inv, &rest, &healthy));
-	json_object_set_new(doc, "healthy", json_boolean(healthy));
+	hp_err_clear(&serr);
+	if (hp_inventory_count_role(inv, HP_ROLE_HAPROXY) &&
+	    hp_secret_read(&pw, inv->secrets.store, HP_HAPROXY_STATS_SECRET,
+			   &serr) < 0)
+		why = xasprintf("cannot read secret " HP_HAPROXY_STATS_SECRET
+				": %s",
+				serr.msg);
+	doc = hp_status_collect(inv, &rest, pw, why, &healthy);
+	hp_secret_free(pw);
 	if (hp_cmd_flag(ctx, "json")) {
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 	} else {
-		print_status(doc);
+		hp_status_format(&text, doc);
+		fwrite(text.buf, 1, text.len, stdout);
 	}
+	hp_buf_release(&text);
+	free(why);
 	json_decref(doc);
 	hp_rest_release(&rest);
 	return healthy ? HP_EXIT_OK : HP_EXIT_ERROR;

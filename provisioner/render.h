@@ -16,12 +16,19 @@
  *                                                   createcluster.conf
  *            /etc/patroni/config.yml                patroni.yml
  *            /etc/patroni_env.conf (secret)         patroni_env.conf
- *   haproxy  /etc/haproxy/haproxy.cfg               haproxy.cfg
+ *   haproxy  /etc/systemd/system/haproxy.service.d/haprov.conf
+ *                                                   haproxy-dropin.conf
+ *            /etc/haproxy/haprov_env.conf (secret)  haproxy_env.conf
+ *            /etc/haproxy/haproxy.cfg               haproxy.cfg
  *
- * Passwords only ever appear in files marked secret (patroni_env.conf):
- * Patroni takes them from its environment (PATRONI_SUPERUSER_PASSWORD,
- * ..._REPLICATION_, ..._REWIND_, and PATRONI_RESTAPI_USERNAME/PASSWORD),
- * which Debian's patroni.service reads from that file.
+ * Passwords only ever appear in files marked secret (patroni_env.conf,
+ * haprov_env.conf): Patroni takes them from its environment
+ * (PATRONI_SUPERUSER_PASSWORD, ..._REPLICATION_, ..._REWIND_, and
+ * PATRONI_RESTAPI_USERNAME/PASSWORD), which Debian's patroni.service
+ * reads from that file; HAProxy expands HAPROV_STATS_PASSWORD, which
+ * haproxy.service reads through haprov's drop-in, in haproxy.cfg's
+ * "stats auth". So haproxy.cfg and config.yml stay diffable, and a
+ * rollback restores them from the state repository.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -34,9 +41,14 @@
  * The bootstrap passwords, borrowed from the caller (the secret store);
  * every field must be set. Passing NULL instead of a struct renders each
  * as the placeholder "<secret:NAME>" (NAME: superuser, replication,
- * rewind, restapi), which is what the offline `validate --render` and the
+ * rewind, restapi, haproxy_stats), which is what the offline `validate --render` and the
  * golden files show.
  */
+/* The HAProxy stats page's basic-auth user, and the secret holding its
+ * password. */
+#define HP_HAPROXY_STATS_USER "haprov"
+#define HP_HAPROXY_STATS_SECRET "haproxy_stats"
+
 struct hp_render_secrets {
 	const char *superuser;
 	const char *replication;
@@ -92,6 +104,22 @@ struct hp_rendered {
 int hp_render_host(struct hp_rendered *out, const struct hp_inventory *inv,
 		   const struct hp_host *host,
 		   const struct hp_render_secrets *secrets, struct hp_err *err);
+
+/*
+ * Rendering many hosts of one inventory: what their files share (member
+ * lists, DCS settings, pg_hba) is built once, on first use, so the whole
+ * inventory renders in time linear in its output; hp_render_host builds
+ * it again for each host. A cache borrows inv and secrets, which must
+ * outlive it. It may be shared by threads (the first use builds under a
+ * lock; afterwards it is only read). hp_render_cache_free accepts NULL.
+ */
+struct hp_render_cache;
+struct hp_render_cache *hp_render_cache_new(
+	const struct hp_inventory *inv, const struct hp_render_secrets *secrets);
+void hp_render_cache_free(struct hp_render_cache *c);
+/* hp_render_host for one of the cache's inventory's hosts. */
+int hp_render_host_cached(struct hp_rendered *out, struct hp_render_cache *c,
+			  const struct hp_host *host, struct hp_err *err);
 
 /* Free every file (secret contents are zeroed first) and empty r. */
 void hp_rendered_release(struct hp_rendered *r);

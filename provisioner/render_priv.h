@@ -1,0 +1,59 @@
+#ifndef HP_RENDER_PRIV_H
+#define HP_RENDER_PRIV_H
+/*
+ * What the renderer's files share (render.c: contexts and files,
+ * render_text.c: values written for each file format, render_dcs.c:
+ * Patroni's dynamic configuration, render_hba.c: pg_hba). Not an API:
+ * only the render*.c files include this.
+ */
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "render.h"
+
+/* pg_ident map: OS user postgres may log in as the superuser */
+#define HP_RENDER_SUPER_MAP "haprov_super"
+
+/* j, or abort when jansson could not allocate (as xmalloc does). */
+json_t *hp_render_jnn(json_t *j);
+bool hp_render_has_ctrl(const char *s);
+/* Set key of o to a new string (bytes of b, of s), or an integer.
+ * Context strings are only printed, never dumped: they need not be
+ * UTF-8. */
+void hp_render_set_buf(json_t *o, const char *key, const struct hp_buf *b);
+void hp_render_set_str(json_t *o, const char *key, const char *s);
+void hp_render_set_int(json_t *o, const char *key, long long v);
+/* HP_EINVALID unless s is set (the inventory defaults provide key). */
+int hp_render_need(const char *s, const char *key, struct hp_err *err);
+/* HP_EINVALID unless s is made of [A-Za-z0-9._:-] only: names and
+ * addresses written unquoted into URL lists and HAProxy lines. */
+int hp_render_check_token(const char *s, const char *what, struct hp_err *err);
+/* An address that passed hp_render_check_token: a colon means IPv6. */
+bool hp_render_is_ipv6(const char *addr);
+/* "addr:port", or "[addr]:port" for IPv6. Caller frees. */
+char *hp_render_host_port(const char *addr, int port);
+/* Release a buffer that may have held a password, zeroing it first. */
+void hp_render_wipe_buf(struct hp_buf *b);
+/* s as a YAML scalar, in a new JSON string; set as key of o. */
+json_t *hp_render_yaml_json(const char *s);
+void hp_render_set_yaml(json_t *o, const char *key, const char *s);
+/* A scalar of the DCS JSON as YAML text (new JSON string). */
+json_t *hp_render_yaml_of_json(const json_t *v);
+/* Set key of o to s written for an EnvironmentFile; HP_EINVALID for a
+ * control character (what names the value in the message). */
+int hp_render_set_env(json_t *o, const char *key, const char *s,
+		      const char *what, struct hp_err *err);
+/* Set parameter key of params to v (stolen), HP_EINVALID naming where
+ * when v is NULL (the name or value is not UTF-8). */
+int hp_render_set_param(json_t *params, const char *key, json_t *v,
+			const char *where, struct hp_err *err);
+/*
+ * config.yml's pg_hba lines for a host (ipv6: add the IPv6 loopback) onto
+ * list, and its pg_ident lines onto ident (may be NULL), as YAML texts.
+ * HP_EINVALID for a role name or network that cannot be written there.
+ */
+int hp_render_pg_hba(json_t *list, json_t *ident,
+		     const struct hp_inventory *inv, bool ipv6,
+		     struct hp_err *err);
+
+#endif

@@ -1,0 +1,50 @@
+#ifndef HP_STATUS_H
+#define HP_STATUS_H
+/*
+ * What `haprov status` shows, split from the command so that it can be
+ * tested: the document built from the services' REST answers, and its
+ * text form.
+ *
+ * Everything in the document that came from the network (member names,
+ * hosts, roles, states, HAProxy server names and statuses, error text) is
+ * printable ASCII, capped in length, and of the type shown below, so
+ * neither the terminal nor a --json reader can be steered by a hostile
+ * answer:
+ *
+ *   { "cluster": str, "healthy": bool,
+ *     "etcd":    [{name, address, health, leader: bool}],
+ *     "patroni": [{name, host, role, state, timeline: int|null,
+ *                  lag: int|null, pending_restart: bool,
+ *                  in_inventory: bool}],
+ *     "patroni_error": str (only when no member answered),
+ *     "haproxy": [{name, servers: [{backend, server, status}]} or
+ *                 {name, error: str}] }
+ */
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "inventory.h"
+#include "rest.h"
+#include "util.h"
+
+/* Longest remote string kept in the document (more is cut and marked). */
+#define HP_STATUS_TEXT_MAX 64
+/* Most Patroni members listed; the rest are counted. */
+#define HP_STATUS_MEMBERS_MAX 128
+
+/*
+ * Ask every service of inv through rest. stats_password: the HAProxy
+ * stats page's password (user haprov), or NULL with stats_why saying why
+ * it is not there (the page is then reported unavailable). *healthy is
+ * set false when anything is not as it should be or cannot be known.
+ * Returns a new reference.
+ */
+json_t *hp_status_collect(const struct hp_inventory *inv, struct hp_rest *rest,
+			  const char *stats_password, const char *stats_why,
+			  bool *healthy);
+
+/* Append the text form of doc to out; every string passes the sanitizer
+ * again, so a document from elsewhere is safe too. */
+void hp_status_format(struct hp_buf *out, const json_t *doc);
+
+#endif
