@@ -70,8 +70,7 @@ $(BUILD)/templates_gen.c $(BUILD)/templates_gen.h: $(TEMPLATES) \
 $(BUILD)/templates_gen.o: $(BUILD)/templates_gen.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/fake_transport.h \
-		tests/unit/fake_rest.h
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(ALL_LDFLAGS) \
 		$(LIBS) -lcmocka

@@ -346,6 +346,66 @@ static int staged_host(struct hp_hostrun *h, void *arg)
 	return r;
 }
 
+/* Whether any patroni host's REST API answers GET /cluster: then the
+ * cluster exists, with or without a leader at this instant. */
+static bool any_member_answers(struct hp_run *run, struct hp_rest *rest)
+{
+	const struct hp_inventory *inv = run->inv;
+	struct hp_rest_resp resp;
+	struct hp_err e;
+	bool yes = false;
+	size_t i;
+
+	hp_rest_resp_init(&resp);
+	for (i = 0; i < inv->nr_hosts && !yes; i++) {
+		char *url;
+
+		if (!(inv->hosts[i].roles & HP_ROLE_PATRONI))
+			continue;
+		url = hp_url(&inv->hosts[i], inv->patroni.restapi_port,
+			     "/cluster");
+		yes = hp_rest_call(rest, "GET", url, NULL, &resp, &e) == 0 &&
+		      resp.status == 200 && json_is_object(resp.json);
+		free(url);
+	}
+	hp_rest_resp_release(&resp);
+	return yes;
+}
+
+/*
+ * A cluster that answers but has no leader at this instant (a failover,
+ * a switchover or a bootstrap under way, or a run killed in the middle of
+ * one) is never taken for a new cluster: wait for its leader, up to
+ * validation.timeout_s. plan does not wait: it says so.
+ */
+static int wait_for_leader(struct hp_run *run, struct hp_rest *rest,
+			   char **leader, struct hp_err *err)
+{
+	int64_t end = hp_now_ms() + run->inv->validation.timeout_s * 1000LL;
+	int r;
+
+	if (run->opts.plan)
+		return hp_err_set(err, HP_EVERIFY,
+				  "patroni answers but has no leader right "
+				  "now (a failover or switchover under way?); "
+				  "plan again once it has one");
+	hp_run_record(run, NULL, HP_STEP_OK, "wait for a leader",
+		      "patroni answers but has no leader yet; waiting", NULL,
+		      hp_now_ms());
+	while ((r = hp_patroni_leader(run, rest, leader, NULL, err)) == 0 &&
+	       !*leader) {
+		if (hp_now_ms() >= end)
+			return hp_err_set(err, HP_ETIMEOUT,
+					  "patroni answers but no member "
+					  "became leader within %d s",
+					  run->inv->validation.timeout_s);
+		if (hp_interrupted())
+			return hp_err_set(err, HP_EINTR, "interrupted");
+		hp_sleep_ms(500);
+	}
+	return r;
+}
+
 int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
@@ -361,6 +421,9 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 	if ((r = hp_run_rest_init(run, &rest, 2000, err)) < 0)
 		goto out;
 	if ((r = hp_patroni_leader(run, &rest, &leader, NULL, err)) < 0)
+		goto out;
+	if (!leader && any_member_answers(run, &rest) &&
+	    (r = wait_for_leader(run, &rest, &leader, err)) < 0)
 		goto out;
 	if (leader) {
 		/* a live cluster: packages anywhere at once, then staged */

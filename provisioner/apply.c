@@ -285,6 +285,36 @@ static int run_phases(struct hp_run *run, const struct phase_table *t,
 	return HP_EXIT_OK;
 }
 
+/*
+ * After an apply or a rollback: each host that got new backups keeps only
+ * the newest backups.keep runs' (and the protected ones). A failure here
+ * is a warning: the run itself succeeded or failed already.
+ */
+static void prune_backups(struct hp_run *run)
+{
+	char ids[2][64];
+	const char *protect[2];
+	size_t n, i;
+
+	if (run->opts.plan)
+		return;
+	n = hp_apply_protected_runs(run->state, ids, HP_ARRAY_SIZE(ids));
+	for (i = 0; i < n; i++)
+		protect[i] = ids[i];
+	for (i = 0; i < run->nr_hosts; i++) {
+		struct hp_hostrun *h = &run->hosts[i];
+		struct hp_err e;
+
+		if (!h->made_backups || !h->tr.ops)
+			continue;
+		hp_err_clear(&e);
+		if (hp_backups_prune(h, run->inv->backups.keep, protect, n,
+				     &e) < 0)
+			hp_warn("%s: cannot prune old backups: %s",
+				h->host->name, e.msg);
+	}
+}
+
 /* The run's options from the command line; HP_EXIT_USAGE on a bad one. */
 static int parse_opts(struct hp_run_opts *opts, struct hp_cmd_ctx *ctx,
 		      bool plan, const struct phase_table *t)
@@ -455,11 +485,13 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 	if (mode == HP_MODE_ROLLBACK) {
 		rc = hp_apply_rollback_to(&run, t.v, t.nr,
 					  hp_cmd_opt(ctx, "to"), &err);
+		prune_backups(&run);
 		goto out;
 	}
 	rc = run_phases(&run, &t, &r, &err);
 	if (rc < 0)
 		rc = fail_exit(r, &err);
+	prune_backups(&run);
 out:
 	if (run_started) {
 		if (opts.json)

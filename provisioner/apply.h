@@ -28,6 +28,15 @@ struct hp_apply_seam {
 	void *arg;
 };
 
+/*
+ * The run ids whose host backups must survive pruning (at most max, newest
+ * first): the runs of the newest rollback points, which `rollback`
+ * restores by default. 0 when there is no state repository.
+ */
+struct hp_state;
+size_t hp_apply_protected_runs(struct hp_state *state, char ids[][64],
+			       size_t max);
+
 /* hp_apply_main with a seam (NULL: none). */
 int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 		       const struct hp_apply_seam *seam);

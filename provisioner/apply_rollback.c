@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apply.h"
 #include "apply_priv.h"
 #include "restore.h"
 #include "state.h"
@@ -172,6 +173,26 @@ static void body_run_id(const char *body, char *out, size_t len)
 		memcpy(out, p + 6, n);
 		out[n] = '\0';
 	}
+}
+
+size_t hp_apply_protected_runs(struct hp_state *state, char ids[][64],
+			       size_t max)
+{
+	struct hp_state_point *pts = NULL;
+	struct hp_err err;
+	size_t n = 0, i, k = 0;
+
+	if (!state || hp_state_history(state, &pts, &n, &err) < 0)
+		return 0;
+	for (i = 0; i < n && k < max; i++) {
+		char id[64];
+
+		body_run_id(pts[i].body, id, sizeof(id));
+		if (id[0] && (k == 0 || strcmp(ids[k - 1], id) != 0))
+			hp_strlcpy(ids[k++], id, 64);
+	}
+	hp_state_points_free(pts, n);
+	return k;
 }
 
 /*

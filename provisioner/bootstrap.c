@@ -23,13 +23,12 @@ static const struct {
 };
 
 /* One command per host: which files that would hold a secret exist. The
- * stats credential is haprov's own (user haprov), in either form HAProxy
- * takes it; a hand-written one for another user is not haprov's secret. */
+ * stats password lives in haprov's own environment file for HAProxy
+ * (haproxy.cfg only names the variable), so that file is the evidence. */
 static const char holders_cmd[] =
 	"if [ -e /etc/patroni_env.conf ]; then echo patroni_env; fi; "
-	"if grep -Eqs '^[[:space:]]*(stats[[:space:]]+auth[[:space:]]+"
-	"haprov:|user[[:space:]]+haprov[[:space:]])' "
-	"/etc/haproxy/haproxy.cfg; then echo haproxy_stats; fi; true";
+	"if [ -e /etc/haproxy/haprov_env.conf ]; then echo haproxy_stats; "
+	"fi; true";
 
 const char *hp_secret_name(enum hp_secret_id id)
 {
@@ -67,8 +66,8 @@ bool hp_secret_may_generate(enum hp_secret_id id,
 			ok = true;
 	} else {
 		if (ev->stats_cred[0])
-			hp_buf_addf(w, "%s's /etc/haproxy/haproxy.cfg holds "
-				       "haprov's stats password",
+			hp_buf_addf(w, "%s has /etc/haproxy/haprov_env.conf "
+				       "(haprov's stats password)",
 				    ev->stats_cred);
 		else if (ev->unchecked_haproxy[0])
 			hp_buf_addf(w, "haproxy host %s was not checked (not "

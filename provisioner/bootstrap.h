@@ -15,8 +15,8 @@
  *   /etc/patroni_env.conf.
  *
  *   haproxy_stats (the HAProxy stats page's password, user "haprov"): when
- *   no haproxy host's /etc/haproxy/haproxy.cfg holds haprov's stats
- *   credential yet, even on an existing cluster: a cluster applied before
+ *   no haproxy host has haprov's /etc/haproxy/haprov_env.conf (the
+ *   file that holds it) yet, even on an existing cluster: a cluster applied before
  *   this secret existed gets one, and nothing but the file haprov writes
  *   depends on it.
  *

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <pwd.h>
 #include <time.h>
@@ -247,8 +248,7 @@ int hp_buf_add_printable(struct hp_buf *b, const void *data, size_t len,
 	for (i = 0; i < n && ret == 0; i++) {
 		unsigned char c = p[i];
 
-		ret = hp_buf_addch(b, (c < 0x20 || c >= 0x7f) ? ' '
-							      : (char)c);
+		ret = hp_buf_addch(b, (char)((c < 0x20 || c >= 0x7f) ? ' ' : c));
 	}
 	if (ret == 0 && len > max)
 		ret = hp_buf_addf(b, "... (%zu bytes)", len);
@@ -404,11 +404,29 @@ int hp_mkdir_p(const char *path, unsigned mode, struct hp_err *err)
 int hp_write_file_atomic(const char *path, const void *data, size_t len,
 			 unsigned mode, struct hp_err *err)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid()), eb[128];
+	char *tmp = NULL, eb[128];
 	const char *p = data;
-	int fd, r = 0;
+	int fd = -1, r = 0, tries;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+	/*
+	 * A fresh name that nothing else can have planted: O_EXCL refuses
+	 * an existing file and O_NOFOLLOW a symlink, so the data never goes
+	 * through a link into another file.
+	 */
+	for (tries = 0; fd < 0 && tries < 16; tries++) {
+		uint32_t rnd = 0;
+
+		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			rnd = (uint32_t)hp_now_ms() ^ (uint32_t)tries;
+		free(tmp);
+		tmp = xasprintf("%s.tmp.%ld.%08x", path, (long)getpid(),
+				(unsigned)rnd);
+		fd = open(tmp,
+			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  (mode_t)mode);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0) {
 		r = hp_err_set(err, HP_EIO, "cannot create '%s': %s", tmp,
 			       hp_strerror(errno, eb, sizeof(eb)));

@@ -595,7 +595,8 @@ static void test_new_stats_secret_on_existing_cluster(void **state)
 	x = fx_new("stats-held", false, NULL);
 	fill_store(x, HP_SECRET_HAPROXY_STATS);
 	holders(x, "patroni_env\n", "patroni_env\n", "haproxy_stats\n");
-	expect_refused(x, true, "haproxy_stats", "c's /etc/haproxy/haproxy.cfg");
+	expect_refused(x, true, "haproxy_stats",
+		       "c has /etc/haproxy/haprov_env.conf");
 	assert_non_null(strstr(x->err.msg, "user haprov"));
 	fx_free(x);
 }
