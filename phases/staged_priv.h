@@ -62,7 +62,9 @@ int hp_staged_look(struct hp_run *run, struct hp_rest *rest,
 /*
  * Run the SQL script on host's PostgreSQL through hp_psql_command, the
  * script on standard input (never in argv). out receives psql's output.
- * A failure's message (remote stderr) is sanitized.
+ * A failure's message (remote stderr) is sanitized. The staged SQL only
+ * reads (pg_settings), so it takes no host lock: a SELECT must not wait
+ * behind another run's package install.
  */
 int hp_staged_psql(struct hp_run *run, const char *host, const char *sql,
 		   struct hp_buf *out, struct hp_err *err);

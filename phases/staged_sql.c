@@ -294,7 +294,7 @@ int hp_staged_psql(struct hp_run *run, const char *host, const char *sql,
 				  host ? host : "the leader");
 	hp_buf_init(&res, PSQL_OUT_MAX);
 	hp_psql_command(&cmd, run->inv->secrets.superuser);
-	r = hp_host_sh(h, cmd.buf, sql, strlen(sql), 30, &res, err);
+	r = hp_host_sh_read(h, cmd.buf, sql, strlen(sql), 30, &res, err);
 	if (r < 0 && err) {
 		/* the message quotes remote stderr */
 		char *m = hp_printable_dup(err->msg, sizeof(err->msg));

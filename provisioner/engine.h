@@ -183,9 +183,11 @@ json_t *hp_run_json(struct hp_run *run);
 int hp_host_sh(struct hp_hostrun *h, const char *cmd, const void *in,
 	       size_t in_len, int timeout_s, struct hp_buf *out,
 	       struct hp_err *err);
-/* The same for a command that only reads: no host lock. */
-int hp_host_sh_read(struct hp_hostrun *h, const char *cmd, int timeout_s,
-		    struct hp_buf *out, struct hp_err *err);
+/* The same for a command that only reads (facts, a SELECT): no host
+ * lock. in (may be NULL) goes on its standard input. */
+int hp_host_sh_read(struct hp_hostrun *h, const char *cmd, const void *in,
+		    size_t in_len, int timeout_s, struct hp_buf *out,
+		    struct hp_err *err);
 
 /*
  * The host lock (hostlock.c): /var/lib/haprov/lock on the host, held with

@@ -279,7 +279,7 @@ int hp_facts_gather(struct hp_hostrun *h, const struct hp_want_file *files,
 	}
 	hp_buf_adds(&cmd, "true");
 	/* a read: no host lock */
-	if ((r = hp_host_sh_read(h, cmd.buf, 60, &res, err)) < 0) {
+	if ((r = hp_host_sh_read(h, cmd.buf, NULL, 0, 60, &res, err)) < 0) {
 		/* the arrays exist even on error: callers index them */
 		hp_facts_parse(NULL, 0, nr_files, nr_pkgs, nr_svcs, out, NULL);
 		goto out;

@@ -106,7 +106,7 @@ static void note_dpkg_lock(struct hp_hostrun *h, int wait_s)
 
 	hp_pkg_lock_probe_cmd(&cmd);
 	hp_err_clear(&e);
-	if (hp_host_sh_read(h, cmd.buf, 30, &out, &e) == 0 &&
+	if (hp_host_sh_read(h, cmd.buf, NULL, 0, 30, &out, &e) == 0 &&
 	    (pid = hp_pkg_lock_probe_parse(out.buf, out.len)) > 0)
 		hp_run_note(h->run, h->host->name,
 			    "waiting for another package manager run (pid "

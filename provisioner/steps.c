@@ -81,10 +81,11 @@ int hp_host_sh(struct hp_hostrun *h, const char *cmd, const void *in,
 		       err);
 }
 
-int hp_host_sh_read(struct hp_hostrun *h, const char *cmd, int timeout_s,
-		    struct hp_buf *out, struct hp_err *err)
+int hp_host_sh_read(struct hp_hostrun *h, const char *cmd, const void *in,
+		    size_t in_len, int timeout_s, struct hp_buf *out,
+		    struct hp_err *err)
 {
-	return host_sh(h, cmd, NULL, 0, timeout_s, false, out, err);
+	return host_sh(h, cmd, in, in_len, timeout_s, false, out, err);
 }
 
 int hp_step_dir(struct hp_hostrun *h, const char *path, unsigned mode,
