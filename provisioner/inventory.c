@@ -23,9 +23,6 @@
 
 /* An inventory is a few kilobytes; anything near this is a wrong file. */
 #define HP_INV_MAX_FILE (16u << 20)
-/* The password scan follows every node; aliases can nest deeper than
- * anything a person writes, so the scan stops here. */
-#define HP_INV_MAX_DEPTH 64
 
 /* ---- YAML helpers -------------------------------------------------------- */
 
@@ -33,16 +30,6 @@ struct walk {
 	struct hp_inv_loader *ld;
 	yaml_document_t *doc;
 };
-
-static int mark_line(const yaml_mark_t *m)
-{
-	return m->line >= INT_MAX ? INT_MAX : (int)m->line + 1;
-}
-
-static int mark_col(const yaml_mark_t *m)
-{
-	return m->column >= INT_MAX ? INT_MAX : (int)m->column + 1;
-}
 
 static void diag_node(struct walk *w, const yaml_node_t *n, const char *path,
 		      const char *fmt, ...) HP_PRINTF(4, 5);
@@ -55,17 +42,18 @@ static void diag_node(struct walk *w, const yaml_node_t *n, const char *path,
 	va_start(ap, fmt);
 	hp_buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	hp_inv_diag(w->ld, mark_line(&n->start_mark), mark_col(&n->start_mark),
-		    path, false, "%s", b.buf);
+	hp_inv_diag(w->ld, hp_inv_mark_line(&n->start_mark),
+		    hp_inv_mark_col(&n->start_mark), path, false, "%s", b.buf);
 	hp_buf_release(&b);
 }
 
 static void mark_node(struct walk *w, const char *path, const yaml_node_t *k,
 		      const yaml_node_t *v, bool bad)
 {
-	hp_inv_mark_set(w->ld, path, mark_line(&k->start_mark),
-			mark_col(&k->start_mark), mark_line(&v->start_mark),
-			mark_col(&v->start_mark), bad);
+	hp_inv_mark_set(w->ld, path, hp_inv_mark_line(&k->start_mark),
+			hp_inv_mark_col(&k->start_mark),
+			hp_inv_mark_line(&v->start_mark),
+			hp_inv_mark_col(&v->start_mark), bad);
 }
 
 static yaml_node_t *node(struct walk *w, int id)
@@ -224,12 +212,24 @@ static bool get_string(struct walk *w, const struct hp_inv_field *f,
 	return true;
 }
 
+/* s holds a line break (\n, \r, NEL, U+2028, U+2029) or another control
+ * character but tab: the first is in *cp. */
+static bool bad_char(const char *s, unsigned *cp)
+{
+	while (*s) {
+		s += hp_inv_utf8_char(s, cp);
+		if (hp_inv_is_ctl(*cp))
+			return true;
+	}
+	return false;
+}
+
+/* Paths: no control character at all, tab included. */
 static bool has_ctl(const char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
+	unsigned cp;
+
+	return strchr(s, '\t') || bad_char(s, &cp);
 }
 
 /* "~/x" is $HOME/x; a relative path is relative to the inventory. */
@@ -271,6 +271,30 @@ static bool get_local_path(struct walk *w, const struct hp_inv_field *f,
 	return true;
 }
 
+/*
+ * A directory haprov creates and takes ownership of (owner, mode) on
+ * every host: never a system directory, nor one directly inside one (its
+ * parent gets created too). On refusal *out is freed.
+ */
+static bool owned_dir_ok(struct walk *w, const struct hp_inv_field *f,
+			 const char *path, const yaml_node_t *v, char **out)
+{
+	struct hp_buf why = HP_BUF_INIT;
+	struct hp_inv_quoted q;
+
+	if (!hp_inv_system_dir(*out, &why))
+		return true;
+	diag_node(w, v, path,
+		  "refusing %s: %s; haprov takes ownership of this directory, "
+		  "so it must not be a system directory nor sit directly "
+		  "inside one (for example %s)",
+		  hp_inv_quote(&q, *out), why.buf, f->what);
+	hp_buf_release(&why);
+	free(*out);
+	*out = NULL;
+	return false;
+}
+
 static bool get_remote_path(struct walk *w, const struct hp_inv_field *f,
 			    const char *path, const yaml_node_t *v, char **out)
 {
@@ -286,26 +310,47 @@ static bool get_remote_path(struct walk *w, const struct hp_inv_field *f,
 			  hp_inv_quote(&q, s));
 		return false;
 	}
+	/* the hosts resolve ".." through symbolic links, not as text */
+	if (hp_inv_has_dotdot(s)) {
+		diag_node(w, v, path,
+			  "refusing %s: a remote path cannot hold a \"..\" "
+			  "component; write the directory itself",
+			  hp_inv_quote(&q, s));
+		return false;
+	}
 	*out = hp_inv_path_join("/", s);
-	return true;
+	return !(f->flags & F_OWNED) || owned_dir_ok(w, f, path, v, out);
+}
+
+/* s passes the field's valid() or check(); else a diagnostic. */
+static bool value_ok(struct walk *w, const struct hp_inv_field *f,
+		     const char *path, const yaml_node_t *v, const char *s)
+{
+	struct hp_buf why = HP_BUF_INIT;
+	struct hp_inv_quoted q;
+	bool ok = f->check ? f->check(s, &why) : f->valid(s);
+
+	if (!ok && why.len)
+		diag_node(w, v, path, "%s: %s", hp_inv_quote(&q, s), why.buf);
+	else if (!ok)
+		diag_node(w, v, path, "expected %s, got %s", f->what,
+			  hp_inv_quote(&q, s));
+	hp_buf_release(&why);
+	return ok;
 }
 
 static bool get_checked_string(struct walk *w, const struct hp_inv_field *f,
 			       const char *path, const yaml_node_t *v,
 			       char **out)
 {
-	struct hp_inv_quoted q;
 	const char *s;
 
 	if (!get_string(w, f, path, v, f->what, &s))
 		return false;
 	if (!s)
 		return true;
-	if (!f->valid(s)) {
-		diag_node(w, v, path, "expected %s, got %s", f->what,
-			  hp_inv_quote(&q, s));
+	if (!value_ok(w, f, path, v, s))
 		return false;
-	}
 	*out = xstrdup(s);
 	return true;
 }
@@ -340,11 +385,8 @@ static bool get_strlist(struct walk *w, const struct hp_inv_field *f,
 				  n->type == YAML_SCALAR_NODE ? f->what
 							      : "a string",
 				  got(&q, n));
-		else if (!f->valid(s))
-			diag_node(w, n, ipath, "expected %s, got %s", f->what,
-				  hp_inv_quote(&q, s));
 		else
-			good = true;
+			good = value_ok(w, f, ipath, n, s);
 		hp_strlist_add(l, s ? s : "");
 		mark_node(w, ipath, n, n, !good);
 		free(ipath);
@@ -357,34 +399,19 @@ check_empty:
 	return true;
 }
 
-/* Index of the pair in map whose key text is key, before limit. */
-static const yaml_node_pair_t *find_pair(struct walk *w, const yaml_node_t *map,
-					 const char *key,
-					 const yaml_node_pair_t *limit)
-{
-	const yaml_node_pair_t *p;
-
-	for (p = map->data.mapping.pairs.start; p < limit; p++) {
-		const yaml_node_t *k = node(w, p->key);
-
-		if (k->type == YAML_SCALAR_NODE &&
-		    !strcmp((const char *)k->data.scalar.value, key))
-			return p;
-	}
-	return NULL;
-}
-
 /*
  * The key of a mapping pair, or NULL after a diagnostic (not a scalar,
- * or seen before in the same mapping). Password keys are NULL too: the
+ * or seen before in the same mapping: seen holds the keys so far, by
+ * text, with the index of their pair). Password keys are NULL too: the
  * password scan already reported them.
  */
 static const char *pair_key(struct walk *w, const yaml_node_t *map,
-			    const yaml_node_pair_t *p, const char *path)
+			    const yaml_node_pair_t *p, const char *path,
+			    struct hp_inv_index *seen)
 {
 	const yaml_node_t *k = node(w, p->key);
-	const yaml_node_pair_t *first;
 	struct hp_inv_quoted q;
+	size_t first;
 	const char *s;
 
 	if (k->type != YAML_SCALAR_NODE || has_nul(k)) {
@@ -397,12 +424,15 @@ static const char *pair_key(struct walk *w, const yaml_node_t *map,
 	s = (const char *)k->data.scalar.value;
 	if (hp_inv_is_password_key(s))
 		return NULL;
-	first = find_pair(w, map, s, p);
-	if (first) {
+	if (hp_inv_index_add(seen, s,
+			     (size_t)(p - map->data.mapping.pairs.start),
+			     &first)) {
+		const yaml_node_pair_t *fp =
+			&map->data.mapping.pairs.start[first];
 		char *kp = key_path(path, s);
 
 		diag_node(w, k, kp, "duplicate key (first at line %d)",
-			  mark_line(&node(w, first->key)->start_mark));
+			  hp_inv_mark_line(&node(w, fp->key)->start_mark));
 		free(kp);
 		return NULL;
 	}
@@ -412,8 +442,11 @@ static const char *pair_key(struct walk *w, const yaml_node_t *map,
 static bool get_kvlist(struct walk *w, const char *path, const yaml_node_t *v,
 		       struct hp_kvlist *l)
 {
+	struct hp_inv_index seen = HP_INV_INDEX_INIT;
 	struct hp_inv_quoted q;
 	yaml_node_pair_t *p;
+	unsigned cp;
+	char esc[12];
 
 	if (is_null(v))
 		return true;
@@ -428,7 +461,7 @@ static bool get_kvlist(struct walk *w, const char *path, const yaml_node_t *v,
 	     p++) {
 		const yaml_node_t *k = node(w, p->key),
 				  *val = node(w, p->value);
-		const char *key = pair_key(w, v, p, path), *s;
+		const char *key = pair_key(w, v, p, path, &seen), *s;
 		bool good = false;
 		char *kp;
 
@@ -445,10 +478,13 @@ static bool get_kvlist(struct walk *w, const char *path, const yaml_node_t *v,
 				  "expected a single value (a "
 				  "string, number or boolean), got %s",
 				  got(&q, val));
-		else if (strchr(s, '\n') || strchr(s, '\r'))
+		else if (bad_char(s, &cp))
 			diag_node(w, val, kp,
-				  "a parameter value cannot span "
-				  "lines");
+				  "a parameter value cannot %s (it holds %s)",
+				  hp_inv_is_line_break(cp)
+					  ? "span lines"
+					  : "hold control characters",
+				  hp_inv_char_escape(cp, esc));
 		else
 			good = true;
 		if (good) {
@@ -464,6 +500,7 @@ static bool get_kvlist(struct walk *w, const char *path, const yaml_node_t *v,
 		mark_node(w, kp, k, val, !good);
 		free(kp);
 	}
+	hp_inv_index_release(&seen);
 	return true;
 }
 
@@ -480,12 +517,17 @@ static const char *suggest(const char *key, const char *const *cands, size_t nr)
 	for (i = 0; i < nr; i++) {
 		size_t clen = strlen(cands[i]), d, limit;
 
-		d = hp_edit_distance(low, cands[i]);
+		limit = clen / 3 > 2 ? clen / 3 : 2;
 		/* "heartbeat" for "heartbeat_ms": a prefix is a fair guess */
 		if (klen >= 4 && (!strncmp(low, cands[i], klen) ||
 				  !strncmp(low, cands[i], clen)))
-			d = d < 1 ? d : 1;
-		limit = clen / 3 > 2 ? clen / 3 : 2;
+			d = strcmp(low, cands[i]) != 0;
+		/* the distance is at least the difference of the lengths:
+		 * a key of a megabyte costs no quadratic work */
+		else if ((klen > clen ? klen - clen : clen - klen) > limit)
+			continue;
+		else
+			d = hp_edit_distance(low, cands[i]);
 		if (d <= limit && d < klen && d < best_d) {
 			best = cands[i];
 			best_d = d;
@@ -593,9 +635,9 @@ static bool get_roles(struct walk *w, const char *path, const yaml_node_t *v,
 					  "expected etcd, patroni or haproxy",
 					  hp_inv_quote(&q, s));
 		} else if (*out & bits[i]) {
-			hp_inv_diag(w->ld, mark_line(&n->start_mark),
-				    mark_col(&n->start_mark), ipath, true,
-				    "role \"%s\" is listed twice", s);
+			hp_inv_diag(w->ld, hp_inv_mark_line(&n->start_mark),
+				    hp_inv_mark_col(&n->start_mark), ipath,
+				    true, "role \"%s\" is listed twice", s);
 			good = true;
 		} else {
 			*out |= bits[i];
@@ -626,7 +668,7 @@ static bool get_maplist(struct walk *w, const struct hp_inv_field *f,
 	for (; it < end; it++, idx++) {
 		const yaml_node_t *n = node(w, *it);
 		char *ipath = xasprintf("%s[%zu]", path, idx);
-		void *e = f->list->push(base, mark_line(&n->start_mark));
+		void *e = f->list->push(base, hp_inv_mark_line(&n->start_mark));
 		bool good = n->type == YAML_MAPPING_NODE;
 
 		if (good)
@@ -720,6 +762,7 @@ static void walk_section(struct walk *w, const struct hp_inv_section *sec,
 			 const yaml_node_t *at, void *base)
 {
 	const yaml_node_pair_t *p = NULL, *end = NULL;
+	struct hp_inv_index seen = HP_INV_INDEX_INIT;
 	uint32_t present = 0;
 	size_t i;
 
@@ -729,7 +772,7 @@ static void walk_section(struct walk *w, const struct hp_inv_section *sec,
 	}
 	for (; p < end; p++) {
 		const yaml_node_t *k = node(w, p->key);
-		const char *key = pair_key(w, map, p, path);
+		const char *key = pair_key(w, map, p, path, &seen);
 		char *kp;
 
 		if (!key)
@@ -746,6 +789,7 @@ static void walk_section(struct walk *w, const struct hp_inv_section *sec,
 		walk_field(w, &sec->fields[i], kp, k, node(w, p->value), base);
 		free(kp);
 	}
+	hp_inv_index_release(&seen);
 	for (i = 0; i < sec->nr; i++) {
 		char *kp;
 
@@ -844,55 +888,14 @@ static void loader_release(struct hp_inv_loader *ld)
 	ld->nr_marks = ld->alloc_marks = ld->nr_slots = 0;
 }
 
-/* libyaml's own words, at its own position. */
-static void yaml_error(struct hp_inv_loader *ld, const yaml_parser_t *parser,
-		       const char *yaml, size_t len)
-{
-	struct hp_buf b = HP_BUF_INIT;
-	int line = 1, col = 1;
-
-	if (parser->error == YAML_MEMORY_ERROR)
-		hp_die_oom();
-	if (parser->error == YAML_READER_ERROR) {
-		size_t i;
-
-		/* the reader reports a byte offset, not a mark; columns
-		 * count characters, as libyaml's marks do */
-		for (i = 0; i < parser->problem_offset && i < len; i++) {
-			if (yaml[i] == '\n') {
-				line++;
-				col = 1;
-			} else if (((unsigned char)yaml[i] & 0xc0) != 0x80) {
-				col++;
-			}
-		}
-	} else {
-		line = mark_line(&parser->problem_mark);
-		col = mark_col(&parser->problem_mark);
-	}
-	hp_buf_addf(&b, "yaml: %s",
-		    parser->problem ? parser->problem : "syntax error");
-	if (parser->error == YAML_READER_ERROR && parser->problem_value != -1)
-		hp_buf_addf(&b, " (byte 0x%02x)",
-			    (unsigned)parser->problem_value & 0xffu);
-	if (parser->context)
-		hp_buf_addf(&b, " (%s at line %d, column %d)", parser->context,
-			    mark_line(&parser->context_mark),
-			    mark_col(&parser->context_mark));
-	hp_inv_diag(ld, line, col, NULL, false, "%s", b.buf);
-	hp_buf_release(&b);
-}
-
 int hp_inventory_load_string(struct hp_inventory **out, const char *yaml,
 			     size_t len, const char *path,
 			     struct hp_diags *diags)
 {
 	struct hp_inv_loader ld;
 	struct hp_inventory *inv = NULL;
-	yaml_parser_t parser;
-	yaml_document_t doc, extra;
-	bool have_doc = false;
-	const yaml_node_t *root, *next;
+	yaml_document_t doc;
+	const yaml_node_t *root;
 	unsigned char *seen = NULL;
 	struct walk w;
 	int r;
@@ -905,30 +908,12 @@ int hp_inventory_load_string(struct hp_inventory **out, const char *yaml,
 	ld.first_diag = diags->nr;
 	w.ld = &ld;
 	w.doc = &doc;
-	if (!yaml_parser_initialize(&parser))
-		hp_die_oom();
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		yaml_error(&ld, &parser, yaml, len);
+	if (!hp_inv_yaml_read(&ld, &doc, yaml, len))
 		goto out;
-	}
-	have_doc = true;
 	root = yaml_document_get_root_node(&doc);
 	if (!root || is_null(root)) {
 		hp_inv_diag(&ld, 1, 1, NULL, false, "inventory is empty");
 		goto out;
-	}
-	/* a second document would be silently ignored: say so instead */
-	if (!yaml_parser_load(&parser, &extra)) {
-		yaml_error(&ld, &parser, yaml, len);
-	} else {
-		next = yaml_document_get_root_node(&extra);
-		if (next)
-			hp_inv_diag(&ld, mark_line(&extra.start_mark),
-				    mark_col(&extra.start_mark), NULL, false,
-				    "a second YAML document starts here; the "
-				    "inventory must be one document");
-		yaml_document_delete(&extra);
 	}
 	if (root->type != YAML_MAPPING_NODE) {
 		struct hp_inv_quoted q;
@@ -943,8 +928,8 @@ int hp_inventory_load_string(struct hp_inventory **out, const char *yaml,
 	inv->path = xstrdup(path);
 	inv->dir = abs_dir(path);
 	ld.inv = inv;
-	ld.root_line = mark_line(&root->start_mark);
-	ld.root_col = mark_col(&root->start_mark);
+	ld.root_line = hp_inv_mark_line(&root->start_mark);
+	ld.root_col = hp_inv_mark_col(&root->start_mark);
 	seen = xcalloc((size_t)(doc.nodes.top - doc.nodes.start), 1);
 	scan_passwords(&w, root, "", 0, seen);
 	walk_section(&w, &hp_inv_top_sec, "", root, root, inv);
@@ -961,9 +946,7 @@ out:
 	}
 	loader_release(&ld);
 	free(seen);
-	if (have_doc)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	yaml_document_delete(&doc);
 	return r;
 }
 

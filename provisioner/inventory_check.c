@@ -178,6 +178,7 @@ void hp_inventory_apply_defaults(struct hp_inventory *inv,
 	def_int(ld, "validation.soak_s", &val->soak_s,
 		dcs->loop_wait > 1800 ? 3600 : 2 * dcs->loop_wait);
 	def_ll(ld, "validation.max_lag_bytes", &val->max_lag_bytes, 1048576);
+	def_int(ld, "backups.keep", &inv->backups.keep, 20);
 	free(home);
 }
 
@@ -225,63 +226,64 @@ static bool mark_before(const struct hp_inv_mark *a,
 	       (a->vline == b->vline && a->vcol < b->vcol);
 }
 
-/* Same host address, whatever the spelling ("fd00::1", "FD00:0::1"). */
-static bool same_address(const char *a, const char *b)
+/* The same host address, whatever the spelling ("fd00::1", "FD00:0::1"),
+ * gives the same key; the caller frees it. */
+static char *address_key(const char *a)
 {
-	unsigned char ba[16], bb[16];
-	int fa = hp_inv_ip_family(a, ba), fb = hp_inv_ip_family(b, bb);
+	unsigned char buf[16];
+	int fam = hp_inv_ip_family(a, buf);
+	struct hp_buf b = HP_BUF_INIT;
+	size_t i;
 
-	if (fa && fa == fb)
-		return !memcmp(ba, bb, fa == AF_INET ? 4 : 16);
-	return !strcasecmp(a, b);
+	if (!fam) {
+		/* host names compare without case; none starts with '#' */
+		for (; *a; a++)
+			hp_buf_addch(&b, (char)(*a >= 'A' && *a <= 'Z'
+							? *a - 'A' + 'a'
+							: *a));
+		return hp_buf_detach(&b, NULL);
+	}
+	hp_buf_adds(&b, fam == AF_INET ? "#4:" : "#6:");
+	for (i = 0; i < (fam == AF_INET ? 4u : 16u); i++)
+		hp_buf_addf(&b, "%02x", buf[i]);
+	return hp_buf_detach(&b, NULL);
 }
 
-static const char *host_value(const struct hp_host *h, bool name)
-{
-	return name ? h->name : h->address;
-}
-
-/* Each name (or address) once. Which hosts parsed is worked out first:
- * the pairwise comparison then costs no lookups. */
+/* Each name (or address) once, through an index: a big inventory must
+ * not cost a comparison of every pair. */
 static void check_duplicate_hosts(struct hp_inventory *inv,
 				  struct hp_inv_loader *ld, bool name)
 {
 	const char *key = name ? "name" : "address";
-	bool *ok = xcalloc(inv->nr_hosts + 1, sizeof(*ok));
-	size_t i, j;
+	struct hp_inv_index seen = HP_INV_INDEX_INIT;
+	size_t i;
 
 	for (i = 0; i < inv->nr_hosts; i++) {
-		char *p = xasprintf("hosts[%zu].%s", i, key);
+		const struct hp_host *h = &inv->hosts[i];
+		const char *v = name ? h->name : h->address;
+		char *pi = xasprintf("hosts[%zu].%s", i, key), *pj, *k;
+		struct hp_inv_quoted q;
+		size_t j;
 
-		ok[i] = host_value(&inv->hosts[i], name) &&
-			hp_inv_was_set(ld, p);
-		free(p);
-	}
-	for (i = 0; i < inv->nr_hosts; i++) {
-		const char *vi = host_value(&inv->hosts[i], name);
-
-		for (j = 0; ok[i] && j < i; j++) {
-			const char *vj = host_value(&inv->hosts[j], name);
-			struct hp_inv_quoted q;
-			char *pi, *pj;
-
-			if (!ok[j] || (name ? strcmp(vi, vj) != 0
-					    : !same_address(vi, vj)))
-				continue;
-			pi = xasprintf("hosts[%zu].%s", i, key);
+		if (!v || !hp_inv_was_set(ld, pi)) {
+			free(pi);
+			continue;
+		}
+		k = name ? xstrdup(v) : address_key(v);
+		if (hp_inv_index_add(&seen, k, i, &j)) {
 			pj = xasprintf("hosts[%zu].%s", j, key);
 			diag_at(ld, hp_inv_mark_get(ld, pi), true, pi, false,
 				"duplicate %s %s (first at hosts[%zu], line "
 				"%d)",
 				name ? "host name" : "address",
-				hp_inv_quote(&q, vi), j,
+				hp_inv_quote(&q, v), j,
 				hp_inv_mark_get(ld, pj)->vline);
-			free(pi);
 			free(pj);
-			break;
 		}
+		free(k);
+		free(pi);
 	}
-	free(ok);
+	hp_inv_index_release(&seen);
 }
 
 static void check_hosts(struct hp_inventory *inv, struct hp_inv_loader *ld)
@@ -393,6 +395,9 @@ static void check_ports(struct hp_inventory *inv, struct hp_inv_loader *ld)
 		unsigned role;
 		int port;
 	} ports[] = {
+		/* sshd listens on every host, whatever its roles */
+		{"ssh.port", HP_ROLE_ETCD | HP_ROLE_PATRONI | HP_ROLE_HAPROXY,
+		 inv->ssh.port},
 		{"etcd.client_port", HP_ROLE_ETCD, inv->etcd.client_port},
 		{"etcd.peer_port", HP_ROLE_ETCD, inv->etcd.peer_port},
 		{"patroni.pg_port", HP_ROLE_PATRONI, inv->patroni.pg_port},
@@ -464,16 +469,6 @@ static const char *tuning_value(const struct hp_tuning *t, size_t i)
 	return v[i];
 }
 
-/* a is b or below it ("/a/b" under "/a"); both normalised. */
-static bool path_within(const char *a, const char *b)
-{
-	size_t n = strlen(b);
-
-	if (!strcmp(b, "/"))
-		return true;
-	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
-}
-
 static void check_wal_sizes(struct hp_inventory *inv, struct hp_inv_loader *ld)
 {
 	const struct hp_tuning *t = &inv->tuning;
@@ -519,13 +514,13 @@ static void check_tuning(struct hp_inventory *inv, struct hp_inv_loader *ld)
 		const struct hp_inv_mark *m =
 			hp_inv_mark_get(ld, "tuning.wal_dir");
 
-		if (path_within(t->wal_dir, p->data_dir))
+		if (hp_inv_path_within(t->wal_dir, p->data_dir))
 			diag_at(ld, m, true, "tuning.wal_dir", false,
 				"%s is inside patroni.data_dir (%s); a "
 				"separate WAL directory must be outside the "
 				"data directory",
 				t->wal_dir, p->data_dir);
-		else if (path_within(p->data_dir, t->wal_dir))
+		else if (hp_inv_path_within(p->data_dir, t->wal_dir))
 			diag_at(ld, m, true, "tuning.wal_dir", false,
 				"%s contains patroni.data_dir (%s); a "
 				"separate WAL directory must be outside the "
@@ -602,8 +597,12 @@ static void check_parameters(struct hp_inventory *inv, struct hp_inv_loader *ld)
 		{"patroni.parameters", &inv->patroni.parameters},
 		{"patroni.dcs.parameters", &inv->patroni.dcs.parameters},
 	};
+	struct hp_inv_index dcs = HP_INV_INDEX_INIT;
 	size_t m, i, k;
 
+	for (i = 0; i < inv->patroni.dcs.parameters.nr; i++)
+		hp_inv_index_add(&dcs, inv->patroni.dcs.parameters.items[i].key,
+				 i, &k);
 	for (m = 0; m < HP_ARRAY_SIZE(maps); m++) {
 		for (i = 0; i < maps[m].l->nr; i++) {
 			const char *key = maps[m].l->items[i].key, *why;
@@ -628,8 +627,7 @@ static void check_parameters(struct hp_inventory *inv, struct hp_inv_loader *ld)
 			why = hp_param_refused(key, m == 0);
 			if (why)
 				diag_at(ld, km, false, kp, false, "%s", why);
-			if (m == 0 && !why &&
-			    hp_kvlist_get(&inv->patroni.dcs.parameters, key)) {
+			if (m == 0 && !why && hp_inv_index_get(&dcs, key, &k)) {
 				char *dp = xasprintf(
 					"patroni.dcs.parameters.%s", key);
 				const struct hp_inv_mark *dm =
@@ -645,6 +643,7 @@ static void check_parameters(struct hp_inventory *inv, struct hp_inv_loader *ld)
 			free(kp);
 		}
 	}
+	hp_inv_index_release(&dcs);
 }
 
 static const char *const boot_roles[] = {
@@ -692,30 +691,26 @@ static void check_boot_roles(struct hp_inventory *inv, struct hp_inv_loader *ld)
 }
 
 static void check_role_name(struct hp_inventory *inv, struct hp_inv_loader *ld,
-			    size_t i)
+			    size_t i, struct hp_inv_index *names)
 {
 	const struct hp_secrets *s = &inv->secrets;
 	const char *name = s->roles[i].name;
-	char *np = xasprintf("secrets.roles[%zu].name", i);
-	const struct hp_inv_mark *nm = hp_inv_mark_get(ld, np);
+	char *np = xasprintf("secrets.roles[%zu].name", i), *op;
+	const struct hp_inv_mark *nm = hp_inv_mark_get(ld, np), *om;
 	struct hp_inv_quoted q;
+	bool set = hp_inv_was_set(ld, np);
 	size_t j;
 
-	if (!name || !hp_inv_was_set(ld, np))
+	if (!name)
 		goto out;
-	for (j = 0; j < HP_ARRAY_SIZE(boot_roles); j++)
+	for (j = 0; set && j < HP_ARRAY_SIZE(boot_roles); j++)
 		if (!hp_inv_is_bad(ld, boot_roles[j]) &&
 		    !strcmp(name, boot_value(s, j)))
 			diag_at(ld, nm, true, np, false,
 				"%s is the bootstrap role %s; application "
 				"roles need other names",
 				hp_inv_quote(&q, name), boot_roles[j]);
-	for (j = 0; j < i; j++) {
-		char *op;
-		const struct hp_inv_mark *om;
-
-		if (!s->roles[j].name || strcmp(s->roles[j].name, name) != 0)
-			continue;
+	if (hp_inv_index_add(names, name, i, &j) && set) {
 		op = xasprintf("secrets.roles[%zu].name", j);
 		om = hp_inv_mark_get(ld, op);
 		diag_at(ld, nm, true, np, false,
@@ -723,28 +718,31 @@ static void check_role_name(struct hp_inventory *inv, struct hp_inv_loader *ld,
 			"%d)",
 			hp_inv_quote(&q, name), j, om ? om->vline : 0);
 		free(op);
-		break;
 	}
 out:
 	free(np);
 }
 
-/* A database has one owner, and initdb's own ones are not for apps. */
+/* A database has one owner (owners: database -> the first role that
+ * lists it), and initdb's own ones are not for apps. */
 static void check_role_databases(struct hp_inventory *inv,
-				 struct hp_inv_loader *ld, size_t i)
+				 struct hp_inv_loader *ld, size_t i,
+				 struct hp_inv_index *owners)
 {
 	static const char *const builtin[] = {"postgres", "template0",
 					      "template1"};
 	const struct hp_secrets *s = &inv->secrets;
 	const struct hp_secret_role *r = &s->roles[i];
 	struct hp_inv_quoted q;
-	size_t j, k, l;
+	size_t k, l;
 
 	for (k = 0; k < r->databases.nr; k++) {
 		const char *db = r->databases.items[k];
 		char *dp = xasprintf("secrets.roles[%zu].databases[%zu]", i, k);
 		const struct hp_inv_mark *dm = hp_inv_mark_get(ld, dp);
 		bool done = !hp_inv_was_set(ld, dp);
+		const struct hp_secret_role *o;
+		size_t j;
 
 		for (l = 0; !done && l < HP_ARRAY_SIZE(builtin); l++) {
 			if (strcmp(db, builtin[l]) != 0)
@@ -756,23 +754,13 @@ static void check_role_databases(struct hp_inventory *inv,
 				hp_inv_quote(&q, db));
 			done = true;
 		}
-		for (j = 0; !done && j <= i; j++) {
-			const struct hp_secret_role *o = &s->roles[j];
-
-			for (l = 0; l < o->databases.nr && (j < i || l < k);
-			     l++) {
-				if (strcmp(o->databases.items[l], db) != 0)
-					continue;
-				diag_at(ld, dm, true, dp, false,
-					"database %s is already owned by "
-					"secrets.roles[%zu]%s%s%s",
-					hp_inv_quote(&q, db), j,
-					o->name ? " (" : "",
-					o->name ? o->name : "",
-					o->name ? ")" : "");
-				done = true;
-				break;
-			}
+		if (hp_inv_index_add(owners, db, i, &j) && !done) {
+			o = &s->roles[j];
+			diag_at(ld, dm, true, dp, false,
+				"database %s is already owned by "
+				"secrets.roles[%zu]%s%s%s",
+				hp_inv_quote(&q, db), j, o->name ? " (" : "",
+				o->name ? o->name : "", o->name ? ")" : "");
 		}
 		free(dp);
 	}
@@ -780,48 +768,42 @@ static void check_role_databases(struct hp_inventory *inv,
 
 static void check_secrets(struct hp_inventory *inv, struct hp_inv_loader *ld)
 {
+	struct hp_inv_index names = HP_INV_INDEX_INIT;
+	struct hp_inv_index owners = HP_INV_INDEX_INIT;
 	size_t i;
 
 	check_boot_roles(inv, ld);
 	for (i = 0; i < inv->secrets.nr_roles; i++) {
-		check_role_name(inv, ld, i);
-		check_role_databases(inv, ld, i);
+		check_role_name(inv, ld, i, &names);
+		check_role_databases(inv, ld, i, &owners);
 	}
-}
-
-static bool role_owns(const struct hp_secrets *s, const char *db)
-{
-	size_t i, j;
-
-	for (i = 0; i < s->nr_roles; i++)
-		for (j = 0; j < s->roles[i].databases.nr; j++)
-			if (!strcmp(s->roles[i].databases.items[j], db))
-				return true;
-	return false;
+	hp_inv_index_release(&names);
+	hp_inv_index_release(&owners);
 }
 
 static void check_extensions(struct hp_inventory *inv, struct hp_inv_loader *ld)
 {
 	const struct hp_extensions *e = &inv->extensions;
+	const struct hp_secrets *s = &inv->secrets;
+	struct hp_inv_index owned = HP_INV_INDEX_INIT;
+	struct hp_inv_index seen = HP_INV_INDEX_INIT;
 	struct hp_inv_quoted q;
-	size_t i, j;
+	size_t i, j, k;
 
+	for (i = 0; i < s->nr_roles; i++)
+		for (j = 0; j < s->roles[i].databases.nr; j++)
+			hp_inv_index_add(&owned, s->roles[i].databases.items[j],
+					 i, &k);
 	for (i = 0; i < e->nr_databases; i++) {
 		const char *name = e->databases[i].name;
 		char *np = xasprintf("extensions.databases[%zu].name", i);
 		const struct hp_inv_mark *nm = hp_inv_mark_get(ld, np);
-		bool dup = false;
+		bool dup = name && hp_inv_index_add(&seen, name, i, &j);
+		char *op;
 
 		if (!name || !hp_inv_was_set(ld, np)) {
-			free(np);
-			continue;
-		}
-		for (j = 0; j < i; j++) {
-			char *op;
-
-			if (!e->databases[j].name ||
-			    strcmp(e->databases[j].name, name) != 0)
-				continue;
+			/* its own message is out already */
+		} else if (dup) {
 			op = xasprintf("extensions.databases[%zu].name", j);
 			diag_at(ld, nm, true, np, false,
 				"duplicate database %s (first at "
@@ -830,18 +812,18 @@ static void check_extensions(struct hp_inventory *inv, struct hp_inv_loader *ld)
 				hp_inv_quote(&q, name), j,
 				hp_inv_mark_get(ld, op)->vline);
 			free(op);
-			dup = true;
-			break;
-		}
-		if (!dup && strcmp(name, "postgres") != 0 &&
-		    !hp_inv_is_bad(ld, "secrets.roles") &&
-		    !role_owns(&inv->secrets, name))
+		} else if (strcmp(name, "postgres") != 0 &&
+			   !hp_inv_is_bad(ld, "secrets.roles") &&
+			   !hp_inv_index_get(&owned, name, &j)) {
 			diag_at(ld, nm, true, np, true,
 				"no secrets.roles entry creates database %s; "
 				"it must exist before the extensions phase",
 				hp_inv_quote(&q, name));
+		}
 		free(np);
 	}
+	hp_inv_index_release(&owned);
+	hp_inv_index_release(&seen);
 }
 
 void hp_inv_cross_check(struct hp_inventory *inv, struct hp_inv_loader *ld)

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <yaml.h>
+
 #include "inventory.h"
 
 /*
@@ -21,6 +23,7 @@
  */
 struct hp_inv_mark {
 	char *path;
+	size_t hash;	 /* hp_inv_hash of path */
 	int kline, kcol; /* the key (the item itself for list items) */
 	int vline, vcol; /* the value */
 	bool bad;	 /* present, but a diagnostic was reported for it */
@@ -67,6 +70,73 @@ struct hp_inv_quoted {
 	char s[96];
 };
 const char *hp_inv_quote(struct hp_inv_quoted *q, const char *s);
+/* The UTF-8 character at s (not at its end): its length in bytes, and its
+ * code point in *cp (U+FFFD and length 1 for a broken sequence). */
+size_t hp_inv_utf8_char(const char *s, unsigned *cp);
+/* How code point cp is shown in a message, or NULL when as itself:
+ * control characters as \xNN, C1 controls and U+2028/U+2029 as \uNNNN
+ * (a terminal or a YAML reader may take them for a new line). */
+const char *hp_inv_char_escape(unsigned cp, char buf[12]);
+/* A line break for some reader: \n, \r, NEL (U+0085), U+2028, U+2029.
+ * YAML 1.1 and Patroni's reader take all five as a new line. */
+bool hp_inv_is_line_break(unsigned cp);
+/* A code point no one-line value may hold: a line break, or a C0 or C1
+ * control character or DEL other than tab. */
+bool hp_inv_is_ctl(unsigned cp);
+
+/* Diagnostics a load keeps (the first, by position); the others are only
+ * counted, in diags->nr_dropped (and nr_errors). */
+#define HP_INV_DIAGS_KEEP 1000
+
+/* ---- reading YAML with limits (inventory_yaml.c) ------------------------ */
+
+/* Limits no inventory comes near; past one, reading stops with a
+ * diagnostic at the place, before libyaml's cost grows (see
+ * inventory_yaml.c). A real inventory nests four collections deep, and
+ * one of 4,000 hosts holds about 40,000 values. */
+#define HP_INV_MAX_DEPTH 64
+#define HP_INV_MAX_NODES 100000
+/* Aliases may add at most the document's own values plus this many. */
+#define HP_INV_ALIAS_SLACK 10000
+
+/*
+ * Parse yaml[0..len) into doc, which is always initialised (the caller
+ * deletes it). Every problem is a diagnostic of ld. true when doc holds a
+ * whole first document (node 1 is its root; no node when the text holds
+ * none), even if a problem after it was reported.
+ */
+bool hp_inv_yaml_read(struct hp_inv_loader *ld, yaml_document_t *doc,
+		      const char *yaml, size_t len);
+/* 1-based line and column of a libyaml mark. */
+int hp_inv_mark_line(const yaml_mark_t *m);
+int hp_inv_mark_col(const yaml_mark_t *m);
+
+/* ---- a string index (inventory_index.c) --------------------------------- */
+
+struct hp_inv_index_slot {
+	char *key; /* a copy; NULL: empty */
+	size_t len;
+	size_t value;
+};
+struct hp_inv_index {
+	struct hp_inv_index_slot *slots;
+	size_t nr, nr_slots; /* nr_slots: 0 or a power of two */
+};
+#define HP_INV_INDEX_INIT                                                      \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
+
+/* A hash of s[0..n): FNV-1a, finalised. */
+size_t hp_inv_hash(const char *s, size_t n);
+/* Add key with value, or, when key is there already, leave it: then
+ * return true. *first is the value key has in x afterwards. */
+bool hp_inv_index_add(struct hp_inv_index *x, const char *key, size_t value,
+		      size_t *first);
+/* When key is in x: true, with its value in *value. */
+bool hp_inv_index_get(const struct hp_inv_index *x, const char *key,
+		      size_t *value);
+void hp_inv_index_release(struct hp_inv_index *x);
 
 /* ---- the schema (inventory_schema.c) ------------------------------------ */
 
@@ -84,10 +154,12 @@ enum hp_inv_ftype {
 	T_MAPLIST, /* list of sections, through list ops */
 };
 
-#define F_REQ	   1u /* must be present */
-#define F_NULL	   2u /* an empty value means unset (NULL) */
-#define F_PGVAL	   4u /* a PostgreSQL value: printed as written */
-#define F_NONEMPTY 8u /* a list that needs at least one item */
+#define F_REQ	   1u  /* must be present */
+#define F_NULL	   2u  /* an empty value means unset (NULL) */
+#define F_PGVAL	   4u  /* a PostgreSQL value: printed as written */
+#define F_NONEMPTY 8u  /* a list that needs at least one item */
+#define F_PORT	   16u /* a TCP port a service listens on (collision check) */
+#define F_OWNED	   32u /* a remote directory haprov owns (chown, chmod) */
 
 struct hp_inv_section;
 
@@ -108,7 +180,10 @@ struct hp_inv_field {
 	size_t off; /* of the value in the section's struct */
 	long long min, max;
 	bool (*valid)(const char *s);
-	const char *what; /* what valid() accepts, for messages */
+	/* instead of valid(): says why (see hp_inv_check_hba_line) */
+	bool (*check)(const char *s, struct hp_buf *why);
+	const char *what; /* what valid() accepts, for messages; for
+			     F_OWNED paths, an example of a good one */
 	const struct hp_inv_section *sub;
 	const struct hp_inv_list_ops *list;
 };
@@ -120,6 +195,12 @@ struct hp_inv_section {
 
 /* The top level of the inventory: cluster, ssh, hosts, ... */
 extern const struct hp_inv_section hp_inv_top_sec;
+
+/* Every key of the schema as a path, in table order: "cluster",
+ * "cluster.name", "hosts", "hosts[].name", ...; the keys of ports
+ * (F_PORT) also into ports when not NULL. For tests that must cover every
+ * key, so a key added to the table is covered too. */
+void hp_inv_schema_keys(struct hp_strlist *keys, struct hp_strlist *ports);
 
 /* ---- value syntax (inventory_syntax.c) ---------------------------------- */
 
@@ -134,7 +215,6 @@ bool hp_inv_valid_pg_database(const char *s);
 bool hp_inv_valid_apt_package(const char *s);
 bool hp_inv_valid_library(const char *s);
 bool hp_inv_valid_extension(const char *s);
-bool hp_inv_valid_hba_line(const char *s);
 bool hp_inv_valid_network(const char *s);
 bool hp_inv_valid_device(const char *s);
 bool hp_inv_valid_guc_name(const char *s);
@@ -151,6 +231,24 @@ bool hp_inv_parse_pg_size(const char *s, long long default_unit_kb,
 			  long long *kb);
 /* pglz, lz4 or zstd (PostgreSQL 15 and later), in any case. */
 bool hp_inv_is_wal_method(const char *s);
+
+/*
+ * Checks that say why: false with the reason appended to why, or false
+ * with why left empty when the field's own words ("expected ...") say it.
+ * pg_hba lines and allowed_networks (inventory_hba.c).
+ */
+bool hp_inv_check_hba_line(const char *s, struct hp_buf *why);
+bool hp_inv_check_network(const char *s, struct hp_buf *why);
+
+/* a is b or below it ("/a/b" under "/a"); both absolute, normalised. */
+bool hp_inv_path_within(const char *a, const char *b);
+/* A ".." component anywhere in path. */
+bool hp_inv_has_dotdot(const char *path);
+/* path (absolute, normalised) is a directory haprov must not own: a
+ * system directory, one directly inside a system directory, or one under
+ * /dev, /proc, /sys, /run or /tmp. true, with the reason appended to why
+ * ("its parent /var/lib is a system directory"). */
+bool hp_inv_system_dir(const char *path, struct hp_buf *why);
 
 /* A key that would hold a password ("password", "app_passwd", ...). */
 bool hp_inv_is_password_key(const char *key);

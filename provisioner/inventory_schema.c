@@ -60,13 +60,27 @@
 		.key = (k), .type = T_MAP, .flags = (fl),                      \
 		.off = offsetof(st, m), .sub = &(s)                            \
 	}
+#define OWNED_RPATH(k, st, m, fl, eg)                                          \
+	{                                                                      \
+		.key = (k), .type = T_RPATH, .flags = (fl) | F_OWNED,          \
+		.off = offsetof(st, m), .what = (eg)                           \
+	}
+#define CHECKED_STRLIST(k, st, m, fl, c, w)                                    \
+	{                                                                      \
+		.key = (k), .type = T_STRLIST, .flags = (fl),                  \
+		.off = offsetof(st, m), .check = (c), .what = (w)              \
+	}
 #define MAPLIST(k, fl, s, l)                                                   \
 	{                                                                      \
 		.key = (k), .type = T_MAPLIST, .flags = (fl), .sub = &(s),     \
 		.list = &(l)                                                   \
 	}
 
-#define PORT(k, st, m) INT(k, st, m, 1, 65535)
+#define PORT(k, st, m)                                                         \
+	{                                                                      \
+		.key = (k), .type = T_INT, .flags = F_PORT,                    \
+		.off = offsetof(st, m), .min = 1, .max = 65535                 \
+	}
 
 #define W_NAME                                                                 \
 	"a name of lowercase letters, digits and '-' that starts "             \
@@ -118,7 +132,8 @@ static const struct hp_inv_field etcd_fields[] = {
 	PORT("peer_port", struct hp_etcd, peer_port),
 	STR("token", struct hp_etcd, token, 0, hp_inv_valid_token,
 	    "a token of letters, digits, '.', '_' and '-'"),
-	RPATH("data_dir", struct hp_etcd, data_dir, 0),
+	OWNED_RPATH("data_dir", struct hp_etcd, data_dir, 0,
+		    "/var/lib/etcd/main"),
 	INT("heartbeat_ms", struct hp_etcd, heartbeat_ms, 10, 5000),
 	INT("election_ms", struct hp_etcd, election_ms, 50, 50000),
 };
@@ -147,15 +162,18 @@ static const struct hp_inv_field patroni_fields[] = {
 	PORT("restapi_port", struct hp_patroni, restapi_port),
 	INT("pg_version", struct hp_patroni, pg_version, 13, 17),
 	PORT("pg_port", struct hp_patroni, pg_port),
-	RPATH("data_dir", struct hp_patroni, data_dir, 0),
+	OWNED_RPATH("data_dir", struct hp_patroni, data_dir, 0,
+		    "/var/lib/postgresql/15/main"),
 	RPATH("bin_dir", struct hp_patroni, bin_dir, 0),
 	KVLIST("parameters", struct hp_patroni, parameters),
-	STRLIST("pg_hba", struct hp_patroni, pg_hba, 0, hp_inv_valid_hba_line,
+	CHECKED_STRLIST(
+		"pg_hba", struct hp_patroni, pg_hba, 0, hp_inv_check_hba_line,
 		"a pg_hba.conf line (TYPE DATABASE USER [ADDRESS] METHOD, "
 		"TYPE one of local, host, hostssl, hostnossl, hostgssenc, "
 		"hostnogssenc)"),
-	STRLIST("allowed_networks", struct hp_patroni, allowed_networks, 0,
-		hp_inv_valid_network,
+	CHECKED_STRLIST(
+		"allowed_networks", struct hp_patroni, allowed_networks, 0,
+		hp_inv_check_network,
 		"a network in CIDR notation (10.0.0.0/24, fd00::/64) or a "
 		"host name"),
 	MAP("dcs", struct hp_patroni, dcs, 0, dcs_sec),
@@ -315,7 +333,8 @@ static const struct hp_inv_field tuning_fields[] = {
 	STR("wal_compression", struct hp_tuning, wal_compression,
 	    F_NULL | F_PGVAL, hp_inv_valid_wal_compression,
 	    "on, off, pglz, lz4 or zstd"),
-	RPATH("wal_dir", struct hp_tuning, wal_dir, F_NULL),
+	OWNED_RPATH("wal_dir", struct hp_tuning, wal_dir, F_NULL,
+		    "/srv/pg_wal/15"),
 	STR("wal_device", struct hp_tuning, wal_device, F_NULL,
 	    hp_inv_valid_device, "a block device path under /dev/"),
 };
@@ -328,6 +347,11 @@ static const struct hp_inv_field validation_fields[] = {
 	      LLONG_MAX),
 };
 static const struct hp_inv_section validation_sec = SECTION(validation_fields);
+
+static const struct hp_inv_field backups_fields[] = {
+	INT("keep", struct hp_backups, keep, 1, 1000),
+};
+static const struct hp_inv_section backups_sec = SECTION(backups_fields);
 
 static void *push_host(void *base, int line)
 {
@@ -379,5 +403,36 @@ static const struct hp_inv_field top_fields[] = {
 	MAP("extensions", struct hp_inventory, extensions, 0, extensions_sec),
 	MAP("tuning", struct hp_inventory, tuning, 0, tuning_sec),
 	MAP("validation", struct hp_inventory, validation, 0, validation_sec),
+	MAP("backups", struct hp_inventory, backups, 0, backups_sec),
 };
 const struct hp_inv_section hp_inv_top_sec = SECTION(top_fields);
+
+static void schema_keys(const struct hp_inv_section *sec, const char *prefix,
+			struct hp_strlist *keys, struct hp_strlist *ports)
+{
+	size_t i;
+
+	for (i = 0; i < sec->nr; i++) {
+		const struct hp_inv_field *f = &sec->fields[i];
+		char *p = *prefix ? xasprintf("%s.%s", prefix, f->key)
+				  : xstrdup(f->key);
+
+		hp_strlist_add(keys, p);
+		if (ports && (f->flags & F_PORT))
+			hp_strlist_add(ports, p);
+		if (f->type == T_MAP) {
+			schema_keys(f->sub, p, keys, ports);
+		} else if (f->type == T_MAPLIST) {
+			char *lp = xasprintf("%s[]", p);
+
+			schema_keys(f->sub, lp, keys, ports);
+			free(lp);
+		}
+		free(p);
+	}
+}
+
+void hp_inv_schema_keys(struct hp_strlist *keys, struct hp_strlist *ports)
+{
+	schema_keys(&hp_inv_top_sec, "", keys, ports);
+}

@@ -88,8 +88,10 @@ static bool valid_hostname(const char *s)
 			digits_only = false;
 		label++;
 	}
-	/* "10.213.0.300" is a broken address, not a host name */
-	return !digits_only;
+	/* "10.213.0.300" is a broken address, not a host name; all,
+	 * samehost and samenet are pg_hba keywords, never a host there */
+	return !digits_only && strcasecmp(s, "all") != 0 &&
+	       strcasecmp(s, "samehost") != 0 && strcasecmp(s, "samenet") != 0;
 }
 
 int hp_inv_ip_family(const char *s, unsigned char buf[16])
@@ -173,41 +175,6 @@ bool hp_inv_valid_extension(const char *s)
 
 	return n >= 1 && n <= 63 && (is_lower(s[0]) || s[0] == '_') &&
 	       all_in(s, "_-", true, false);
-}
-
-bool hp_inv_valid_hba_line(const char *s)
-{
-	static const char *const types[] = {"local",	  "host",
-					    "hostssl",	  "hostnossl",
-					    "hostgssenc", "hostnogssenc"};
-	size_t words = 0, i, tlen;
-	const char *p;
-	bool local = false, known = false;
-
-	for (p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 && *p != '\t')
-			return false;
-	p = s;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	tlen = strcspn(p, " \t");
-	for (i = 0; i < HP_ARRAY_SIZE(types); i++) {
-		if (strlen(types[i]) == tlen && !strncmp(p, types[i], tlen)) {
-			known = true;
-			local = i == 0;
-		}
-	}
-	if (!known)
-		return false;
-	while (*p) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			break;
-		words++;
-		p += strcspn(p, " \t");
-	}
-	return words >= (local ? 4u : 5u);
 }
 
 /* pg_hba's address column: a CIDR or a host name (a bare address needs a
@@ -418,6 +385,83 @@ bool hp_inv_is_password_key(const char *key)
 			continue;
 		if (n == w || key[n - w - 1] == '_' || key[n - w - 1] == '-')
 			return true;
+	}
+	return false;
+}
+
+bool hp_inv_has_dotdot(const char *path)
+{
+	const char *p = path;
+
+	for (;;) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			return false;
+		n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return true;
+		p += n;
+	}
+}
+
+bool hp_inv_path_within(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	if (!strcmp(b, "/"))
+		return true;
+	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
+}
+
+bool hp_inv_system_dir(const char *path, struct hp_buf *why)
+{
+	/* the operating system's own directories: haprov must not own one,
+	 * nor a directory directly inside one */
+	static const char *const system[] = {
+		"/",	    "/etc",  "/usr",	 "/var",     "/var/lib",
+		"/bin",	    "/boot", "/dev",	 "/proc",    "/sys",
+		"/run",	    "/tmp",  "/home",	 "/root",    "/lib",
+		"/lib64",   "/sbin", "/usr/bin", "/usr/lib", "/usr/sbin",
+		"/var/log",
+	};
+	/* trees that keep no data, or that every user can write into */
+	static const struct {
+		const char *dir, *what;
+	} volatile_trees[] = {
+		{"/dev", "device files"},
+		{"/proc", "a kernel file system"},
+		{"/sys", "a kernel file system"},
+		{"/run", "emptied at boot"},
+		{"/tmp", "emptied at boot, and every user can write there"},
+	};
+	const char *slash = strrchr(path, '/');
+	size_t plen = slash && slash != path ? (size_t)(slash - path) : 1, i;
+
+	for (i = 0; i < HP_ARRAY_SIZE(system); i++) {
+		if (!strcmp(path, system[i])) {
+			hp_buf_addf(why, "it is the system directory %s",
+				    system[i]);
+			return true;
+		}
+	}
+	for (i = 0; i < HP_ARRAY_SIZE(system); i++) {
+		if (strlen(system[i]) == plen &&
+		    !strncmp(path, system[i], plen)) {
+			hp_buf_addf(why, "its parent %s is a system directory",
+				    system[i]);
+			return true;
+		}
+	}
+	for (i = 0; i < HP_ARRAY_SIZE(volatile_trees); i++) {
+		if (hp_inv_path_within(path, volatile_trees[i].dir)) {
+			hp_buf_addf(why, "it is under %s (%s)",
+				    volatile_trees[i].dir,
+				    volatile_trees[i].what);
+			return true;
+		}
 	}
 	return false;
 }
