@@ -232,6 +232,22 @@ static bool has_ctl(const char *s)
 	return strchr(s, '\t') || bad_char(s, &cp);
 }
 
+/* Longer than any system call takes (PATH_MAX, with its NUL). */
+static bool too_long(struct walk *w, const char *path, const yaml_node_t *v,
+		     const char *s)
+{
+	struct hp_inv_quoted q;
+	size_t n = strlen(s);
+
+	if (n < PATH_MAX)
+		return false;
+	diag_node(w, v, path,
+		  "refusing %s: a path of %zu bytes; the limit is "
+		  "%d",
+		  hp_inv_quote(&q, s), n, PATH_MAX - 1);
+	return true;
+}
+
 /* "~/x" is $HOME/x; a relative path is relative to the inventory. */
 static bool get_local_path(struct walk *w, const struct hp_inv_field *f,
 			   const char *path, const yaml_node_t *v, char **out)
@@ -249,6 +265,8 @@ static bool get_local_path(struct walk *w, const struct hp_inv_field *f,
 			  hp_inv_quote(&q, s));
 		return false;
 	}
+	if (too_long(w, path, v, s))
+		return false;
 	if (s[0] == '~' && s[1] != '/' && s[1] != '\0') {
 		diag_node(w, v, path,
 			  "only ~/ is expanded (to $HOME), not "
@@ -310,6 +328,8 @@ static bool get_remote_path(struct walk *w, const struct hp_inv_field *f,
 			  hp_inv_quote(&q, s));
 		return false;
 	}
+	if (too_long(w, path, v, s))
+		return false;
 	/* the hosts resolve ".." through symbolic links, not as text */
 	if (hp_inv_has_dotdot(s)) {
 		diag_node(w, v, path,
