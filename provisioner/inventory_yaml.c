@@ -192,8 +192,8 @@ static bool on_start(struct reader *r, const yaml_event_t *ev)
 
 	if (r->depth >= HP_INV_MAX_DEPTH) {
 		reader_diag(r, &ev->start_mark,
-			    "nesting deeper than %d levels; an inventory "
-			    "needs four (stopped reading here)",
+			    "nesting deeper than %d levels (an inventory "
+			    "needs 4); stopped reading here",
 			    HP_INV_MAX_DEPTH);
 		return false;
 	}
@@ -263,7 +263,7 @@ static bool on_alias(struct reader *r, const yaml_event_t *ev)
 		reader_diag(r, &ev->start_mark,
 			    "aliases expand to more than %zu values (the "
 			    "%zu of the document itself plus %d); write the "
-			    "values out instead (stopped reading here)",
+			    "values out instead; stopped reading here",
 			    r->nr_sizes + HP_INV_ALIAS_SLACK, r->nr_sizes,
 			    HP_INV_ALIAS_SLACK);
 		return false;
@@ -282,8 +282,8 @@ static bool on_event(struct reader *r, const yaml_event_t *ev)
 	case YAML_ALIAS_EVENT:
 		if (++r->events > HP_INV_MAX_NODES) {
 			reader_diag(r, &ev->start_mark,
-				    "more than %d values; an inventory needs "
-				    "far fewer (stopped reading here)",
+				    "more than %d values (an inventory of 4000 "
+				    "hosts has 40000); stopped reading here",
 				    HP_INV_MAX_NODES);
 			return false;
 		}
