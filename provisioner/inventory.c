@@ -459,14 +459,42 @@ static const char *pair_key(struct walk *w, const yaml_node_t *map,
 	return s;
 }
 
+/* One parameter: a PostgreSQL name and a one-line scalar; else a
+ * diagnostic at the key path kp. */
+static bool param_ok(struct walk *w, const char *kp, const char *key,
+		     const yaml_node_t *k, const yaml_node_t *val)
+{
+	const char *s = text(val);
+	struct hp_inv_quoted q;
+	unsigned cp;
+	char esc[12];
+
+	if (!hp_inv_valid_guc_name(key))
+		diag_node(w, k, kp,
+			  "not a PostgreSQL parameter name "
+			  "(lowercase letters, digits, '_' and '.')");
+	else if (!s || has_nul(val))
+		diag_node(w, val, kp,
+			  "expected a single value (a "
+			  "string, number or boolean), got %s",
+			  got(&q, val));
+	else if (bad_char(s, &cp))
+		diag_node(w, val, kp,
+			  "a parameter value cannot %s (it holds %s)",
+			  hp_inv_is_line_break(cp) ? "span lines"
+						   : "hold control characters",
+			  hp_inv_char_escape(cp, esc));
+	else
+		return true;
+	return false;
+}
+
 static bool get_kvlist(struct walk *w, const char *path, const yaml_node_t *v,
 		       struct hp_kvlist *l)
 {
 	struct hp_inv_index seen = HP_INV_INDEX_INIT;
 	struct hp_inv_quoted q;
 	yaml_node_pair_t *p;
-	unsigned cp;
-	char esc[12];
 
 	if (is_null(v))
 		return true;
@@ -481,39 +509,21 @@ static bool get_kvlist(struct walk *w, const char *path, const yaml_node_t *v,
 	     p++) {
 		const yaml_node_t *k = node(w, p->key),
 				  *val = node(w, p->value);
-		const char *key = pair_key(w, v, p, path, &seen), *s;
-		bool good = false;
+		const char *key = pair_key(w, v, p, path, &seen);
+		bool good;
 		char *kp;
 
 		if (!key)
 			continue;
 		kp = key_path(path, key);
-		s = text(val);
-		if (!hp_inv_valid_guc_name(key))
-			diag_node(w, k, kp,
-				  "not a PostgreSQL parameter name "
-				  "(lowercase letters, digits, '_' and '.')");
-		else if (!s || has_nul(val))
-			diag_node(w, val, kp,
-				  "expected a single value (a "
-				  "string, number or boolean), got %s",
-				  got(&q, val));
-		else if (bad_char(s, &cp))
-			diag_node(w, val, kp,
-				  "a parameter value cannot %s (it holds %s)",
-				  hp_inv_is_line_break(cp)
-					  ? "span lines"
-					  : "hold control characters",
-				  hp_inv_char_escape(cp, esc));
-		else
-			good = true;
+		good = param_ok(w, kp, key, k, val);
 		if (good) {
 			struct hp_kv *kv;
 
 			HP_ALLOC_GROW(l->items, l->nr + 1, l->alloc);
 			kv = &l->items[l->nr++];
 			kv->key = xstrdup(key);
-			kv->value = xstrdup(s);
+			kv->value = xstrdup(text(val));
 			kv->quoted = val->data.scalar.style !=
 				     YAML_PLAIN_SCALAR_STYLE;
 		}

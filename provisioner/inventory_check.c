@@ -261,7 +261,7 @@ static void check_duplicate_hosts(struct hp_inventory *inv,
 	for (i = 0; i < inv->nr_hosts; i++) {
 		const struct hp_host *h = &inv->hosts[i];
 		const char *v = name ? h->name : h->address;
-		char *pi = xasprintf("hosts[%zu].%s", i, key), *pj, *k;
+		char *pi = xasprintf("hosts[%zu].%s", i, key), *k;
 		struct hp_inv_quoted q;
 		size_t j;
 
@@ -271,7 +271,8 @@ static void check_duplicate_hosts(struct hp_inventory *inv,
 		}
 		k = name ? xstrdup(v) : address_key(v);
 		if (hp_inv_index_add(&seen, k, i, &j)) {
-			pj = xasprintf("hosts[%zu].%s", j, key);
+			char *pj = xasprintf("hosts[%zu].%s", j, key);
+
 			diag_at(ld, hp_inv_mark_get(ld, pi), true, pi, false,
 				"duplicate %s %s (first at hosts[%zu], line "
 				"%d)",
@@ -388,13 +389,49 @@ static void add_name_list(struct hp_buf *b, const char *const *names, size_t n)
 			    names[i]);
 }
 
+/* A port a service listens on, on the hosts with one of role's bits. */
+struct port {
+	const char *path;
+	unsigned role;
+	int port;
+};
+
+/* a and b are the same port: an error on the hosts that run both, at the
+ * one written later in the file (it came second). names: room for every
+ * host name. */
+static void port_collision(struct hp_inventory *inv, struct hp_inv_loader *ld,
+			   const struct port *a, const struct port *b,
+			   const char **names)
+{
+	const struct hp_inv_mark *ma = NULL, *mb = NULL, *m;
+	struct hp_buf list = HP_BUF_INIT;
+	size_t h, n = 0;
+
+	for (h = 0; h < inv->nr_hosts; h++) {
+		unsigned r = inv->hosts[h].roles;
+
+		if ((r & a->role) && (r & b->role) && inv->hosts[h].name)
+			names[n++] = inv->hosts[h].name;
+	}
+	if (!n)
+		return;
+	if (hp_inv_was_set(ld, a->path))
+		ma = hp_inv_mark_get(ld, a->path);
+	if (hp_inv_was_set(ld, b->path))
+		mb = hp_inv_mark_get(ld, b->path);
+	m = mb && (!ma || mark_before(ma, mb)) ? mb : ma;
+	add_name_list(&list, names, n);
+	diag_at(ld, m, true, m == mb ? b->path : a->path, false,
+		"port %d is also %s; both would listen on %s", a->port,
+		m == mb ? a->path : b->path, list.buf);
+	hp_buf_release(&list);
+}
+
+/* Every pair of ports: the unit test walks the schema's ports (F_PORT)
+ * and expects each pair here. */
 static void check_ports(struct hp_inventory *inv, struct hp_inv_loader *ld)
 {
-	const struct {
-		const char *path;
-		unsigned role;
-		int port;
-	} ports[] = {
+	const struct port ports[] = {
 		/* sshd listens on every host, whatever its roles */
 		{"ssh.port", HP_ROLE_ETCD | HP_ROLE_PATRONI | HP_ROLE_HAPROXY,
 		 inv->ssh.port},
@@ -411,45 +448,15 @@ static void check_ports(struct hp_inventory *inv, struct hp_inv_loader *ld)
 		 inv->haproxy.stats_port},
 	};
 	const char **names = xcalloc(inv->nr_hosts + 1, sizeof(*names));
-	size_t i, j, h, n;
+	size_t i, j;
 
-	for (i = 0; i < HP_ARRAY_SIZE(ports); i++) {
-		for (j = i + 1; j < HP_ARRAY_SIZE(ports); j++) {
-			const struct hp_inv_mark *mi, *mj, *m;
-			struct hp_buf b = HP_BUF_INIT;
-			const char *other;
-
-			if (ports[i].port != ports[j].port ||
-			    hp_inv_is_bad(ld, ports[i].path) ||
-			    hp_inv_is_bad(ld, ports[j].path))
-				continue;
-			for (h = n = 0; h < inv->nr_hosts; h++) {
-				unsigned r = inv->hosts[h].roles;
-
-				if ((r & ports[i].role) &&
-				    (r & ports[j].role) && inv->hosts[h].name)
-					names[n++] = inv->hosts[h].name;
-			}
-			if (!n)
-				continue;
-			/* blame the one written later: it came second */
-			mi = hp_inv_was_set(ld, ports[i].path)
-				     ? hp_inv_mark_get(ld, ports[i].path)
-				     : NULL;
-			mj = hp_inv_was_set(ld, ports[j].path)
-				     ? hp_inv_mark_get(ld, ports[j].path)
-				     : NULL;
-			m = mj && (!mi || mark_before(mi, mj)) ? mj : mi;
-			other = m == mj ? ports[i].path : ports[j].path;
-			add_name_list(&b, names, n);
-			diag_at(ld, m, true,
-				m == mj ? ports[j].path : ports[i].path, false,
-				"port %d is also %s; both would listen "
-				"on %s",
-				ports[i].port, other, b.buf);
-			hp_buf_release(&b);
-		}
-	}
+	for (i = 0; i < HP_ARRAY_SIZE(ports); i++)
+		for (j = i + 1; j < HP_ARRAY_SIZE(ports); j++)
+			if (ports[i].port == ports[j].port &&
+			    !hp_inv_is_bad(ld, ports[i].path) &&
+			    !hp_inv_is_bad(ld, ports[j].path))
+				port_collision(inv, ld, &ports[i], &ports[j],
+					       names);
 	free(names);
 }
 
@@ -741,7 +748,6 @@ static void check_role_databases(struct hp_inventory *inv,
 		char *dp = xasprintf("secrets.roles[%zu].databases[%zu]", i, k);
 		const struct hp_inv_mark *dm = hp_inv_mark_get(ld, dp);
 		bool done = !hp_inv_was_set(ld, dp);
-		const struct hp_secret_role *o;
 		size_t j;
 
 		for (l = 0; !done && l < HP_ARRAY_SIZE(builtin); l++) {
@@ -755,7 +761,8 @@ static void check_role_databases(struct hp_inventory *inv,
 			done = true;
 		}
 		if (hp_inv_index_add(owners, db, i, &j) && !done) {
-			o = &s->roles[j];
+			const struct hp_secret_role *o = &s->roles[j];
+
 			diag_at(ld, dm, true, dp, false,
 				"database %s is already owned by "
 				"secrets.roles[%zu]%s%s%s",

@@ -198,7 +198,7 @@ static bool hba_options(const struct token *t, size_t nr, size_t method,
 bool hp_inv_check_hba_line(const char *s, struct hp_buf *why)
 {
 	struct token t[HBA_MAX_TOKENS];
-	size_t nr, method, used;
+	size_t nr, method;
 	unsigned cp;
 	const char *p;
 	bool local;
@@ -226,7 +226,8 @@ bool hp_inv_check_hba_line(const char *s, struct hp_buf *why)
 	local = tok_is(&t[0], "local");
 	method = 3;
 	if (!local && nr > 3) {
-		used = hba_address(&t[3], nr - 3, why);
+		size_t used = hba_address(&t[3], nr - 3, why);
+
 		if (!used)
 			return false;
 		method += used;

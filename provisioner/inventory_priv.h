@@ -86,7 +86,7 @@ bool hp_inv_is_ctl(unsigned cp);
 
 /* Diagnostics a load keeps (the first, by position); the others are only
  * counted, in diags->nr_dropped (and nr_errors). */
-#define HP_INV_DIAGS_KEEP 1000
+#define HP_INV_DIAGS_KEEP ((size_t)1000)
 
 /* ---- reading YAML with limits (inventory_yaml.c) ------------------------ */
 
