@@ -79,17 +79,23 @@ void hp_inv_diags_sort(struct hp_diags *d, size_t from)
  * live at once. Called when twice that many have piled up, so the cost
  * stays O(n log n) over the load.
  */
-static void diags_compact(struct hp_diags *d, size_t from)
+static void diags_compact(struct hp_inv_loader *ld)
 {
-	size_t keep = from + HP_INV_DIAGS_KEEP, i;
+	struct hp_diags *d = ld->diags;
+	size_t keep = ld->first_diag + HP_INV_DIAGS_KEEP, i;
 
-	hp_inv_diags_sort(d, from);
+	hp_inv_diags_sort(d, ld->first_diag);
 	for (i = keep; i < d->nr; i++) {
 		free(d->items[i].key_path);
 		free(d->items[i].message);
 	}
 	d->nr_dropped += d->nr - keep;
 	d->nr = keep;
+	/* anything found from here on at or after the last one kept would
+	 * sort after it, and go at the next compaction: count it only */
+	ld->cut = true;
+	ld->cut_line = d->items[keep - 1].line;
+	ld->cut_col = d->items[keep - 1].col;
 }
 
 void hp_inv_diag(struct hp_inv_loader *ld, int line, int col, const char *path,
@@ -99,14 +105,20 @@ void hp_inv_diag(struct hp_inv_loader *ld, int line, int col, const char *path,
 	struct hp_buf b = HP_BUF_INIT;
 	va_list ap;
 
+	if (!warning)
+		ld->errors++;
+	if (ld->cut && (line > ld->cut_line ||
+			(line == ld->cut_line && col >= ld->cut_col))) {
+		d->nr_dropped++;
+		d->nr_errors += !warning;
+		return;
+	}
 	va_start(ap, fmt);
 	hp_buf_vaddf(&b, fmt, ap);
 	va_end(ap);
 	hp_inv_diags_add(d, line, col, path, warning, hp_buf_detach(&b, NULL));
-	if (!warning)
-		ld->errors++;
 	if (d->nr - ld->first_diag >= 2 * HP_INV_DIAGS_KEEP)
-		diags_compact(d, ld->first_diag);
+		diags_compact(ld);
 }
 
 void hp_diags_release(struct hp_diags *d)

@@ -33,6 +33,10 @@ struct hp_inv_loader {
 	struct hp_diags *diags;
 	size_t first_diag; /* diagnostics before this one are the caller's */
 	size_t errors;	   /* errors reported by this load */
+	/* once diagnostics were dropped: those at or after this position
+	 * are only counted (see HP_INV_DIAGS_KEEP) */
+	bool cut;
+	int cut_line, cut_col;
 	struct hp_inventory *inv;
 	struct hp_inv_mark *marks;
 	size_t nr_marks, alloc_marks;
