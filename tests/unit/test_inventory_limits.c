@@ -520,6 +520,9 @@ static void test_print_escapes(void **state)
 {
 	static const char yaml[] =
 		HEAD "\"\\e]0;x\\a\\e[2J\\u2028\\N\\r\": 1\n";
+	static const char quoted[] = "cluster: {name: \"a\\Lb\\Pc\\Nd\\e\"}\n"
+				     "hosts: [{name: a, address: 10.0.0.1, "
+				     "roles: [etcd, patroni]}]\n";
 	struct result res;
 
 	(void)state;
@@ -527,6 +530,16 @@ static void test_print_escapes(void **state)
 	assert_string_equal(res.out,
 			    "h.yml:4:1: \\x1b]0;x\\x07\\x1b[2J\\u2028\\u0085"
 			    "\\x0d: unknown key\n");
+	result_release(&res);
+
+	/* and in a value quoted by a message */
+	load(&res, quoted, strlen(quoted));
+	assert_string_equal(
+		res.out, "h.yml:1:17: cluster.name: expected a name of "
+			 "lowercase letters, digits and '-' that starts with "
+			 "a letter (at most 63 characters), got "
+			 "\"a\\u2028b\\u2029c\\u0085d\\x1b\"\n");
+	assert_null(strstr(res.out, "\xe2\x80\xa8"));
 	result_release(&res);
 }
 
