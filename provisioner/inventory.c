@@ -24,421 +24,27 @@
 /* An inventory is a few kilobytes; anything near this is a wrong file. */
 #define HP_INV_MAX_FILE (16u << 20)
 
-/* ---- YAML helpers -------------------------------------------------------- */
-
-struct walk {
-	struct hp_inv_loader *ld;
-	yaml_document_t *doc;
-};
-
-static void diag_node(struct walk *w, const yaml_node_t *n, const char *path,
-		      const char *fmt, ...) HP_PRINTF(4, 5);
-static void diag_node(struct walk *w, const yaml_node_t *n, const char *path,
-		      const char *fmt, ...)
-{
-	struct hp_buf b = HP_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	hp_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	hp_inv_diag(w->ld, hp_inv_mark_line(&n->start_mark),
-		    hp_inv_mark_col(&n->start_mark), path, false, "%s", b.buf);
-	hp_buf_release(&b);
-}
-
-static void mark_node(struct walk *w, const char *path, const yaml_node_t *k,
-		      const yaml_node_t *v, bool bad)
-{
-	hp_inv_mark_set(w->ld, path, hp_inv_mark_line(&k->start_mark),
-			hp_inv_mark_col(&k->start_mark),
-			hp_inv_mark_line(&v->start_mark),
-			hp_inv_mark_col(&v->start_mark), bad);
-}
-
-static yaml_node_t *node(struct walk *w, int id)
-{
-	return yaml_document_get_node(w->doc, id);
-}
-
-/* An empty value: "key:", "key: ~", "key: null". Quoted "" is a string. */
-static bool is_null(const yaml_node_t *n)
-{
-	const char *s;
-
-	if (n->type != YAML_SCALAR_NODE ||
-	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	s = (const char *)n->data.scalar.value;
-	return !*s || !strcmp(s, "~") || !strcmp(s, "null") ||
-	       !strcmp(s, "Null") || !strcmp(s, "NULL");
-}
-
-/* The text of a non-empty scalar, or NULL. */
-static const char *text(const yaml_node_t *n)
-{
-	if (n->type != YAML_SCALAR_NODE || is_null(n))
-		return NULL;
-	return (const char *)n->data.scalar.value;
-}
-
-/* For "got ...": what a value is when it is not a usable scalar. */
-static const char *got(struct hp_inv_quoted *q, const yaml_node_t *n)
-{
-	if (n->type == YAML_MAPPING_NODE)
-		return "a mapping";
-	if (n->type == YAML_SEQUENCE_NODE)
-		return "a list";
-	if (is_null(n))
-		return "an empty value";
-	return hp_inv_quote(q, (const char *)n->data.scalar.value);
-}
-
-static bool has_nul(const yaml_node_t *n)
-{
-	return n->type == YAML_SCALAR_NODE &&
-	       strlen((const char *)n->data.scalar.value) !=
-		       n->data.scalar.length;
-}
-
-static char *key_path(const char *parent, const char *key)
-{
-	return *parent ? xasprintf("%s.%s", parent, key) : xstrdup(key);
-}
-
-/* ---- typed values -------------------------------------------------------- */
-
-/* Decimal only: "0x10" and "1e3" are not what an operator means by 16 or
- * 1000 in a port or a timeout, and YAML readers disagree about them. */
-static bool parse_ll(const char *s, long long *out, bool *overflow)
-{
-	const char *p = s;
-	char *end;
-
-	*overflow = false;
-	if (*p == '+' || *p == '-')
-		p++;
-	if (!*p)
-		return false;
-	for (; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	if (errno == ERANGE)
-		*overflow = true;
-	return true;
-}
-
-static bool get_integer(struct walk *w, const char *path, const yaml_node_t *v,
-			long long min, long long max, long long *out)
-{
-	struct hp_inv_quoted q;
-	const char *s = text(v);
-	bool overflow;
-
-	if (!s || !parse_ll(s, out, &overflow)) {
-		diag_node(w, v, path, "expected an integer, got %s",
-			  got(&q, v));
-		return false;
-	}
-	if (!overflow && *out >= min && *out <= max)
-		return true;
-	if (max == LLONG_MAX)
-		diag_node(w, v, path,
-			  "expected an integer of at least %lld, "
-			  "got %s",
-			  min, s);
-	else
-		diag_node(w, v, path,
-			  "expected an integer between %lld and "
-			  "%lld, got %s",
-			  min, max, s);
-	return false;
-}
-
-/* YAML 1.1's words, which is what operators coming from Ansible write. */
-static bool get_bool(struct walk *w, const char *path, const yaml_node_t *v,
-		     bool *out)
-{
-	static const char *const yes[] = {"true", "yes", "on"};
-	static const char *const no[] = {"false", "no", "off"};
-	struct hp_inv_quoted q;
-	const char *s = text(v);
-	size_t i;
-
-	for (i = 0; s && i < HP_ARRAY_SIZE(yes); i++) {
-		if (!strcasecmp(s, yes[i])) {
-			*out = true;
-			return true;
-		}
-		if (!strcasecmp(s, no[i])) {
-			*out = false;
-			return true;
-		}
-	}
-	diag_node(w, v, path,
-		  "expected true or false (or yes/no, on/off), "
-		  "got %s",
-		  got(&q, v));
-	return false;
-}
-
-/* A scalar's text; *out stays NULL for an allowed empty value (F_NULL). */
-static bool get_string(struct walk *w, const struct hp_inv_field *f,
-		       const char *path, const yaml_node_t *v, const char *what,
-		       const char **out)
-{
-	struct hp_inv_quoted q;
-
-	*out = NULL;
-	if ((f->flags & F_NULL) && is_null(v))
-		return true;
-	if (!text(v)) {
-		/* a mapping or list is a shape error: name the shape */
-		diag_node(w, v, path, "expected %s, got %s",
-			  v->type == YAML_SCALAR_NODE ? what : "a string",
-			  got(&q, v));
-		return false;
-	}
-	if (has_nul(v)) {
-		diag_node(w, v, path,
-			  "expected %s, got a value with a NUL "
-			  "character",
-			  what);
-		return false;
-	}
-	*out = (const char *)v->data.scalar.value;
-	return true;
-}
-
-/* s holds a line break (\n, \r, NEL, U+2028, U+2029) or another control
- * character but tab: the first is in *cp. */
-static bool bad_char(const char *s, unsigned *cp)
-{
-	while (*s) {
-		s += hp_inv_utf8_char(s, cp);
-		if (hp_inv_is_ctl(*cp))
-			return true;
-	}
-	return false;
-}
-
-/* Paths: no control character at all, tab included. */
-static bool has_ctl(const char *s)
-{
-	unsigned cp;
-
-	return strchr(s, '\t') || bad_char(s, &cp);
-}
-
-/* Longer than any system call takes (PATH_MAX, with its NUL). */
-static bool too_long(struct walk *w, const char *path, const yaml_node_t *v,
-		     const char *s)
-{
-	struct hp_inv_quoted q;
-	size_t n = strlen(s);
-
-	if (n < PATH_MAX)
-		return false;
-	diag_node(w, v, path,
-		  "refusing %s: a path of %zu bytes; the limit is "
-		  "%d",
-		  hp_inv_quote(&q, s), n, PATH_MAX - 1);
-	return true;
-}
-
-/* "~/x" is $HOME/x; a relative path is relative to the inventory. */
-static bool get_local_path(struct walk *w, const struct hp_inv_field *f,
-			   const char *path, const yaml_node_t *v, char **out)
-{
-	const char *s;
-
-	if (!get_string(w, f, path, v, "a path", &s))
-		return false;
-	if (!s)
-		return true;
-	if (has_ctl(s)) {
-		struct hp_inv_quoted q;
-
-		diag_node(w, v, path, "expected a path, got %s",
-			  hp_inv_quote(&q, s));
-		return false;
-	}
-	if (too_long(w, path, v, s))
-		return false;
-	if (s[0] == '~' && s[1] != '/' && s[1] != '\0') {
-		diag_node(w, v, path,
-			  "only ~/ is expanded (to $HOME), not "
-			  "~user/; write the full path");
-		return false;
-	}
-	if (s[0] == '~') {
-		const char *home = getenv("HOME");
-
-		if (!home || home[0] != '/') {
-			diag_node(w, v, path,
-				  "cannot expand ~: $HOME is not "
-				  "an absolute path");
-			return false;
-		}
-		*out = hp_inv_path_join(home, s[1] ? s + 2 : "");
-		return true;
-	}
-	*out = hp_inv_path_join(w->ld->inv->dir, s);
-	return true;
-}
-
-/*
- * A directory haprov creates and takes ownership of (owner, mode) on
- * every host: never a system directory, nor one directly inside one (its
- * parent gets created too). On refusal *out is freed.
- */
-static bool owned_dir_ok(struct walk *w, const struct hp_inv_field *f,
-			 const char *path, const yaml_node_t *v, char **out)
-{
-	struct hp_buf why = HP_BUF_INIT;
-	struct hp_inv_quoted q;
-
-	if (!hp_inv_system_dir(*out, &why))
-		return true;
-	diag_node(w, v, path,
-		  "refusing %s: %s; haprov takes ownership of this directory, "
-		  "so it must not be a system directory nor sit directly "
-		  "inside one (for example %s)",
-		  hp_inv_quote(&q, *out), why.buf, f->what);
-	hp_buf_release(&why);
-	free(*out);
-	*out = NULL;
-	return false;
-}
-
-static bool get_remote_path(struct walk *w, const struct hp_inv_field *f,
-			    const char *path, const yaml_node_t *v, char **out)
-{
-	struct hp_inv_quoted q;
-	const char *s;
-
-	if (!get_string(w, f, path, v, "an absolute path", &s))
-		return false;
-	if (!s)
-		return true;
-	if (s[0] != '/' || has_ctl(s)) {
-		diag_node(w, v, path, "expected an absolute path, got %s",
-			  hp_inv_quote(&q, s));
-		return false;
-	}
-	if (too_long(w, path, v, s))
-		return false;
-	/* the hosts resolve ".." through symbolic links, not as text */
-	if (hp_inv_has_dotdot(s)) {
-		diag_node(w, v, path,
-			  "refusing %s: a remote path cannot hold a \"..\" "
-			  "component; write the directory itself",
-			  hp_inv_quote(&q, s));
-		return false;
-	}
-	*out = hp_inv_path_join("/", s);
-	return !(f->flags & F_OWNED) || owned_dir_ok(w, f, path, v, out);
-}
-
-/* s passes the field's valid() or check(); else a diagnostic. */
-static bool value_ok(struct walk *w, const struct hp_inv_field *f,
-		     const char *path, const yaml_node_t *v, const char *s)
-{
-	struct hp_buf why = HP_BUF_INIT;
-	struct hp_inv_quoted q;
-	bool ok = f->check ? f->check(s, &why) : f->valid(s);
-
-	if (!ok && why.len)
-		diag_node(w, v, path, "%s: %s", hp_inv_quote(&q, s), why.buf);
-	else if (!ok)
-		diag_node(w, v, path, "expected %s, got %s", f->what,
-			  hp_inv_quote(&q, s));
-	hp_buf_release(&why);
-	return ok;
-}
-
-static bool get_checked_string(struct walk *w, const struct hp_inv_field *f,
-			       const char *path, const yaml_node_t *v,
-			       char **out)
-{
-	const char *s;
-
-	if (!get_string(w, f, path, v, f->what, &s))
-		return false;
-	if (!s)
-		return true;
-	if (!value_ok(w, f, path, v, s))
-		return false;
-	*out = xstrdup(s);
-	return true;
-}
-
-/*
- * Items keep their YAML index even when one is bad (an empty string
- * stands in), so "x[3]" in a later message is the fourth item the
- * operator wrote.
- */
-static bool get_strlist(struct walk *w, const struct hp_inv_field *f,
-			const char *path, const yaml_node_t *v,
-			struct hp_strlist *l)
-{
-	struct hp_inv_quoted q;
-	yaml_node_item_t *it;
-
-	if (is_null(v))
-		goto check_empty;
-	if (v->type != YAML_SEQUENCE_NODE) {
-		diag_node(w, v, path, "expected a list, got %s", got(&q, v));
-		return false;
-	}
-	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-	     it++) {
-		const yaml_node_t *n = node(w, *it);
-		char *ipath = xasprintf("%s[%zu]", path, l->nr);
-		const char *s = text(n);
-		bool good = false;
-
-		if (!s || has_nul(n))
-			diag_node(w, n, ipath, "expected %s, got %s",
-				  n->type == YAML_SCALAR_NODE ? f->what
-							      : "a string",
-				  got(&q, n));
-		else
-			good = value_ok(w, f, ipath, n, s);
-		hp_strlist_add(l, s ? s : "");
-		mark_node(w, ipath, n, n, !good);
-		free(ipath);
-	}
-check_empty:
-	if ((f->flags & F_NONEMPTY) && !l->nr) {
-		diag_node(w, v, path, "expected a list of at least one item");
-		return false;
-	}
-	return true;
-}
-
 /*
  * The key of a mapping pair, or NULL after a diagnostic (not a scalar,
  * or seen before in the same mapping: seen holds the keys so far, by
  * text, with the index of their pair). Password keys are NULL too: the
  * password scan already reported them.
  */
-static const char *pair_key(struct walk *w, const yaml_node_t *map,
+static const char *pair_key(struct hp_inv_walk *w, const yaml_node_t *map,
 			    const yaml_node_pair_t *p, const char *path,
 			    struct hp_inv_index *seen)
 {
-	const yaml_node_t *k = node(w, p->key);
+	const yaml_node_t *k = hp_inv_node(w, p->key);
 	struct hp_inv_quoted q;
 	size_t first;
 	const char *s;
 
-	if (k->type != YAML_SCALAR_NODE || has_nul(k)) {
-		diag_node(w, k, path, "expected a key name, got %s",
-			  k->type == YAML_SCALAR_NODE ? "a key with a NUL "
-							"character"
-						      : got(&q, k));
+	if (k->type != YAML_SCALAR_NODE || hp_inv_has_nul(k)) {
+		hp_inv_diag_node(w, k, path, "expected a key name, got %s",
+				 k->type == YAML_SCALAR_NODE
+					 ? "a key with a NUL "
+					   "character"
+					 : hp_inv_got(&q, k));
 		return NULL;
 	}
 	s = (const char *)k->data.scalar.value;
@@ -449,10 +55,11 @@ static const char *pair_key(struct walk *w, const yaml_node_t *map,
 			     &first)) {
 		const yaml_node_pair_t *fp =
 			&map->data.mapping.pairs.start[first];
-		char *kp = key_path(path, s);
+		char *kp = hp_inv_key_path(path, s);
 
-		diag_node(w, k, kp, "duplicate key (first at line %d)",
-			  hp_inv_mark_line(&node(w, fp->key)->start_mark));
+		hp_inv_diag_node(
+			w, k, kp, "duplicate key (first at line %d)",
+			hp_inv_mark_line(&hp_inv_node(w, fp->key)->start_mark));
 		free(kp);
 		return NULL;
 	}
@@ -461,61 +68,61 @@ static const char *pair_key(struct walk *w, const yaml_node_t *map,
 
 /* One parameter: a PostgreSQL name and a one-line scalar; else a
  * diagnostic at the key path kp. */
-static bool param_ok(struct walk *w, const char *kp, const char *key,
+static bool param_ok(struct hp_inv_walk *w, const char *kp, const char *key,
 		     const yaml_node_t *k, const yaml_node_t *val)
 {
-	const char *s = text(val);
+	const char *s = hp_inv_text(val);
 	struct hp_inv_quoted q;
 	unsigned cp;
 	char esc[12];
 
 	if (!hp_inv_valid_guc_name(key))
-		diag_node(w, k, kp,
-			  "not a PostgreSQL parameter name "
-			  "(lowercase letters, digits, '_' and '.')");
-	else if (!s || has_nul(val))
-		diag_node(w, val, kp,
-			  "expected a single value (a "
-			  "string, number or boolean), got %s",
-			  got(&q, val));
-	else if (bad_char(s, &cp))
-		diag_node(w, val, kp,
-			  "a parameter value cannot %s (it holds %s)",
-			  hp_inv_is_line_break(cp) ? "span lines"
-						   : "hold control characters",
-			  hp_inv_char_escape(cp, esc));
+		hp_inv_diag_node(w, k, kp,
+				 "not a PostgreSQL parameter name "
+				 "(lowercase letters, digits, '_' and '.')");
+	else if (!s || hp_inv_has_nul(val))
+		hp_inv_diag_node(w, val, kp,
+				 "expected a single value (a "
+				 "string, number or boolean), got %s",
+				 hp_inv_got(&q, val));
+	else if (hp_inv_bad_char(s, &cp))
+		hp_inv_diag_node(
+			w, val, kp, "a parameter value cannot %s (it holds %s)",
+			hp_inv_is_line_break(cp) ? "span lines"
+						 : "hold control characters",
+			hp_inv_char_escape(cp, esc));
 	else
 		return true;
 	return false;
 }
 
-static bool get_kvlist(struct walk *w, const char *path, const yaml_node_t *v,
-		       struct hp_kvlist *l)
+static bool get_kvlist(struct hp_inv_walk *w, const char *path,
+		       const yaml_node_t *v, struct hp_kvlist *l)
 {
 	struct hp_inv_index seen = HP_INV_INDEX_INIT;
 	struct hp_inv_quoted q;
 	yaml_node_pair_t *p;
 
-	if (is_null(v))
+	if (hp_inv_is_null(v))
 		return true;
 	if (v->type != YAML_MAPPING_NODE) {
-		diag_node(w, v, path,
-			  "expected a mapping of PostgreSQL "
-			  "parameters, got %s",
-			  got(&q, v));
+		hp_inv_diag_node(w, v, path,
+				 "expected a mapping of PostgreSQL "
+				 "parameters, got %s",
+				 hp_inv_got(&q, v));
 		return false;
 	}
 	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
 	     p++) {
-		const yaml_node_t *k = node(w, p->key),
-				  *val = node(w, p->value);
+		const yaml_node_t *k = hp_inv_node(w, p->key),
+				  *val = hp_inv_node(w, p->value);
 		const char *key = pair_key(w, v, p, path, &seen);
 		bool good;
 		char *kp;
 
 		if (!key)
 			continue;
-		kp = key_path(path, key);
+		kp = hp_inv_key_path(path, key);
 		good = param_ok(w, kp, key, k, val);
 		if (good) {
 			struct hp_kv *kv;
@@ -523,11 +130,11 @@ static bool get_kvlist(struct walk *w, const char *path, const yaml_node_t *v,
 			HP_ALLOC_GROW(l->items, l->nr + 1, l->alloc);
 			kv = &l->items[l->nr++];
 			kv->key = xstrdup(key);
-			kv->value = xstrdup(text(val));
+			kv->value = xstrdup(hp_inv_text(val));
 			kv->quoted = val->data.scalar.style !=
 				     YAML_PLAIN_SCALAR_STYLE;
 		}
-		mark_node(w, kp, k, val, !good);
+		hp_inv_mark_node(w, kp, k, val, !good);
 		free(kp);
 	}
 	hp_inv_index_release(&seen);
@@ -567,18 +174,19 @@ static const char *suggest(const char *key, const char *const *cands, size_t nr)
 	return best;
 }
 
-static void unknown_key(struct walk *w, const struct hp_inv_section *sec,
+static void unknown_key(struct hp_inv_walk *w, const struct hp_inv_section *sec,
 			const char *path, const char *key, const yaml_node_t *k)
 {
 	const char *cands[32], *s;
-	char *kp = key_path(path, key);
+	char *kp = hp_inv_key_path(path, key);
 	size_t i, j;
 
 	for (i = 0; i < sec->nr && i < HP_ARRAY_SIZE(cands); i++)
 		cands[i] = sec->fields[i].key;
 	s = suggest(key, cands, i);
 	if (s) {
-		diag_node(w, k, kp, "unknown key; did you mean \"%s\"?", s);
+		hp_inv_diag_node(w, k, kp, "unknown key; did you mean \"%s\"?",
+				 s);
 		goto out;
 	}
 	/* a key one level too high: "ttl" written under patroni */
@@ -590,29 +198,30 @@ static void unknown_key(struct walk *w, const struct hp_inv_section *sec,
 		for (j = 0; j < f->sub->nr; j++) {
 			if (strcmp(f->sub->fields[j].key, key) != 0)
 				continue;
-			diag_node(w, k, kp,
-				  "unknown key here; it belongs "
-				  "under %s%s%s",
-				  path, *path ? "." : "", f->key);
+			hp_inv_diag_node(w, k, kp,
+					 "unknown key here; it belongs "
+					 "under %s%s%s",
+					 path, *path ? "." : "", f->key);
 			goto out;
 		}
 	}
 	if (!strcmp(key, "<<"))
-		diag_node(w, k, kp,
-			  "unknown key (YAML merge keys are not "
-			  "supported; repeat the keys)");
+		hp_inv_diag_node(w, k, kp,
+				 "unknown key (YAML merge keys are not "
+				 "supported; repeat the keys)");
 	else
-		diag_node(w, k, kp, "unknown key");
+		hp_inv_diag_node(w, k, kp, "unknown key");
 out:
 	free(kp);
 }
 
-static void walk_section(struct walk *w, const struct hp_inv_section *sec,
-			 const char *path, const yaml_node_t *map,
-			 const yaml_node_t *at, void *base);
+static void walk_section(struct hp_inv_walk *w,
+			 const struct hp_inv_section *sec, const char *path,
+			 const yaml_node_t *map, const yaml_node_t *at,
+			 void *base);
 
-static bool get_roles(struct walk *w, const char *path, const yaml_node_t *v,
-		      unsigned *out)
+static bool get_roles(struct hp_inv_walk *w, const char *path,
+		      const yaml_node_t *v, unsigned *out)
 {
 	static const char *const names[] = {"etcd", "patroni", "haproxy"};
 	static const unsigned bits[] = {HP_ROLE_ETCD, HP_ROLE_PATRONI,
@@ -623,47 +232,48 @@ static bool get_roles(struct walk *w, const char *path, const yaml_node_t *v,
 	bool ok = true;
 
 	*out = 0;
-	if (v->type != YAML_SEQUENCE_NODE && !is_null(v)) {
-		diag_node(w, v, path,
-			  "expected a list of roles (etcd, "
-			  "patroni, haproxy), got %s",
-			  got(&q, v));
+	if (v->type != YAML_SEQUENCE_NODE && !hp_inv_is_null(v)) {
+		hp_inv_diag_node(w, v, path,
+				 "expected a list of roles (etcd, "
+				 "patroni, haproxy), got %s",
+				 hp_inv_got(&q, v));
 		return false;
 	}
-	if (is_null(v) ||
+	if (hp_inv_is_null(v) ||
 	    v->data.sequence.items.start == v->data.sequence.items.top) {
-		diag_node(w, v, path,
-			  "expected at least one role: etcd, "
-			  "patroni or haproxy");
+		hp_inv_diag_node(w, v, path,
+				 "expected at least one role: etcd, "
+				 "patroni or haproxy");
 		return false;
 	}
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
 	     it++, idx++) {
-		const yaml_node_t *n = node(w, *it);
+		const yaml_node_t *n = hp_inv_node(w, *it);
 		char *ipath = xasprintf("%s[%zu]", path, idx);
-		const char *s = text(n), *sug;
+		const char *s = hp_inv_text(n), *sug;
 		bool good = false;
 
 		for (i = 0; s && i < HP_ARRAY_SIZE(names); i++)
 			if (!strcmp(s, names[i]))
 				break;
 		if (!s) {
-			diag_node(w, n, ipath,
-				  "expected a role (etcd, "
-				  "patroni or haproxy), got %s",
-				  got(&q, n));
+			hp_inv_diag_node(w, n, ipath,
+					 "expected a role (etcd, "
+					 "patroni or haproxy), got %s",
+					 hp_inv_got(&q, n));
 		} else if (i == HP_ARRAY_SIZE(names)) {
 			sug = suggest(s, names, HP_ARRAY_SIZE(names));
 			if (sug)
-				diag_node(w, n, ipath,
-					  "unknown role %s; did "
-					  "you mean \"%s\"?",
-					  hp_inv_quote(&q, s), sug);
+				hp_inv_diag_node(w, n, ipath,
+						 "unknown role %s; did "
+						 "you mean \"%s\"?",
+						 hp_inv_quote(&q, s), sug);
 			else
-				diag_node(w, n, ipath,
-					  "unknown role %s; "
-					  "expected etcd, patroni or haproxy",
-					  hp_inv_quote(&q, s));
+				hp_inv_diag_node(
+					w, n, ipath,
+					"unknown role %s; "
+					"expected etcd, patroni or haproxy",
+					hp_inv_quote(&q, s));
 		} else if (*out & bits[i]) {
 			hp_inv_diag(w->ld, hp_inv_mark_line(&n->start_mark),
 				    hp_inv_mark_col(&n->start_mark), ipath,
@@ -673,22 +283,23 @@ static bool get_roles(struct walk *w, const char *path, const yaml_node_t *v,
 			*out |= bits[i];
 			good = true;
 		}
-		mark_node(w, ipath, n, n, !good);
+		hp_inv_mark_node(w, ipath, n, n, !good);
 		ok = ok && good;
 		free(ipath);
 	}
 	return ok;
 }
 
-static bool get_maplist(struct walk *w, const struct hp_inv_field *f,
+static bool get_maplist(struct hp_inv_walk *w, const struct hp_inv_field *f,
 			const char *path, const yaml_node_t *v, void *base)
 {
 	const yaml_node_item_t *it = NULL, *end = NULL;
 	struct hp_inv_quoted q;
 	size_t idx = 0;
 
-	if (v->type != YAML_SEQUENCE_NODE && !is_null(v)) {
-		diag_node(w, v, path, "expected a list, got %s", got(&q, v));
+	if (v->type != YAML_SEQUENCE_NODE && !hp_inv_is_null(v)) {
+		hp_inv_diag_node(w, v, path, "expected a list, got %s",
+				 hp_inv_got(&q, v));
 		return false;
 	}
 	if (v->type == YAML_SEQUENCE_NODE) {
@@ -696,7 +307,7 @@ static bool get_maplist(struct walk *w, const struct hp_inv_field *f,
 		end = v->data.sequence.items.top;
 	}
 	for (; it < end; it++, idx++) {
-		const yaml_node_t *n = node(w, *it);
+		const yaml_node_t *n = hp_inv_node(w, *it);
 		char *ipath = xasprintf("%s[%zu]", path, idx);
 		void *e = f->list->push(base, hp_inv_mark_line(&n->start_mark));
 		bool good = n->type == YAML_MAPPING_NODE;
@@ -704,20 +315,21 @@ static bool get_maplist(struct walk *w, const struct hp_inv_field *f,
 		if (good)
 			walk_section(w, f->sub, ipath, n, n, e);
 		else
-			diag_node(w, n, ipath, "expected a mapping, got %s",
-				  got(&q, n));
-		mark_node(w, ipath, n, n, !good);
+			hp_inv_diag_node(w, n, ipath,
+					 "expected a mapping, got %s",
+					 hp_inv_got(&q, n));
+		hp_inv_mark_node(w, ipath, n, n, !good);
 		free(ipath);
 	}
 	if ((f->flags & F_NONEMPTY) && !idx) {
-		diag_node(w, v, path, "expected at least one %s",
-			  f->list->noun);
+		hp_inv_diag_node(w, v, path, "expected at least one %s",
+				 f->list->noun);
 		return false;
 	}
 	return true;
 }
 
-static void walk_field(struct walk *w, const struct hp_inv_field *f,
+static void walk_field(struct hp_inv_walk *w, const struct hp_inv_field *f,
 		       const char *path, const yaml_node_t *k,
 		       const yaml_node_t *v, void *base)
 {
@@ -727,32 +339,34 @@ static void walk_field(struct walk *w, const struct hp_inv_field *f,
 	bool ok = false;
 
 	/* mark first: a nested missing key must find its parent good */
-	mark_node(w, path, k, v, false);
+	hp_inv_mark_node(w, path, k, v, false);
 	switch (f->type) {
 	case T_INT:
-		ok = get_integer(w, path, v, f->min, f->max, &n);
+		ok = hp_inv_get_integer(w, path, v, f->min, f->max, &n);
 		if (ok)
 			*(int *)(void *)p = (int)n;
 		break;
 	case T_LLONG:
-		ok = get_integer(w, path, v, f->min, f->max, &n);
+		ok = hp_inv_get_integer(w, path, v, f->min, f->max, &n);
 		if (ok)
 			*(long long *)(void *)p = n;
 		break;
 	case T_BOOL:
-		ok = get_bool(w, path, v, (bool *)(void *)p);
+		ok = hp_inv_get_bool(w, path, v, (bool *)(void *)p);
 		break;
 	case T_STR:
-		ok = get_checked_string(w, f, path, v, (char **)(void *)p);
+		ok = hp_inv_get_checked_string(w, f, path, v,
+					       (char **)(void *)p);
 		break;
 	case T_LPATH:
-		ok = get_local_path(w, f, path, v, (char **)(void *)p);
+		ok = hp_inv_get_local_path(w, f, path, v, (char **)(void *)p);
 		break;
 	case T_RPATH:
-		ok = get_remote_path(w, f, path, v, (char **)(void *)p);
+		ok = hp_inv_get_remote_path(w, f, path, v, (char **)(void *)p);
 		break;
 	case T_STRLIST:
-		ok = get_strlist(w, f, path, v, (struct hp_strlist *)(void *)p);
+		ok = hp_inv_get_strlist(w, f, path, v,
+					(struct hp_strlist *)(void *)p);
 		break;
 	case T_KVLIST:
 		ok = get_kvlist(w, path, v, (struct hp_kvlist *)(void *)p);
@@ -761,12 +375,14 @@ static void walk_field(struct walk *w, const struct hp_inv_field *f,
 		ok = get_roles(w, path, v, (unsigned *)(void *)p);
 		break;
 	case T_MAP:
-		ok = v->type == YAML_MAPPING_NODE || is_null(v);
+		ok = v->type == YAML_MAPPING_NODE || hp_inv_is_null(v);
 		if (ok)
-			walk_section(w, f->sub, path, v, is_null(v) ? k : v, p);
+			walk_section(w, f->sub, path, v,
+				     hp_inv_is_null(v) ? k : v, p);
 		else
-			diag_node(w, v, path, "expected a mapping, got %s",
-				  got(&q, v));
+			hp_inv_diag_node(w, v, path,
+					 "expected a mapping, got %s",
+					 hp_inv_got(&q, v));
 		break;
 	case T_MAPLIST:
 		ok = get_maplist(w, f, path, v, base);
@@ -778,7 +394,7 @@ static void walk_field(struct walk *w, const struct hp_inv_field *f,
 	 * unknown role cannot be counted, so the role checks must not run.
 	 */
 	if (!ok)
-		mark_node(w, path, k, v, true);
+		hp_inv_mark_node(w, path, k, v, true);
 }
 
 /*
@@ -787,9 +403,10 @@ static void walk_field(struct walk *w, const struct hp_inv_field *f,
  * required keys are reported at "at": the mapping, or the key of an empty
  * value (an empty value has no position of its own worth showing).
  */
-static void walk_section(struct walk *w, const struct hp_inv_section *sec,
-			 const char *path, const yaml_node_t *map,
-			 const yaml_node_t *at, void *base)
+static void walk_section(struct hp_inv_walk *w,
+			 const struct hp_inv_section *sec, const char *path,
+			 const yaml_node_t *map, const yaml_node_t *at,
+			 void *base)
 {
 	const yaml_node_pair_t *p = NULL, *end = NULL;
 	struct hp_inv_index seen = HP_INV_INDEX_INIT;
@@ -801,7 +418,7 @@ static void walk_section(struct walk *w, const struct hp_inv_section *sec,
 		end = map->data.mapping.pairs.top;
 	}
 	for (; p < end; p++) {
-		const yaml_node_t *k = node(w, p->key);
+		const yaml_node_t *k = hp_inv_node(w, p->key);
 		const char *key = pair_key(w, map, p, path, &seen);
 		char *kp;
 
@@ -815,8 +432,9 @@ static void walk_section(struct walk *w, const struct hp_inv_section *sec,
 			continue;
 		}
 		present |= 1u << i;
-		kp = key_path(path, key);
-		walk_field(w, &sec->fields[i], kp, k, node(w, p->value), base);
+		kp = hp_inv_key_path(path, key);
+		walk_field(w, &sec->fields[i], kp, k, hp_inv_node(w, p->value),
+			   base);
 		free(kp);
 	}
 	hp_inv_index_release(&seen);
@@ -825,10 +443,10 @@ static void walk_section(struct walk *w, const struct hp_inv_section *sec,
 
 		if (!(sec->fields[i].flags & F_REQ) || (present & (1u << i)))
 			continue;
-		kp = key_path(path, sec->fields[i].key);
-		diag_node(w, at, path, "missing required key \"%s\"",
-			  sec->fields[i].key);
-		mark_node(w, kp, at, at, true);
+		kp = hp_inv_key_path(path, sec->fields[i].key);
+		hp_inv_diag_node(w, at, path, "missing required key \"%s\"",
+				 sec->fields[i].key);
+		hp_inv_mark_node(w, kp, at, at, true);
 		free(kp);
 	}
 }
@@ -839,7 +457,7 @@ static void walk_section(struct walk *w, const struct hp_inv_section *sec,
  * is worse than any other mistake. Each node is visited once (aliases
  * can make cycles).
  */
-static void scan_passwords(struct walk *w, const yaml_node_t *n,
+static void scan_passwords(struct hp_inv_walk *w, const yaml_node_t *n,
 			   const char *path, int depth, unsigned char *seen)
 {
 	size_t idx = (size_t)(n - w->doc->nodes.start), i;
@@ -853,9 +471,10 @@ static void scan_passwords(struct walk *w, const yaml_node_t *n,
 		     i++) {
 			char *ip = xasprintf("%s[%zu]", path, i);
 
-			scan_passwords(w,
-				       node(w, n->data.sequence.items.start[i]),
-				       ip, depth + 1, seen);
+			scan_passwords(
+				w,
+				hp_inv_node(w, n->data.sequence.items.start[i]),
+				ip, depth + 1, seen);
 			free(ip);
 		}
 		return;
@@ -865,16 +484,18 @@ static void scan_passwords(struct walk *w, const yaml_node_t *n,
 	for (i = 0; n->data.mapping.pairs.start + i < n->data.mapping.pairs.top;
 	     i++) {
 		const yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
-		const yaml_node_t *k = node(w, p->key);
-		const char *s = text(k);
-		char *kp = key_path(path, s ? s : "?");
+		const yaml_node_t *k = hp_inv_node(w, p->key);
+		const char *s = hp_inv_text(k);
+		char *kp = hp_inv_key_path(path, s ? s : "?");
 
 		if (s && hp_inv_is_password_key(s))
-			diag_node(w, k, kp,
-				  "passwords do not belong in the "
-				  "inventory; haprov keeps them in the secret "
-				  "store (secrets.store)");
-		scan_passwords(w, node(w, p->value), kp, depth + 1, seen);
+			hp_inv_diag_node(
+				w, k, kp,
+				"passwords do not belong in the "
+				"inventory; haprov keeps them in the secret "
+				"store (secrets.store)");
+		scan_passwords(w, hp_inv_node(w, p->value), kp, depth + 1,
+			       seen);
 		free(kp);
 	}
 }
@@ -927,7 +548,7 @@ int hp_inventory_load_string(struct hp_inventory **out, const char *yaml,
 	yaml_document_t doc;
 	const yaml_node_t *root;
 	unsigned char *seen = NULL;
-	struct walk w;
+	struct hp_inv_walk w;
 	int r;
 
 	*out = NULL;
@@ -941,17 +562,17 @@ int hp_inventory_load_string(struct hp_inventory **out, const char *yaml,
 	if (!hp_inv_yaml_read(&ld, &doc, yaml, len))
 		goto out;
 	root = yaml_document_get_root_node(&doc);
-	if (!root || is_null(root)) {
+	if (!root || hp_inv_is_null(root)) {
 		hp_inv_diag(&ld, 1, 1, NULL, false, "inventory is empty");
 		goto out;
 	}
 	if (root->type != YAML_MAPPING_NODE) {
 		struct hp_inv_quoted q;
 
-		diag_node(&w, root, "",
-			  "the inventory must be a mapping of "
-			  "sections (cluster:, hosts:, ...), got %s",
-			  got(&q, root));
+		hp_inv_diag_node(&w, root, "",
+				 "the inventory must be a mapping of "
+				 "sections (cluster:, hosts:, ...), got %s",
+				 hp_inv_got(&q, root));
 		goto out;
 	}
 	inv = xcalloc(1, sizeof(*inv));

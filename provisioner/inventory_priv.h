@@ -1,12 +1,21 @@
 #ifndef HP_INVENTORY_PRIV_H
 #define HP_INVENTORY_PRIV_H
 /*
- * Inside the inventory loader, shared by its files: inventory.c (the walk
- * of the YAML document against the schema, loading), inventory_schema.c
- * (the table), inventory_print.c (printing, freeing), inventory_diag.c
- * (diagnostics, marks), inventory_check.c (defaults, cross-field checks)
- * and inventory_syntax.c (value syntax). Not an API: nothing else includes
- * it but the inventory's unit test.
+ * Inside the inventory loader, shared by its files:
+ *
+ *   inventory_yaml.c      the YAML text into a document, with limits
+ *   inventory.c           the walk of the document against the schema
+ *   inventory_values.c    typed values out of YAML nodes
+ *   inventory_schema.c    the table of every key
+ *   inventory_syntax.c    value syntax (names, networks, paths, units)
+ *   inventory_hba.c       pg_hba lines and allowed_networks
+ *   inventory_defaults.c  every default
+ *   inventory_check.c     checks across keys
+ *   inventory_diag.c      diagnostics and marks
+ *   inventory_index.c     a string index for the duplicate checks
+ *   inventory_print.c     printing and freeing
+ *
+ * Not an API: nothing else includes it but the inventory's unit tests.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -206,6 +215,53 @@ extern const struct hp_inv_section hp_inv_top_sec;
  * key, so a key added to the table is covered too. */
 void hp_inv_schema_keys(struct hp_strlist *keys, struct hp_strlist *ports);
 
+/* ---- typed values out of YAML nodes (inventory_values.c) ---------------- */
+
+/* The walk of one document: where diagnostics and marks go. */
+struct hp_inv_walk {
+	struct hp_inv_loader *ld;
+	yaml_document_t *doc;
+};
+
+/* A diagnostic (an error) at node n. */
+void hp_inv_diag_node(struct hp_inv_walk *w, const yaml_node_t *n,
+		      const char *path, const char *fmt, ...) HP_PRINTF(4, 5);
+/* The mark of path: key k, value v. */
+void hp_inv_mark_node(struct hp_inv_walk *w, const char *path,
+		      const yaml_node_t *k, const yaml_node_t *v, bool bad);
+/* Node id of the document (borrowed). */
+yaml_node_t *hp_inv_node(struct hp_inv_walk *w, int id);
+/* An empty value: "key:", "key: ~", "key: null". Quoted "" is a string. */
+bool hp_inv_is_null(const yaml_node_t *n);
+/* The text of a non-empty scalar, or NULL (borrowed). */
+const char *hp_inv_text(const yaml_node_t *n);
+/* For "got ...": a mapping, a list, an empty value, or the quoted text. */
+const char *hp_inv_got(struct hp_inv_quoted *q, const yaml_node_t *n);
+/* A scalar with a NUL inside. */
+bool hp_inv_has_nul(const yaml_node_t *n);
+/* "parent.key", or "key" at the top; the caller frees it. */
+char *hp_inv_key_path(const char *parent, const char *key);
+/* s holds a line break (\n, \r, NEL, U+2028, U+2029) or another control
+ * character but tab: the first is in *cp. */
+bool hp_inv_bad_char(const char *s, unsigned *cp);
+
+/* The getters: the value of v for field f at path into *out. */
+bool hp_inv_get_integer(struct hp_inv_walk *w, const char *path,
+			const yaml_node_t *v, long long min, long long max,
+			long long *out);
+bool hp_inv_get_bool(struct hp_inv_walk *w, const char *path,
+		     const yaml_node_t *v, bool *out);
+bool hp_inv_get_checked_string(struct hp_inv_walk *w,
+			       const struct hp_inv_field *f, const char *path,
+			       const yaml_node_t *v, char **out);
+bool hp_inv_get_local_path(struct hp_inv_walk *w, const struct hp_inv_field *f,
+			   const char *path, const yaml_node_t *v, char **out);
+bool hp_inv_get_remote_path(struct hp_inv_walk *w, const struct hp_inv_field *f,
+			    const char *path, const yaml_node_t *v, char **out);
+bool hp_inv_get_strlist(struct hp_inv_walk *w, const struct hp_inv_field *f,
+			const char *path, const yaml_node_t *v,
+			struct hp_strlist *l);
+
 /* ---- value syntax (inventory_syntax.c) ---------------------------------- */
 
 bool hp_inv_valid_name(const char *s);
@@ -261,7 +317,7 @@ bool hp_inv_is_password_key(const char *key);
  * frees the result. base must be absolute; rel may be absolute. */
 char *hp_inv_path_join(const char *base, const char *rel);
 
-/* ---- after the walk (inventory_check.c) --------------------------------- */
+/* ---- after the walk (inventory_defaults.c, inventory_check.c) ----------- */
 
 void hp_inventory_apply_defaults(struct hp_inventory *inv,
 				 const struct hp_inv_loader *ld);
