@@ -181,9 +181,9 @@ struct hp_inventory {
 	struct hp_tuning tuning;
 	struct hp_validation validation;
 	/* backups.keep: how many runs' backups a host keeps under
-	 * /var/lib/haprov/backups (default 20); a rollback point's own
-	 * backups are never pruned */
-	struct {
+	 * /var/lib/haprov/backups (default 20, 1..1000); a rollback point's
+	 * own backups are never pruned */
+	struct hp_backups {
 		int keep;
 	} backups;
 };
@@ -198,11 +198,16 @@ struct hp_diag {
 struct hp_diags {
 	struct hp_diag *items;
 	size_t nr, alloc;
-	size_t nr_errors;
+	size_t nr_errors;  /* all errors, kept or not */
+	size_t nr_dropped; /* not kept: a load keeps its first 1000 by
+			      position, so a hostile file costs no more */
 };
 void hp_diags_release(struct hp_diags *d);
-/* Print every diagnostic, one a line: "FILE:L:C: key: msg" (warnings get
- * "warning: " before the message). */
+/* How many diagnostics hp_diags_print shows. */
+#define HP_DIAGS_SHOWN 100
+/* Print the first HP_DIAGS_SHOWN diagnostics, one a line: "FILE:L:C: key:
+ * msg" (warnings get "warning: " before the message), control characters
+ * escaped; then "FILE: ... and N more" when there were more. */
 void hp_diags_print(const struct hp_diags *d, const char *file, FILE *out);
 
 /*

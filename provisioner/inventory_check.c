@@ -1,621 +1,19 @@
 /*
- * The inventory's meaning, after its shape: value syntax (names, paths,
- * PostgreSQL units), the defaults, and the checks that need more than one
- * key (the Patroni timing rule, duplicate hosts, port collisions, a
- * setting written in two places). Each check runs only when every key it
- * reads parsed; a broken key has its own message already.
+ * The inventory's meaning, after its shape, value syntax and defaults:
+ * the checks that need more than one key (the Patroni timing rule,
+ * duplicate hosts, port collisions, a setting written in two places).
+ * Each check runs only when every key it reads parsed; a broken key has
+ * its own message already. Duplicates are found through an index, so a
+ * big inventory costs linear time.
  */
 #include <arpa/inet.h>
-#include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "inventory.h"
 #include "inventory_priv.h"
-
-/* ---- small helpers ------------------------------------------------------- */
-
-static bool all_in(const char *s, const char *set, bool alnum_lower,
-		   bool alnum_upper)
-{
-	for (; *s; s++) {
-		char c = *s;
-
-		if (c >= '0' && c <= '9')
-			continue;
-		if (alnum_lower && c >= 'a' && c <= 'z')
-			continue;
-		if (alnum_upper && c >= 'A' && c <= 'Z')
-			continue;
-		if (c && strchr(set, c))
-			continue;
-		return false;
-	}
-	return true;
-}
-
-static bool is_lower(char c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* ---- value syntax -------------------------------------------------------- */
-
-bool hp_inv_valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 63 && is_lower(s[0]) &&
-	       all_in(s, "-", true, false);
-}
-
-bool hp_inv_valid_user(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 32 && (is_lower(s[0]) || s[0] == '_') &&
-	       all_in(s, "_-", true, false);
-}
-
-static bool valid_hostname(const char *s)
-{
-	size_t n = strlen(s), label = 0;
-	const char *p, *last = s;
-	bool digits_only = true;
-
-	if (n < 1 || n > 253)
-		return false;
-	for (p = s;; p++) {
-		if (*p == '.' || *p == '\0') {
-			if (label == 0 || label > 63 || p[-1] == '-' ||
-			    *last == '-')
-				return false;
-			if (*p == '\0')
-				break;
-			label = 0;
-			last = p + 1;
-			digits_only = true;
-			continue;
-		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      is_digit(*p) || *p == '-'))
-			return false;
-		if (!is_digit(*p))
-			digits_only = false;
-		label++;
-	}
-	/* "10.213.0.300" is a broken address, not a host name */
-	return !digits_only;
-}
-
-static int ip_family(const char *s, unsigned char buf[16])
-{
-	if (inet_pton(AF_INET, s, buf) == 1)
-		return AF_INET;
-	if (inet_pton(AF_INET6, s, buf) == 1)
-		return AF_INET6;
-	return 0;
-}
-
-bool hp_inv_valid_address(const char *s)
-{
-	unsigned char buf[16];
-
-	return ip_family(s, buf) != 0 || valid_hostname(s);
-}
-
-bool hp_inv_valid_token(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 128 && all_in(s, "._-", true, true);
-}
-
-bool hp_inv_valid_scope(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 63 && s[0] != '.' && s[0] != '_' && s[0] != '-' &&
-	       all_in(s, "._-", true, true);
-}
-
-bool hp_inv_valid_namespace(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 255 && s[0] == '/' &&
-	       all_in(s, "._/-", true, true);
-}
-
-static bool valid_pg_ident(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 63 && (is_lower(s[0]) || s[0] == '_') &&
-	       all_in(s, "_", true, false);
-}
-
-/* PostgreSQL reserves pg_* role names and refuses to create them. */
-bool hp_inv_valid_pg_role(const char *s)
-{
-	return valid_pg_ident(s) && strncmp(s, "pg_", 3) != 0 &&
-	       strcmp(s, "public") != 0;
-}
-
-bool hp_inv_valid_pg_database(const char *s)
-{
-	return valid_pg_ident(s);
-}
-
-bool hp_inv_valid_apt_package(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 2 && n <= 128 && (is_lower(s[0]) || is_digit(s[0])) &&
-	       all_in(s, "+.-", true, false);
-}
-
-/* Joined with ',' into shared_preload_libraries: no ',' nor spaces. */
-bool hp_inv_valid_library(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 255 && all_in(s, "_.$/-", true, true);
-}
-
-bool hp_inv_valid_extension(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 63 && (is_lower(s[0]) || s[0] == '_') &&
-	       all_in(s, "_-", true, false);
-}
-
-bool hp_inv_valid_hba_line(const char *s)
-{
-	static const char *const types[] = {"local",	  "host",
-					    "hostssl",	  "hostnossl",
-					    "hostgssenc", "hostnogssenc"};
-	size_t words = 0, i, tlen;
-	const char *p;
-	bool local = false, known = false;
-
-	for (p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 && *p != '\t')
-			return false;
-	p = s;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	tlen = strcspn(p, " \t");
-	for (i = 0; i < HP_ARRAY_SIZE(types); i++) {
-		if (strlen(types[i]) == tlen && !strncmp(p, types[i], tlen)) {
-			known = true;
-			local = i == 0;
-		}
-	}
-	if (!known)
-		return false;
-	while (*p) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			break;
-		words++;
-		p += strcspn(p, " \t");
-	}
-	return words >= (local ? 4u : 5u);
-}
-
-/* pg_hba's address column: a CIDR or a host name (a bare address needs a
- * mask there, so it is refused). */
-bool hp_inv_valid_network(const char *s)
-{
-	const char *slash = strchr(s, '/');
-	unsigned char buf[16];
-	char *addr;
-	long bits;
-	int fam;
-	char *end;
-
-	if (!slash)
-		return ip_family(s, buf) == 0 && valid_hostname(s);
-	if (!is_digit(slash[1]) || strlen(slash + 1) > 3)
-		return false;
-	bits = strtol(slash + 1, &end, 10);
-	if (*end)
-		return false;
-	addr = xstrndup(s, (size_t)(slash - s));
-	fam = ip_family(addr, buf);
-	free(addr);
-	return (fam == AF_INET && bits <= 32) ||
-	       (fam == AF_INET6 && bits <= 128);
-}
-
-bool hp_inv_valid_device(const char *s)
-{
-	if (strncmp(s, "/dev/", 5) != 0 || !s[5] || s[strlen(s) - 1] == '/')
-		return false;
-	if (strstr(s, "/../") || strstr(s, "/./") || strstr(s, "//"))
-		return false;
-	return all_in(s + 5, "._/-", true, true);
-}
-
-bool hp_inv_valid_guc_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 127 && (is_lower(s[0]) || s[0] == '_') &&
-	       all_in(s, "_.", true, false);
-}
-
-/*
- * "NUMBER[ ]UNIT" as PostgreSQL writes integer settings; the unit is
- * case-sensitive there too. Whole numbers only: PostgreSQL rounds
- * fractions, and a rounded checkpoint setting is a surprise.
- */
-static bool split_unit(const char *s, long long *num, const char **unit)
-{
-	const char *p = s;
-	long long v = 0;
-
-	if (!is_digit(*p))
-		return false;
-	for (; is_digit(*p); p++) {
-		if (v > (LLONG_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (*p - '0');
-	}
-	while (*p == ' ')
-		p++;
-	*num = v;
-	*unit = p;
-	return true;
-}
-
-/* A PostgreSQL size in kB; bare numbers are in default_unit_kb units. */
-static bool parse_pg_size(const char *s, long long default_unit_kb,
-			  long long *kb)
-{
-	static const struct {
-		const char *unit;
-		long long kb;
-	} units[] = {{"kB", 1},
-		     {"MB", 1024},
-		     {"GB", 1024LL * 1024},
-		     {"TB", 1024LL * 1024 * 1024}};
-	const char *unit;
-	long long n, mult = 0;
-	size_t i;
-
-	if (!split_unit(s, &n, &unit))
-		return false;
-	if (!*unit)
-		mult = default_unit_kb;
-	for (i = 0; i < HP_ARRAY_SIZE(units) && !mult; i++)
-		if (!strcmp(unit, units[i].unit))
-			mult = units[i].kb;
-	if (!mult || n > LLONG_MAX / mult)
-		return false;
-	*kb = n * mult;
-	return true;
-}
-
-static bool parse_pg_seconds(const char *s, long long *sec)
-{
-	static const struct {
-		const char *unit;
-		long long s;
-	} units[] = {{"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}};
-	const char *unit;
-	long long n, mult = 0;
-	size_t i;
-
-	if (!split_unit(s, &n, &unit))
-		return false;
-	if (!*unit)
-		mult = 1;
-	for (i = 0; i < HP_ARRAY_SIZE(units) && !mult; i++)
-		if (!strcmp(unit, units[i].unit))
-			mult = units[i].s;
-	if (!mult || n > LLONG_MAX / mult)
-		return false;
-	*sec = n * mult;
-	return true;
-}
-
-bool hp_inv_valid_checkpoint_timeout(const char *s)
-{
-	long long sec;
-
-	return parse_pg_seconds(s, &sec) && sec >= 30 && sec <= 86400;
-}
-
-bool hp_inv_valid_fraction(const char *s)
-{
-	const char *p = s;
-	bool digits = false;
-	char *end;
-	double v;
-
-	for (; is_digit(*p); p++)
-		digits = true;
-	if (*p == '.')
-		for (p++; is_digit(*p); p++)
-			digits = true;
-	if (*p || !digits)
-		return false;
-	v = strtod(s, &end);
-	return v >= 0.0 && v <= 1.0;
-}
-
-/* PostgreSQL wants at least two 16MB WAL segments. */
-#define HP_INV_MIN_WAL_KB (32LL * 1024)
-#define HP_INV_MAX_WAL_KB ((long long)INT_MAX * 1024)
-
-bool hp_inv_valid_wal_size(const char *s)
-{
-	long long kb;
-
-	return parse_pg_size(s, 1024, &kb) && kb >= HP_INV_MIN_WAL_KB &&
-	       kb <= HP_INV_MAX_WAL_KB;
-}
-
-bool hp_inv_valid_wal_buffers(const char *s)
-{
-	long long kb;
-
-	if (!strcmp(s, "-1"))
-		return true;
-	return parse_pg_size(s, 8, &kb) && kb >= 32 && kb <= 1024LL * 1024;
-}
-
-static const char *const wal_bool_words[] = {"on",  "off", "true", "false",
-					     "yes", "no",  "1",	   "0"};
-static const char *const wal_methods[] = {"pglz", "lz4", "zstd"};
-
-bool hp_inv_valid_wal_compression(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < HP_ARRAY_SIZE(wal_bool_words); i++)
-		if (!strcasecmp(s, wal_bool_words[i]))
-			return true;
-	for (i = 0; i < HP_ARRAY_SIZE(wal_methods); i++)
-		if (!strcasecmp(s, wal_methods[i]))
-			return true;
-	return false;
-}
-
-/*
- * "password", "passwd", "secret", and keys ending in "_password" and the
- * like. Not a substring match: password_encryption is a PostgreSQL
- * setting and secrets is a section.
- */
-bool hp_inv_is_password_key(const char *key)
-{
-	static const char *const words[] = {"password", "passwd", "secret"};
-	size_t n = strlen(key), i;
-
-	for (i = 0; i < HP_ARRAY_SIZE(words); i++) {
-		size_t w = strlen(words[i]);
-
-		if (n < w || strcasecmp(key + n - w, words[i]) != 0)
-			continue;
-		if (n == w || key[n - w - 1] == '_' || key[n - w - 1] == '-')
-			return true;
-	}
-	return false;
-}
-
-char *hp_inv_path_join(const char *base, const char *rel)
-{
-	struct hp_buf in = HP_BUF_INIT, out = HP_BUF_INIT;
-	const char *p;
-
-	if (rel[0] != '/') {
-		hp_buf_adds(&in, base);
-		hp_buf_addch(&in, '/');
-	}
-	hp_buf_adds(&in, rel);
-	for (p = in.buf; *p;) {
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		n = strcspn(p, "/");
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			/* ".." at the root stays at the root, as the kernel
-			 * resolves it */
-			while (out.len && out.buf[out.len - 1] != '/')
-				out.len--;
-			if (out.len)
-				out.len--;
-			if (out.alloc)
-				out.buf[out.len] = '\0';
-		} else if (n && !(n == 1 && p[0] == '.')) {
-			hp_buf_addch(&out, '/');
-			hp_buf_add(&out, p, n);
-		}
-		p += n;
-	}
-	if (!out.len)
-		hp_buf_addch(&out, '/');
-	hp_buf_release(&in);
-	return hp_buf_detach(&out, NULL);
-}
-
-/* ---- defaults ------------------------------------------------------------ */
-
-static char *home_dir(void)
-{
-	const char *h = getenv("HOME");
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-
-	if (h && h[0] == '/')
-		return xstrdup(h);
-	if (!getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) && res &&
-	    res->pw_dir)
-		return xstrdup(res->pw_dir);
-	return xstrdup("/");
-}
-
-static void def_int(const struct hp_inv_loader *ld, const char *path, int *v,
-		    int def)
-{
-	if (!hp_inv_was_set(ld, path))
-		*v = def;
-}
-
-static void def_ll(const struct hp_inv_loader *ld, const char *path,
-		   long long *v, long long def)
-{
-	if (!hp_inv_was_set(ld, path))
-		*v = def;
-}
-
-static void def_bool(const struct hp_inv_loader *ld, const char *path, bool *v,
-		     bool def)
-{
-	if (!hp_inv_was_set(ld, path))
-		*v = def;
-}
-
-/* def is allocated by the caller and owned here. */
-static void def_str(char **v, char *def)
-{
-	if (*v)
-		free(def);
-	else
-		*v = def;
-}
-
-static void default_networks(struct hp_inventory *inv,
-			     const struct hp_inv_loader *ld)
-{
-	struct hp_strlist *l = &inv->patroni.allowed_networks;
-	unsigned char buf[16];
-	size_t i;
-
-	if (l->nr || hp_inv_is_bad(ld, "patroni.allowed_networks"))
-		return;
-	for (i = 0; i < inv->nr_hosts; i++) {
-		const char *a = inv->hosts[i].address;
-		int fam;
-
-		if (!a)
-			continue;
-		fam = ip_family(a, buf);
-		HP_ALLOC_GROW(l->items, l->nr + 1, l->alloc);
-		l->items[l->nr++] = fam == AF_INET    ? xasprintf("%s/32", a)
-				    : fam == AF_INET6 ? xasprintf("%s/128", a)
-						      : xstrdup(a);
-	}
-}
-
-/*
- * Every default in one place, after the walk and before the cross checks
- * (which then see the effective values). Derived defaults follow what
- * they derive from: sudo from the user, data_dir from pg_version, soak_s
- * from loop_wait.
- */
-void hp_inventory_apply_defaults(struct hp_inventory *inv,
-				 const struct hp_inv_loader *ld)
-{
-	const char *cl = inv->cluster ? inv->cluster : "cluster";
-	struct hp_ssh *ssh = &inv->ssh;
-	struct hp_etcd *etcd = &inv->etcd;
-	struct hp_patroni *pat = &inv->patroni;
-	struct hp_dcs *dcs = &pat->dcs;
-	struct hp_haproxy *hap = &inv->haproxy;
-	struct hp_secrets *sec = &inv->secrets;
-	struct hp_validation *val = &inv->validation;
-	char *home = home_dir();
-	size_t i;
-
-	def_str(&inv->state_dir,
-		xasprintf("%s/.haprov/%s",
-			  strcmp(inv->dir, "/") != 0 ? inv->dir : "", cl));
-
-	def_str(&ssh->user, xstrdup("root"));
-	def_int(ld, "ssh.port", &ssh->port, 22);
-	def_str(&ssh->known_hosts, hp_inv_path_join(home, ".ssh/known_hosts"));
-	def_bool(ld, "ssh.sudo", &ssh->sudo, strcmp(ssh->user, "root") != 0);
-	def_int(ld, "ssh.connect_timeout_s", &ssh->connect_timeout_s, 10);
-	def_int(ld, "ssh.command_timeout_s", &ssh->command_timeout_s, 600);
-	def_int(ld, "ssh.parallel", &ssh->parallel, 10);
-
-	def_int(ld, "etcd.client_port", &etcd->client_port, 2379);
-	def_int(ld, "etcd.peer_port", &etcd->peer_port, 2380);
-	def_str(&etcd->token, xasprintf("%s-etcd", cl));
-	def_str(&etcd->data_dir, xasprintf("/var/lib/etcd/%s", cl));
-	def_int(ld, "etcd.heartbeat_ms", &etcd->heartbeat_ms, 100);
-	def_int(ld, "etcd.election_ms", &etcd->election_ms, 1000);
-
-	def_str(&pat->scope, xstrdup(cl));
-	def_str(&pat->namespace_, xstrdup("/service/"));
-	def_int(ld, "patroni.restapi_port", &pat->restapi_port, 8008);
-	def_int(ld, "patroni.pg_version", &pat->pg_version, 15);
-	def_int(ld, "patroni.pg_port", &pat->pg_port, 5432);
-	def_str(&pat->data_dir,
-		xasprintf("/var/lib/postgresql/%d/main", pat->pg_version));
-	def_str(&pat->bin_dir,
-		xasprintf("/usr/lib/postgresql/%d/bin", pat->pg_version));
-	default_networks(inv, ld);
-
-	def_int(ld, "patroni.dcs.ttl", &dcs->ttl, 30);
-	def_int(ld, "patroni.dcs.loop_wait", &dcs->loop_wait, 10);
-	def_int(ld, "patroni.dcs.retry_timeout", &dcs->retry_timeout, 10);
-	def_ll(ld, "patroni.dcs.maximum_lag_on_failover",
-	       &dcs->maximum_lag_on_failover, 1048576);
-	def_bool(ld, "patroni.dcs.synchronous_mode", &dcs->synchronous_mode,
-		 false);
-	def_bool(ld, "patroni.dcs.use_pg_rewind", &dcs->use_pg_rewind, true);
-	def_bool(ld, "patroni.dcs.use_slots", &dcs->use_slots, true);
-
-	def_int(ld, "haproxy.primary_port", &hap->primary_port, 5000);
-	def_int(ld, "haproxy.replica_port", &hap->replica_port, 5001);
-	def_int(ld, "haproxy.stats_port", &hap->stats_port, 8404);
-	def_int(ld, "haproxy.maxconn", &hap->maxconn, 1000);
-	def_int(ld, "haproxy.server_maxconn", &hap->server_maxconn, 100);
-	def_int(ld, "haproxy.check.inter_ms", &hap->check.inter_ms, 1000);
-	def_int(ld, "haproxy.check.fall", &hap->check.fall, 2);
-	def_int(ld, "haproxy.check.rise", &hap->check.rise, 1);
-	def_int(ld, "haproxy.timeout_client_s", &hap->timeout_client_s, 1800);
-	def_int(ld, "haproxy.timeout_server_s", &hap->timeout_server_s, 1800);
-	def_int(ld, "haproxy.timeout_connect_s", &hap->timeout_connect_s, 4);
-
-	def_str(&sec->store,
-		xasprintf("%s/.haprov/%s.secrets",
-			  strcmp(inv->dir, "/") != 0 ? inv->dir : "", cl));
-	def_str(&sec->superuser, xstrdup("postgres"));
-	def_str(&sec->replication, xstrdup("replicator"));
-	def_str(&sec->rewind, xstrdup("rewinder"));
-	def_str(&sec->restapi_user, xstrdup("patroni"));
-	def_int(ld, "secrets.password_length", &sec->password_length, 32);
-	for (i = 0; i < sec->nr_roles; i++) {
-		char *p = xasprintf("secrets.roles[%zu].login", i);
-
-		def_bool(ld, p, &sec->roles[i].login, true);
-		free(p);
-	}
-
-	def_int(ld, "validation.timeout_s", &val->timeout_s, 120);
-	/* capped at the key's own maximum, so the printed inventory loads */
-	def_int(ld, "validation.soak_s", &val->soak_s,
-		dcs->loop_wait > 1800 ? 3600 : 2 * dcs->loop_wait);
-	def_ll(ld, "validation.max_lag_bytes", &val->max_lag_bytes, 1048576);
-	free(home);
-}
 
 /* ---- cross checks -------------------------------------------------------- */
 
@@ -661,63 +59,65 @@ static bool mark_before(const struct hp_inv_mark *a,
 	       (a->vline == b->vline && a->vcol < b->vcol);
 }
 
-/* Same host address, whatever the spelling ("fd00::1", "FD00:0::1"). */
-static bool same_address(const char *a, const char *b)
+/* The same host address, whatever the spelling ("fd00::1", "FD00:0::1"),
+ * gives the same key; the caller frees it. */
+static char *address_key(const char *a)
 {
-	unsigned char ba[16], bb[16];
-	int fa = ip_family(a, ba), fb = ip_family(b, bb);
+	unsigned char buf[16];
+	int fam = hp_inv_ip_family(a, buf);
+	struct hp_buf b = HP_BUF_INIT;
+	size_t i;
 
-	if (fa && fa == fb)
-		return !memcmp(ba, bb, fa == AF_INET ? 4 : 16);
-	return !strcasecmp(a, b);
+	if (!fam) {
+		/* host names compare without case; none starts with '#' */
+		for (; *a; a++)
+			hp_buf_addch(&b, (char)(*a >= 'A' && *a <= 'Z'
+							? *a - 'A' + 'a'
+							: *a));
+		return hp_buf_detach(&b, NULL);
+	}
+	hp_buf_adds(&b, fam == AF_INET ? "#4:" : "#6:");
+	for (i = 0; i < (fam == AF_INET ? 4u : 16u); i++)
+		hp_buf_addf(&b, "%02x", buf[i]);
+	return hp_buf_detach(&b, NULL);
 }
 
-static const char *host_value(const struct hp_host *h, bool name)
-{
-	return name ? h->name : h->address;
-}
-
-/* Each name (or address) once. Which hosts parsed is worked out first:
- * the pairwise comparison then costs no lookups. */
+/* Each name (or address) once, through an index: a big inventory must
+ * not cost a comparison of every pair. */
 static void check_duplicate_hosts(struct hp_inventory *inv,
 				  struct hp_inv_loader *ld, bool name)
 {
 	const char *key = name ? "name" : "address";
-	bool *ok = xcalloc(inv->nr_hosts + 1, sizeof(*ok));
-	size_t i, j;
+	struct hp_inv_index seen = HP_INV_INDEX_INIT;
+	size_t i;
 
 	for (i = 0; i < inv->nr_hosts; i++) {
-		char *p = xasprintf("hosts[%zu].%s", i, key);
+		const struct hp_host *h = &inv->hosts[i];
+		const char *v = name ? h->name : h->address;
+		char *pi = xasprintf("hosts[%zu].%s", i, key), *k;
+		struct hp_inv_quoted q;
+		size_t j;
 
-		ok[i] = host_value(&inv->hosts[i], name) &&
-			hp_inv_was_set(ld, p);
-		free(p);
-	}
-	for (i = 0; i < inv->nr_hosts; i++) {
-		const char *vi = host_value(&inv->hosts[i], name);
+		if (!v || !hp_inv_was_set(ld, pi)) {
+			free(pi);
+			continue;
+		}
+		k = name ? xstrdup(v) : address_key(v);
+		if (hp_inv_index_add(&seen, k, i, &j)) {
+			char *pj = xasprintf("hosts[%zu].%s", j, key);
 
-		for (j = 0; ok[i] && j < i; j++) {
-			const char *vj = host_value(&inv->hosts[j], name);
-			struct hp_inv_quoted q;
-			char *pi, *pj;
-
-			if (!ok[j] || (name ? strcmp(vi, vj) != 0
-					    : !same_address(vi, vj)))
-				continue;
-			pi = xasprintf("hosts[%zu].%s", i, key);
-			pj = xasprintf("hosts[%zu].%s", j, key);
 			diag_at(ld, hp_inv_mark_get(ld, pi), true, pi, false,
 				"duplicate %s %s (first at hosts[%zu], line "
 				"%d)",
 				name ? "host name" : "address",
-				hp_inv_quote(&q, vi), j,
+				hp_inv_quote(&q, v), j,
 				hp_inv_mark_get(ld, pj)->vline);
-			free(pi);
 			free(pj);
-			break;
 		}
+		free(k);
+		free(pi);
 	}
-	free(ok);
+	hp_inv_index_release(&seen);
 }
 
 static void check_hosts(struct hp_inventory *inv, struct hp_inv_loader *ld)
@@ -822,13 +222,52 @@ static void add_name_list(struct hp_buf *b, const char *const *names, size_t n)
 			    names[i]);
 }
 
+/* A port a service listens on, on the hosts with one of role's bits. */
+struct port {
+	const char *path;
+	unsigned role;
+	int port;
+};
+
+/* a and b are the same port: an error on the hosts that run both, at the
+ * one written later in the file (it came second). names: room for every
+ * host name. */
+static void port_collision(struct hp_inventory *inv, struct hp_inv_loader *ld,
+			   const struct port *a, const struct port *b,
+			   const char **names)
+{
+	const struct hp_inv_mark *ma = NULL, *mb = NULL, *m;
+	struct hp_buf list = HP_BUF_INIT;
+	size_t h, n = 0;
+
+	for (h = 0; h < inv->nr_hosts; h++) {
+		unsigned r = inv->hosts[h].roles;
+
+		if ((r & a->role) && (r & b->role) && inv->hosts[h].name)
+			names[n++] = inv->hosts[h].name;
+	}
+	if (!n)
+		return;
+	if (hp_inv_was_set(ld, a->path))
+		ma = hp_inv_mark_get(ld, a->path);
+	if (hp_inv_was_set(ld, b->path))
+		mb = hp_inv_mark_get(ld, b->path);
+	m = mb && (!ma || mark_before(ma, mb)) ? mb : ma;
+	add_name_list(&list, names, n);
+	diag_at(ld, m, true, m == mb ? b->path : a->path, false,
+		"port %d is also %s; both would listen on %s", a->port,
+		m == mb ? a->path : b->path, list.buf);
+	hp_buf_release(&list);
+}
+
+/* Every pair of ports: the unit test walks the schema's ports (F_PORT)
+ * and expects each pair here. */
 static void check_ports(struct hp_inventory *inv, struct hp_inv_loader *ld)
 {
-	const struct {
-		const char *path;
-		unsigned role;
-		int port;
-	} ports[] = {
+	const struct port ports[] = {
+		/* sshd listens on every host, whatever its roles */
+		{"ssh.port", HP_ROLE_ETCD | HP_ROLE_PATRONI | HP_ROLE_HAPROXY,
+		 inv->ssh.port},
 		{"etcd.client_port", HP_ROLE_ETCD, inv->etcd.client_port},
 		{"etcd.peer_port", HP_ROLE_ETCD, inv->etcd.peer_port},
 		{"patroni.pg_port", HP_ROLE_PATRONI, inv->patroni.pg_port},
@@ -842,45 +281,15 @@ static void check_ports(struct hp_inventory *inv, struct hp_inv_loader *ld)
 		 inv->haproxy.stats_port},
 	};
 	const char **names = xcalloc(inv->nr_hosts + 1, sizeof(*names));
-	size_t i, j, h, n;
+	size_t i, j;
 
-	for (i = 0; i < HP_ARRAY_SIZE(ports); i++) {
-		for (j = i + 1; j < HP_ARRAY_SIZE(ports); j++) {
-			const struct hp_inv_mark *mi, *mj, *m;
-			struct hp_buf b = HP_BUF_INIT;
-			const char *other;
-
-			if (ports[i].port != ports[j].port ||
-			    hp_inv_is_bad(ld, ports[i].path) ||
-			    hp_inv_is_bad(ld, ports[j].path))
-				continue;
-			for (h = n = 0; h < inv->nr_hosts; h++) {
-				unsigned r = inv->hosts[h].roles;
-
-				if ((r & ports[i].role) &&
-				    (r & ports[j].role) && inv->hosts[h].name)
-					names[n++] = inv->hosts[h].name;
-			}
-			if (!n)
-				continue;
-			/* blame the one written later: it came second */
-			mi = hp_inv_was_set(ld, ports[i].path)
-				     ? hp_inv_mark_get(ld, ports[i].path)
-				     : NULL;
-			mj = hp_inv_was_set(ld, ports[j].path)
-				     ? hp_inv_mark_get(ld, ports[j].path)
-				     : NULL;
-			m = mj && (!mi || mark_before(mi, mj)) ? mj : mi;
-			other = m == mj ? ports[i].path : ports[j].path;
-			add_name_list(&b, names, n);
-			diag_at(ld, m, true,
-				m == mj ? ports[j].path : ports[i].path, false,
-				"port %d is also %s; both would listen "
-				"on %s",
-				ports[i].port, other, b.buf);
-			hp_buf_release(&b);
-		}
-	}
+	for (i = 0; i < HP_ARRAY_SIZE(ports); i++)
+		for (j = i + 1; j < HP_ARRAY_SIZE(ports); j++)
+			if (ports[i].port == ports[j].port &&
+			    !hp_inv_is_bad(ld, ports[i].path) &&
+			    !hp_inv_is_bad(ld, ports[j].path))
+				port_collision(inv, ld, &ports[i], &ports[j],
+					       names);
 	free(names);
 }
 
@@ -898,16 +307,6 @@ static const char *tuning_value(const struct hp_tuning *t, size_t i)
 		t->wal_buffers,	       t->wal_compression};
 
 	return v[i];
-}
-
-/* a is b or below it ("/a/b" under "/a"); both normalised. */
-static bool path_within(const char *a, const char *b)
-{
-	size_t n = strlen(b);
-
-	if (!strcmp(b, "/"))
-		return true;
-	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
 }
 
 static void check_wal_sizes(struct hp_inventory *inv, struct hp_inv_loader *ld)
@@ -930,8 +329,8 @@ static void check_wal_sizes(struct hp_inventory *inv, struct hp_inv_loader *ld)
 		max_s = "1GB";
 		max_note = ", PostgreSQL's default";
 	}
-	if (!parse_pg_size(min_s, 1024, &min_kb) ||
-	    !parse_pg_size(max_s, 1024, &max_kb) || min_kb <= max_kb)
+	if (!hp_inv_parse_pg_size(min_s, 1024, &min_kb) ||
+	    !hp_inv_parse_pg_size(max_s, 1024, &max_kb) || min_kb <= max_kb)
 		return;
 	at = t->min_wal_size ? "tuning.min_wal_size" : "tuning.max_wal_size";
 	diag_at(ld, hp_inv_mark_get(ld, at), true, at, false,
@@ -955,13 +354,13 @@ static void check_tuning(struct hp_inventory *inv, struct hp_inv_loader *ld)
 		const struct hp_inv_mark *m =
 			hp_inv_mark_get(ld, "tuning.wal_dir");
 
-		if (path_within(t->wal_dir, p->data_dir))
+		if (hp_inv_path_within(t->wal_dir, p->data_dir))
 			diag_at(ld, m, true, "tuning.wal_dir", false,
 				"%s is inside patroni.data_dir (%s); a "
 				"separate WAL directory must be outside the "
 				"data directory",
 				t->wal_dir, p->data_dir);
-		else if (path_within(p->data_dir, t->wal_dir))
+		else if (hp_inv_path_within(p->data_dir, t->wal_dir))
 			diag_at(ld, m, true, "tuning.wal_dir", false,
 				"%s contains patroni.data_dir (%s); a "
 				"separate WAL directory must be outside the "
@@ -971,19 +370,16 @@ static void check_tuning(struct hp_inventory *inv, struct hp_inv_loader *ld)
 	if (t->wal_compression && !hp_inv_is_bad(ld, "patroni.pg_version") &&
 	    p->pg_version < 15) {
 		struct hp_inv_quoted q;
-		size_t i;
 
-		for (i = 0; i < HP_ARRAY_SIZE(wal_methods); i++)
-			if (!strcasecmp(t->wal_compression, wal_methods[i]))
-				diag_at(ld,
-					hp_inv_mark_get(
-						ld, "tuning.wal_compression"),
-					true, "tuning.wal_compression", false,
-					"%s needs PostgreSQL 15 or later "
-					"(patroni.pg_version is %d); use on or "
-					"off",
-					hp_inv_quote(&q, t->wal_compression),
-					p->pg_version);
+		if (hp_inv_is_wal_method(t->wal_compression))
+			diag_at(ld,
+				hp_inv_mark_get(ld, "tuning.wal_compression"),
+				true, "tuning.wal_compression", false,
+				"%s needs PostgreSQL 15 or later "
+				"(patroni.pg_version is %d); use on or "
+				"off",
+				hp_inv_quote(&q, t->wal_compression),
+				p->pg_version);
 	}
 }
 
@@ -1041,8 +437,12 @@ static void check_parameters(struct hp_inventory *inv, struct hp_inv_loader *ld)
 		{"patroni.parameters", &inv->patroni.parameters},
 		{"patroni.dcs.parameters", &inv->patroni.dcs.parameters},
 	};
+	struct hp_inv_index dcs = HP_INV_INDEX_INIT;
 	size_t m, i, k;
 
+	for (i = 0; i < inv->patroni.dcs.parameters.nr; i++)
+		hp_inv_index_add(&dcs, inv->patroni.dcs.parameters.items[i].key,
+				 i, &k);
 	for (m = 0; m < HP_ARRAY_SIZE(maps); m++) {
 		for (i = 0; i < maps[m].l->nr; i++) {
 			const char *key = maps[m].l->items[i].key, *why;
@@ -1067,8 +467,7 @@ static void check_parameters(struct hp_inventory *inv, struct hp_inv_loader *ld)
 			why = hp_param_refused(key, m == 0);
 			if (why)
 				diag_at(ld, km, false, kp, false, "%s", why);
-			if (m == 0 && !why &&
-			    hp_kvlist_get(&inv->patroni.dcs.parameters, key)) {
+			if (m == 0 && !why && hp_inv_index_get(&dcs, key, &k)) {
 				char *dp = xasprintf(
 					"patroni.dcs.parameters.%s", key);
 				const struct hp_inv_mark *dm =
@@ -1084,6 +483,7 @@ static void check_parameters(struct hp_inventory *inv, struct hp_inv_loader *ld)
 			free(kp);
 		}
 	}
+	hp_inv_index_release(&dcs);
 }
 
 static const char *const boot_roles[] = {
@@ -1131,30 +531,26 @@ static void check_boot_roles(struct hp_inventory *inv, struct hp_inv_loader *ld)
 }
 
 static void check_role_name(struct hp_inventory *inv, struct hp_inv_loader *ld,
-			    size_t i)
+			    size_t i, struct hp_inv_index *names)
 {
 	const struct hp_secrets *s = &inv->secrets;
 	const char *name = s->roles[i].name;
-	char *np = xasprintf("secrets.roles[%zu].name", i);
-	const struct hp_inv_mark *nm = hp_inv_mark_get(ld, np);
+	char *np = xasprintf("secrets.roles[%zu].name", i), *op;
+	const struct hp_inv_mark *nm = hp_inv_mark_get(ld, np), *om;
 	struct hp_inv_quoted q;
+	bool set = hp_inv_was_set(ld, np);
 	size_t j;
 
-	if (!name || !hp_inv_was_set(ld, np))
+	if (!name)
 		goto out;
-	for (j = 0; j < HP_ARRAY_SIZE(boot_roles); j++)
+	for (j = 0; set && j < HP_ARRAY_SIZE(boot_roles); j++)
 		if (!hp_inv_is_bad(ld, boot_roles[j]) &&
 		    !strcmp(name, boot_value(s, j)))
 			diag_at(ld, nm, true, np, false,
 				"%s is the bootstrap role %s; application "
 				"roles need other names",
 				hp_inv_quote(&q, name), boot_roles[j]);
-	for (j = 0; j < i; j++) {
-		char *op;
-		const struct hp_inv_mark *om;
-
-		if (!s->roles[j].name || strcmp(s->roles[j].name, name) != 0)
-			continue;
+	if (hp_inv_index_add(names, name, i, &j) && set) {
 		op = xasprintf("secrets.roles[%zu].name", j);
 		om = hp_inv_mark_get(ld, op);
 		diag_at(ld, nm, true, np, false,
@@ -1162,28 +558,30 @@ static void check_role_name(struct hp_inventory *inv, struct hp_inv_loader *ld,
 			"%d)",
 			hp_inv_quote(&q, name), j, om ? om->vline : 0);
 		free(op);
-		break;
 	}
 out:
 	free(np);
 }
 
-/* A database has one owner, and initdb's own ones are not for apps. */
+/* A database has one owner (owners: database -> the first role that
+ * lists it), and initdb's own ones are not for apps. */
 static void check_role_databases(struct hp_inventory *inv,
-				 struct hp_inv_loader *ld, size_t i)
+				 struct hp_inv_loader *ld, size_t i,
+				 struct hp_inv_index *owners)
 {
 	static const char *const builtin[] = {"postgres", "template0",
 					      "template1"};
 	const struct hp_secrets *s = &inv->secrets;
 	const struct hp_secret_role *r = &s->roles[i];
 	struct hp_inv_quoted q;
-	size_t j, k, l;
+	size_t k, l;
 
 	for (k = 0; k < r->databases.nr; k++) {
 		const char *db = r->databases.items[k];
 		char *dp = xasprintf("secrets.roles[%zu].databases[%zu]", i, k);
 		const struct hp_inv_mark *dm = hp_inv_mark_get(ld, dp);
 		bool done = !hp_inv_was_set(ld, dp);
+		size_t j;
 
 		for (l = 0; !done && l < HP_ARRAY_SIZE(builtin); l++) {
 			if (strcmp(db, builtin[l]) != 0)
@@ -1195,23 +593,14 @@ static void check_role_databases(struct hp_inventory *inv,
 				hp_inv_quote(&q, db));
 			done = true;
 		}
-		for (j = 0; !done && j <= i; j++) {
+		if (hp_inv_index_add(owners, db, i, &j) && !done) {
 			const struct hp_secret_role *o = &s->roles[j];
 
-			for (l = 0; l < o->databases.nr && (j < i || l < k);
-			     l++) {
-				if (strcmp(o->databases.items[l], db) != 0)
-					continue;
-				diag_at(ld, dm, true, dp, false,
-					"database %s is already owned by "
-					"secrets.roles[%zu]%s%s%s",
-					hp_inv_quote(&q, db), j,
-					o->name ? " (" : "",
-					o->name ? o->name : "",
-					o->name ? ")" : "");
-				done = true;
-				break;
-			}
+			diag_at(ld, dm, true, dp, false,
+				"database %s is already owned by "
+				"secrets.roles[%zu]%s%s%s",
+				hp_inv_quote(&q, db), j, o->name ? " (" : "",
+				o->name ? o->name : "", o->name ? ")" : "");
 		}
 		free(dp);
 	}
@@ -1219,48 +608,42 @@ static void check_role_databases(struct hp_inventory *inv,
 
 static void check_secrets(struct hp_inventory *inv, struct hp_inv_loader *ld)
 {
+	struct hp_inv_index names = HP_INV_INDEX_INIT;
+	struct hp_inv_index owners = HP_INV_INDEX_INIT;
 	size_t i;
 
 	check_boot_roles(inv, ld);
 	for (i = 0; i < inv->secrets.nr_roles; i++) {
-		check_role_name(inv, ld, i);
-		check_role_databases(inv, ld, i);
+		check_role_name(inv, ld, i, &names);
+		check_role_databases(inv, ld, i, &owners);
 	}
-}
-
-static bool role_owns(const struct hp_secrets *s, const char *db)
-{
-	size_t i, j;
-
-	for (i = 0; i < s->nr_roles; i++)
-		for (j = 0; j < s->roles[i].databases.nr; j++)
-			if (!strcmp(s->roles[i].databases.items[j], db))
-				return true;
-	return false;
+	hp_inv_index_release(&names);
+	hp_inv_index_release(&owners);
 }
 
 static void check_extensions(struct hp_inventory *inv, struct hp_inv_loader *ld)
 {
 	const struct hp_extensions *e = &inv->extensions;
+	const struct hp_secrets *s = &inv->secrets;
+	struct hp_inv_index owned = HP_INV_INDEX_INIT;
+	struct hp_inv_index seen = HP_INV_INDEX_INIT;
 	struct hp_inv_quoted q;
-	size_t i, j;
+	size_t i, j, k;
 
+	for (i = 0; i < s->nr_roles; i++)
+		for (j = 0; j < s->roles[i].databases.nr; j++)
+			hp_inv_index_add(&owned, s->roles[i].databases.items[j],
+					 i, &k);
 	for (i = 0; i < e->nr_databases; i++) {
 		const char *name = e->databases[i].name;
 		char *np = xasprintf("extensions.databases[%zu].name", i);
 		const struct hp_inv_mark *nm = hp_inv_mark_get(ld, np);
-		bool dup = false;
+		bool dup = name && hp_inv_index_add(&seen, name, i, &j);
+		char *op;
 
 		if (!name || !hp_inv_was_set(ld, np)) {
-			free(np);
-			continue;
-		}
-		for (j = 0; j < i; j++) {
-			char *op;
-
-			if (!e->databases[j].name ||
-			    strcmp(e->databases[j].name, name) != 0)
-				continue;
+			/* its own message is out already */
+		} else if (dup) {
 			op = xasprintf("extensions.databases[%zu].name", j);
 			diag_at(ld, nm, true, np, false,
 				"duplicate database %s (first at "
@@ -1269,18 +652,18 @@ static void check_extensions(struct hp_inventory *inv, struct hp_inv_loader *ld)
 				hp_inv_quote(&q, name), j,
 				hp_inv_mark_get(ld, op)->vline);
 			free(op);
-			dup = true;
-			break;
-		}
-		if (!dup && strcmp(name, "postgres") != 0 &&
-		    !hp_inv_is_bad(ld, "secrets.roles") &&
-		    !role_owns(&inv->secrets, name))
+		} else if (strcmp(name, "postgres") != 0 &&
+			   !hp_inv_is_bad(ld, "secrets.roles") &&
+			   !hp_inv_index_get(&owned, name, &j)) {
 			diag_at(ld, nm, true, np, true,
 				"no secrets.roles entry creates database %s; "
 				"it must exist before the extensions phase",
 				hp_inv_quote(&q, name));
+		}
 		free(np);
 	}
+	hp_inv_index_release(&owned);
+	hp_inv_index_release(&seen);
 }
 
 void hp_inv_cross_check(struct hp_inventory *inv, struct hp_inv_loader *ld)

@@ -415,6 +415,7 @@ static void test_defaults(void **state)
 	assert_int_equal(inv->validation.timeout_s, 120);
 	assert_int_equal(inv->validation.soak_s, 20);
 	assert_int_equal(inv->validation.max_lag_bytes, 1048576);
+	assert_int_equal(inv->backups.keep, 20);
 
 	hp_inventory_free(inv);
 	free(dir);
@@ -532,6 +533,7 @@ static void test_full_values(void **state)
 	assert_int_equal(inv->validation.timeout_s, 90);
 	assert_int_equal(inv->validation.soak_s, 0); /* 0 is not "unset" */
 	assert_int_equal(inv->validation.max_lag_bytes, 0);
+	assert_int_equal(inv->backups.keep, 5);
 
 	hp_inventory_free(inv);
 	free(dir);
