@@ -17,9 +17,13 @@ T0=$(lab_now)
 BG=""
 trap '[ -n "$BG" ] && kill -9 "$BG" 2>/dev/null; [ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; rm -rf "$T_TMP"' EXIT
 
-# mc_inv VALUE: the lab inventory with max_connections VALUE
+# mc_inv VALUE: the lab inventory with max_connections VALUE, and a soak of
+# one Patroni loop (10 s, not the default 20: the soak is not under test)
 mc_inv() {
-	inv_variant "mc$1" "s/^    retry_timeout: 10.*/    retry_timeout: 10\n    parameters:\n      max_connections: $1/"
+	local f
+	f=$(inv_variant "mc$1" "s/^    retry_timeout: 10.*/    retry_timeout: 10\n    parameters:\n      max_connections: $1/")
+	printf 'validation:\n  soak_s: 10\n' >>"$f"
+	echo "$f"
 }
 
 # the member names that are not the leader now

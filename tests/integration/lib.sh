@@ -8,7 +8,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$REPO" || exit 1
 # shellcheck source=../lab/lab.env
 . "$REPO/tests/lab/lab.env"
-HAPROV=$REPO/haprov
+# HAPROV=path runs the tests with another build of haprov
+HAPROV=${HAPROV:-$REPO/haprov}
 INV=$REPO/inventories/lab.yml
 STATE=$REPO/inventories/.haprov/lab
 STORE=$REPO/inventories/.haprov/lab.secrets
@@ -212,27 +213,47 @@ wait_for() {
 	return 1
 }
 
-# managed_stat: owner, group and mode of every file and directory haprov
-# manages, on every host, one line each ("HOST PATH OWNER GROUP MODE" or
-# "HOST PATH missing")
-MANAGED_PATHS="/etc/default/etcd /etc/systemd/system/etcd.service.d \
-/etc/systemd/system/etcd.service.d/haprov.conf /etc/postgresql-common/createcluster.conf \
-/etc/patroni /etc/patroni/config.yml /etc/patroni_env.conf /etc/haproxy/haproxy.cfg \
-/var/lib/postgresql/15 /var/lib/postgresql/15/main /var/lib/haprov /var/lib/haprov/backups"
+# managed_paths INV: "LABEL PATH" for every file and directory haprov
+# manages on the hosts for INV: the files it renders (haprov validate
+# --render, so a new managed file is covered without a change here) and
+# their directories, the data directories (labelled by their inventory key:
+# etcd's is named after the cluster) and haprov's own directory.
+managed_paths() {
+	local inv=$1 r=$T_TMP/render.$$ f
+	rm -rf "$r"
+	"$HAPROV" validate "$inv" --render "$r" >/dev/null || return 1
+	(cd "$r" && find . -type f) | sed 's|^\./[^/]*||' | sort -u | while read -r f; do
+		echo "$f $f"
+		echo "$(dirname "$f") $(dirname "$f")"
+	done | sort -u
+	"$HAPROV" validate "$inv" --print | awk '
+		/^[a-z]/ { sec = $1; sub(":", "", sec) }
+		/^  data_dir: \// { print sec ".data_dir", $2
+			d = $2; sub("/[^/]*$", "", d); print sec ".data_dir/..", d }'
+	echo "/var/lib/haprov /var/lib/haprov"
+	echo "/var/lib/haprov/backups /var/lib/haprov/backups"
+	rm -rf "$r"
+}
+
+# managed_stat INV: owner, group and mode of every path of managed_paths
+# INV on every host, one "HOST LABEL OWNER GROUP MODE" (or "HOST LABEL
+# missing") a line
 managed_stat() {
-	local h
+	local h paths
+	paths=$(managed_paths "$1") || return 1
 	for h in $LAB_HOSTS; do
 		# shellcheck disable=SC2016 # expanded on the host
-		lab_ssh "$h" 'for p in '"$MANAGED_PATHS"'; do
-			stat -c "%n %U %G %a" "$p" 2>/dev/null || echo "$p missing"
-		done' | sed "s/^/$h /"
+		lab_ssh "$h" 'while read -r l p; do
+			printf "%s %s\n" "$l" "$(stat -c "%U %G %a" "$p" 2>/dev/null || echo missing)"
+		done' <<<"$paths" | sed "s/^/$h /"
 	done
 }
 
 # remote_pkg_procs HOST: the apt-get/dpkg processes running on HOST, one
 # "PID NAME" a line (empty when none)
 remote_pkg_procs() {
-	lab_ssh "$1" 'ps -e -o pid=,comm= | awk '"'"'$2 ~ /^(apt-get|apt|dpkg)$/'"'"''
+	# shellcheck disable=SC2016 # awk's $2, on the host
+	lab_ssh "$1" "ps -e -o pid=,comm= | awk '\$2 ~ /^(apt-get|apt|dpkg)\$/'"
 }
 
 # no_pkg_procs HOST: no apt-get/dpkg runs on HOST
