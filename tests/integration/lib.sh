@@ -8,10 +8,14 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$REPO" || exit 1
 # shellcheck source=../lab/lab.env
 . "$REPO/tests/lab/lab.env"
-HAPROV=$REPO/haprov
+# HAPROV=path runs the tests with another build of haprov
+HAPROV=${HAPROV:-$REPO/haprov}
 INV=$REPO/inventories/lab.yml
 STATE=$REPO/inventories/.haprov/lab
 STORE=$REPO/inventories/.haprov/lab.secrets
+# the PostgreSQL role psql_lab and the writer log in as, with the password
+# $STORE/superuser: a test of another superuser sets both
+LAB_PGUSER=postgres
 T_PASS=0
 T_FAIL=0
 T_TMP=$(mktemp -d)
@@ -74,7 +78,7 @@ pg_password() {
 psql_lab() {
 	local port=$1 sql=$2 h=${3:-pg1}
 	PGPASSWORD=$(pg_password) PGCONNECT_TIMEOUT=5 psql -X -q -At \
-		-h "$(lab_ip "$h")" -p "$port" -U postgres -d postgres -c "$sql"
+		-h "$(lab_ip "$h")" -p "$port" -U "$LAB_PGUSER" -d postgres -c "$sql"
 }
 
 # main PIDs of the managed services and the postmaster on each host
@@ -110,7 +114,7 @@ writer_start() {
 	WRITER_STATE=$T_TMP/writer.json
 	WRITER_STOP=$T_TMP/writer.stop
 	rm -f "$WRITER_STATE" "$WRITER_STOP"
-	PGPASSWORD=$(pg_password) /usr/bin/python3 "$REPO/tests/integration/writer.py" \
+	PGPASSWORD=$(pg_password) PGUSER=$LAB_PGUSER /usr/bin/python3 "$REPO/tests/integration/writer.py" \
 		run "$(lab_ip pg1)" 5000 "$WRITER_STATE" "$WRITER_STOP" &
 	WRITER_PID=$!
 	sleep 1
@@ -121,7 +125,7 @@ writer_stop_check() {
 	touch "$WRITER_STOP"
 	wait "$WRITER_PID"
 	local out
-	out=$(PGPASSWORD=$(pg_password) /usr/bin/python3 "$REPO/tests/integration/writer.py" \
+	out=$(PGPASSWORD=$(pg_password) PGUSER=$LAB_PGUSER /usr/bin/python3 "$REPO/tests/integration/writer.py" \
 		check "$(lab_ip pg1)" 5000 "$WRITER_STATE")
 	local rc=$?
 	echo "$out"
@@ -162,4 +166,108 @@ restore_lab() {
 	local rc=$?
 	[ $rc -eq 0 ] || tail -n 15 "$T_TMP/restore.log"
 	check_eq "apply of the lab inventory restores its settings" 0 "$rc"
+}
+
+# ---- for the tests that reset the lab, act as another user, or kill haprov ----
+
+# lab_reset: bare hosts again (lab-down, then lab-up from the clean image:
+# new host keys, written to known_hosts by lab-up). A few seconds.
+lab_reset() {
+	bash "$LAB_DIR/lab-down.sh" >"$T_TMP/lab-down.log" 2>&1 &&
+		bash "$LAB_DIR/lab-up.sh" >"$T_TMP/lab-up.log" 2>&1
+	local rc=$?
+	[ $rc -eq 0 ] || tail -n 15 "$T_TMP/lab-down.log" "$T_TMP/lab-up.log"
+	return $rc
+}
+
+# inv_copy BASE NAME STATE_DIR STORE [SED-EXPR...]: like inv_variant, for
+# another inventory BASE: a copy in $T_TMP with absolute ssh paths (the
+# identity file and known_hosts of BASE, resolved from BASE's directory),
+# BASE's state repository and secret store pinned (the same cluster),
+# changed by the sed expressions. Prints the copy's path.
+inv_copy() {
+	local base=$1 out=$T_TMP/$2.yml dir key e
+	local state=$3 store=$4
+	shift 4
+	dir=$(cd "$(dirname "$base")" && pwd)
+	key=$(sed -n 's/^  identity_file: *//p' "$base")
+	case $key in /*) ;; *) key=$dir/$key ;; esac
+	sed -e "s|identity_file: .*|identity_file: $key|" \
+		-e "s|known_hosts: .*|known_hosts: $LAB_KNOWN_HOSTS|" \
+		-e "s|^\(  name: [a-z0-9-]*\).*|\1\n  state_dir: $state|" \
+		-e "s|^secrets:.*|secrets:\n  store: $store|" \
+		"$base" >"$out"
+	for e in "$@"; do sed -i -e "$e" "$out"; done
+	echo "$out"
+}
+
+# wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds (0) or
+# SECONDS pass (1)
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ "$SECONDS" -lt "$end" ]; do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# managed_paths INV: "LABEL PATH" for every file and directory haprov
+# manages on the hosts for INV: the files it renders (haprov validate
+# --render, so a new managed file is covered without a change here) and
+# their directories, the data directories (labelled by their inventory key:
+# etcd's is named after the cluster) and haprov's own directory.
+managed_paths() {
+	local inv=$1 r=$T_TMP/render.$$ f
+	rm -rf "$r"
+	"$HAPROV" validate "$inv" --render "$r" >/dev/null || return 1
+	(cd "$r" && find . -type f) | sed 's|^\./[^/]*||' | sort -u | while read -r f; do
+		echo "$f $f"
+		echo "$(dirname "$f") $(dirname "$f")"
+	done | sort -u
+	"$HAPROV" validate "$inv" --print | awk '
+		/^[a-z]/ { sec = $1; sub(":", "", sec) }
+		/^  data_dir: \// { print sec ".data_dir", $2
+			d = $2; sub("/[^/]*$", "", d); print sec ".data_dir/..", d }'
+	echo "/var/lib/haprov /var/lib/haprov"
+	echo "/var/lib/haprov/backups /var/lib/haprov/backups"
+	rm -rf "$r"
+}
+
+# managed_stat INV: owner, group and mode of every path of managed_paths
+# INV on every host, one "HOST LABEL OWNER GROUP MODE" (or "HOST LABEL
+# missing") a line
+managed_stat() {
+	local h paths
+	paths=$(managed_paths "$1") || return 1
+	for h in $LAB_HOSTS; do
+		# shellcheck disable=SC2016 # expanded on the host
+		lab_ssh "$h" 'while read -r l p; do
+			printf "%s %s\n" "$l" "$(stat -c "%U %G %a" "$p" 2>/dev/null || echo missing)"
+		done' <<<"$paths" | sed "s/^/$h /"
+	done
+}
+
+# remote_pkg_procs HOST: the apt-get/dpkg processes running on HOST, one
+# "PID NAME" a line (empty when none)
+remote_pkg_procs() {
+	# shellcheck disable=SC2016 # awk's $2, on the host
+	lab_ssh "$1" "ps -e -o pid=,comm= | awk '\$2 ~ /^(apt-get|apt|dpkg)\$/'"
+}
+
+# no_pkg_procs HOST: no apt-get/dpkg runs on HOST
+no_pkg_procs() {
+	[ -z "$(remote_pkg_procs "$1")" ]
+}
+
+# cluster_shape: "LEADERS RUNNING PENDING" from Patroni's GET /cluster
+# (asked of pg1, then the others)
+cluster_shape() {
+	local h out
+	for h in $LAB_HOSTS; do
+		out=$(curl -s -m 3 "http://$(lab_ip "$h"):8008/cluster") || continue
+		jq -r '"\([.members[] | select(.role == "leader")] | length) \([.members[] | select(.state == "running" or .state == "streaming")] | length) \([.members[] | select(.pending_restart == true)] | length)"' <<<"$out" 2>/dev/null && return 0
+	done
+	echo "none"
 }

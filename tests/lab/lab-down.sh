@@ -180,6 +180,13 @@ if ip link show "$LAB_BR" >/dev/null 2>&1; then
 	fi
 fi
 
+# Old host layers that lab-up set aside and removes in the background: the
+# rest of them, now (it is nothing when that removal has finished).
+if compgen -G "$LAB_STATE/trash.*" >/dev/null; then
+	rm -rf --one-file-system "$LAB_STATE"/trash.* || rc=1
+	echo "lab: removed old host layers"
+fi
+
 if [ -z "$running" ] && [ "$rc" = 0 ]; then
 	echo "lab: nothing was running"
 else
