@@ -133,14 +133,6 @@ int hp_dcs_config_check(const json_t *config, const char *from,
 			struct hp_err *err);
 
 /*
- * Whether name is a PostgreSQL setting (GUC) name haprov accepts: 1 to 63
- * ASCII characters, letters, digits and underscores, with at most one dot
- * (a custom "class.name"); each part starts with a letter or underscore
- * and none is empty.
- */
-bool hp_guc_name_valid(const char *name);
-
-/*
  * Append s (len bytes) to out as one SQL string literal: '...' with each
  * single quote doubled, as PostgreSQL's quote_literal does. Never E'...':
  * a byte that would need an escape, or could change how psql or the server

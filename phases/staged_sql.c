@@ -26,42 +26,6 @@ const struct hp_standby_setting hp_standby_settings[] = {
 };
 const size_t hp_standby_settings_nr = HP_ARRAY_SIZE(hp_standby_settings);
 
-static bool is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-bool hp_guc_name_valid(const char *name)
-{
-	bool part_start = true, dot = false;
-	size_t n = 0;
-	const char *p;
-
-	if (!name)
-		return false;
-	for (p = name; *p; p++, n++) {
-		if (n >= 63)
-			return false;
-		if (*p == '.') {
-			if (dot || part_start)
-				return false; /* two dots, or an empty part */
-			dot = true;
-			part_start = true;
-		} else if (is_alpha(*p)) {
-			part_start = false;
-		} else if (is_digit(*p) && !part_start) {
-			continue;
-		} else {
-			return false;
-		}
-	}
-	return n > 0 && !part_start;
-}
 
 int hp_sql_literal(struct hp_buf *out, const char *s, size_t len,
 		   struct hp_err *err)

@@ -79,7 +79,9 @@ static bool param_ok(struct hp_inv_walk *w, const char *kp, const char *key,
 	if (!hp_inv_valid_guc_name(key))
 		hp_inv_diag_node(w, k, kp,
 				 "not a PostgreSQL parameter name "
-				 "(lowercase letters, digits, '_' and '.')");
+				 "(lowercase letters, digits and '_', at "
+				 "most 63, with at most one '.' between two "
+				 "parts that start with a letter or '_')");
 	else if (!s || hp_inv_has_nul(val))
 		hp_inv_diag_node(w, val, kp,
 				 "expected a single value (a "

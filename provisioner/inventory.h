@@ -236,6 +236,15 @@ void hp_inventory_print(const struct hp_inventory *inv, FILE *out);
  */
 const char *hp_param_refused(const char *name, bool local);
 
+/*
+ * Whether name is a PostgreSQL setting (GUC) name haprov accepts: 1 to 63
+ * ASCII characters, letters, digits and underscores, with at most one dot
+ * (a custom "class.name"); each part starts with a letter or underscore
+ * and none is empty. The inventory (which also wants lowercase) and the
+ * names read back from Patroni's /config use this one rule.
+ */
+bool hp_guc_name_valid(const char *name);
+
 /* Lookups. Borrowed pointers. */
 const struct hp_host *hp_inventory_host(const struct hp_inventory *inv,
 					const char *name);

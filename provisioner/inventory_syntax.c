@@ -211,12 +211,46 @@ bool hp_inv_valid_device(const char *s)
 	return all_in(s + 5, "._/-", true, true);
 }
 
+static bool guc_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+bool hp_guc_name_valid(const char *name)
+{
+	bool part_start = true, dot = false;
+	size_t n = 0;
+	const char *p;
+
+	if (!name)
+		return false;
+	for (p = name; *p; p++, n++) {
+		if (n >= 63)
+			return false;
+		if (*p == '.') {
+			if (dot || part_start)
+				return false; /* two dots, or an empty part */
+			dot = true;
+			part_start = true;
+		} else if (guc_alpha(*p)) {
+			part_start = false;
+		} else if ((*p >= '0' && *p <= '9') && !part_start) {
+			continue;
+		} else {
+			return false;
+		}
+	}
+	return n > 0 && !part_start;
+}
+
 bool hp_inv_valid_guc_name(const char *s)
 {
-	size_t n = strlen(s);
+	const char *p;
 
-	return n >= 1 && n <= 127 && (is_lower(s[0]) || s[0] == '_') &&
-	       all_in(s, "_.", true, false);
+	for (p = s; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			return false; /* as written in the inventory: lowercase */
+	return hp_guc_name_valid(s);
 }
 
 /*
