@@ -40,6 +40,8 @@ int hp_cmd_validate(struct hp_cmd_ctx *ctx)
 	struct hp_err err;
 	size_t i, nfiles = 0;
 	json_t *dcs = NULL;
+	struct hp_render_cache *cache;
+	int rc = HP_EXIT_OK;
 
 	hp_err_clear(&err);
 	if (hp_render_dcs_json(&dcs, inv, &err) < 0) {
@@ -47,9 +49,12 @@ int hp_cmd_validate(struct hp_cmd_ctx *ctx)
 		return HP_EXIT_INVALID;
 	}
 	json_decref(dcs);
-	for (i = 0; i < inv->nr_hosts; i++) {
+	/* what the hosts' files share is built once: linear in the hosts */
+	cache = hp_render_cache_new(inv, NULL);
+	for (i = 0; i < inv->nr_hosts && rc == HP_EXIT_OK; i++) {
 		struct hp_rendered rd = HP_RENDERED_INIT;
-		int r = hp_render_host(&rd, inv, &inv->hosts[i], NULL, &err);
+		int r = hp_render_host_cached(&rd, cache, &inv->hosts[i], &err);
+
 		if (r == 0 && dir)
 			r = write_rendered(dir, &inv->hosts[i], &rd, &err);
 		nfiles += rd.nr;
@@ -57,10 +62,12 @@ int hp_cmd_validate(struct hp_cmd_ctx *ctx)
 		if (r < 0) {
 			fprintf(stderr, "%s: host %s: %s\n", ctx->argv[0],
 				inv->hosts[i].name, err.msg);
-			return r == HP_EINVALID ? HP_EXIT_INVALID
-						: HP_EXIT_ERROR;
+			rc = r == HP_EINVALID ? HP_EXIT_INVALID : HP_EXIT_ERROR;
 		}
 	}
+	hp_render_cache_free(cache);
+	if (rc != HP_EXIT_OK)
+		return rc;
 	if (hp_cmd_flag(ctx, "print")) {
 		hp_inventory_print(inv, stdout);
 		return HP_EXIT_OK;

@@ -165,6 +165,9 @@ struct hp_validation {
 	long long max_lag_bytes; /* replica lag accepted, 1048576 */
 };
 
+/* The most hosts one inventory may list (see the hosts check). */
+#define HP_INV_MAX_HOSTS 1000
+
 struct hp_inventory {
 	char *path;       /* as given */
 	char *dir;        /* absolute directory of the file */

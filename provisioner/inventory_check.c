@@ -128,6 +128,18 @@ static void check_hosts(struct hp_inventory *inv, struct hp_inv_loader *ld)
 
 	if (!m || hp_inv_is_bad(ld, "hosts"))
 		return;
+	/*
+	 * Each host's files list the others (etcd members, HAProxy servers,
+	 * pg_hba), so the output grows with the square of the hosts; a cap
+	 * far above any real Patroni cluster keeps validate under a second.
+	 */
+	if (inv->nr_hosts > HP_INV_MAX_HOSTS) {
+		diag_at(ld, m, false, "hosts", false,
+			"%zu hosts; one inventory describes one cluster of at "
+			"most %d hosts",
+			inv->nr_hosts, HP_INV_MAX_HOSTS);
+		return;
+	}
 	check_duplicate_hosts(inv, ld, true);
 	check_duplicate_hosts(inv, ld, false);
 	for (i = 0; i < inv->nr_hosts; i++) {

@@ -345,6 +345,43 @@ static void test_too_many_values(void **state)
 	free(y);
 }
 
+/* Each host's files list the others, so the host count is capped: one
+ * more than HP_INV_MAX_HOSTS is refused at "hosts", the cap itself loads. */
+static char *hosts_yaml(size_t n, size_t *len)
+{
+	struct hp_buf b = HP_BUF_INIT;
+	size_t i;
+
+	hp_buf_adds(&b, "cluster: {name: t}\nhosts:\n");
+	for (i = 0; i < n; i++)
+		hp_buf_addf(&b,
+			    "  - {name: h%zu, address: 10.%zu.%zu.%zu, "
+			    "roles: [etcd, patroni, haproxy]}\n",
+			    i, i / 65536, (i / 256) % 256, i % 256);
+	return hp_buf_detach(&b, len);
+}
+
+static void test_too_many_hosts(void **state)
+{
+	struct result res;
+	size_t len;
+	char *y = hosts_yaml(HP_INV_MAX_HOSTS + 1, &len);
+
+	(void)state;
+	load(&res, y, len);
+	assert_refused_once(&res, 2, 1, "1001 hosts; one inventory describes");
+	assert_fast(&res, "1001 hosts");
+	result_release(&res);
+	free(y);
+
+	y = hosts_yaml(HP_INV_MAX_HOSTS, &len);
+	load(&res, y, len);
+	assert_loaded(&res);
+	assert_fast(&res, "1000 hosts");
+	result_release(&res);
+	free(y);
+}
+
 /* 16 MiB files of few values: accepted or refused, quickly. */
 static void test_big_values(void **state)
 {
@@ -413,8 +450,9 @@ static void test_big_values(void **state)
 /* ---- diagnostics --------------------------------------------------------- */
 
 /*
- * 83,334 empty hosts: three missing keys each, 250,002 errors. All are
- * counted, 100 are shown (the first by position), then "and N more".
+ * 83,334 empty hosts: three missing keys each, 250,002 errors, and one
+ * more for the host cap: 250,003. All are counted, 100 are shown (the
+ * first by position), then "and N more".
  */
 static void test_many_errors(void **state)
 {
@@ -427,25 +465,25 @@ static void test_many_errors(void **state)
 	(void)state;
 	load(&res, y, len);
 	assert_int_equal(res.r, HP_EINVALID);
-	assert_int_equal(res.d.nr_errors, 250002);
+	assert_int_equal(res.d.nr_errors, 250003);
 	/* kept: at most twice the bound, whatever the count */
 	assert_true(res.d.nr <= 2 * HP_INV_DIAGS_KEEP);
-	assert_int_equal(res.d.nr + res.d.nr_dropped, 250002);
+	assert_int_equal(res.d.nr + res.d.nr_dropped, 250003);
 	for (p = res.out; *p; p++)
 		lines += *p == '\n';
 	assert_int_equal(lines, HP_DIAGS_SHOWN + 1);
-	assert_true(!strncmp(res.out,
-			     "h.yml:2:9: hosts[0]: missing required key "
-			     "\"name\"\n"
-			     "h.yml:2:9: hosts[0]: missing required key "
-			     "\"address\"\n",
-			     strlen("h.yml:2:9: hosts[0]: missing required key "
-				    "\"name\"\n"
-				    "h.yml:2:9: hosts[0]: missing required key "
-				    "\"address\"\n")));
-	assert_non_null(strstr(res.out, "h.yml:2:141: hosts[33]: missing "
-					"required key \"name\"\n"
-					"h.yml: ... and 249902 more\n"));
+#define FIRST                                                                  \
+	"h.yml:2:1: hosts: 83334 hosts; one inventory describes one cluster "  \
+	"of at most 1000 hosts\n"                                              \
+	"h.yml:2:9: hosts[0]: missing required key \"name\"\n"                  \
+	"h.yml:2:9: hosts[0]: missing required key \"address\"\n"
+	if (strncmp(res.out, FIRST, strlen(FIRST)) != 0)
+		fprintf(stderr, "got:\n%.400s", res.out);
+	assert_true(!strncmp(res.out, FIRST, strlen(FIRST)));
+#undef FIRST
+	assert_non_null(strstr(res.out, "h.yml:2:137: hosts[32]: missing "
+					"required key \"roles\"\n"
+					"h.yml: ... and 249903 more\n"));
 	assert_fast(&res, "250,002 errors");
 	result_release(&res);
 	free(y);
@@ -554,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_alias_normal_use),
 		cmocka_unit_test(test_alias_broken),
 		cmocka_unit_test(test_too_many_values),
+		cmocka_unit_test(test_too_many_hosts),
 		cmocka_unit_test(test_big_values),
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_sort),
