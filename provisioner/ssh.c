@@ -7,9 +7,7 @@
  * move at the same time, or a command that fills its stderr pipe while we
  * are still writing its stdin would wait for us while we wait for it.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,12 +17,11 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libssh2.h>
-#include <openssl/evp.h>
 
+#include "knownhosts.h"
 #include "shell.h"
 #include "ssh.h"
 
@@ -310,241 +307,16 @@ static int tcp_connect(struct ssh_conn *c, const char *address, int port,
 
 /* ---- host keys --------------------------------------------------- */
 
-struct key_kind {
-	int hostkey_type;    /* LIBSSH2_HOSTKEY_TYPE_* */
-	int kh_bits;	     /* LIBSSH2_KNOWNHOST_KEY_* */
-	const char *label;   /* as OpenSSH prints it: "ED25519 key ..." */
-	const char *kh_name; /* the key type in a known_hosts line */
-	const char *methods; /* hostkey algorithms; NULL: never negotiated */
-};
-
 /*
- * In OpenSSH's order of preference. ssh-rsa (SHA-1 signatures) and ssh-dss
- * are left out, as OpenSSH has done since 8.8.
+ * Ask for the key types known_hosts has for this host first (knownhosts.h:
+ * hp_known_hosts_prefs).
  */
-static const struct key_kind key_kinds[] = {
-	{LIBSSH2_HOSTKEY_TYPE_ED25519, LIBSSH2_KNOWNHOST_KEY_ED25519, "ED25519",
-	 "ssh-ed25519", "ssh-ed25519"},
-	{LIBSSH2_HOSTKEY_TYPE_ECDSA_256, LIBSSH2_KNOWNHOST_KEY_ECDSA_256,
-	 "ECDSA", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256"},
-	{LIBSSH2_HOSTKEY_TYPE_ECDSA_384, LIBSSH2_KNOWNHOST_KEY_ECDSA_384,
-	 "ECDSA", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384"},
-	{LIBSSH2_HOSTKEY_TYPE_ECDSA_521, LIBSSH2_KNOWNHOST_KEY_ECDSA_521,
-	 "ECDSA", "ecdsa-sha2-nistp521", "ecdsa-sha2-nistp521"},
-	{LIBSSH2_HOSTKEY_TYPE_RSA, LIBSSH2_KNOWNHOST_KEY_SSHRSA, "RSA",
-	 "ssh-rsa", "rsa-sha2-512,rsa-sha2-256"},
-	{LIBSSH2_HOSTKEY_TYPE_DSS, LIBSSH2_KNOWNHOST_KEY_SSHDSS, "DSA",
-	 "ssh-dss", NULL},
-};
-
-static const struct key_kind *kind_of_hostkey(int type)
-{
-	size_t i;
-
-	for (i = 0; i < HP_ARRAY_SIZE(key_kinds); i++)
-		if (key_kinds[i].hostkey_type == type)
-			return &key_kinds[i];
-	return NULL;
-}
-
-/*
- * The name known_hosts files use for address:port, as OpenSSH writes it:
- * "address" for port 22, "[address]:port" otherwise, host names in lower
- * case. The caller frees it.
- */
-static char *known_hosts_name(const char *address, int port)
-{
-	char *s, *p;
-
-	if (port == 22)
-		s = xstrdup(address);
-	else
-		s = xasprintf("[%s]:%d", address, port);
-	for (p = s; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return s;
-}
-
-/* Base64 (with padding, as in known_hosts) of data; the caller frees it. */
-static char *base64(const unsigned char *data, size_t len)
-{
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-
-	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
-/* "SHA256:<unpadded base64>", as ssh and ssh-keygen -l print it. */
-static void fingerprint(const char *key, size_t len, char out[64])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char *b64, *eq;
-
-	EVP_Digest(key, len, md, &mdlen, EVP_sha256(), NULL);
-	b64 = base64(md, mdlen);
-	if ((eq = strchr(b64, '=')) != NULL)
-		*eq = '\0';
-	snprintf(out, 64, "SHA256:%s", b64);
-	free(b64);
-}
-
-/*
- * Load an OpenSSH known_hosts file, line by line: libssh2_knownhost_readfile
- * stops at the first line it cannot parse (a marker, a key type it does
- * not know), and every entry after it would be lost. "@revoked" lines go
- * to *revoked; "@cert-authority" lines are skipped (host certificates are
- * not supported). A missing file is an empty one.
- */
-static int load_known_hosts(struct ssh_conn *c, const char *path,
-			    LIBSSH2_KNOWNHOSTS *kh, LIBSSH2_KNOWNHOSTS *revoked,
-			    struct hp_err *err)
-{
-	struct hp_buf file = HP_BUF_INIT, one = HP_BUF_INIT;
-	const char *p, *end;
-	int r, lineno = 0;
-
-	hp_buf_init(&file, (size_t)64 * 1024 * 1024);
-	r = hp_buf_read_file(&file, path, err);
-	if (r == HP_ENOTFOUND) {
-		hp_err_clear(err);
-		r = 0;
-		goto out;
-	}
-	if (r < 0) {
-		if (err)
-			snprintf(err->host, sizeof(err->host), "%s", c->host);
-		goto out;
-	}
-	for (p = file.buf, end = file.buf + file.len; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *line = p, *eol = nl ? nl : end;
-		LIBSSH2_KNOWNHOSTS *into = kh;
-
-		p = nl ? nl + 1 : end;
-		lineno++;
-		while (line < eol && (*line == ' ' || *line == '\t'))
-			line++;
-		if (line == eol || *line == '#' || *line == '\r')
-			continue;
-		if (*line == '@') {
-			if ((size_t)(eol - line) <= 9 ||
-			    strncmp(line, "@revoked", 8) != 0 ||
-			    (line[8] != ' ' && line[8] != '\t'))
-				continue;
-			into = revoked;
-			for (line += 8;
-			     line < eol && (*line == ' ' || *line == '\t');)
-				line++;
-		}
-		hp_buf_reset(&one);
-		if (into == revoked) {
-			/*
-			 * A revoked key is refused for every host, and the
-			 * usual pattern "*" is one libssh2 would silently
-			 * drop: give the entry a plain name instead.
-			 */
-			while (line < eol && *line != ' ' && *line != '\t')
-				line++;
-			hp_buf_adds(&one, "revoked");
-		}
-		while (eol > line &&
-		       (eol[-1] == '\r' || eol[-1] == ' ' || eol[-1] == '\t'))
-			eol--;
-		/*
-		 * A copy that ends in NUL: libssh2 looks one byte past the
-		 * length it is given and drops the key's last character if
-		 * that byte is the newline.
-		 */
-		hp_buf_add(&one, line, (size_t)(eol - line));
-		if (libssh2_knownhost_readline(
-			    into, one.buf, one.len,
-			    LIBSSH2_KNOWNHOST_FILE_OPENSSH)) {
-			char *msg = NULL;
-
-			libssh2_session_last_error(c->session, &msg, NULL, 0);
-			hp_debug("%s:%d: skipped: %s", path, lineno,
-				 msg ? msg : "cannot parse");
-		}
-	}
-out:
-	hp_buf_release(&file);
-	hp_buf_release(&one);
-	return r;
-}
-
-/*
- * Whether known_hosts has a key of type kh_bits for name. There is no
- * lookup by name in libssh2 (and hashed entries can only be matched, not
- * read), so ask for a key that cannot be there: "mismatch" means the host
- * has a key of that type, "not found" that it has none.
- */
-static bool has_key_of_kind(LIBSSH2_KNOWNHOSTS *kh, const char *name,
-			    int kh_bits)
-{
-	return libssh2_knownhost_checkp(
-		       kh, name, -1, "-", 1,
-		       LIBSSH2_KNOWNHOST_TYPE_PLAIN |
-			       LIBSSH2_KNOWNHOST_KEYENC_BASE64 | kh_bits,
-		       NULL) == LIBSSH2_KNOWNHOST_CHECK_MISMATCH;
-}
-
-/* What known_hosts says about the host we connect to. */
-struct host_keys {
-	LIBSSH2_KNOWNHOSTS *kh;	     /* the entries */
-	LIBSSH2_KNOWNHOSTS *revoked; /* the @revoked entries */
-	char *name;		     /* as looked up: "addr", "[addr]:port" */
-	bool known[HP_ARRAY_SIZE(key_kinds)];  /* kh has this kind for name */
-	bool usable[HP_ARRAY_SIZE(key_kinds)]; /* libssh2 can negotiate it */
-};
-
-/* Whether one of the comma-separated methods is in libssh2's list. */
-static bool any_supported(const char *methods, const char **algs, int nr)
-{
-	size_t len;
-	int i;
-
-	for (; methods && *methods; methods += len + (methods[len] == ',')) {
-		len = strcspn(methods, ",");
-		for (i = 0; i < nr; i++)
-			if (strlen(algs[i]) == len &&
-			    strncmp(algs[i], methods, len) == 0)
-				return true;
-	}
-	return false;
-}
-
-/*
- * Ask for the key types known_hosts has for this host first, the rest
- * after, in OpenSSH's order. Without this libssh2 prefers ECDSA, and a host
- * recorded (by ssh) with its ed25519 key would look changed.
- */
-static void set_hostkey_prefs(struct ssh_conn *c, struct host_keys *hk)
+static void set_hostkey_prefs(struct ssh_conn *c,
+			      const struct hp_known_hosts *hk)
 {
 	struct hp_buf pref = HP_BUF_INIT;
-	const char **algs = NULL;
-	size_t i;
-	int pass, nr;
 
-	nr = libssh2_session_supported_algs(c->session, LIBSSH2_METHOD_HOSTKEY,
-					    &algs);
-	for (i = 0; i < HP_ARRAY_SIZE(key_kinds); i++) {
-		hk->known[i] =
-			has_key_of_kind(hk->kh, hk->name, key_kinds[i].kh_bits);
-		hk->usable[i] =
-			nr > 0 && any_supported(key_kinds[i].methods, algs, nr);
-	}
-	if (nr > 0)
-		libssh2_free(c->session, (void *)algs);
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < HP_ARRAY_SIZE(key_kinds); i++) {
-			if (!hk->usable[i] || hk->known[i] != (pass == 0))
-				continue;
-			if (pref.len)
-				hp_buf_addch(&pref, ',');
-			hp_buf_adds(&pref, key_kinds[i].methods);
-		}
-	}
+	hp_known_hosts_prefs(hk, &pref);
 	/* libssh2 drops the methods it does not have (rsa-sha2-* before
 	 * 1.11); with an empty list it keeps its defaults, and the check
 	 * after the handshake still decides */
@@ -555,174 +327,55 @@ static void set_hostkey_prefs(struct ssh_conn *c, struct host_keys *hk)
 	hp_buf_release(&pref);
 }
 
-/* Whether the host's key (raw blob) is listed under @revoked, for any
- * host name (revocations are usually written for "*"). */
-static bool is_revoked(LIBSSH2_KNOWNHOSTS *revoked, const char *key, size_t len)
-{
-	struct libssh2_knownhost *e = NULL;
-	char *b64 = base64((const unsigned char *)key, len);
-	bool found = false;
-
-	while (!found && libssh2_knownhost_get(revoked, &e, e) == 0)
-		found = e->key && strcmp(e->key, b64) == 0;
-	free(b64);
-	return found;
-}
-
-/*
- * Append "name keytype base64" to known_hosts with one write() on an
- * O_APPEND descriptor, so that hosts accepted in parallel do not clobber
- * each other and the operator's comments and layout stay as they were
- * (libssh2_knownhost_writefile would rewrite the whole file).
- */
-static int append_known_host(struct ssh_conn *c, const char *path,
-			     const char *name, const struct key_kind *kind,
-			     const char *key, size_t len, struct hp_err *err)
-{
-	struct hp_buf line = HP_BUF_INIT;
-	char *b64 = NULL, *dir = NULL, *slash, eb[128], last = '\n';
-	struct stat st;
-	int fd = -1, r = 0;
-
-	dir = xstrdup(path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (stat(dir, &st) < 0 &&
-		    (r = hp_mkdir_p(dir, 0700, err)) < 0) {
-			hp_err_prefix(err, "cannot add a key to '%s'", path);
-			if (err)
-				snprintf(err->host, sizeof(err->host), "%s",
-					 c->host);
-			goto out;
-		}
-	}
-	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = fail(c, err, HP_EIO, "cannot open '%s': %s", path,
-			 hp_strerror(errno, eb, sizeof(eb)));
-		goto out;
-	}
-	if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
-		last = '\n';
-	/* the type name from our table, not from the (server-sent) blob:
-	 * nothing the server says ends up in the file but base64 */
-	b64 = base64((const unsigned char *)key, len);
-	hp_buf_addf(&line, "%s%s %s %s\n", last == '\n' ? "" : "\n", name,
-		    kind->kh_name, b64);
-	if (write(fd, line.buf, line.len) != (ssize_t)line.len ||
-	    fsync(fd) < 0) {
-		r = fail(c, err, HP_EIO, "cannot write '%s': %s", path,
-			 hp_strerror(errno, eb, sizeof(eb)));
-		goto out;
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(b64);
-	free(dir);
-	hp_buf_release(&line);
-	return r;
-}
-
-/* After the handshake: is this the host we think it is? (ssh.h) */
-static int check_host_key(struct ssh_conn *c, const struct host_keys *hk,
+/* After the handshake: is this the host we think it is? (knownhosts.h) */
+static int check_host_key(struct ssh_conn *c, const struct hp_known_hosts *hk,
 			  const struct hp_ssh_opts *o, struct hp_err *err)
 {
-	const struct key_kind *kind;
-	struct hp_buf others = HP_BUF_INIT;
-	const char *key, *name = hk->name;
+	struct hp_hostkey_policy p;
+	enum hp_hostkey_verdict v;
+	const char *key;
 	char fp[64];
-	size_t len = 0, i;
-	int type = 0, rc, r = 0;
-	bool any_usable = false;
+	size_t len = 0;
+	int type = 0, r = 0;
 
 	key = libssh2_session_hostkey(c->session, &len, &type);
 	if (!key)
 		return ssh_fail(c, LIBSSH2_ERROR_HOSTKEY_INIT, err,
 				"no host key from %s", c->where);
-	kind = kind_of_hostkey(type);
-	if (!kind)
-		return fail(c, err, HP_EHOSTKEY,
-			    "host key of %s has a type haprov does not know "
-			    "(%d)",
-			    c->where, type);
-	fingerprint(key, len, fp);
-
-	if (is_revoked(hk->revoked, key, len)) {
-		r = fail(c, err, HP_EHOSTKEY,
-			 "host key for '%s' (%s) is REVOKED in %s: %s key %s",
-			 c->host, name, o->known_hosts, kind->label, fp);
-		goto out;
+	memset(&p, 0, sizeof(p));
+	p.accept_new = o->accept_new_host_keys;
+	p.read_only = o->read_only;
+	p.host = c->host;
+	p.where = c->where;
+	p.known_hosts = o->known_hosts;
+	v = hp_known_hosts_check(hk, key, len, type, &p, err);
+	if (!hp_hostkey_accepted(v)) {
+		if (err)
+			snprintf(err->host, sizeof(err->host), "%s", c->host);
+		return HP_EHOSTKEY;
 	}
-	rc = libssh2_knownhost_checkp(hk->kh, name, -1, key, len,
-				      LIBSSH2_KNOWNHOST_TYPE_PLAIN |
-					      LIBSSH2_KNOWNHOST_KEYENC_RAW |
-					      kind->kh_bits,
-				      NULL);
-	if (rc == LIBSSH2_KNOWNHOST_CHECK_MATCH)
-		goto out;
-	if (rc == LIBSSH2_KNOWNHOST_CHECK_FAILURE) {
-		r = ssh_fail(c, LIBSSH2_ERROR_KNOWN_HOSTS, err,
-			     "cannot check the host key of %s against %s",
-			     c->where, o->known_hosts);
-		goto out;
+	if (v == HP_HOSTKEY_MATCH)
+		return 0;
+	hp_key_fingerprint(key, len, fp);
+	if (v == HP_HOSTKEY_ACCEPT_ONCE) {
+		/* plan writes nothing: the key is trusted for this run only,
+		 * and the apply that follows must accept it again */
+		hp_warn("%s: would add %s key %s for '%s' to %s (not written: "
+			"plan changes nothing)",
+			c->host, hp_key_kind_of(type)->label, fp, hk->name,
+			o->known_hosts);
+		return 0;
 	}
-	if (rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
-		r = fail(c, err, HP_EHOSTKEY,
-			 "host key for '%s' (%s) has CHANGED: it now offers "
-			 "%s key %s, which differs from the one in %s; this "
-			 "can be an attack, or the host was reinstalled: "
-			 "check, then remove the old key with "
-			 "ssh-keygen -R '%s' -f '%s'",
-			 c->host, name, kind->label, fp, o->known_hosts, name,
-			 o->known_hosts);
-		goto out;
+	r = hp_known_hosts_append(o->known_hosts, hk->name,
+				  hp_key_kind_of(type), key, len, err);
+	if (r < 0) {
+		if (err)
+			snprintf(err->host, sizeof(err->host), "%s", c->host);
+		return r;
 	}
-	/* not found: a host we know by another key type is not new */
-	for (i = 0; i < HP_ARRAY_SIZE(key_kinds); i++) {
-		if (!hk->known[i])
-			continue;
-		any_usable |= hk->usable[i];
-		if (!strstr(others.buf, key_kinds[i].label))
-			hp_buf_addf(&others, "%s%s", others.len ? ", " : "",
-				    key_kinds[i].label);
-	}
-	if (others.len && !any_usable) {
-		r = fail(c, err, HP_EHOSTKEY,
-			 "cannot verify the host key for '%s' (%s): %s lists "
-			 "only %s keys for it, which this libssh2 cannot "
-			 "check; it offers %s key %s: if that is the host's "
-			 "key, replace the old entry (ssh-keygen -R '%s' -f "
-			 "'%s') and rerun with --accept-new-host-keys",
-			 c->host, name, o->known_hosts, others.buf, kind->label,
-			 fp, name, o->known_hosts);
-		goto out;
-	}
-	if (others.len) {
-		r = fail(c, err, HP_EHOSTKEY,
-			 "host key for '%s' (%s) has CHANGED: %s lists %s "
-			 "keys for it, but it offers %s key %s; check, then "
-			 "remove the old keys with ssh-keygen -R '%s' -f '%s'",
-			 c->host, name, o->known_hosts, others.buf, kind->label,
-			 fp, name, o->known_hosts);
-		goto out;
-	}
-	if (!o->accept_new_host_keys) {
-		r = fail(c, err, HP_EHOSTKEY,
-			 "host key for '%s' (%s) is not known: %s key "
-			 "fingerprint is %s; if that is the host's key (on the "
-			 "host: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), "
-			 "rerun with --accept-new-host-keys to add it to %s",
-			 c->host, name, kind->label, fp, o->known_hosts);
-		goto out;
-	}
-	r = append_known_host(c, o->known_hosts, name, kind, key, len, err);
-	if (r == 0)
-		hp_warn("%s: added %s key %s for '%s' to %s", c->host,
-			kind->label, fp, name, o->known_hosts);
-out:
-	hp_buf_release(&others);
-	return r;
+	hp_warn("%s: added %s key %s for '%s' to %s", c->host,
+		hp_key_kind_of(type)->label, fp, hk->name, o->known_hosts);
+	return 0;
 }
 
 /* ---- authentication ---------------------------------------------- */
@@ -860,7 +513,7 @@ static void set_remaining_timeout(struct ssh_conn *c, int64_t deadline)
 int hp_ssh_connect(struct hp_transport *out, const char *host_name,
 		   const struct hp_ssh_opts *o, struct hp_err *err)
 {
-	struct host_keys hk;
+	struct hp_known_hosts hk;
 	struct ssh_conn *c = NULL;
 	const char *user = o->user && *o->user ? o->user : "root";
 	int port = o->port ? o->port : 22;
@@ -901,14 +554,12 @@ int hp_ssh_connect(struct hp_transport *out, const char *host_name,
 	if (!c->session)
 		hp_die_oom();
 	libssh2_session_set_blocking(c->session, 1);
-	hk.kh = libssh2_knownhost_init(c->session);
-	hk.revoked = libssh2_knownhost_init(c->session);
-	if (!hk.kh || !hk.revoked)
-		hp_die_oom();
-	hk.name = known_hosts_name(o->address, port);
-	if ((r = load_known_hosts(c, o->known_hosts, hk.kh, hk.revoked, err)) <
-	    0)
+	hp_known_hosts_init(&hk, c->session, o->address, port);
+	if ((r = hp_known_hosts_load(&hk, o->known_hosts, err)) < 0) {
+		if (err)
+			snprintf(err->host, sizeof(err->host), "%s", c->host);
 		goto out;
+	}
 	set_hostkey_prefs(c, &hk);
 
 	set_remaining_timeout(c, deadline);
@@ -934,11 +585,7 @@ int hp_ssh_connect(struct hp_transport *out, const char *host_name,
 	snprintf(out->host, sizeof(out->host), "%s", host_name);
 	c = NULL;
 out:
-	if (hk.kh)
-		libssh2_knownhost_free(hk.kh);
-	if (hk.revoked)
-		libssh2_knownhost_free(hk.revoked);
-	free(hk.name);
+	hp_known_hosts_release(&hk);
 	ssh_conn_free(c);
 	return r;
 }
