@@ -239,8 +239,9 @@ void hp_known_hosts_parse(struct hp_known_hosts *k, const char *text,
 		into = line_entry(k, line, eol, &one);
 		if (!into || memchr(one.buf, '\0', one.len))
 			continue;
-		if (libssh2_knownhost_readline(into, one.buf, one.len,
-					       LIBSSH2_KNOWNHOST_FILE_OPENSSH)) {
+		if (libssh2_knownhost_readline(
+			    into, one.buf, one.len,
+			    LIBSSH2_KNOWNHOST_FILE_OPENSSH)) {
 			char *msg = NULL;
 
 			libssh2_session_last_error(k->session, &msg, NULL, 0);
@@ -305,11 +306,9 @@ static bool is_revoked(LIBSSH2_KNOWNHOSTS *revoked, const char *key, size_t len)
 }
 
 /* The key is not in known_hosts for this host: other types, or new. */
-static enum hp_hostkey_verdict not_found(const struct hp_known_hosts *k,
-					 const struct hp_key_kind *kind,
-					 const char *fp,
-					 const struct hp_hostkey_policy *p,
-					 struct hp_err *err)
+static enum hp_hostkey_verdict
+not_found(const struct hp_known_hosts *k, const struct hp_key_kind *kind,
+	  const char *fp, const struct hp_hostkey_policy *p, struct hp_err *err)
 {
 	struct hp_buf others = HP_BUF_INIT;
 	enum hp_hostkey_verdict v;
@@ -337,22 +336,24 @@ static enum hp_hostkey_verdict not_found(const struct hp_known_hosts *k,
 	} else if (others.len) {
 		/* a new type is never taken on trust (knownhosts.h) */
 		v = HP_HOSTKEY_OTHER_TYPE;
-		hp_err_set(err, HP_EHOSTKEY,
-			   "host key for '%s' (%s) has CHANGED: %s lists %s "
-			   "keys for it, but it offers %s key %s; a key of "
-			   "another type is not accepted for a known host, "
-			   "not even with --accept-new-host-keys; check, then "
-			   "remove the old keys with ssh-keygen -R '%s' -f '%s'",
-			   p->host, k->name, p->known_hosts, others.buf,
-			   kind->label, fp, k->name, p->known_hosts);
+		hp_err_set(
+			err, HP_EHOSTKEY,
+			"host key for '%s' (%s) has CHANGED: %s lists %s "
+			"keys for it, but it offers %s key %s; a key of "
+			"another type is not accepted for a known host, "
+			"not even with --accept-new-host-keys; check, then "
+			"remove the old keys with ssh-keygen -R '%s' -f '%s'",
+			p->host, k->name, p->known_hosts, others.buf,
+			kind->label, fp, k->name, p->known_hosts);
 	} else if (!p->accept_new) {
 		v = HP_HOSTKEY_UNKNOWN;
-		hp_err_set(err, HP_EHOSTKEY,
-			   "host key for '%s' (%s) is not known: %s key "
-			   "fingerprint is %s; if that is the host's key (on "
-			   "the host: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub)"
-			   ", rerun with --accept-new-host-keys to add it to %s",
-			   p->host, k->name, kind->label, fp, p->known_hosts);
+		hp_err_set(
+			err, HP_EHOSTKEY,
+			"host key for '%s' (%s) is not known: %s key "
+			"fingerprint is %s; if that is the host's key (on "
+			"the host: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub)"
+			", rerun with --accept-new-host-keys to add it to %s",
+			p->host, k->name, kind->label, fp, p->known_hosts);
 	} else {
 		v = p->read_only ? HP_HOSTKEY_ACCEPT_ONCE : HP_HOSTKEY_ADD;
 	}

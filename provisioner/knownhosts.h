@@ -105,8 +105,8 @@ enum hp_hostkey_verdict {
 };
 
 struct hp_hostkey_policy {
-	bool accept_new; /* --accept-new-host-keys */
-	bool read_only;	 /* plan: never write known_hosts */
+	bool accept_new;	 /* --accept-new-host-keys */
+	bool read_only;		 /* plan: never write known_hosts */
 	const char *host;	 /* inventory name, for messages */
 	const char *where;	 /* "user@addr:port", for messages */
 	const char *known_hosts; /* the file's path, for messages */

@@ -455,8 +455,7 @@ static void test_append_then_match(void **state)
 	assert_int_equal(hp_known_hosts_load(&x->k, path, &x->err), 0);
 	always(x, &a, HP_HOSTKEY_MATCH);
 	/* a missing file is an empty one; a directory cannot be read */
-	assert_int_equal(hp_known_hosts_load(&x->k, "/nonexistent/kh",
-					     &x->err),
+	assert_int_equal(hp_known_hosts_load(&x->k, "/nonexistent/kh", &x->err),
 			 0);
 	assert_int_equal(hp_known_hosts_load(&x->k, dir, &x->err), HP_EIO);
 	unlink(path);
