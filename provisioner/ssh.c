@@ -182,13 +182,69 @@ int64_t hp_ssh_deadline(int timeout_s)
 
 /* ---- connecting -------------------------------------------------- */
 
+/*
+ * Connect to one address, non-blocking, so that the connect timeout is
+ * ours to set instead of the kernel's two minutes. Returns the socket, or
+ * -1 with the errno in *why (and *expired when the deadline passed).
+ */
+static int connect_addr(const struct addrinfo *ai, int64_t deadline, int *why,
+			bool *expired)
+{
+	struct pollfd pfd;
+	socklen_t len = sizeof(int);
+	int fd, soerr = 0, r = 0;
+
+	fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    ai->ai_protocol);
+	if (fd < 0) {
+		*why = errno;
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		*why = errno;
+		close(fd);
+		return -1;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	for (;;) {
+		int64_t left = deadline - hp_now_ms();
+
+		if (left <= 0) {
+			r = 0;
+			break;
+		}
+		r = poll(&pfd, 1, (int)left);
+		if (r >= 0 || errno != EINTR)
+			break;
+	}
+	if (r <= 0) {
+		*why = r == 0 ? ETIMEDOUT : errno;
+		*expired = r == 0;
+		close(fd);
+		return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		soerr = errno;
+	if (soerr) {
+		*why = soerr;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Resolve and connect, giving up at deadline. Sets c->sock. */
 static int tcp_connect(struct ssh_conn *c, const char *address, int port,
 		       int64_t deadline, struct hp_err *err)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char portstr[16], eb[128];
-	int gai, last_errno = 0, one = 1, r = 0;
+	int gai, last_errno = 0, one = 1;
+	bool expired = false;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -202,60 +258,9 @@ static int tcp_connect(struct ssh_conn *c, const char *address, int port,
 			c, err, HP_ECONNECT, "cannot resolve '%s': %s", address,
 			gai == EAI_SYSTEM ? hp_strerror(errno, eb, sizeof(eb))
 					  : gai_strerror(gai));
-
-	for (ai = res; ai; ai = ai->ai_next) {
-		struct pollfd pfd;
-		socklen_t len = sizeof(int);
-		int fd, soerr = 0;
-
-		fd = socket(ai->ai_family,
-			    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			last_errno = errno;
-			continue;
-		}
-		/* non-blocking, so that the connect timeout is ours to set
-		 * instead of the kernel's two minutes */
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-			c->sock = fd;
-			break;
-		}
-		if (errno != EINPROGRESS) {
-			last_errno = errno;
-			close(fd);
-			continue;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		for (;;) {
-			int64_t left = deadline - hp_now_ms();
-
-			if (left <= 0) {
-				r = 0;
-				break;
-			}
-			r = poll(&pfd, 1, (int)left);
-			if (r >= 0 || errno != EINTR)
-				break;
-		}
-		if (r <= 0) {
-			last_errno = r == 0 ? ETIMEDOUT : errno;
-			close(fd);
-			if (r == 0)
-				break; /* the deadline is for all addresses */
-			continue;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-			soerr = errno;
-		if (soerr) {
-			last_errno = soerr;
-			close(fd);
-			continue;
-		}
-		c->sock = fd;
-		break;
-	}
+	/* the deadline is for all addresses */
+	for (ai = res; ai && c->sock < 0 && !expired; ai = ai->ai_next)
+		c->sock = connect_addr(ai, deadline, &last_errno, &expired);
 	freeaddrinfo(res);
 	if (c->sock < 0)
 		return hp_ssh_fail(
@@ -476,46 +481,39 @@ static void set_remaining_timeout(struct ssh_conn *c, int64_t deadline)
 				    left < 1000 ? 1000 : (long)left);
 }
 
-int hp_ssh_connect(struct hp_transport *out, const char *host_name,
-		   const struct hp_ssh_opts *o, struct hp_err *err)
+/* A connection for host_name with o's settings, not connected yet. */
+static struct ssh_conn *conn_new(const char *host_name,
+				 const struct hp_ssh_opts *o)
 {
-	struct hp_known_hosts hk;
-	struct ssh_conn *c = NULL;
-	const char *user = o->user && *o->user ? o->user : "root";
-	int port = o->port ? o->port : 22;
-	int timeout_s = o->connect_timeout_s > 0 ? o->connect_timeout_s
-						 : DEFAULT_CONNECT_TIMEOUT_S;
-	int64_t deadline = hp_ssh_deadline(timeout_s);
-	int rc, r;
+	struct ssh_conn *c = xcalloc(1, sizeof(*c));
 
-	memset(&hk, 0, sizeof(hk));
-	c = xcalloc(1, sizeof(*c));
 	c->sock = -1;
 	snprintf(c->host, sizeof(c->host), "%s", host_name);
 	c->sudo = o->sudo;
 	c->command_timeout_s = o->command_timeout_s > 0
 				       ? o->command_timeout_s
 				       : DEFAULT_COMMAND_TIMEOUT_S;
-	/* the address goes into known_hosts lines and messages as it is */
-	if (!o->address || !*o->address ||
-	    strspn(o->address, "abcdefghijklmnopqrstuvwxyz"
-			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%") !=
-		    strlen(o->address) ||
-	    port < 1 || port > 65535 || !o->known_hosts || !*o->known_hosts) {
-		r = hp_ssh_fail(
-			c, err, HP_EINVALID,
-			"ssh settings for '%s' need an address (a host name "
-			"or an IP address), a port in 1-65535 and a "
-			"known_hosts file",
-			host_name);
-		goto out;
-	}
-	c->where = strchr(o->address, ':')
-			   ? xasprintf("%s@[%s]:%d", user, o->address, port)
-			   : xasprintf("%s@%s:%d", user, o->address, port);
+	return c;
+}
 
-	if ((r = tcp_connect(c, o->address, port, deadline, err)) < 0)
-		goto out;
+/* The address goes into known_hosts lines and messages as it is. */
+static bool opts_valid(const struct hp_ssh_opts *o, int port)
+{
+	return o->address && *o->address &&
+	       strspn(o->address,
+		      "abcdefghijklmnopqrstuvwxyz"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%") ==
+		       strlen(o->address) &&
+	       port >= 1 && port <= 65535 && o->known_hosts && *o->known_hosts;
+}
+
+/* On the connected socket: handshake, host key, authentication. */
+static int session_open(struct ssh_conn *c, const struct hp_ssh_opts *o,
+			const char *user, int port, int64_t deadline,
+			struct hp_err *err)
+{
+	struct hp_known_hosts hk;
+	int rc, r;
 
 	c->session = libssh2_session_init();
 	if (!c->session)
@@ -539,7 +537,37 @@ int hp_ssh_connect(struct hp_transport *out, const char *host_name,
 	if ((r = check_host_key(c, &hk, o, err)) < 0)
 		goto out;
 	set_remaining_timeout(c, deadline);
-	if ((r = authenticate(c, user, o->identity_file, err)) < 0)
+	r = authenticate(c, user, o->identity_file, err);
+out:
+	hp_known_hosts_release(&hk);
+	return r;
+}
+
+int hp_ssh_connect(struct hp_transport *out, const char *host_name,
+		   const struct hp_ssh_opts *o, struct hp_err *err)
+{
+	struct ssh_conn *c = conn_new(host_name, o);
+	const char *user = o->user && *o->user ? o->user : "root";
+	int port = o->port ? o->port : 22;
+	int timeout_s = o->connect_timeout_s > 0 ? o->connect_timeout_s
+						 : DEFAULT_CONNECT_TIMEOUT_S;
+	int64_t deadline = hp_ssh_deadline(timeout_s);
+	int r;
+
+	if (!opts_valid(o, port)) {
+		r = hp_ssh_fail(
+			c, err, HP_EINVALID,
+			"ssh settings for '%s' need an address (a host name "
+			"or an IP address), a port in 1-65535 and a "
+			"known_hosts file",
+			host_name);
+		goto out;
+	}
+	c->where = strchr(o->address, ':')
+			   ? xasprintf("%s@[%s]:%d", user, o->address, port)
+			   : xasprintf("%s@%s:%d", user, o->address, port);
+	if ((r = tcp_connect(c, o->address, port, deadline, err)) < 0 ||
+	    (r = session_open(c, o, user, port, deadline, err)) < 0)
 		goto out;
 
 	/* want_reply=0: OpenSSH answers keepalives it need not answer with
@@ -552,7 +580,6 @@ int hp_ssh_connect(struct hp_transport *out, const char *host_name,
 	snprintf(out->host, sizeof(out->host), "%s", host_name);
 	c = NULL;
 out:
-	hp_known_hosts_release(&hk);
 	hp_ssh_conn_free(c);
 	return r;
 }

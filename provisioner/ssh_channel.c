@@ -87,6 +87,52 @@ static int drain(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, int stream,
 	}
 }
 
+/* Stdin state of one command, for pump. */
+struct feed {
+	const char *in;
+	size_t left;
+	bool eof_sent;
+};
+
+/* Send what the channel takes of the command's stdin, then EOF. */
+static int feed_stdin(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, struct feed *f,
+		      bool *progress, int *dirs, struct hp_err *err)
+{
+	if (f->left) {
+		ssize_t n = libssh2_channel_write(ch, f->in, f->left);
+
+		if (n > 0) {
+			f->in += n;
+			f->left -= (size_t)n;
+			*progress = true;
+		} else if (n == LIBSSH2_ERROR_EAGAIN || n == 0) {
+			/* 0: no window; the adjustment will come in */
+			*dirs |=
+				n ? libssh2_session_block_directions(c->session)
+				  : LIBSSH2_SESSION_BLOCK_INBOUND;
+		} else if (remote_closed(ch)) {
+			f->left = 0;
+		} else {
+			return hp_ssh_lib_fail(c, (int)n, err,
+					       "cannot send the command's "
+					       "input to %s",
+					       c->where);
+		}
+	}
+	if (!f->left && !f->eof_sent) {
+		int rc = libssh2_channel_send_eof(ch);
+
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			*dirs |= libssh2_session_block_directions(c->session);
+		else if (rc == 0 || remote_closed(ch))
+			f->eof_sent = true;
+		else
+			return hp_ssh_lib_fail(
+				c, rc, err, "cannot send EOF to %s", c->where);
+	}
+	return 0;
+}
+
 /*
  * Move stdin, stdout and stderr until the command has finished: remote EOF
  * seen and our stdin sent (or the command exited without reading it all,
@@ -96,48 +142,14 @@ static int pump(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, const char *in,
 		size_t in_left, struct hp_exec_result *res, int64_t deadline,
 		struct hp_err *err)
 {
-	bool eof_sent = false;
+	struct feed f = {in, in_left, false};
 
 	for (;;) {
 		bool progress = false;
 		int dirs = 0, r;
 
-		if (in_left) {
-			ssize_t n = libssh2_channel_write(ch, in, in_left);
-
-			if (n > 0) {
-				in += n;
-				in_left -= (size_t)n;
-				progress = true;
-			} else if (n == LIBSSH2_ERROR_EAGAIN || n == 0) {
-				/* 0: no window; the adjustment will come in */
-				dirs |= n ? libssh2_session_block_directions(
-						    c->session)
-					  : LIBSSH2_SESSION_BLOCK_INBOUND;
-			} else if (remote_closed(ch)) {
-				in_left = 0;
-			} else {
-				return hp_ssh_lib_fail(
-					c, (int)n, err,
-					"cannot send the command's "
-					"input to %s",
-					c->where);
-			}
-		}
-		if (!in_left && !eof_sent) {
-			int rc = libssh2_channel_send_eof(ch);
-
-			if (rc == LIBSSH2_ERROR_EAGAIN)
-				dirs |= libssh2_session_block_directions(
-					c->session);
-			else if (rc == 0 || remote_closed(ch))
-				eof_sent = true;
-			else
-				return hp_ssh_lib_fail(c, rc, err,
-						       "cannot send EOF to %s",
-						       c->where);
-		}
-		if ((r = drain(c, ch, 0, &res->out, &progress, &dirs, err)) <
+		if ((r = feed_stdin(c, ch, &f, &progress, &dirs, err)) < 0 ||
+		    (r = drain(c, ch, 0, &res->out, &progress, &dirs, err)) <
 			    0 ||
 		    (r = drain(c, ch, SSH_EXTENDED_DATA_STDERR, &res->errout,
 			       &progress, &dirs, err)) < 0)
@@ -145,7 +157,7 @@ static int pump(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, const char *in,
 
 		/* eof() is false while data is still queued for us */
 		if (libssh2_channel_eof(ch) == 1) {
-			if (eof_sent)
+			if (f.eof_sent)
 				return 0;
 			if (remote_closed(ch))
 				return 0; /* it did not read all its input */
@@ -162,94 +174,91 @@ static int pump(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, const char *in,
 	}
 }
 
-static int ssh_exec(void *ctx, const char *cmd, const void *stdin_data,
-		    size_t stdin_len, int timeout_s, struct hp_exec_result *res,
-		    struct hp_err *err)
+/*
+ * The command line the host runs for cmd, into full, and the deadline past
+ * which we give up on the host (0: none).
+ *
+ * The login shell may be anything; the contract says /bin/sh. timeout(1)
+ * stops the command, and everything it started in its process group, on
+ * the host: closing our channel would leave it running (holding the dpkg
+ * lock, say). Our own deadline, later, is for a host or network that
+ * stopped answering.
+ */
+static int64_t command_line(const struct ssh_conn *c, const char *cmd,
+			    int timeout_s, struct hp_buf *full)
 {
-	struct ssh_conn *c = ctx;
-	struct hp_buf full = HP_BUF_INIT;
-	LIBSSH2_CHANNEL *ch = NULL;
-	int64_t start = hp_now_ms(), deadline = 0;
-	char *signame = NULL;
-	int rc, r = 0;
+	int64_t deadline = 0;
 
-	if (c->broken)
-		return hp_ssh_lost(c, err);
-	res->exit_code = -1;
-	if (!res->out.max)
-		res->out.max = HP_EXEC_OUTPUT_MAX;
-	if (!res->errout.max)
-		res->errout.max = HP_EXEC_OUTPUT_MAX;
-
-	/*
-	 * The login shell may be anything; the contract says /bin/sh.
-	 * timeout(1) stops the command, and everything it started in its
-	 * process group, on the host: closing our channel would leave it
-	 * running (holding the dpkg lock, say). Our own deadline, later, is
-	 * for a host or network that stopped answering.
-	 */
 	if (c->sudo)
-		hp_buf_adds(&full, "sudo -n ");
+		hp_buf_adds(full, "sudo -n ");
 	if (timeout_s > 0) {
-		hp_buf_addf(&full, "timeout -k %d %d ", KILL_AFTER_S,
-			    timeout_s);
+		hp_buf_addf(full, "timeout -k %d %d ", KILL_AFTER_S, timeout_s);
 		deadline = hp_ssh_deadline(timeout_s + KILL_AFTER_S +
 					   NETWORK_SLACK_S);
 	}
-	hp_buf_adds(&full, "/bin/sh -c ");
-	hp_shell_quote(&full, cmd);
+	hp_buf_adds(full, "/bin/sh -c ");
+	hp_shell_quote(full, cmd);
+	return deadline;
+}
 
-	/* due now and then: keeps NAT state for idle sessions alive */
-	libssh2_keepalive_send(c->session, NULL);
+/* Open a channel (*out, which the caller frees, also after an error) and
+ * start the command line full on it. */
+static int channel_start(struct ssh_conn *c, const char *full, int64_t deadline,
+			 LIBSSH2_CHANNEL **out, struct hp_err *err)
+{
+	LIBSSH2_CHANNEL *ch;
+	int rc, r;
 
 	while (!(ch = libssh2_channel_open_session(c->session))) {
 		rc = libssh2_session_last_errno(c->session);
-		if (rc != LIBSSH2_ERROR_EAGAIN) {
-			r = hp_ssh_lib_fail(c, rc, err,
-					    "cannot open a channel to %s",
-					    c->where);
-			goto out;
-		}
+		if (rc != LIBSSH2_ERROR_EAGAIN)
+			return hp_ssh_lib_fail(c, rc, err,
+					       "cannot open a channel to %s",
+					       c->where);
 		if ((r = hp_ssh_wait(
 			     c, libssh2_session_block_directions(c->session),
 			     deadline, err)) < 0)
-			goto out;
+			return r;
 	}
-	while ((rc = libssh2_channel_exec(ch, full.buf)) ==
-	       LIBSSH2_ERROR_EAGAIN) {
+	*out = ch;
+	while ((rc = libssh2_channel_exec(ch, full)) == LIBSSH2_ERROR_EAGAIN) {
 		if ((r = hp_ssh_wait(
 			     c, libssh2_session_block_directions(c->session),
 			     deadline, err)) < 0)
-			goto out;
+			return r;
 	}
-	if (rc) {
-		r = hp_ssh_lib_fail(c, rc, err, "cannot start a command on %s",
-				    c->where);
-		goto out;
-	}
-	if ((r = pump(c, ch, stdin_data, stdin_data ? stdin_len : 0, res,
-		      deadline, err)) < 0)
-		goto out;
+	if (rc)
+		return hp_ssh_lib_fail(
+			c, rc, err, "cannot start a command on %s", c->where);
+	return 0;
+}
+
+/* After the command's output: wait for the peer's close, then put how
+ * the command ended into res->exit_code (-1: killed by a signal). */
+static int channel_finish(struct ssh_conn *c, LIBSSH2_CHANNEL *ch,
+			  int64_t deadline, struct hp_exec_result *res,
+			  struct hp_err *err)
+{
+	char *signame = NULL;
+	int rc, r;
 
 	/* exit-status comes before the peer's close: wait for the close */
 	while ((rc = libssh2_channel_close(ch)) == LIBSSH2_ERROR_EAGAIN) {
 		if ((r = hp_ssh_wait(
 			     c, libssh2_session_block_directions(c->session),
 			     deadline, err)) < 0)
-			goto out;
+			return r;
 	}
 	while (rc == 0 &&
 	       (rc = libssh2_channel_wait_closed(ch)) == LIBSSH2_ERROR_EAGAIN) {
 		if ((r = hp_ssh_wait(
 			     c, libssh2_session_block_directions(c->session),
 			     deadline, err)) < 0)
-			goto out;
+			return r;
 	}
-	if (rc) {
-		r = hp_ssh_lib_fail(c, rc, err,
-				    "cannot close the channel to %s", c->where);
-		goto out;
-	}
+	if (rc)
+		return hp_ssh_lib_fail(
+			c, rc, err, "cannot close the channel to %s", c->where);
 	libssh2_channel_get_exit_signal(ch, &signame, NULL, NULL, NULL, NULL,
 					NULL);
 	if (signame) {
@@ -258,6 +267,37 @@ static int ssh_exec(void *ctx, const char *cmd, const void *stdin_data,
 	} else {
 		res->exit_code = libssh2_channel_get_exit_status(ch);
 	}
+	libssh2_free(c->session, signame);
+	return 0;
+}
+
+static int ssh_exec(void *ctx, const char *cmd, const void *stdin_data,
+		    size_t stdin_len, int timeout_s, struct hp_exec_result *res,
+		    struct hp_err *err)
+{
+	struct ssh_conn *c = ctx;
+	struct hp_buf full = HP_BUF_INIT;
+	LIBSSH2_CHANNEL *ch = NULL;
+	int64_t start = hp_now_ms(), deadline;
+	int r;
+
+	if (c->broken)
+		return hp_ssh_lost(c, err);
+	res->exit_code = -1;
+	if (!res->out.max)
+		res->out.max = HP_EXEC_OUTPUT_MAX;
+	if (!res->errout.max)
+		res->errout.max = HP_EXEC_OUTPUT_MAX;
+	deadline = command_line(c, cmd, timeout_s, &full);
+
+	/* due now and then: keeps NAT state for idle sessions alive */
+	libssh2_keepalive_send(c->session, NULL);
+
+	if ((r = channel_start(c, full.buf, deadline, &ch, err)) < 0 ||
+	    (r = pump(c, ch, stdin_data, stdin_data ? stdin_len : 0, res,
+		      deadline, err)) < 0 ||
+	    (r = channel_finish(c, ch, deadline, res, err)) < 0)
+		goto out;
 	/* timeout(1)'s "stopped it" (124, or 128+KILL after -k); a command
 	 * that exits 124 by itself before the deadline is not mistaken */
 	if (timeout_s > 0 &&
@@ -272,7 +312,6 @@ out:
 			    strlen(cmd) > 80 ? "..." : "");
 	if (ch)
 		channel_free(c, ch);
-	libssh2_free(c->session, signame);
 	hp_buf_release(&full);
 	return r;
 }
@@ -292,6 +331,30 @@ static const char *first_line(struct hp_buf *b, const char *fallback)
 	return b->len ? b->buf : fallback;
 }
 
+/*
+ * The temporary name put writes to before the rename, into tmp: the same
+ * directory (rename is atomic only within a file system), a leading dot
+ * (no "*.conf" glob in conf.d picks it up), and a random suffix: parallel
+ * runs never share it.
+ */
+static int temp_name(struct ssh_conn *c, const char *path, struct hp_buf *tmp,
+		     struct hp_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t i, blen = strlen(base);
+	unsigned char rnd[8];
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return hp_ssh_fail(c, err, HP_EIO, "cannot get random bytes");
+	hp_buf_add(tmp, path, (size_t)(base - path));
+	hp_buf_addf(tmp, ".%.*s.haprov-tmp.", (int)(blen > 200 ? 200 : blen),
+		    base);
+	for (i = 0; i < sizeof(rnd); i++)
+		hp_buf_addf(tmp, "%02x", rnd[i]);
+	return 0;
+}
+
 static int ssh_put(void *ctx, const char *path, const void *data, size_t len,
 		   unsigned mode, const char *owner, const char *group,
 		   struct hp_err *err)
@@ -299,35 +362,19 @@ static int ssh_put(void *ctx, const char *path, const void *data, size_t len,
 	struct ssh_conn *c = ctx;
 	struct hp_exec_result res;
 	struct hp_buf cmd = HP_BUF_INIT, tmp = HP_BUF_INIT;
-	const char *slash = strrchr(path, '/'), *base;
-	unsigned char rnd[8];
-	size_t i, blen;
+	const char *slash = strrchr(path, '/');
 	int r;
 
 	hp_exec_result_init(&res);
-	base = slash ? slash + 1 : path;
-	if (!*base || mode > 07777) {
+	if (!*(slash ? slash + 1 : path) || mode > 07777) {
 		r = hp_ssh_fail(
 			c, err, HP_EINVALID,
 			"cannot write '%s': not a file name, or mode %o", path,
 			mode);
 		goto out;
 	}
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		r = hp_ssh_fail(c, err, HP_EIO, "cannot get random bytes");
+	if ((r = temp_name(c, path, &tmp, err)) < 0)
 		goto out;
-	}
-	/*
-	 * Same directory (rename is atomic only within a file system), a
-	 * leading dot (no "*.conf" glob in conf.d picks it up), and a
-	 * random suffix: parallel runs never share it.
-	 */
-	blen = strlen(base);
-	hp_buf_add(&tmp, path, (size_t)(base - path));
-	hp_buf_addf(&tmp, ".%.*s.haprov-tmp.", (int)(blen > 200 ? 200 : blen),
-		    base);
-	for (i = 0; i < sizeof(rnd); i++)
-		hp_buf_addf(&tmp, "%02x", rnd[i]);
 
 	/*
 	 * umask 077: the data exists readable only by root until chmod.
