@@ -46,7 +46,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all deps check unit golden lint lab-up lab-down demo bench clean \
-	format
+	format fuzz fuzz-bins fuzz-check
 
 all: haprov
 
@@ -81,6 +81,52 @@ unit-bins: $(UNIT_BINS)
 unit:
 	$(MAKE) SANITIZE=address,undefined unit-bins
 	@sh tests/run-unit.sh build/san/tests
+
+# ---- fuzzing: libFuzzer targets, tests/fuzz/fuzz_*.c (README: tests/fuzz/run.sh)
+# The library objects are built again with clang, with coverage for
+# libFuzzer and ASan + UBSan, in their own directory.
+FUZZ_CC ?= clang
+FUZZ_BUILD := build/fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = -std=c17 -g -O1 -fno-omit-frame-pointer $(WARN) $(WERROR) \
+	-D_GNU_SOURCE -Iprovisioner -Iphases -Irollback -I$(FUZZ_BUILD) \
+	$(PKG_CFLAGS)
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(LIB_SRCS)) \
+	$(FUZZ_BUILD)/templates_gen.o
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
+
+$(FUZZ_BUILD)/templates_gen.c $(FUZZ_BUILD)/templates_gen.h: $(TEMPLATES) \
+		provisioner/gen-templates.sh
+	@mkdir -p $(FUZZ_BUILD)
+	sh provisioner/gen-templates.sh $(FUZZ_BUILD) $(TEMPLATES)
+
+$(FUZZ_BUILD)/templates_gen.o: $(FUZZ_BUILD)/templates_gen.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
+		-c -o $@ $<
+
+$(FUZZ_BUILD)/%.o: %.c $(wildcard provisioner/*.h phases/*.h rollback/*.h) \
+		$(FUZZ_BUILD)/templates_gen.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
+		-DHP_VERSION='"$(VERSION)"' -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h \
+		tests/unit/fake_transport.h tests/unit/fake_rest.h \
+		$(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/unit -Itests/fuzz \
+		-fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_LIB_OBJS) $(LIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+# every target for FUZZ_SECONDS, growing build/fuzz/corpus from the seeds
+fuzz: fuzz-bins
+	@sh tests/fuzz/run.sh fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# every target for 10 s over its committed corpus: a regression test
+fuzz-check: fuzz-bins
+	@sh tests/fuzz/run.sh check $(FUZZ_BUILD) 10
 
 deps:
 	@sh tests/deps.sh

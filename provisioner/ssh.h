@@ -12,7 +12,8 @@
  * connect in parallel.
  *
  * Host keys are checked against an OpenSSH known_hosts file, the way ssh
- * with StrictHostKeyChecking=yes (or =accept-new) does:
+ * with StrictHostKeyChecking=yes (or =accept-new) does; the policy is
+ * knownhosts.h's:
  * - the host is looked up by its address as given ("10.0.0.5",
  *   "db1.example.com"), as "[address]:port" when the port is not 22;
  *   entries may list several names ("name,address") or be hashed
@@ -20,7 +21,9 @@
  * - a matching key: connect;
  * - an unknown host: refused with HP_EHOSTKEY and the key's type and
  *   SHA256 fingerprint, unless accept_new_host_keys, which appends the key
- *   to the file (creating it, 0600, and its directory, 0700);
+ *   to the file (creating it, 0600, and its directory, 0700); with
+ *   read_only as well (plan), the key is accepted for this connection only
+ *   and the file is not touched;
  * - a known host whose key differs, or which offers a key of a type
  *   known_hosts has no entry for: refused with HP_EHOSTKEY ("has
  *   CHANGED"), always, even with accept_new_host_keys;
@@ -42,6 +45,9 @@ struct hp_ssh_opts {
 	const char *known_hosts;   /* path; required */
 	bool accept_new_host_keys; /* add unknown keys; a changed key is
 				      still refused */
+	bool read_only;		   /* plan: never write known_hosts; an
+				      unknown key accept_new_host_keys lets
+				      in is trusted for this run only */
 	bool sudo;		   /* run commands under "sudo -n" */
 	int connect_timeout_s;	   /* TCP connect, handshake, auth; 0: 10 */
 	int command_timeout_s;	   /* for put and get; 0: 600 */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make check`: build with -Werror, lint, unit tests under ASan+UBSan, golden
-# and bad-inventory tests, then the lab: real hosts, the smoke test and the
-# integration tests. Every stage runs even when an earlier one failed; the
-# lab is always taken down. The last line is "N passed, N failed".
+# `make check`: build with -Werror, lint, unit tests under ASan+UBSan, the
+# fuzz targets over their corpora, golden and bad-inventory tests, then the
+# lab: real hosts, the smoke test and the integration tests. Every stage
+# runs even when an earlier one failed; the lab is always taken down. The
+# last line is "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 PASS=0
@@ -47,6 +48,8 @@ stage() {
 stage build make -s haprov
 stage lint sh tests/lint.sh
 stage unit make -s unit
+# every libFuzzer target for 10 s over its corpus (tests/fuzz/run.sh)
+stage fuzz make -s fuzz-check
 stage golden sh tests/golden.sh
 # the SSH transport against a real sshd on loopback: needs no lab
 stage ssh-local bash tests/integration/10-ssh-local.sh

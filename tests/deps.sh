@@ -7,6 +7,7 @@ PKGS="gcc make pkg-config libc6-dev
 libssh2-1-dev libcurl4-openssl-dev libjansson-dev libgit2-dev libyaml-dev
 libssl-dev libcmocka-dev
 clang-format clang-tidy cppcheck
+clang libclang-rt-14-dev
 systemd-container debootstrap zstd openssh-client openssh-server
 curl jq bc git util-linux iproute2 postgresql-client procps time sudo
 python3 python3-psycopg2"

@@ -4,8 +4,8 @@
 # config, and stops (that PID only) at the end. Needs no lab: it touches no
 # other host and no system-wide sshd. Builds tests/integration/ssh_probe.c
 # with ssh.c and its dependencies, then checks host key handling (unknown,
-# accept-new, changed, revoked, hashed and "name,address" entries, key type
-# preference), authentication (key file, wrong key, ssh-agent) and the
+# accept-new, a plan that must write nothing, changed, revoked, hashed and
+# "name,address" entries, key type preference), authentication (key file, wrong key, ssh-agent) and the
 # transport ops (exec, stdin, stdout/stderr, timeouts, put/get).
 # Prints "ok - ..." / "not ok - ..." and ends with "N passed, N failed".
 set -u
@@ -78,7 +78,8 @@ fi
 PROBE=$T/ssh_probe
 # shellcheck disable=SC2086
 if cc $CFLAGS -o "$PROBE" tests/integration/ssh_probe.c provisioner/ssh.c \
-	provisioner/shell.c provisioner/transport.c provisioner/util.c \
+	provisioner/ssh_channel.c provisioner/knownhosts.c provisioner/shell.c \
+	provisioner/transport.c provisioner/util.c \
 	$(pkg-config --libs libssh2 libcrypto) 2>"$T/build.log"; then
 	ok "ssh_probe builds with -Werror"
 else
@@ -213,6 +214,35 @@ check "OpenSSH's ssh accepts the known_hosts line we wrote" \
 check "a second accept-new run adds nothing" bash -c \
 	"'$PROBE' -a 127.0.0.1 -p $PORT -i '$T/client' -k '$KH_NEW' -A connect >/dev/null && [ \$(wc -l <'$KH_NEW') -eq 1 ]"
 
+# plan (-P, read only) writes nothing, not even with accept-new: the key
+# is trusted for that one run, and apply must accept it again
+KH_PLAN=$T/plandir/known_hosts
+expect "plan with accept-new: an unknown key is accepted for this run only" \
+	0 '^connected$' -P -A -i "$T/client" -k "$KH_PLAN" connect
+check "... and it says the key would be added, with its fingerprint" \
+	grep -Eq "would add ED25519 key $(fp "$T/host_ed25519.pub") .*not written" "$OUT"
+check "plan with accept-new creates neither known_hosts nor its directory" \
+	test ! -e "$T/plandir"
+{
+	echo "# the operator's own layout"
+	echo ""
+	printf 'other.example %s' "$(cut -d' ' -f1,2 "$T/other_ed25519.pub")"
+} >"$T/kh_plan"
+cp -p "$T/kh_plan" "$T/kh_plan.orig"
+expect "plan with accept-new and an existing known_hosts connects" 0 \
+	'^connected$' -P -A -i "$T/client" -k "$T/kh_plan" connect
+check "known_hosts is byte-identical after a plan with accept-new" \
+	cmp -s "$T/kh_plan" "$T/kh_plan.orig"
+check "... and its modification time did not change" \
+	test "$(stat -c %Y.%s "$T/kh_plan")" = "$(stat -c %Y.%s "$T/kh_plan.orig")"
+expect "plan without accept-new still refuses an unknown key" 6 "not known" \
+	-P -i "$T/client" -k "$T/kh_plan" connect
+expect "the next run (not a plan) with accept-new adds the key" 0 \
+	'^connected$' -A -i "$T/client" -k "$T/kh_plan" connect
+check "... after the old last line, which stays intact" \
+	test "$(sed -n 3p "$T/kh_plan")/$(sed -n 4p "$T/kh_plan")" = \
+	"$(sed -n 3p "$T/kh_plan.orig")/$(keyline "$T/host_ed25519.pub")"
+
 printf 'no-newline-at-end ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB' >"$T/kh_nonl"
 expect "accept-new appends after a last line without newline" 0 '^connected$' \
 	-A -i "$T/client" -k "$T/kh_nonl" connect
@@ -226,6 +256,8 @@ expect "changed host key refused (HP_EHOSTKEY, CHANGED, fingerprint)" 6 \
 	-i "$T/client" -k "$T/kh_changed" connect
 expect "changed host key refused even with accept-new" 6 "has CHANGED" \
 	-A -i "$T/client" -k "$T/kh_changed" connect
+expect "changed host key refused in a plan with accept-new" 6 "has CHANGED" \
+	-P -A -i "$T/client" -k "$T/kh_changed" connect
 check "known_hosts is untouched after a changed key" \
 	cmp -s "$T/kh_changed" "$T/kh_changed.orig"
 
@@ -338,7 +370,9 @@ if command -v sudo >/dev/null; then
 	expect "sudo: commands run as 'sudo -n /bin/sh -c'" 0 '^0$' \
 		-s -i "$T/client" -k "$T/kh_good" exec 'id -u'
 else
-	ok "sudo: # skip, sudo is not installed"
+	# deps.sh installs sudo: a missing prerequisite is a failure, never
+	# a pass, or the closing count would claim a test that did not run
+	notok "sudo: sudo is not installed (make deps): the sudo path was not tested"
 fi
 
 # ---- the transport ops ------------------------------------------------------------

@@ -8,7 +8,8 @@
  *   ssh_probe silent-server PORT SECONDS accept one connection, say nothing
  *
  * options: -a ADDR -p PORT -u USER -i KEY -k KNOWN_HOSTS -A (accept new
- * host keys) -s (sudo) -t CONNECT_TIMEOUT_S
+ * host keys) -P (read only, as plan: never write known_hosts) -s (sudo)
+ * -t CONNECT_TIMEOUT_S
  *
  * connect and exec exit with -code (HP_EHOSTKEY -> 6, ...) when the
  * connection fails, after printing "error CODE host=HOST: MESSAGE".
@@ -286,7 +287,7 @@ static int silent_server(int port, int seconds)
 static void usage(void)
 {
 	fputs("usage: ssh_probe -a ADDR -p PORT -u USER [-i KEY] -k KH [-A] "
-	      "[-s] [-t S] connect|exec CMD|suite DIR\n"
+	      "[-P] [-s] [-t S] connect|exec CMD|suite DIR\n"
 	      "       ssh_probe silent-server PORT SECONDS\n",
 	      stderr);
 	exit(64);
@@ -305,7 +306,7 @@ int main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.user = "root";
-	while ((opt = getopt(argc, argv, "a:p:u:i:k:Ast:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:u:i:k:APst:")) != -1) {
 		switch (opt) {
 		case 'a':
 			o.address = optarg;
@@ -325,6 +326,9 @@ int main(int argc, char **argv)
 		case 'A':
 			o.accept_new_host_keys = true;
 			break;
+		case 'P':
+			o.read_only = true;
+			break;
 		case 's':
 			o.sudo = true;
 			break;
@@ -338,7 +342,8 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		usage();
 	mode = argv[optind];
-	hp_log_set_level(HP_LOG_ERROR);
+	/* warnings too: "added ... key" and "would add ... key" */
+	hp_log_set_level(HP_LOG_WARN);
 
 	/* haprov's main does this once; ssh.c never does */
 	if (libssh2_init(0) != 0) {
