@@ -216,17 +216,26 @@ bool hp_restart_leader_first(const json_t *have, const json_t *want);
  * what: no leader, a scheduled switchover, a member whose role is not
  * leader/replica/sync_standby or whose state is not running/streaming, an
  * inventory member missing from the answer.
+ *
+ * down (NULL, or one bool per inventory host): a repair (a rollback) acts
+ * on members a bad change left down, so a replica in a failed state
+ * ("start failed", "restart failed", "crashed", "stopped") or missing from
+ * the answer is marked there instead of counting as a transition. A
+ * scheduled switchover, a member on its way (starting, stopping,
+ * demoting...), no leader or a leader that is not running still are.
  */
 int hp_staged_cluster_check(const struct hp_inventory *inv,
 			    const json_t *cluster, const char **leader,
-			    bool *stable, struct hp_buf *why,
+			    bool *stable, bool *down, struct hp_buf *why,
 			    struct hp_err *err);
 
 /* The leader's GET /patroni answer: every other patroni host of the
- * inventory is listed in "replication" with state "streaming". If not,
- * false and why names the first that is not. */
+ * inventory (but those marked in skip, which may be NULL) is listed in
+ * "replication" with state "streaming". If not, false and why names the
+ * first that is not. */
 bool hp_staged_streaming(const struct hp_inventory *inv, const char *leader,
-			 const json_t *patroni, struct hp_buf *why);
+			 const json_t *patroni, const bool *skip,
+			 struct hp_buf *why);
 
 /*
  * Wait until the cluster is stable, for at most validation.timeout_s:

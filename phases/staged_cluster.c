@@ -158,10 +158,24 @@ static void transition(struct hp_buf *why, bool *stable, const char *what,
 		hp_buf_add_printable(why, value, strlen(value), 64);
 }
 
+/* A state Patroni stays in until someone acts: the member is down, not
+ * on its way somewhere. */
+static bool failed_state(const char *state)
+{
+	static const char *const v[] = {"start failed", "restart failed",
+					"crashed", "stopped"};
+	size_t i;
+
+	for (i = 0; i < HP_ARRAY_SIZE(v); i++)
+		if (!strcmp(state, v[i]))
+			return true;
+	return false;
+}
+
 /* One member of /cluster: structure (errors) and transitions. */
 static int check_member(const struct hp_inventory *inv, const json_t *m,
-			size_t i, bool *seen, const char **leader, bool *stable,
-			struct hp_buf *why, struct hp_err *err)
+			size_t i, bool *seen, bool *down, const char **leader,
+			bool *stable, struct hp_buf *why, struct hp_err *err)
 {
 	const char *name = json_string_value(json_object_get(m, "name"));
 	const char *role = json_string_value(json_object_get(m, "role"));
@@ -210,14 +224,18 @@ static int check_member(const struct hp_inventory *inv, const json_t *m,
 		transition(why, stable, "member ", h->name, " has role ", role);
 	}
 	/* Patroni 3 shows a replica as "streaming" */
-	if (strcmp(state, "running") != 0 && strcmp(state, "streaming") != 0)
+	if (!strcmp(state, "running") || !strcmp(state, "streaming"))
+		return 0;
+	if (down && *leader != h->name && failed_state(state))
+		down[hi] = true; /* a repair acts on it: not waited for */
+	else
 		transition(why, stable, "member ", h->name, " is ", state);
 	return 0;
 }
 
 int hp_staged_cluster_check(const struct hp_inventory *inv,
 			    const json_t *cluster, const char **leader,
-			    bool *stable, struct hp_buf *why,
+			    bool *stable, bool *down, struct hp_buf *why,
 			    struct hp_err *err)
 {
 	const json_t *members = json_object_get(cluster, "members");
@@ -237,7 +255,8 @@ int hp_staged_cluster_check(const struct hp_inventory *inv,
 			       "GET /cluster: no \"members\" array");
 	for (i = 0; r == 0 && i < json_array_size(members); i++) {
 		m = json_array_get(members, i);
-		r = check_member(inv, m, i, seen, leader, stable, why, err);
+		r = check_member(inv, m, i, seen, down, leader, stable, why,
+				 err);
 	}
 	if (r < 0) {
 		*leader = NULL;
@@ -250,17 +269,23 @@ int hp_staged_cluster_check(const struct hp_inventory *inv,
 	if (!*leader)
 		transition(why, stable, "no member is the leader", NULL, NULL,
 			   NULL);
-	for (i = 0; i < inv->nr_hosts; i++)
-		if ((inv->hosts[i].roles & HP_ROLE_PATRONI) && !seen[i])
+	for (i = 0; i < inv->nr_hosts; i++) {
+		if (!(inv->hosts[i].roles & HP_ROLE_PATRONI) || seen[i])
+			continue;
+		if (down)
+			down[i] = true;
+		else
 			transition(why, stable, "member ", inv->hosts[i].name,
 				   " is missing from the cluster", NULL);
+	}
 out:
 	free(seen);
 	return r;
 }
 
 bool hp_staged_streaming(const struct hp_inventory *inv, const char *leader,
-			 const json_t *patroni, struct hp_buf *why)
+			 const json_t *patroni, const bool *skip,
+			 struct hp_buf *why)
 {
 	const json_t *repl = json_object_get(patroni, "replication");
 	size_t i, k;
@@ -270,7 +295,8 @@ bool hp_staged_streaming(const struct hp_inventory *inv, const char *leader,
 		const json_t *e;
 		bool ok = false;
 
-		if (!(h->roles & HP_ROLE_PATRONI) || !strcmp(h->name, leader))
+		if (!(h->roles & HP_ROLE_PATRONI) ||
+		    !strcmp(h->name, leader) || (skip && skip[i]))
 			continue;
 		json_array_foreach(repl, k, e)
 		{
@@ -330,15 +356,23 @@ int hp_staged_look(struct hp_run *run, struct hp_rest *rest,
 	struct hp_rest_resp resp;
 	struct hp_err e;
 	json_t *c;
+	/* a rollback repairs members a bad change left down: it must not
+	 * wait for them to come back by themselves */
+	bool *down = run->restore_point
+			     ? xcalloc(run->inv->nr_hosts + 1, sizeof(bool))
+			     : NULL;
 	int r = 0;
 
 	*leader = NULL;
 	*stable = false;
 	if (cluster)
 		*cluster = NULL;
-	if (!(c = get_cluster(run, rest, why)))
+	if (!(c = get_cluster(run, rest, why))) {
+		free(down);
 		return 0;
-	r = hp_staged_cluster_check(run->inv, c, leader, stable, why, err);
+	}
+	r = hp_staged_cluster_check(run->inv, c, leader, stable, down, why,
+				    err);
 	if (r == 0 && *stable) {
 		hp_rest_resp_init(&resp);
 		if (hp_member_get(run, rest, *leader, "/patroni", &resp, &e) <
@@ -347,13 +381,14 @@ int hp_staged_look(struct hp_run *run, struct hp_rest *rest,
 			hp_buf_adds(why, e.msg);
 		} else {
 			*stable = hp_staged_streaming(run->inv, *leader,
-						      resp.json, why);
+						      resp.json, down, why);
 		}
 		hp_rest_resp_release(&resp);
 	}
 	if (r == 0 && cluster)
 		*cluster = json_incref(c);
 	json_decref(c);
+	free(down);
 	return r;
 }
 

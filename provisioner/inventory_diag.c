@@ -41,11 +41,12 @@ static bool diag_before(const struct hp_diag *a, const struct hp_diag *b)
 
 void hp_inv_diags_sort(struct hp_diags *d, size_t from)
 {
-	struct hp_diag *a = d->items + from, *tmp, *src, *dst;
+	struct hp_diag *a, *tmp, *src, *dst;
 	size_t n = d->nr - from, width, i;
 
 	if (n < 2)
-		return;
+		return; /* and items may be NULL: no pointer arithmetic on it */
+	a = d->items + from;
 	tmp = xmalloc(n * sizeof(*tmp));
 	src = a;
 	dst = tmp;

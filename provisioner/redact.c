@@ -302,6 +302,24 @@ static bool next_word(const char *l, size_t n, size_t *i, size_t *a,
 	return true;
 }
 
+/* Whether s (n bytes, a closing quote allowed) is only a reference to an
+ * environment variable, "${NAME}": HAProxy expands it at start-up, so the
+ * text names where the password is and holds none (haprov's own stats
+ * line reads the password from the environment this way). */
+static bool env_reference(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n && (s[n - 1] == '"' || s[n - 1] == '\''))
+		n--;
+	if (n < 4 || s[0] != '$' || s[1] != '{' || s[n - 1] != '}')
+		return false;
+	for (i = 2; i < n - 1; i++)
+		if (!is_name_char(s[i]) || s[i] == '-' || s[i] == '.')
+			return false;
+	return n > 3 && !(s[2] >= '0' && s[2] <= '9');
+}
+
 /* HAProxy: "stats auth user:pass", and a userlist's "user NAME password
  * X" or "user NAME insecure-password X". */
 static void scan_haproxy(const char *l, size_t n, size_t lead,
@@ -319,7 +337,8 @@ static void scan_haproxy(const char *l, size_t n, size_t lead,
 		    !next_word(l, n, &i, &a, &b))
 			return;
 		colon = memchr(l + a, ':', b - a);
-		if (colon)
+		if (colon &&
+		    !env_reference(colon + 1, b - (size_t)(colon - l) - 1))
 			add_span(sp, (size_t)(colon - l) + 1, b);
 		return;
 	}

@@ -332,8 +332,13 @@ int hp_rest_poll(struct hp_rest *r, const char *method, const char *url,
 				hp_buf_add_printable(&seen, resp.body.buf, resp.body.len,
 						     REST_QUOTE_MAX);
 			}
-			if (why.len)
-				hp_buf_addf(&seen, " (%s)", why.buf);
+			if (why.len) {
+				/* check's reason may quote the answer */
+				hp_buf_adds(&seen, " (");
+				hp_buf_add_printable(&seen, why.buf, why.len,
+						     REST_WHY_MAX);
+				hp_buf_addch(&seen, ')');
+			}
 			if (last) {
 				hp_rest_resp_release(last);
 				*last = resp;

@@ -105,6 +105,17 @@ static void test_haproxy(void **state)
 	expect("    user bob password $6$salt$hunter2 groups ops\n",
 	       "    user bob password <redacted> groups ops\n");
 	unchanged("    user haproxy\n");
+	/* haprov's own line names the environment variable: no password */
+	unchanged("    stats auth \"haprov:${HAPROV_STATS_PASSWORD}\"\n");
+	unchanged("    stats auth haprov:${P}\n");
+	/* but anything more than a bare reference is a value */
+	expect("    stats auth haprov:x${P}\n",
+	       "    stats auth haprov:<redacted>\n");
+	expect("    stats auth \"haprov:${P}x\"\n",
+	       "    stats auth \"haprov:<redacted>\n");
+	expect("    stats auth haprov:${1P}\n",
+	       "    stats auth haprov:<redacted>\n");
+	expect("    stats auth haprov:${}\n", "    stats auth haprov:<redacted>\n");
 	unchanged("    stats uri /stats\n");
 	unchanged("    bind *:5000\n");
 }

@@ -524,7 +524,8 @@ static void test_cluster_check(void **state)
 		struct hp_err err;
 
 		assert_int_equal(hp_staged_cluster_check(inv, c, &leader,
-							 &stable, &why, &err),
+							 &stable, NULL, &why,
+							 &err),
 				 0);
 		if (!cases[i].why) {
 			assert_true(stable);
@@ -587,7 +588,8 @@ static void test_cluster_check_hostile(void **state)
 
 		hp_err_clear(&err);
 		assert_int_equal(hp_staged_cluster_check(inv, c, &leader,
-							 &stable, &why, &err),
+							 &stable, NULL, &why,
+							 &err),
 				 HP_EVERIFY);
 		assert_null(leader);
 		assert_false(stable);
@@ -595,6 +597,81 @@ static void test_cluster_check_hostile(void **state)
 			fail_msg("case %zu: '%s' lacks '%s'", i, err.msg,
 				 cases[i].msg);
 		assert_printable(err.msg);
+		hp_buf_release(&why);
+		json_decref(c);
+	}
+	hp_inventory_free(inv);
+	hp_diags_release(&d);
+}
+
+/* A repair (rollback) does not wait for replicas a bad change left down:
+ * it is what brings them back. Everything else still counts. */
+static void test_cluster_check_repair(void **state)
+{
+	static const struct {
+		const char *json;
+		bool stable;	/* with down given */
+		const char *down; /* hosts marked down, in order */
+	} cases[] = {
+		{"{\"members\": [{\"name\": \"a\", \"role\": \"leader\", "
+		 "\"state\": \"running\"}, {\"name\": \"b\", \"role\": "
+		 "\"replica\", \"state\": \"start failed\"}, {\"name\": \"c\", "
+		 "\"role\": \"replica\", \"state\": \"streaming\"}]}",
+		 true, "b"},
+		/* missing from the answer: down too */
+		{"{\"members\": [{\"name\": \"a\", \"role\": \"leader\", "
+		 "\"state\": \"running\"}, {\"name\": \"c\", \"role\": "
+		 "\"replica\", \"state\": \"crashed\"}]}",
+		 true, "bc"},
+		/* on its way somewhere: waited for */
+		{"{\"members\": [{\"name\": \"a\", \"role\": \"leader\", "
+		 "\"state\": \"running\"}, {\"name\": \"b\", \"role\": "
+		 "\"replica\", \"state\": \"starting\"}]}",
+		 false, "c"},
+		/* the leader itself down: never a repairable replica */
+		{"{\"members\": [{\"name\": \"a\", \"role\": \"leader\", "
+		 "\"state\": \"stopped\"}, {\"name\": \"b\", \"role\": "
+		 "\"replica\", \"state\": \"streaming\"}]}",
+		 false, "c"},
+		{"{\"scheduled_switchover\": {\"at\": \"x\"}, \"members\": "
+		 "[{\"name\": \"a\", \"role\": \"leader\", \"state\": "
+		 "\"running\"}, {\"name\": \"b\", \"role\": \"replica\", "
+		 "\"state\": \"stopped\"}]}",
+		 false, "bc"},
+	};
+	struct hp_diags d = {0};
+	struct hp_inventory *inv = load_inv(&d);
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < HP_ARRAY_SIZE(cases); i++) {
+		json_t *c = J(cases[i].json);
+		struct hp_buf why = HP_BUF_INIT;
+		const char *leader = NULL;
+		bool stable = false, down[8] = {false};
+		struct hp_err err;
+
+		assert_int_equal(hp_staged_cluster_check(inv, c, &leader,
+							 &stable, down, &why,
+							 &err),
+				 0);
+		if (stable != cases[i].stable)
+			fail_msg("case %zu: stable %d (%s)", i, stable, why.buf);
+		for (k = 0; k < inv->nr_hosts; k++) {
+			bool want = strchr(cases[i].down,
+					   inv->hosts[k].name[0]) != NULL;
+
+			if (down[k] != want)
+				fail_msg("case %zu: %s down %d", i,
+					 inv->hosts[k].name, down[k]);
+		}
+		/* without down, a failed replica is a transition */
+		hp_buf_reset(&why);
+		assert_int_equal(hp_staged_cluster_check(inv, c, &leader,
+							 &stable, NULL, &why,
+							 &err),
+				 0);
+		assert_false(stable);
 		hp_buf_release(&why);
 		json_decref(c);
 	}
@@ -619,16 +696,26 @@ static void test_streaming(void **state)
 	struct hp_buf why = HP_BUF_INIT;
 
 	(void)state;
-	assert_true(hp_staged_streaming(inv, "a", ok, &why));
-	assert_false(hp_staged_streaming(inv, "a", catchup, &why));
+	assert_true(hp_staged_streaming(inv, "a", ok, NULL, &why));
+	assert_false(hp_staged_streaming(inv, "a", catchup, NULL, &why));
 	assert_string_equal(why.buf,
 			    "replica c is not streaming from leader a");
 	hp_buf_reset(&why);
-	assert_false(hp_staged_streaming(inv, "a", odd, &why));
-	assert_false(hp_staged_streaming(inv, "a", none, &why));
+	{
+		/* a replica a repair acts on need not stream yet */
+		bool skip[3] = {false, false, true};
+
+		assert_true(hp_staged_streaming(inv, "a", catchup, skip, &why));
+		skip[2] = false;
+		skip[1] = true;
+		assert_false(hp_staged_streaming(inv, "a", catchup, skip, &why));
+		hp_buf_reset(&why);
+	}
+	assert_false(hp_staged_streaming(inv, "a", odd, NULL, &why));
+	assert_false(hp_staged_streaming(inv, "a", none, NULL, &why));
 	/* b leads: a must stream too */
 	hp_buf_reset(&why);
-	assert_false(hp_staged_streaming(inv, "b", ok, &why));
+	assert_false(hp_staged_streaming(inv, "b", ok, NULL, &why));
 	assert_string_equal(why.buf,
 			    "replica a is not streaming from leader b");
 	hp_buf_release(&why);
@@ -708,6 +795,7 @@ int main(void)
 		cmocka_unit_test(test_order_other_parameters),
 		cmocka_unit_test(test_cluster_check),
 		cmocka_unit_test(test_cluster_check_hostile),
+		cmocka_unit_test(test_cluster_check_repair),
 		cmocka_unit_test(test_streaming),
 		cmocka_unit_test(test_config_check),
 	};
