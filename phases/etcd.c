@@ -14,7 +14,7 @@ static const char *const etcd_svcs[] = { "etcd" };
 
 /*
  * Debian's etcd-server starts a single-node "default" member as soon as
- * it is installed (FIELD-NOTES). Stop it and remove its data so that it
+ * it is installed (docs/field-notes.md). Stop it and remove its data so that it
  * can never be mistaken for our cluster; our data lives in etcd.data_dir.
  */
 #define ETCD_POST_INSTALL                                                  \

@@ -5,7 +5,8 @@
  * (DCS) settings through PATCH /config. Verified with GET /cluster (one
  * leader, every member running, lag within bound), real streaming from the
  * leader's GET /patroni (Patroni 3.0.2 calls a replica "running" ~9 s
- * before it streams: FIELD-NOTES), and GET /config equal to the inventory.
+ * before it streams: docs/field-notes.md), and GET /config equal to the
+ * inventory.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -571,7 +572,7 @@ static bool member_ok(const struct hp_inventory *inv, const json_t *m,
 		(*leaders)++;
 	} else if (strcmp(role, "replica") != 0 &&
 		   strcmp(role, "sync_standby") != 0) {
-		/* sync_standby: synchronous mode (FIELD-NOTES) */
+		/* sync_standby: synchronous mode (docs/field-notes.md) */
 		hp_buf_addf(why, "member %s has role ", h->name);
 		why_remote(why, role);
 		return false;

@@ -1,7 +1,8 @@
 /*
- * Staged changes on a live cluster (DESIGN.md, "Staged changes"): Patroni's
- * dynamic configuration is PATCHed on the leader with only what differs,
- * every member must report it, members whose PostgreSQL needs a restart
+ * Staged changes on a live cluster (docs/architecture.md, "Staged
+ * changes on a live cluster"): Patroni's dynamic configuration is
+ * PATCHed on the leader with only what differs, every member must report
+ * it, members whose PostgreSQL needs a restart
  * are restarted one at a time (replicas, one switchover, the former
  * leader), and the cluster must then stay healthy for the soak time.
  */

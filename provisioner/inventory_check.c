@@ -190,7 +190,7 @@ static void check_etcd(struct hp_inventory *inv, struct hp_inv_loader *ld)
 
 /*
  * Patroni's rule. Patroni 3.0 accepts a PATCH that breaks it and then
- * loses the leader key by itself (FIELD-NOTES.md), so it is an error here
+ * loses the leader key by itself (docs/field-notes.md), so it is an error here
  * and not a warning. The message points at ttl, the value most often
  * lowered in a staged change.
  */

@@ -241,7 +241,7 @@ int main(int argc, char **argv)
 			argv[i]);
 		return HP_EXIT_USAGE;
 	}
-	/* once, before any thread starts (STYLE.md, library rules) */
+	/* once, before any thread starts (docs/style.md, library rules) */
 	if (libssh2_init(0) != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
 	    git_libgit2_init() < 0) {
 		fputs("haprov: cannot initialise libraries\n", stderr);

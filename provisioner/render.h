@@ -149,7 +149,7 @@ const struct hp_rendered_file *hp_rendered_find(const struct hp_rendered *r,
  * Value types: see hp_render_param_value().
  *
  * Fails with HP_EINVALID when loop_wait + 2 * retry_timeout > ttl
- * (Patroni accepts it and then loses its leader key; see FIELD-NOTES).
+ * (Patroni accepts it and then loses its leader key; see docs/field-notes.md).
  * Allocates: *out is a new reference the caller json_decref()s; NULL on
  * error.
  */

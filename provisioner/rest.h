@@ -5,7 +5,7 @@
  * stats), on libcurl and jansson.
  *
  * Threads: a struct hp_rest owns one curl easy handle and belongs to one
- * thread (STYLE.md: curl easy handles belong to one thread each); give
+ * thread (docs/style.md: curl easy handles belong to one thread each); give
  * each host worker its own. curl_global_init(CURL_GLOBAL_DEFAULT) must
  * have been called once, in main, before any thread starts (unit tests
  * call it themselves).

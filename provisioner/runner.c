@@ -270,6 +270,8 @@ static int connect_one(struct hp_hostrun *h, void *arg)
 	o.identity_file = inv->ssh.identity_file;
 	o.known_hosts = inv->ssh.known_hosts;
 	o.accept_new_host_keys = h->run->opts.accept_new_host_keys;
+	/* plan writes nothing, known_hosts included */
+	o.read_only = h->run->opts.plan;
 	o.sudo = inv->ssh.sudo;
 	o.connect_timeout_s = inv->ssh.connect_timeout_s;
 	o.command_timeout_s = inv->ssh.command_timeout_s;

@@ -2,7 +2,7 @@
 #define HP_SHELL_H
 /*
  * The one quoting function for values that reach a remote shell
- * (STYLE.md rule 11). Every inventory value, path, user or group name put
+ * (docs/style.md rule 11). Every inventory value, path, user or group name put
  * into a command string goes through hp_shell_quote(); secrets never do,
  * because they travel on stdin and never appear in a command at all.
  *

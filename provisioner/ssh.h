@@ -7,7 +7,7 @@
  * transport to one worker.
  *
  * libssh2_init() must have been called once, in main, before any thread
- * starts, and libssh2_exit() at the end (STYLE.md rule 6): this module
+ * starts, and libssh2_exit() at the end (docs/style.md rule 6): this module
  * never calls either, because libssh2_init is not thread-safe and hosts
  * connect in parallel.
  *

@@ -27,7 +27,8 @@ echo "$out"
 check_eq "patronictl: one Leader" 1 "$(grep -c '| Leader ' <<<"$out")"
 check_eq "patronictl: two Replicas" 2 "$(grep -c '| Replica ' <<<"$out")"
 # Patroni 3.0.2's patronictl says "running" even before a replica streams
-# (FIELD-NOTES), so streaming is read from pg_stat_replication on the leader
+# (docs/field-notes.md), so streaming is read from pg_stat_replication on the
+# leader
 leader=$(grep '| Leader ' <<<"$out" | awk -F'|' '{gsub(/ /,"",$2); print $2}')
 n=$(lab_ssh "$leader" "cd / && runuser -u postgres -- psql -XAtc \"select count(*) from pg_stat_replication where state = 'streaming'\"")
 check_eq "pg_stat_replication on leader $leader: 2 streaming" 2 "$n"

@@ -29,6 +29,20 @@ check "nothing changed on pg1 (its drift is still there)" \
 check_eq "no commit in the state repository" "$head0" "$(state_head)"
 check "accept-new does not accept a changed key" bash -c \
 	"! '$HAPROV' apply '$inv' --accept-new-host-keys >/dev/null 2>&1"
+# an unknown host (pg3 missing from known_hosts): plan with
+# --accept-new-host-keys trusts it for that run only and writes nothing
+kh2=$T_TMP/known_hosts.unknown
+awk -v b="$(lab_ip pg3)" '{ split($1, n, ","); bad = 0;
+	for (j in n) if (n[j] == b) bad = 1; if (!bad) print }' \
+	"$LAB_KNOWN_HOSTS" >"$kh2"
+inv2=$(inv_variant unknownkey "s|known_hosts: .*|known_hosts: $kh2|")
+sum0=$(sha256sum <"$kh2")
+"$HAPROV" plan "$inv2" --accept-new-host-keys >"$T_TMP/plan2.log" 2>&1
+rc=$?
+check "plan --accept-new-host-keys runs (exit 0 or 2, got $rc)" \
+	test "$rc" -eq 0 -o "$rc" -eq 2
+check "it says the key would be added" grep -q "would add" "$T_TMP/plan2.log"
+check_eq "plan wrote nothing to known_hosts" "$sum0" "$(sha256sum <"$kh2")"
 # put things back for the next tests
 run_haprov "$T_TMP/fix.log" apply "$INV"
 check_eq "apply with the right known_hosts converges" 0 "$?"

@@ -2,7 +2,7 @@
 #define HP_FAKE_TRANSPORT_H
 /*
  * A scripted fake of struct hp_transport for unit tests of the engine
- * (STYLE.md rule 9): no network, every call recorded, answers canned.
+ * (docs/style.md rule 9): no network, every call recorded, answers canned.
  *
  *	struct hp_fake f;
  *	struct hp_transport t;

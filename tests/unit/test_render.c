@@ -949,7 +949,7 @@ static void test_dcs_json_refusals(void **state)
 	json_t *dcs = json_true(); /* a singleton: must become NULL */
 
 	(void)state;
-	/* Patroni's rule, from FIELD-NOTES: 10 + 2 * 10 > 20 */
+	/* Patroni's rule, from docs/field-notes.md: 10 + 2 * 10 > 20 */
 	inv->patroni.dcs.ttl = 20;
 	assert_int_equal(hp_render_dcs_json(&dcs, inv, &err), HP_EINVALID);
 	assert_null(dcs);
