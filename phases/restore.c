@@ -200,22 +200,6 @@ int hp_restore_files(struct hp_hostrun *h, const char *phase,
 	return 0;
 }
 
-/* A removed file changes what its services read, as a changed one does. */
-static void note_services(struct hp_hostrun *h, const struct hp_want_file *f)
-{
-	char *list, *save = NULL, *s;
-
-	if (!strncmp(f->path, "/etc/systemd/", 13))
-		h->daemon_reload = true;
-	if (!f->services)
-		return;
-	list = xstrdup(f->services);
-	for (s = strtok_r(list, " ", &save); s; s = strtok_r(NULL, " ", &save))
-		if (!hp_strlist_has(&h->restart, s))
-			hp_strlist_add(&h->restart, s);
-	free(list);
-}
-
 int hp_restore_remove_file(struct hp_hostrun *h, const struct hp_want_file *f,
 			   struct hp_err *err)
 {
@@ -256,7 +240,7 @@ int hp_restore_remove_file(struct hp_hostrun *h, const struct hp_want_file *f,
 				       root);
 
 		h->nr_changed++;
-		note_services(h, f);
+		hp_step_note_services(h, f, true);
 		hp_run_record(h->run, h->host->name, HP_STEP_CHANGED, step,
 			      what, NULL, t);
 		free(what);

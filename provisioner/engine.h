@@ -334,6 +334,12 @@ int hp_step_file(struct hp_hostrun *h, const struct hp_want_file *f,
 		 const struct hp_fact_file *fact, bool *changed,
 		 struct hp_err *err);
 
+/* Note the services that read f (and a systemd daemon-reload for a unit
+ * file) for the service step: reload or restart as f says, restart when
+ * removed (the file is gone). */
+void hp_step_note_services(struct hp_hostrun *h, const struct hp_want_file *f,
+			   bool removed);
+
 /* Ensure a directory exists with mode and owner. */
 int hp_step_dir(struct hp_hostrun *h, const char *path, unsigned mode,
 		const char *owner, const char *group, struct hp_err *err);

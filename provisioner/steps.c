@@ -193,7 +193,8 @@ static int file_diff(struct hp_hostrun *h, const struct hp_want_file *f,
 	return r;
 }
 
-static void note_services(struct hp_hostrun *h, const struct hp_want_file *f)
+void hp_step_note_services(struct hp_hostrun *h, const struct hp_want_file *f,
+			   bool removed)
 {
 	char *list, *save = NULL, *s;
 
@@ -203,7 +204,9 @@ static void note_services(struct hp_hostrun *h, const struct hp_want_file *f)
 		return;
 	list = xstrdup(f->services);
 	for (s = strtok_r(list, " ", &save); s; s = strtok_r(NULL, " ", &save)) {
-		struct hp_strlist *l = f->reload ? &h->reload : &h->restart;
+		/* a removed file is never "reloaded": its services restart */
+		struct hp_strlist *l =
+			f->reload && !removed ? &h->reload : &h->restart;
 
 		if (!hp_strlist_has(l, s))
 			hp_strlist_add(l, s);
@@ -356,7 +359,7 @@ int hp_step_file(struct hp_hostrun *h, const struct hp_want_file *f,
 	if ((r = file_install(h, f, fact->exists, owner, group, err)) < 0)
 		goto fail;
 	add_rec(h, f, &old, fact->exists && content_differs && !f->secret);
-	note_services(h, f);
+	hp_step_note_services(h, f, false);
 	hp_run_record(h->run, h->host->name, HP_STEP_CHANGED, step, what.buf,
 		      NULL, t);
 	goto out;
