@@ -196,8 +196,15 @@ static bool log_acts_on(const char *log, const char *path)
 	return false;
 }
 
+/*
+ * The inventory refuses data directories under /tmp (a world-writable
+ * tree), where the sandbox lives: it is loaded with stand-in paths, which
+ * use_sandbox_paths then swaps for the sandbox's, as a test of the phase
+ * (not of the inventory) may.
+ */
 static char *dir_inventory(const char *data_dir, const char *wal_dir)
 {
+	(void)data_dir;
 	return xasprintf(
 		"cluster: {name: t}\n"
 		"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
@@ -208,8 +215,19 @@ static char *dir_inventory(const char *data_dir, const char *wal_dir)
 		"  data_dir: %s\n"
 		"%s%s%s"
 		"validation: {timeout_s: 1}\n",
-		data_dir, wal_dir ? "tuning:\n  wal_dir: " : "",
-		wal_dir ? wal_dir : "", wal_dir ? "\n" : "");
+		"/srv/hp-test/pgdata", wal_dir ? "tuning:\n  wal_dir: " : "",
+		wal_dir ? "/srv/hp-test/wal" : "", wal_dir ? "\n" : "");
+}
+
+static void use_sandbox_paths(struct fx *x, const char *data_dir,
+			      const char *wal_dir)
+{
+	free(x->inv->patroni.data_dir);
+	x->inv->patroni.data_dir = xstrdup(data_dir);
+	if (wal_dir) {
+		free(x->inv->tuning.wal_dir);
+		x->inv->tuning.wal_dir = xstrdup(wal_dir);
+	}
 }
 
 /* Run, in the sandbox, every command sent to host 0 that names root. */
@@ -255,6 +273,7 @@ static void test_converge_leaves_existing_parent_alone(void **state)
 	assert_int_equal(chmod(parent, 0751), 0);
 	yaml = dir_inventory(data, NULL);
 	x = fx_new(yaml, false);
+	use_sandbox_paths(x, data, NULL);
 	x->run.phase_files_cb = no_files;
 	/* installed, running: no package or service step acts */
 	hp_fake_expect(&x->fake[0], "dpkg-query", 0,
@@ -301,6 +320,7 @@ static void test_dirs_missing_parents(void **state)
 	assert_int_equal(chmod(top, 0711), 0);
 	yaml = dir_inventory(data, wal);
 	x = fx_new(yaml, false);
+	use_sandbox_paths(x, data, wal);
 	hp_fake_expect(&x->fake[0], "", 0, "own\nmkparent\n", "");
 	assert_int_equal(hp_patroni_dirs(&x->run.hosts[0], &x->err), 0);
 	assert_int_equal(x->fake[0].nr_calls, 2);
@@ -351,6 +371,7 @@ static void test_dirs_refuse_symlink(void **state)
 	assert_int_equal(symlink(target, data), 0);
 	yaml = dir_inventory(data, NULL);
 	x = fx_new(yaml, false);
+	use_sandbox_paths(x, data, NULL);
 	hp_fake_expect(&x->fake[0], "", 0, "", "");
 	assert_int_equal(hp_patroni_dirs(&x->run.hosts[0], &x->err), 0);
 	assert_int_equal(sandbox_sh(&s, x->fake[0].calls[0].what), 3);
@@ -377,6 +398,7 @@ static void test_dirs_plan(void **state)
 	data = xasprintf("%s/new/pgdata", s.root);
 	yaml = dir_inventory(data, NULL);
 	x = fx_new(yaml, true);
+	use_sandbox_paths(x, data, NULL);
 	hp_fake_expect(&x->fake[0], "", 0, "", "");
 	assert_int_equal(hp_patroni_dirs(&x->run.hosts[0], &x->err), 0);
 	assert_int_equal(sandbox_sh(&s, x->fake[0].calls[0].what), 0);
