@@ -317,7 +317,7 @@ static bool env_reference(const char *s, size_t n)
 	for (i = 2; i < n - 1; i++)
 		if (!is_name_char(s[i]) || s[i] == '-' || s[i] == '.')
 			return false;
-	return n > 3 && !(s[2] >= '0' && s[2] <= '9');
+	return !(s[2] >= '0' && s[2] <= '9'); /* n >= 4: a name */
 }
 
 /* HAProxy: "stats auth user:pass", and a userlist's "user NAME password
