@@ -46,15 +46,25 @@ after_patch() {
 	grep -q 'restart postgresql' "$T_TMP/k.log" && return 1
 	POINT="the leader's GET /config has max_connections $WANT, no restart yet"
 }
-# 2: a replica's PostgreSQL is restarting (its own GET /patroni state)
+# 2: the replicas' rolling restart is under way: a replica's PostgreSQL is
+# restarting (its GET /patroni state), or one has restarted (a new
+# postmaster start time) while haprov has not finished both; a restart
+# lasts about a second, too short to catch by its state alone
 replica_restarting() {
-	local r s
+	local r j s pm
 	bg_gone && return 0
 	grep -q "dcs config .*changed" "$T_TMP/k.log" || return 1
 	for r in $REPLICAS; do
-		s=$(curl -s -m 1 "http://$(lab_ip "$r"):8008/patroni" | jq -r .state 2>/dev/null)
+		j=$(curl -s -m 1 "http://$(lab_ip "$r"):8008/patroni")
+		s=$(jq -r .state <<<"$j" 2>/dev/null)
+		pm=$(jq -r .postmaster_start_time <<<"$j" 2>/dev/null)
 		if [ -n "$s" ] && [ "$s" != running ]; then
 			POINT="replica $r is '$s'"
+			return 0
+		fi
+		if [ -n "$pm" ] && [ "$pm" != null ] && [ "$pm" != "${PM0[$r]}" ] &&
+			[ "$(grep -c 'restart postgresql *changed' "$T_TMP/k.log")" -lt 2 ]; then
+			POINT="replica $r restarted (postmaster $pm), the rolling restart under way"
 			return 0
 		fi
 	done
@@ -92,10 +102,16 @@ switchover_demoting() {
 # kill_rerun WANT TEST WHAT: apply max_connections WANT, kill -9 haprov when
 # TEST says so, then re-run at once: it must exit 0 and finish the change
 kill_rerun() {
-	local t rc took
+	local t rc took r
 	WANT=$1
 	read -r LEADER0 _ <<<"$(leader_tl)"
 	REPLICAS=$(replicas | tr '\n' ' ')
+	# each replica's postmaster start time before the change
+	declare -gA PM0=()
+	for r in $REPLICAS; do
+		PM0[$r]=$(curl -s -m 2 "http://$(lab_ip "$r"):8008/patroni" |
+			jq -r .postmaster_start_time 2>/dev/null)
+	done
 	POINT=""
 	inv=$(mc_inv "$WANT")
 	t=$(lab_now)
