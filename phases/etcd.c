@@ -286,12 +286,25 @@ int hp_etcd_verify(struct hp_run *run, struct hp_err *err)
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		goto out_noinit;
 	hp_rest_resp_init(&resp);
-	/* every member healthy, and naming the same leader */
-	for (i = 0; i < inv->nr_hosts; i++)
-		if ((inv->hosts[i].roles & HP_ROLE_ETCD) &&
-		    (r = member_leader(&rest, inv, &inv->hosts[i], &resp,
-				       &leader, err)) < 0)
-			goto out;
+	/*
+	 * Every member healthy, and naming the same leader. A member that
+	 * just came back (a host off the network a moment ago) can name a
+	 * stale leader or none for a moment: asked again until the deadline.
+	 */
+	for (;;) {
+		free(leader);
+		leader = NULL;
+		for (i = 0, r = 0; i < inv->nr_hosts && r == 0; i++)
+			if (inv->hosts[i].roles & HP_ROLE_ETCD)
+				r = member_leader(&rest, inv, &inv->hosts[i],
+						  &resp, &leader, err);
+		if (r != HP_EVERIFY || hp_now_ms() - t >= deadline ||
+		    hp_interrupted())
+			break;
+		hp_sleep_ms(500);
+	}
+	if (r < 0)
+		goto out;
 	for (i = 0; i < inv->nr_hosts; i++) {
 		char *url;
 

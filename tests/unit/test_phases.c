@@ -788,6 +788,40 @@ static void test_etcd_verify_hostile_leader(void **state)
 	}
 }
 
+/* A member that just came back names a stale leader for a moment: asked
+ * again, not failed at once; a disagreement that lasts fails at the
+ * deadline, saying so. */
+static void test_etcd_verify_leader_settles(void **state)
+{
+	static const char stale[] =
+		"{\"header\": {\"member_id\": \"18\"}, \"leader\": \"18\"}";
+	struct fx *x = fx_new(inv3, false);
+
+	(void)state;
+	hp_fake_rest_expect(&x->rest, "POST",
+			    "10.0.0.3:2379/v3/maintenance/status", 200, stale,
+			    2);
+	assert_int_equal(etcd_verify_with(x, etcd_status_ok,
+					  "{\"members\": [{\"name\": \"c\"}, "
+					  "{\"name\": \"a\"}, "
+					  "{\"name\": \"b\"}]}"),
+			 0);
+	assert_int_equal(hp_fake_rest_count(&x->rest, "POST",
+					    "10.0.0.3:2379/v3/maintenance"),
+			 3);
+	fx_free(x);
+
+	x = fx_new(inv3, false);
+	hp_fake_rest_expect(&x->rest, "POST",
+			    "10.0.0.3:2379/v3/maintenance/status", 200, stale,
+			    0);
+	assert_int_equal(etcd_verify_with(x, etcd_status_ok,
+					  "{\"members\": []}"),
+			 HP_EVERIFY);
+	assert_non_null(strstr(x->err.msg, "disagree on the leader"));
+	fx_free(x);
+}
+
 /* ---- hp_haproxy_servers ------------------------------------------------------ */
 
 /* HAProxy 2.6's header, as its stats page sends it */
@@ -1062,6 +1096,7 @@ int main(void)
 		cmocka_unit_test(test_etcd_verify_good),
 		cmocka_unit_test(test_etcd_verify_hostile_members),
 		cmocka_unit_test(test_etcd_verify_hostile_leader),
+		cmocka_unit_test(test_etcd_verify_leader_settles),
 		cmocka_unit_test(test_servers_real_csv),
 		cmocka_unit_test(test_servers_other_column_order_and_crlf),
 		cmocka_unit_test(test_servers_refused),
