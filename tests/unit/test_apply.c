@@ -40,31 +40,8 @@
 #include "secrets.h"
 #include "state.h"
 
-static char tmpdir[64];
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hp-apply-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	return 0;
-}
+#define HP_TMPDIR_PREFIX "/tmp/hp-apply-"
+#include "tmpdir_fixture.h"
 
 /* ---- what the fake phases do and count ------------------------------------ */
 

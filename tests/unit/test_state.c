@@ -21,31 +21,8 @@
 
 #include "state.h"
 
-static char tmpdir[64];
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/hp-state-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	return 0;
-}
+#define HP_TMPDIR_PREFIX "/tmp/hp-state-"
+#include "tmpdir_fixture.h"
 
 /* A fresh directory path under tmpdir (not created); caller frees. */
 static char *fresh(const char *name)
