@@ -109,6 +109,49 @@ int hp_patroni_wait_healthy(struct hp_run *run, struct hp_rest *rest,
 			    const char *leader, int deadline_ms,
 			    struct hp_err *err);
 
+/* ---- the SQL step (phases/sql.c) ------------------------------------------ */
+
+/*
+ * A psql script whose values are psql variables: `\set name 'value'` lines
+ * first (each value through hp_sql_literal's rules), then SQL text that
+ * refers to them as :'name' (a literal) or :"name" (an identifier), which
+ * psql quotes for the server. Values are never pasted into the SQL text.
+ * Conditional DDL that cannot run in a transaction (CREATE DATABASE) is
+ * written as SELECT format(...) WHERE ... \gexec.
+ */
+struct hp_sql {
+	struct hp_buf vars; /* the \set lines */
+	struct hp_buf text; /* the SQL */
+};
+void hp_sql_init(struct hp_sql *s);
+/* Wipes the variables (a password verifier) and frees. */
+void hp_sql_release(struct hp_sql *s);
+/* [a-z_][a-z0-9_]*, at most 32 characters. */
+bool hp_sql_var_name_ok(const char *name);
+/* Add variable name = value. HP_EINVALID for a bad name, a name psql
+ * reserves (ON_*), or a value hp_sql_literal refuses. */
+int hp_sql_var(struct hp_sql *s, const char *name, const char *value,
+	       struct hp_err *err);
+/* Append fixed SQL text (a newline is added when missing). Never a value:
+ * values go through hp_sql_var. */
+void hp_sql_add(struct hp_sql *s, const char *sql);
+/* The whole script (variables, then text) appended to out. */
+void hp_sql_script(const struct hp_sql *s, struct hp_buf *out);
+/* hp_psql_command's command line for database db (NULL: postgres). */
+void hp_psql_command_db(struct hp_buf *out, const char *superuser,
+			const char *db);
+/*
+ * Run the script on host (an inventory name; in the run, connected) in
+ * database db (NULL: postgres), as hp_psql_command does, the script on
+ * standard input. write: a change, through the host-locked mutating path
+ * (refused in plan mode); otherwise a read. psql's answer (at most 256
+ * KiB, remote text: parse it with caps) is appended to out (may be NULL).
+ * A failure quotes psql's stderr made printable, prefixed "psql on HOST".
+ */
+int hp_sql_run(struct hp_run *run, const char *host, const char *db,
+	       const struct hp_sql *s, bool write, struct hp_buf *out,
+	       struct hp_err *err);
+
 /* ---- staged changes (phases/staged*.c, phases/rolling.c) -------------- */
 
 /*

@@ -1,0 +1,214 @@
+/*
+ * The SQL step (phases/sql.c): values travel as psql variables, never in
+ * the SQL text or the command line; the script runs on the named member,
+ * through the locked path only when it writes, and never writes in plan
+ * mode; psql's stderr is made printable.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "phases.h"
+#include "steps_fixture.h"
+
+static void test_var_names(void **state)
+{
+	(void)state;
+	assert_true(hp_sql_var_name_ok("role"));
+	assert_true(hp_sql_var_name_ok("_v1"));
+	assert_false(hp_sql_var_name_ok(""));
+	assert_false(hp_sql_var_name_ok(NULL));
+	assert_false(hp_sql_var_name_ok("1v"));
+	assert_false(hp_sql_var_name_ok("Role"));
+	assert_false(hp_sql_var_name_ok("a-b"));
+	assert_false(hp_sql_var_name_ok("a b"));
+	assert_false(hp_sql_var_name_ok("abcdefghijabcdefghijabcdefghijabc"));
+	assert_true(hp_sql_var_name_ok("abcdefghijabcdefghijabcdefghijab"));
+}
+
+static void test_script_layout(void **state)
+{
+	struct hp_sql s;
+	struct hp_buf out = HP_BUF_INIT;
+	struct hp_err err;
+
+	(void)state;
+	hp_sql_init(&s);
+	assert_int_equal(hp_sql_var(&s, "role", "o'brien", &err), 0);
+	assert_int_equal(hp_sql_var(&s, "v", "SCRAM-SHA-256$4096:c2FsdA==$a:b",
+				    &err),
+			 0);
+	hp_sql_add(&s, "ALTER ROLE :\"role\" PASSWORD :'v';");
+	hp_sql_add(&s, "SELECT 1;\n");
+	hp_sql_script(&s, &out);
+	assert_string_equal(out.buf,
+			    "\\set role 'o''brien'\n"
+			    "\\set v 'SCRAM-SHA-256$4096:c2FsdA==$a:b'\n"
+			    "ALTER ROLE :\"role\" PASSWORD :'v';\n"
+			    "SELECT 1;\n");
+	hp_buf_release(&out);
+	hp_sql_release(&s);
+}
+
+static void test_var_refuses(void **state)
+{
+	static const char *const bad[] = { "a\nb", "a\\b", "caf\xc3\xa9",
+					   "tab\there", "\x7f" };
+	struct hp_sql s;
+	struct hp_buf out = HP_BUF_INIT;
+	struct hp_err err;
+	size_t i;
+
+	(void)state;
+	hp_sql_init(&s);
+	for (i = 0; i < HP_ARRAY_SIZE(bad); i++) {
+		hp_err_clear(&err);
+		assert_int_equal(hp_sql_var(&s, "v", bad[i], &err),
+				 HP_EINVALID);
+		assert_non_null(strstr(err.msg, "psql variable v"));
+	}
+	assert_int_equal(hp_sql_var(&s, "on_error_stop", "0", &err),
+			 HP_EINVALID);
+	assert_int_equal(hp_sql_var(&s, "Bad", "x", &err), HP_EINVALID);
+	/* nothing refused made it into the script */
+	hp_sql_script(&s, &out);
+	assert_int_equal(out.len, 0);
+	hp_buf_release(&out);
+	hp_sql_release(&s);
+}
+
+static void test_command_db(void **state)
+{
+	struct hp_buf b = HP_BUF_INIT;
+
+	(void)state;
+	hp_psql_command_db(&b, "dba", "app db");
+	assert_non_null(strstr(b.buf, "'-U' 'dba' '-d' 'app db'"));
+	assert_non_null(strstr(b.buf, "ON_ERROR_STOP=1"));
+	hp_buf_reset(&b);
+	hp_psql_command_db(&b, NULL, NULL);
+	assert_non_null(strstr(b.buf, "'-U' 'postgres' '-d' 'postgres'"));
+	hp_buf_release(&b);
+}
+
+static struct hp_sql *secret_script(void)
+{
+	static struct hp_sql s;
+	struct hp_err err;
+
+	hp_sql_init(&s);
+	assert_int_equal(hp_sql_var(&s, "v", "TOPSECRETVERIFIER", &err), 0);
+	hp_sql_add(&s, "ALTER ROLE app PASSWORD :'v';");
+	return &s;
+}
+
+static void test_run_write(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_sql *s = secret_script();
+	struct hp_buf out = HP_BUF_INIT;
+	const struct hp_fake_call *c;
+	long i;
+
+	(void)state;
+	hp_fake_expect(&x->fake, "psql", 0, "ALTER ROLE\n", "");
+	assert_int_equal(hp_sql_run(&x->run, "pg2", "appdb", s, true, &out,
+				    &x->err),
+			 0);
+	assert_string_equal(out.buf, "ALTER ROLE\n");
+	i = hp_fake_find_call(&x->fake, HP_FAKE_EXEC, "psql", 0);
+	assert_true(i >= 0);
+	c = &x->fake.calls[i];
+	/* the value is on stdin, never in the command line */
+	assert_null(strstr(c->what, "TOPSECRET"));
+	assert_non_null(c->data);
+	assert_non_null(strstr(c->data, "\\set v 'TOPSECRETVERIFIER'"));
+	assert_non_null(strstr(c->what, "'-d' 'appdb'"));
+	/* a write takes the host lock */
+	assert_non_null(strstr(c->what, "flock"));
+	hp_buf_release(&out);
+	hp_sql_release(s);
+	fx_free(x);
+}
+
+static void test_run_read_takes_no_lock(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_sql *s = secret_script();
+	long i;
+
+	(void)state;
+	hp_fake_expect(&x->fake, "psql", 0, "", "");
+	assert_int_equal(hp_sql_run(&x->run, "pg2", NULL, s, false, NULL,
+				    &x->err),
+			 0);
+	i = hp_fake_find_call(&x->fake, HP_FAKE_EXEC, "psql", 0);
+	assert_true(i >= 0);
+	assert_null(strstr(x->fake.calls[i].what, "flock"));
+	assert_non_null(strstr(x->fake.calls[i].what, "'-d' 'postgres'"));
+	hp_sql_release(s);
+	fx_free(x);
+}
+
+static void test_run_plan_never_writes(void **state)
+{
+	struct fx *x = fx_new(true);
+	struct hp_sql *s = secret_script();
+
+	(void)state;
+	assert_int_equal(hp_sql_run(&x->run, "pg2", NULL, s, true, NULL,
+				    &x->err),
+			 HP_EINVALID);
+	assert_int_equal(x->fake.nr_calls, 0);
+	hp_sql_release(s);
+	fx_free(x);
+}
+
+static void test_run_errors(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_sql *s = secret_script();
+
+	(void)state;
+	/* no session to pg1 (only pg2 has the fake), no such host */
+	assert_int_equal(hp_sql_run(&x->run, "pg1", NULL, s, false, NULL,
+				    &x->err),
+			 HP_ECONNECT);
+	assert_int_equal(hp_sql_run(&x->run, "nope", NULL, s, false, NULL,
+				    &x->err),
+			 HP_ECONNECT);
+	/* psql would read host=... as a connection string */
+	assert_int_equal(hp_sql_run(&x->run, "pg2", "host=evil", s, false,
+				    NULL, &x->err),
+			 HP_EINVALID);
+	assert_int_equal(x->fake.nr_calls, 0);
+	/* psql fails: its stderr made printable, named */
+	hp_fake_expect(&x->fake, "psql", 3, "",
+		       "ERROR:  role \"app\" does not exist\x1b[2J\n");
+	hp_err_clear(&x->err);
+	assert_true(hp_sql_run(&x->run, "pg2", NULL, s, false, NULL,
+			       &x->err) < 0);
+	assert_non_null(strstr(x->err.msg, "psql on pg2"));
+	assert_null(strchr(x->err.msg, '\x1b'));
+	hp_sql_release(s);
+	fx_free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_var_names),
+		cmocka_unit_test(test_script_layout),
+		cmocka_unit_test(test_var_refuses),
+		cmocka_unit_test(test_command_db),
+		cmocka_unit_test(test_run_write),
+		cmocka_unit_test(test_run_read_takes_no_lock),
+		cmocka_unit_test(test_run_plan_never_writes),
+		cmocka_unit_test(test_run_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
