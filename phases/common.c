@@ -159,11 +159,11 @@ int hp_phase_table_check(const struct hp_phase *t, size_t nr,
 bool hp_dcs_in_scope(const struct hp_dcs_scope *s, const char *path,
 		     const char *key)
 {
-	size_t i;
-
 	if (!s || !s->phase)
 		return true;
 	if (!strcmp(path, "postgresql.parameters")) {
+		size_t i;
+
 		if (list_has(s->phase->dcs_params, key, true))
 			return true;
 		/* a parameter another phase owns is not the rest's */

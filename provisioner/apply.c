@@ -159,9 +159,10 @@ static void add_snapshot(struct hp_run *run, const struct hp_phase *q,
 static json_t *snapshots(struct hp_run *run, const struct hp_phase *ph)
 {
 	json_t *all = json_object();
-	size_t i;
 
 	if (!ph) {
+		size_t i;
+
 		for (i = 0; i < run->phase_table_nr; i++)
 			add_snapshot(run, &run->phase_table[i], all);
 		return all;
