@@ -108,6 +108,7 @@ static int converge_role(struct hp_run *run, const char *leader,
 	int64_t t = hp_now_ms();
 	int r;
 
+	memset(&p, 0, sizeof(p));
 	if ((r = hp_role_secret_read(run->inv, want->name, &secret, err)) == 0)
 		r = hp_role_decide(want, st, secret, run->inv->secrets.store,
 				   &p, err);
@@ -117,17 +118,15 @@ static int converge_role(struct hp_run *run, const char *leader,
 		goto out;
 	}
 	hp_role_plan_describe(&p, st, &desc);
-	if (hp_role_plan_empty(&p))
+	if (hp_role_plan_empty(&p)) {
 		hp_run_record(run, leader, HP_STEP_OK, step, NULL, NULL, t);
-	else if (run->opts.plan)
-		hp_run_record(run, leader, HP_STEP_CHANGED, step, desc.buf,
-			      NULL, t);
-	else if ((r = apply_role(run, leader, &p, &secret, err)) < 0)
-		hp_run_record(run, leader, HP_STEP_FAILED, step, err->msg,
-			      NULL, t);
-	else
-		hp_run_record(run, leader, HP_STEP_CHANGED, step, desc.buf,
-			      NULL, t);
+	} else {
+		if (!run->opts.plan)
+			r = apply_role(run, leader, &p, &secret, err);
+		hp_run_record(run, leader,
+			      r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED, step,
+			      r < 0 ? err->msg : desc.buf, NULL, t);
+	}
 	hp_role_plan_release(&p);
 out:
 	hp_secret_free(secret);

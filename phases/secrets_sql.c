@@ -129,7 +129,7 @@ static int parse_role(struct hp_pg_state *st, char **f, size_t nf)
 	struct hp_pg_role r;
 	size_t pl;
 
-	if (nf != 4 || (strcmp(f[2], "t") && strcmp(f[2], "f")))
+	if (nf != 4 || (strcmp(f[2], "t") != 0 && strcmp(f[2], "f") != 0))
 		return -1;
 	memset(&r, 0, sizeof(r));
 	r.name = unhex(f[1], strlen(f[1]), NAME_MAX_BYTES);
@@ -200,12 +200,12 @@ int hp_pg_state_parse(const char *out, size_t len, struct hp_pg_state *st,
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		char *line;
 		int r = -1;
 
 		lineno++;
 		if (n < LINE_MAX_BYTES && !memchr(p, '\0', n) && !done) {
-			line = xstrndup(p, n);
+			char *line = xstrndup(p, n);
+
 			r = parse_line(st, line);
 			explicit_bzero(line, n);
 			free(line);
@@ -330,12 +330,13 @@ static int add_db_sql(struct hp_sql *s, const struct hp_role_plan *p,
 {
 	char var[24], sql[256];
 	size_t i;
-	int r;
 
 	for (i = 0; i < p->create_dbs.nr + p->owner_dbs.nr; i++, (*k)++) {
 		bool create = i < p->create_dbs.nr;
 		const char *db = create ? p->create_dbs.items[i]
 					: p->owner_dbs.items[i - p->create_dbs.nr];
+
+		int r;
 
 		snprintf(var, sizeof(var), "d%zu", *k);
 		if ((r = hp_sql_var(s, var, db, err)) < 0)

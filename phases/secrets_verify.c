@@ -87,10 +87,9 @@ static int login_once(const struct hp_inventory *inv, const struct hp_host *ha,
 					    : "postgres";
 	int64_t deadline = hp_now_ms() + (int64_t)inv->validation.timeout_s *
 						 1000;
-	int r;
 
 	for (;;) {
-		r = hp_pg_login(ha->address, inv->haproxy.primary_port,
+		int r = hp_pg_login(ha->address, inv->haproxy.primary_port,
 				role->name, secret, db, 5, err);
 		if (r != HP_ECONNECT || hp_now_ms() >= deadline ||
 		    hp_interrupted())
