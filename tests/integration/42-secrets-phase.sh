@@ -18,7 +18,7 @@ rm -rf "$STATE" "$STORE" "$STATE.lock"
 inv=$(inv_variant secrets \
 	"s/^    retry_timeout: 10.*/    retry_timeout: 10\n    parameters:\n      log_statement: all/" \
 	"s/^      databases: \[appdb\].*/      databases: [appdb]\n    - name: reporting/")
-grep -A6 '^secrets:' "$inv"
+grep -A8 '^secrets:' "$inv"
 
 # ---- fresh apply ---------------------------------------------------------------
 t=$(lab_now)
