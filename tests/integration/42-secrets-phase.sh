@@ -6,6 +6,7 @@
 # password; a second apply changes nothing and commits nothing; and
 # PostgreSQL's log on the members, which holds every statement, holds no
 # value of the secret store (haprov sends SCRAM verifiers, never passwords).
+# Then the lab inventory again: reporting is reported and left alone.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -108,5 +109,9 @@ fi
 # the lab inventory's own settings back (log_statement off); the extra
 # role is reported and left alone
 restore_lab
+check "the apply without reporting says: not in the inventory, left alone" \
+	grep -qE 'role reporting .*not in the inventory: left alone' "$T_TMP/restore.log"
+check_eq "reporting is not dropped" "reporting|t" \
+	"$(psql_lab 5000 "select rolname, rolcanlogin from pg_roles where rolname = 'reporting'" 2>&1)"
 echo "42-secrets-phase: total $(lab_elapsed "$T0")s"
 finish
