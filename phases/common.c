@@ -47,6 +47,11 @@ const struct hp_phase hp_phases[] = {
 	  .packages = hp_haproxy_packages,
 	  .converge = hp_haproxy_converge,
 	  .verify = hp_haproxy_verify },
+	{ .name = "secrets",
+	  .role = HP_ROLE_PATRONI,
+	  .summary = "application roles, their passwords and databases",
+	  .converge = hp_secrets_converge,
+	  .verify = hp_secrets_verify },
 };
 const size_t hp_phases_nr = HP_ARRAY_SIZE(hp_phases);
 
