@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bootstrap.h"
 #include "phases.h"
 #include "render.h"
 #include "restore.h"
@@ -343,6 +344,8 @@ int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
 				 err);
 		free(s);
 	}
+	if (r == 0) /* which secret versions this point uses, by hash */
+		r = hp_run_secrets_commit_pins(run, err);
 	if (r < 0)
 		return r;
 	items = commit_items(run, phase, &nr_items);

@@ -11,6 +11,7 @@
 
 #include "apply.h"
 #include "apply_priv.h"
+#include "bootstrap.h"
 #include "restore.h"
 #include "state.h"
 
@@ -228,24 +229,16 @@ static int default_target(struct hp_state *state, char out[41],
 	return 0;
 }
 
-int hp_apply_rollback_to(struct hp_run *run, const struct hp_phase *phases,
-			 size_t nr, const char *to, struct hp_err *err)
+/* Check the whole point, restore every phase, make the point's secret
+ * versions current again (pinned: NULL when the point records none), and
+ * commit. */
+static int restore_all(struct hp_run *run, const struct hp_phase *phases,
+		       size_t nr, const char *target,
+		       const struct hp_run_secrets *pinned, struct hp_err *err)
 {
-	char target[41];
 	size_t i;
-	int r;
+	int r = 0;
 
-	if (to)
-		r = hp_state_resolve(run->state, to, target, err);
-	else
-		r = default_target(run->state, target, err);
-	if (r < 0) {
-		hp_apply_say("rollback", err->msg);
-		return HP_EXIT_ERROR;
-	}
-	fprintf(stderr, "haprov: rolling back to %.12s%s%s\n", target,
-		to ? " = " : " (the state before the last apply)",
-		to ? to : "");
 	/* all or nothing: the whole point is read before any host changes */
 	for (i = 0; i < nr; i++) {
 		struct hp_err e;
@@ -272,6 +265,11 @@ int hp_apply_rollback_to(struct hp_run *run, const struct hp_phase *phases,
 	}
 	for (i = 0; i < nr && r == 0; i++)
 		r = restore_phase(run, &phases[i], target, err);
+	if (r == 0 && pinned &&
+	    (r = hp_run_secrets_promote_pins(pinned, run, err)) < 0)
+		hp_err_prefix(err, "the cluster was rolled back, but the "
+				   "point's secrets could not be made current "
+				   "in the store again");
 	commit_restored(run, target, r);
 	if (r < 0) {
 		hp_apply_say("ROLLBACK FAILED", err->msg);
@@ -281,4 +279,36 @@ int hp_apply_rollback_to(struct hp_run *run, const struct hp_phase *phases,
 	fprintf(stderr, "haprov: rolled back to %.12s and verified\n",
 		target);
 	return HP_EXIT_OK;
+}
+
+int hp_apply_rollback_to(struct hp_run *run, const struct hp_phase *phases,
+			 size_t nr, const char *to, struct hp_err *err)
+{
+	struct hp_render_secrets *current = run->secrets;
+	struct hp_run_secrets pinned;
+	char target[41];
+	int r, rc;
+
+	if (to)
+		r = hp_state_resolve(run->state, to, target, err);
+	else
+		r = default_target(run->state, target, err);
+	if (r < 0) {
+		hp_apply_say("rollback", err->msg);
+		return HP_EXIT_ERROR;
+	}
+	fprintf(stderr, "haprov: rolling back to %.12s%s%s\n", target,
+		to ? " = " : " (the state before the last apply)",
+		to ? to : "");
+	/* files that hold secrets come back with the point's versions */
+	if ((r = hp_run_secrets_use_point(&pinned, run, target, err)) < 0) {
+		hp_apply_say("cannot roll back: nothing was changed",
+			     err->msg);
+		return HP_EXIT_ROLLBACK_FAILED;
+	}
+	rc = restore_all(run, phases, nr, target, r == 1 ? &pinned : NULL,
+			 err);
+	run->secrets = current;
+	hp_run_secrets_release(&pinned);
+	return rc;
 }

@@ -12,7 +12,7 @@
 #include "phases.h"
 #include "render.h"
 #include "rest.h"
-#include "secrets.h"
+#include "secret_store.h"
 #include "status.h"
 
 /* s, remote, as a new JSON string of printable ASCII ("" for NULL). */

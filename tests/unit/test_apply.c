@@ -37,7 +37,7 @@
 #include "fake_rest.h"
 #include "fake_transport.h"
 #include "phases.h"
-#include "secrets.h"
+#include "secret_store.h"
 #include "state.h"
 
 #define HP_TMPDIR_PREFIX "/tmp/hp-apply-"

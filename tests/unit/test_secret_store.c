@@ -1,5 +1,5 @@
 /*
- * The secret store (secrets.c) on a real directory: modes 0700/0600,
+ * The secret store (secret_store.c) on a real directory: modes 0700/0600,
  * exclusive creation that never follows or replaces what is there,
  * refusal (not repair) of a store or file others can read or that another
  * user owns; process hardening; and the rule for generating a missing
@@ -26,7 +26,7 @@
 #include "bootstrap.h"
 #include "fake_rest.h"
 #include "fake_transport.h"
-#include "secrets.h"
+#include "secret_store.h"
 
 #define HP_TMPDIR_PREFIX "/tmp/hp-secrets-"
 #include "tmpdir_fixture.h"
@@ -82,12 +82,19 @@ static void test_create_modes(void **state)
 	assert_int_equal(mode_of(file), 0600);
 	assert_int_equal(hp_secret_read(&again, store, "superuser", &err), 0);
 	assert_string_equal(again, val);
-	/* no temporary file is left beside it */
+	/* no temporary file is left beside it: the value and its one
+	 * version (0700 directories, a 0600 file) */
 	{
-		char *cmd = xasprintf("test $(ls -a '%s' | wc -l) -eq 3", store);
+		char *cmd = xasprintf("test $(ls -a '%s' | wc -l) -eq 4 && "
+				      "test $(ls -a '%s/versions/superuser' | "
+				      "wc -l) -eq 3",
+				      store, store);
+		char *v = xasprintf("%s/versions/superuser", store);
 
 		assert_int_equal(system(cmd), 0);
+		assert_int_equal(mode_of(v), 0700);
 		free(cmd);
+		free(v);
 	}
 	hp_secret_free(val);
 	hp_secret_free(again);
