@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "rotate.h"
-#include "secrets.h"
+#include "secret_store.h"
 
 static const struct {
 	const char *word;
@@ -143,7 +143,7 @@ int hp_rotate_resolve(const struct hp_inventory *inv, char *const *names,
 static int put_back(const struct hp_rotate_ops *ops, void *ctx,
 		    const struct hp_rotate_target *t, const char *old,
 		    const char *failed, const char *sha, int code,
-		    struct hp_err *err)
+		    enum hp_rotate_outcome *outcome, struct hp_err *err)
 {
 	struct hp_err e2;
 	char *why = xstrdup(err->msg);
@@ -151,6 +151,7 @@ static int put_back(const struct hp_rotate_ops *ops, void *ctx,
 
 	hp_err_clear(&e2);
 	r = ops->apply(ctx, t, old, &e2);
+	*outcome = r == 0 ? HP_ROT_PUT_BACK : HP_ROT_STUCK;
 	if (r == 0)
 		r = hp_err_set(err, code,
 			       "rotate %s: %s failed: %s; the previous "
@@ -172,30 +173,33 @@ static int put_back(const struct hp_rotate_ops *ops, void *ctx,
 
 int hp_rotate_one(const struct hp_rotate_ops *ops, void *ctx,
 		  const struct hp_rotate_target *t, const char *old,
-		  struct hp_err *err)
+		  enum hp_rotate_outcome *outcome, struct hp_err *err)
 {
 	char sha[65] = "", *value = NULL;
 	struct hp_err e2;
 	int r;
 
+	*outcome = HP_ROT_UNCHANGED;
 	if ((r = ops->prepare(ctx, t, err)) < 0)
 		return r;
 	/* nothing is on the cluster yet: a failed stage changes nothing */
 	if ((r = ops->stage(ctx, t, &value, sha, err)) < 0)
 		return r;
 	if ((r = ops->apply(ctx, t, value, err)) < 0) {
-		r = put_back(ops, ctx, t, old, "apply", sha, r, err);
+		r = put_back(ops, ctx, t, old, "apply", sha, r, outcome, err);
 		goto out;
 	}
 	if ((r = ops->verify(ctx, t, value, old, err)) < 0) {
-		r = put_back(ops, ctx, t, old, "verification", sha, r, err);
+		r = put_back(ops, ctx, t, old, "verification", sha, r,
+			     outcome, err);
 		goto out;
 	}
 	if ((r = ops->promote(ctx, t, sha, err)) < 0) {
 		r = put_back(ops, ctx, t, old, "promoting the new version",
-			     sha, r, err);
+			     sha, r, outcome, err);
 		goto out;
 	}
+	*outcome = HP_ROTATED;
 	hp_err_clear(&e2);
 	if (ops->commit(ctx, t, &e2) < 0)
 		hp_warn("rotate %s: done, but the rollback point was not "

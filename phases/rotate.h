@@ -85,6 +85,14 @@ struct hp_rotate_ops {
 		      struct hp_err *err);
 };
 
+/* How a rotation ended (for the exit code). */
+enum hp_rotate_outcome {
+	HP_ROTATED,	   /* new password verified and current */
+	HP_ROT_UNCHANGED,  /* failed before the cluster was touched */
+	HP_ROT_PUT_BACK,   /* failed; the old password is back */
+	HP_ROT_STUCK,	   /* failed, and putting it back failed too */
+};
+
 /*
  * Rotate one target whose current password is old (the store's current
  * version). 0 when rotated, verified and promoted (a failed commit of the
@@ -97,6 +105,6 @@ struct hp_rotate_ops {
  */
 int hp_rotate_one(const struct hp_rotate_ops *ops, void *ctx,
 		  const struct hp_rotate_target *t, const char *old,
-		  struct hp_err *err);
+		  enum hp_rotate_outcome *outcome, struct hp_err *err);
 
 #endif
