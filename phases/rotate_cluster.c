@@ -34,7 +34,6 @@ int hp_rotate_member_state(struct hp_rotate_ctx *c, const struct hp_host *host,
 	struct hp_rest_resp resp;
 	char *url = hp_url(host, c->run->inv->patroni.restapi_port,
 			   "/patroni");
-	const char *s;
 	int r;
 
 	hp_rest_resp_init(&resp);
@@ -46,8 +45,9 @@ int hp_rotate_member_state(struct hp_rotate_ctx *c, const struct hp_host *host,
 			       "object",
 			       host->name, resp.status);
 	if (r == 0) {
-		s = json_string_value(
+		const char *s = json_string_value(
 			json_object_get(resp.json, "postmaster_start_time"));
+
 		*start = hp_printable_dup(s ? s : "", 64);
 		*timeline = json_integer_value(
 			json_object_get(resp.json, "timeline"));
@@ -58,10 +58,8 @@ int hp_rotate_member_state(struct hp_rotate_ctx *c, const struct hp_host *host,
 
 static void forget_before(struct hp_rotate_ctx *c)
 {
-	size_t i;
-
 	if (c->start)
-		for (i = 0; i < c->run->nr_hosts; i++)
+		for (size_t i = 0; i < c->run->nr_hosts; i++)
 			free(c->start[i]);
 	free(c->start);
 	c->start = NULL;
@@ -87,7 +85,7 @@ static int env_host(struct hp_hostrun *h, void *arg)
 
 	(void)arg;
 	r = hp_host_sh_read(h, ENV_CHECK, NULL, 0, 30, &out, &h->err);
-	if (r == 0 && out.buf && atoi(out.buf) > 0)
+	if (r == 0 && out.buf && strtol(out.buf, NULL, 10) > 0)
 		r = hp_err_set(&h->err, HP_EINVALID,
 			       "Patroni was started with passwords in its "
 			       "environment (/etc/patroni_env.conf of an "

@@ -141,14 +141,15 @@ static int check_streaming(struct hp_rotate_ctx *c, struct hp_err *err)
 	int64_t deadline = hp_now_ms() + hp_run_wait_s(c->run) * 1000LL;
 	long want = 0, n = -1;
 	size_t i;
-	int r;
 
 	for (i = 0; i < c->run->nr_hosts; i++)
 		if ((c->run->hosts[i].host->roles & HP_ROLE_PATRONI) &&
 		    strcmp(c->run->hosts[i].host->name, c->leader) != 0)
 			want++;
 	for (;;) {
-		if ((r = count_reconnected(c, &n, err)) < 0)
+		int r = count_reconnected(c, &n, err);
+
+		if (r < 0)
 			return r;
 		if (n >= want)
 			return 0;

@@ -72,7 +72,7 @@ static int pin_role(struct hp_rotate_ctx *c, const struct hp_rotate_target *t,
 				       t->secret, err)) < 0)
 		return r;
 	hp_secret_free(value);
-	b.max = 64 * 1024;
+	b.max = (size_t)64 * 1024;
 	r = hp_state_read(c->run->state, NULL, HP_SECRET_PINS_PATH, &b, err);
 	if (r == 0)
 		pins = json_loadb(b.buf, b.len, 0, NULL);

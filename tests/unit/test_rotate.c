@@ -98,12 +98,12 @@ static int f_promote(void *ctx, const struct hp_rotate_target *t,
 		     const char *sha, struct hp_err *err)
 {
 	struct rec *x = ctx;
-	char want[65];
+	char sha_new[65];
 	int r;
 
 	(void)t;
-	hp_secret_hash(NEW_PW, want);
-	assert_string_equal(sha, want);
+	hp_secret_hash(NEW_PW, sha_new);
+	assert_string_equal(sha, sha_new);
 	logf_(x, "promote");
 	if ((r = maybe_fail(x, "promote", err)) == 0)
 		x->promoted = true;
