@@ -326,5 +326,10 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err);
 int hp_patroni_verify(struct hp_run *run, struct hp_err *err);
 int hp_haproxy_converge(struct hp_run *run, struct hp_err *err);
 int hp_haproxy_verify(struct hp_run *run, struct hp_err *err);
+/* secrets.roles and their databases on the leader (phases/secrets.c);
+ * verify: logins through HAProxy, owners, Patroni's REST API refusing an
+ * unauthenticated write (phases/secrets_verify.c) */
+int hp_secrets_converge(struct hp_run *run, struct hp_err *err);
+int hp_secrets_verify(struct hp_run *run, struct hp_err *err);
 
 #endif
