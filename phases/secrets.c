@@ -17,7 +17,7 @@
 
 #include "pglogin.h"
 #include "scram.h"
-#include "secrets.h"
+#include "secret_store.h"
 #include "secrets_priv.h"
 
 int hp_secrets_read_state(struct hp_run *run, struct hp_rest *rest, char **leader,

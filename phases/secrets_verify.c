@@ -11,7 +11,7 @@
 
 #include "pglogin.h"
 #include "scram.h"
-#include "secrets.h"
+#include "secret_store.h"
 #include "secrets_priv.h"
 
 /* The first difference between want and st, into err. */

@@ -19,7 +19,7 @@
 #include "fake_transport.h"
 #include "pglogin.h"
 #include "scram.h"
-#include "secrets.h"
+#include "secret_store.h"
 #include "secrets_priv.h"
 #include "staged_fixture.h"
 #include "tmpdir_fixture.h"
