@@ -173,6 +173,17 @@ static int rotate_all(struct hp_run *run, struct hp_run_secrets *sec,
 	return r;
 }
 
+/* The rollback point records which inventory it was made with. */
+static void inventory_hash(struct hp_run *run, const char *path)
+{
+	struct hp_buf text = HP_BUF_INIT;
+	struct hp_err err;
+
+	if (hp_buf_read_file(&text, path, &err) == 0)
+		hp_sha256_hex(text.buf, text.len, run->inventory_sha256);
+	hp_buf_release(&text);
+}
+
 int hp_cmd_rotate(struct hp_cmd_ctx *ctx)
 {
 	const struct hp_inventory *inv = ctx->inv;
@@ -201,6 +212,7 @@ int hp_cmd_rotate(struct hp_cmd_ctx *ctx)
 	hp_run_init(&run, inv, &opts);
 	run_started = true;
 	run.state = state;
+	inventory_hash(&run, ctx->argv[0]);
 	fprintf(stderr, "haprov rotate: cluster %s, run %s\n", inv->cluster,
 		run.run_id);
 	if (hp_run_connect(&run, &err)) {
