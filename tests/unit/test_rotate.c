@@ -20,6 +20,7 @@
 #include "scram.h"
 #include "secret_store.h"
 #include "steps_fixture.h"
+#include "fake_rest.h"
 
 #define OLD_PW "0ldPassw0rdValue"
 #define NEW_PW "N3wPassw0rdValue"
@@ -452,6 +453,179 @@ static void test_verify_app_login(void **state)
 	fx_free(x);
 }
 
+/* ---- REST API rotation: the new credentials taken, the old refused, and
+ * nothing restarted or failed over ------------------------------------- */
+
+#define START0 "2026-11-30 03:00:00.000 UTC"
+#define CLUSTER_PG1                                                     \
+	"{\"members\": [{\"name\": \"pg1\", \"role\": \"leader\", "            \
+	"\"state\": \"running\", \"timeline\": 3}, {\"name\": \"pg2\", "        \
+	"\"role\": \"replica\", \"state\": \"streaming\"}, {\"name\": \"pg3\", " \
+	"\"role\": \"replica\", \"state\": \"streaming\"}]}"
+
+struct rfx {
+	struct fx *x;
+	struct hp_fake_rest fr;
+	struct hp_rotate_ctx c;
+};
+
+static struct rfx *rfx_new(void)
+{
+	struct rfx *r = xcalloc(1, sizeof(*r));
+	size_t i;
+
+	r->x = fx_new(false);
+	hp_fake_rest_init(&r->fr);
+	r->x->run.rest_ops = &hp_fake_rest_ops;
+	r->x->run.rest_ctx = &r->fr;
+	r->c.run = &r->x->run;
+	assert_int_equal(hp_run_rest_init(&r->x->run, &r->c.rest, 1000,
+					  &r->x->err),
+			 0);
+	r->c.leader = xstrdup("pg1");
+	r->c.timeline = 3;
+	r->c.start = xcalloc(r->x->run.nr_hosts, sizeof(char *));
+	for (i = 0; i < r->x->run.nr_hosts; i++)
+		r->c.start[i] = xstrdup(START0);
+	return r;
+}
+
+static void rfx_free(struct rfx *r)
+{
+	hp_rotate_ctx_release(&r->c);
+	hp_rest_release(&r->c.rest);
+	hp_fake_rest_release(&r->fr);
+	fx_free(r->x);
+	free(r);
+}
+
+/* each member: PATCH /config with the new password (400: past the
+ * credentials), then with the old (old_status) */
+static void expect_patches(struct rfx *r, long old_status)
+{
+	static const char *const ip[] = { "10.0.0.1:", "10.0.0.2:",
+					  "10.0.0.3:" };
+	size_t i;
+	char m[64];
+
+	for (i = 0; i < 3; i++) {
+		snprintf(m, sizeof(m), "%s8008/config", ip[i]);
+		hp_fake_rest_expect(&r->fr, "PATCH", m, 400,
+				    "{\"error\": \"bad request\"}", 1);
+		hp_fake_rest_expect(&r->fr, "PATCH", m, old_status, "", 1);
+	}
+}
+
+static void expect_states(struct rfx *r, const char *pg2_start)
+{
+	char body[256];
+
+	hp_fake_rest_expect(&r->fr, "GET", "/cluster", 200, CLUSTER_PG1, 0);
+	snprintf(body, sizeof(body),
+		 "{\"postmaster_start_time\": \"%s\", \"timeline\": 3}",
+		 START0);
+	hp_fake_rest_expect(&r->fr, "GET", "10.0.0.1:8008/patroni", 200,
+			    body, 0);
+	snprintf(body, sizeof(body),
+		 "{\"postmaster_start_time\": \"%s\", \"timeline\": 3}",
+		 pg2_start);
+	hp_fake_rest_expect(&r->fr, "GET", "10.0.0.2:8008/patroni", 200,
+			    body, 0);
+	snprintf(body, sizeof(body),
+		 "{\"postmaster_start_time\": \"%s\", \"timeline\": 3}",
+		 START0);
+	hp_fake_rest_expect(&r->fr, "GET", "10.0.0.3:8008/patroni", 200,
+			    body, 0);
+}
+
+static const struct hp_rotate_target rest_target = {
+	.kind = HP_ROT_RESTAPI, .user = "patroni", .secret = "restapi",
+};
+
+static void test_verify_restapi(void **state)
+{
+	struct rfx *r = rfx_new();
+	size_t i, n = 0;
+
+	(void)state;
+	expect_patches(r, 401);
+	expect_states(r, START0);
+	assert_int_equal(hp_rotate_verify(&r->c, &rest_target, NEW_PW, OLD_PW,
+					  &r->x->err),
+			 0);
+	assert_int_equal(r->fr.nr_unexpected, 0);
+	/* six PATCHes, each with basic auth as the REST user */
+	for (i = 0; i < r->fr.nr_reqs; i++) {
+		if (strcmp(r->fr.reqs[i].method, "PATCH") != 0)
+			continue;
+		n++;
+		assert_string_equal(r->fr.reqs[i].user, "patroni");
+		assert_true(r->fr.reqs[i].had_password);
+		assert_string_equal(r->fr.reqs[i].body, "{}");
+	}
+	assert_int_equal(n, 6);
+	/* the client keeps no credentials after the check */
+	assert_null(r->c.rest.password);
+	rfx_free(r);
+}
+
+/* the old credentials still work somewhere: not rotated */
+static void test_verify_restapi_old_accepted(void **state)
+{
+	struct rfx *r = rfx_new();
+
+	(void)state;
+	expect_patches(r, 400);
+	expect_states(r, START0);
+	assert_int_equal(hp_rotate_verify(&r->c, &rest_target, NEW_PW, OLD_PW,
+					  &r->x->err),
+			 HP_EVERIFY);
+	assert_non_null(strstr(r->x->err.msg, "not 401"));
+	assert_null(strstr(r->x->err.msg, OLD_PW));
+	rfx_free(r);
+}
+
+/* a member restarted (its postmaster is younger): refused */
+static void test_verify_detects_restart(void **state)
+{
+	struct rfx *r = rfx_new();
+
+	(void)state;
+	expect_patches(r, 401);
+	expect_states(r, "2026-11-30 03:30:00.000 UTC");
+	assert_int_equal(hp_rotate_verify(&r->c, &rest_target, NEW_PW, OLD_PW,
+					  &r->x->err),
+			 HP_EVERIFY);
+	assert_non_null(strstr(r->x->err.msg, "pg2 restarted"));
+	rfx_free(r);
+}
+
+/* another leader, or the same on another timeline: a failover */
+static void test_verify_detects_failover(void **state)
+{
+	struct rfx *r = rfx_new();
+
+	(void)state;
+	expect_patches(r, 401);
+	expect_states(r, START0);
+	r->c.timeline = 2;
+	assert_int_equal(hp_rotate_verify(&r->c, &rest_target, NEW_PW, OLD_PW,
+					  &r->x->err),
+			 HP_EVERIFY);
+	assert_non_null(strstr(r->x->err.msg, "timeline changed"));
+	rfx_free(r);
+	r = rfx_new();
+	expect_patches(r, 401);
+	expect_states(r, START0);
+	free(r->c.leader);
+	r->c.leader = xstrdup("pg2");
+	assert_int_equal(hp_rotate_verify(&r->c, &rest_target, NEW_PW, OLD_PW,
+					  &r->x->err),
+			 HP_EVERIFY);
+	assert_non_null(strstr(r->x->err.msg, "leader changed"));
+	rfx_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +641,10 @@ int main(void)
 		cmocka_unit_test(test_alter_role_sends_only_the_verifier),
 		cmocka_unit_test(test_alter_role_bad_answer),
 		cmocka_unit_test(test_verify_app_login),
+		cmocka_unit_test(test_verify_restapi),
+		cmocka_unit_test(test_verify_restapi_old_accepted),
+		cmocka_unit_test(test_verify_detects_restart),
+		cmocka_unit_test(test_verify_detects_failover),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
