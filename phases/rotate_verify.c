@@ -134,22 +134,69 @@ static int count_reconnected(struct hp_rotate_ctx *c, long *n,
 	return r;
 }
 
+/*
+ * End the replication connections of user on the leader and read the
+ * leader's clock right after (into c->t0). Patroni puts a new replication
+ * password in the replicas' pgpass file and reloads PostgreSQL, but
+ * primary_conninfo's text does not change (it names the file), so a WAL
+ * receiver keeps the connection it authenticated with the old password;
+ * only a reconnection proves the new one. Each replica's WAL receiver
+ * reconnects by itself (wal_retrieve_retry_interval, 5 s), retrying until
+ * Patroni has written its pgpass file.
+ */
+static int end_walsenders(struct hp_rotate_ctx *c, const char *user,
+			  struct hp_err *err)
+{
+	struct hp_buf out = HP_BUF_INIT;
+	struct hp_sql s;
+	const char *ts;
+	int r;
+
+	hp_sql_init(&s);
+	if ((r = hp_sql_var(&s, "r", user, err)) == 0) {
+		hp_sql_add(&s, "SELECT count(pg_terminate_backend(pid)) FROM "
+			       "pg_stat_replication WHERE usename = :'r';");
+		hp_sql_add(&s, "SELECT clock_timestamp();");
+		r = hp_sql_run(c->run, c->leader, NULL, &s, true, &out, err);
+	}
+	if (r == 0) {
+		ts = out.buf ? strchr(out.buf, '\n') : NULL;
+		ts = ts ? ts + 1 : "";
+		size_t n = strcspn(ts, "\n");
+
+		if (n == 0 || n >= sizeof(c->t0) ||
+		    strspn(ts, "0123456789-:. +") < n)
+			r = hp_err_set(err, HP_EREMOTE,
+				       "psql on %s: no timestamp after ending "
+				       "the replication connections",
+				       c->leader);
+		else
+			snprintf(c->t0, sizeof(c->t0), "%.*s", (int)n, ts);
+	}
+	hp_sql_release(&s);
+	hp_buf_release(&out);
+	return r;
+}
+
 /* Every replica reconnected (with the new password, which alone works
  * since ALTER ROLE) and streams, before the deadline. */
-static int check_streaming(struct hp_rotate_ctx *c, struct hp_err *err)
+static int check_streaming(struct hp_rotate_ctx *c,
+			   const struct hp_rotate_target *t,
+			   struct hp_err *err)
 {
 	int64_t deadline = hp_now_ms() + hp_run_wait_s(c->run) * 1000LL;
 	long want = 0, n = -1;
 	size_t i;
+	int r;
 
 	for (i = 0; i < c->run->nr_hosts; i++)
 		if ((c->run->hosts[i].host->roles & HP_ROLE_PATRONI) &&
 		    strcmp(c->run->hosts[i].host->name, c->leader) != 0)
 			want++;
+	if ((r = end_walsenders(c, t->user, err)) < 0)
+		return r;
 	for (;;) {
-		int r = count_reconnected(c, &n, err);
-
-		if (r < 0)
+		if ((r = count_reconnected(c, &n, err)) < 0)
 			return r;
 		if (n >= want)
 			return 0;
@@ -283,7 +330,7 @@ int hp_rotate_verify(void *ctx, const struct hp_rotate_target *t,
 		r = check_login(c, t, new_pw, old_pw, err);
 		break;
 	case HP_ROT_REPLICATION:
-		r = check_streaming(c, err);
+		r = check_streaming(c, t, err);
 		break;
 	case HP_ROT_REWIND:
 		r = check_verifier(c, t, new_pw, err);

@@ -626,6 +626,51 @@ static void test_verify_detects_failover(void **state)
 	rfx_free(r);
 }
 
+/* replication: the leader (pg2) ends the replication connections, then
+ * both replicas are back over connections made after that */
+static void test_verify_replication(void **state)
+{
+	static const struct hp_rotate_target t = {
+		.kind = HP_ROT_REPLICATION, .user = "replicator",
+		.secret = "replication",
+	};
+	struct rfx *r = rfx_new();
+	const struct hp_fake_call *call;
+	long i;
+
+	(void)state;
+	free(r->c.leader);
+	r->c.leader = xstrdup("pg2");
+	hp_fake_expect(&r->x->fake, "psql", 0,
+		       "2\n2026-11-30 04:00:00.5+00\n", "")->times = 1;
+	hp_fake_expect(&r->x->fake, "psql", 0, "2\n", "");
+	hp_fake_rest_expect(&r->fr, "GET", "/cluster", 200,
+			    "{\"members\": [{\"name\": \"pg2\", \"role\": "
+			    "\"leader\", \"state\": \"running\"}]}",
+			    0);
+	expect_states(r, START0);
+	assert_int_equal(hp_rotate_verify(&r->c, &t, NEW_PW, OLD_PW,
+					  &r->x->err),
+			 0);
+	assert_string_equal(r->c.t0, "2026-11-30 04:00:00.5+00");
+	/* the first script ends the replicator's walsenders, under the lock */
+	i = hp_fake_find_call(&r->x->fake, HP_FAKE_EXEC, "psql", 0);
+	assert_true(i >= 0);
+	call = &r->x->fake.calls[i];
+	assert_non_null(strstr(call->data, "pg_terminate_backend"));
+	assert_non_null(strstr(call->data, "\\set r 'replicator'"));
+	assert_non_null(strstr(call->what, "flock"));
+	/* the second counts connections made after t0, read-only */
+	i = hp_fake_find_call(&r->x->fake, HP_FAKE_EXEC, "psql", 1);
+	assert_true(i >= 0);
+	call = &r->x->fake.calls[i];
+	assert_non_null(strstr(call->data,
+			       "\\set t0 '2026-11-30 04:00:00.5+00'"));
+	assert_non_null(strstr(call->data, "backend_start > :'t0'"));
+	assert_null(strstr(call->what, "flock"));
+	rfx_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -645,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_verify_restapi_old_accepted),
 		cmocka_unit_test(test_verify_detects_restart),
 		cmocka_unit_test(test_verify_detects_failover),
+		cmocka_unit_test(test_verify_replication),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
