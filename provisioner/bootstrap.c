@@ -398,14 +398,17 @@ int hp_run_secrets_load_pinned(struct hp_run_secrets *s, struct hp_run *run,
 int hp_run_secrets_promote_pins(const struct hp_run_secrets *s,
 				const struct hp_run *run, struct hp_err *err)
 {
-	int i, r;
+	int i;
 
-	for (i = 0; i < HP_SECRET_NR; i++)
+	for (i = 0; i < HP_SECRET_NR; i++) {
+		int r;
+
 		if (s->val[i] && s->sha256[i][0] &&
 		    (r = hp_secret_promote(run->inv->secrets.store,
 					   defs[i].name, s->sha256[i],
 					   err)) < 0)
 			return r;
+	}
 	return 0;
 }
 
@@ -419,7 +422,7 @@ static int read_pins(struct hp_state *st, const char *point, json_t **out,
 	int r;
 
 	*out = NULL;
-	b.max = 64 * 1024;
+	b.max = (size_t)64 * 1024;
 	r = hp_state_read(st, point, HP_SECRET_PINS_PATH, &b, err);
 	if (r == HP_ENOTFOUND) {
 		hp_err_clear(err);

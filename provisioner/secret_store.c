@@ -162,10 +162,10 @@ int hp_secret_store_check(const char *store, struct hp_err *err)
 int hp_secret_mkdir(const char *path, const char *what, struct hp_err *err)
 {
 	char eb[128];
-	int r = 0;
 
 	if (mkdir(path, 0700) == 0) {
 		/* ours, just made: make the mode exact whatever the umask */
+		int r = 0;
 		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 					    O_CLOEXEC);
 

@@ -5,7 +5,7 @@
  * <store>/<name>, so a store made before versions existed keeps working
  * and gets its versions recorded as they are first needed.
  */
-#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -144,6 +144,16 @@ int hp_secret_read_hashed(char **out, char sha256[65], const char *store,
 	return r;
 }
 
+/* "value\n", in a buffer hp_secret_free wipes. */
+static char *as_line(const char *value)
+{
+	size_t n = strlen(value) + 2;
+	char *line = xmalloc(n);
+
+	snprintf(line, n, "%s\n", value);
+	return line;
+}
+
 /* Record value as a version of name (value is one line, checked). */
 static int keep_value(const char *store, const char *name, const char *value,
 		      char sha[65], struct hp_err *err)
@@ -160,9 +170,7 @@ static int keep_value(const char *store, const char *name, const char *value,
 	if (r != HP_ENOTFOUND) /* there already (0), or unusable */
 		goto out;
 	hp_err_clear(err);
-	line = xmalloc(len + 2);
-	memcpy(line, value, len);
-	memcpy(line + len, "\n", 2);
+	line = as_line(value);
 	r = hp_secret_write_file(dir, path, line, len + 1, false, err);
 	if (r < 0 && access(path, F_OK) == 0) {
 		/* written meanwhile by another run: the same name must mean
@@ -254,24 +262,21 @@ int hp_secret_promote(const char *store, const char *name,
 {
 	char cur_sha[65];
 	char *val = NULL, *path = NULL, *line = NULL;
-	size_t len;
 	int r;
 
 	if ((r = check_args(store, name, sha256, err)) < 0)
 		return r;
 	/* the version must be whole and right before it replaces anything */
-	if ((r = hp_secret_read_version(&val, store, name, sha256, err)) < 0)
-		return r;
+	if ((r = hp_secret_read_version(&val, store, name, sha256, err)) < 0 ||
+	    !val)
+		return r < 0 ? r : HP_ERROR;
 	/* the previous value stays as a version */
 	if ((r = keep_current(store, name, cur_sha, err)) < 0 ||
 	    !strcmp(cur_sha, sha256))
 		goto out;
-	len = strlen(val);
-	line = xmalloc(len + 2);
-	memcpy(line, val, len);
-	memcpy(line + len, "\n", 2);
+	line = as_line(val);
 	path = xasprintf("%s/%s", store, name);
-	r = hp_secret_write_file(store, path, line, len + 1, true, err);
+	r = hp_secret_write_file(store, path, line, strlen(line), true, err);
 out:
 	hp_secret_free(val);
 	hp_secret_free(line);
