@@ -3,7 +3,8 @@
  * the leader as the inventory says, with the store's password; each role
  * with login logs in through HAProxy's primary port with it (from this
  * machine, with libpq: pglogin.h); Patroni's REST API refuses a write
- * without credentials (401) and accepts haprov's.
+ * without credentials (401) and accepts haprov's (a PATCH /config of
+ * loop_wait to its current value: a write that changes nothing).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,13 +131,40 @@ static int check_logins(struct hp_run *run, struct hp_err *err)
 	return r;
 }
 
-/* PATCH /config {} on the leader: 401 without credentials, 200 with. */
+/*
+ * The body of a PATCH /config that changes nothing: {"loop_wait": N} with
+ * the leader's own value (Patroni answers 400 to an empty patch). NULL
+ * when GET /config has no sane loop_wait.
+ */
+static json_t *noop_patch(struct hp_rest *rest, const char *url,
+			  struct hp_rest_resp *resp, struct hp_err *err)
+{
+	json_t *lw;
+
+	if (hp_rest_call(rest, "GET", url, NULL, resp, err) < 0)
+		return NULL;
+	lw = resp->status == 200 && json_is_object(resp->json)
+		     ? json_object_get(resp->json, "loop_wait")
+		     : NULL;
+	if (!json_is_integer(lw) || json_integer_value(lw) < 1 ||
+	    json_integer_value(lw) > 86400) {
+		hp_err_set(err, HP_EVERIFY,
+			   "GET /config on the leader: HTTP %ld, no loop_wait",
+			   resp->status);
+		return NULL;
+	}
+	return json_pack("{sI}", "loop_wait",
+			 (json_int_t)json_integer_value(lw));
+}
+
+/* A PATCH /config that changes nothing, on the leader: 401 without
+ * credentials, 200 with haprov's. */
 static int check_rest_auth(struct hp_run *run, struct hp_rest *rest,
 			   struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
 	struct hp_rest_resp resp;
-	json_t *empty = json_object();
+	json_t *body = NULL;
 	char *leader = NULL, *url = NULL;
 	int r;
 
@@ -150,7 +178,11 @@ static int check_rest_auth(struct hp_run *run, struct hp_rest *rest,
 	url = hp_url(hp_inventory_host(inv, leader), inv->patroni.restapi_port,
 		     "/config");
 	rest->user = rest->password = NULL;
-	if ((r = hp_rest_call(rest, "PATCH", url, empty, &resp, err)) < 0)
+	if (!(body = noop_patch(rest, url, &resp, err))) {
+		r = HP_EVERIFY;
+		goto out;
+	}
+	if ((r = hp_rest_call(rest, "PATCH", url, body, &resp, err)) < 0)
 		goto out;
 	if (resp.status != 401) {
 		r = hp_err_set(err, HP_EVERIFY,
@@ -161,7 +193,7 @@ static int check_rest_auth(struct hp_run *run, struct hp_rest *rest,
 	}
 	rest->user = run->restapi_user;
 	rest->password = run->restapi_password;
-	r = hp_rest_call(rest, "PATCH", url, empty, &resp, err);
+	r = hp_rest_call(rest, "PATCH", url, body, &resp, err);
 	rest->user = rest->password = NULL;
 	if (r == 0 && resp.status != 200)
 		r = hp_err_set(err, HP_EVERIFY,
@@ -170,7 +202,7 @@ static int check_rest_auth(struct hp_run *run, struct hp_rest *rest,
 			       leader, resp.status);
 out:
 	hp_rest_resp_release(&resp);
-	json_decref(empty);
+	json_decref(body);
 	free(url);
 	free(leader);
 	return r;

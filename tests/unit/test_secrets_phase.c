@@ -640,6 +640,8 @@ static void test_verify(void **state)
 		hp_strlcpy(login_secret, i == 2 ? "wrong" : a,
 			   sizeof(login_secret));
 		leader_state(x, a, b);
+		hp_fake_rest_expect(&x->fr, "GET", "10.0.0.1:8008/config", 200,
+				    "{\"loop_wait\": 7, \"ttl\": 30}", 0);
 		/* i == 1: patroni lets anyone write */
 		hp_fake_rest_expect(&x->fr, "PATCH", "10.0.0.1:8008/config",
 				    i == 1 ? 200 : 401, "", 1);
@@ -655,6 +657,9 @@ static void test_verify(void **state)
 					 0);
 			k = hp_fake_rest_find(&x->fr, "PATCH", "/config", 0);
 			assert_null(x->fr.reqs[k].user);
+			/* a patch that changes nothing: the current value */
+			assert_string_equal(x->fr.reqs[k].body,
+					    "{\"loop_wait\":7}");
 			k = hp_fake_rest_find(&x->fr, "PATCH", "/config", 1);
 			assert_string_equal(x->fr.reqs[k].user, "patroni");
 			assert_true(x->fr.reqs[k].had_password);
@@ -667,6 +672,35 @@ static void test_verify(void **state)
 		}
 		assert_int_equal(logins, 1);
 		assert_false(shown(x, a));
+		hp_pg_login_set(NULL);
+		hp_secret_free(a);
+		hp_secret_free(b);
+		fx_free(x);
+	}
+}
+
+static void test_verify_rest_hostile_config(void **state)
+{
+	static const char *const bad[] = { "{\"loop_wait\": \"10\"}",
+					   "{\"loop_wait\": 0}", "[]",
+					   "<html>", "{}" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < HP_ARRAY_SIZE(bad); i++) {
+		struct fx *x = fx_new(false);
+		char *a = seed(x, "role-app"), *b = seed(x, "role-batch");
+
+		hp_strlcpy(login_secret, a, sizeof(login_secret));
+		leader_state(x, a, b);
+		hp_fake_rest_expect(&x->fr, "GET", ":8008/config", 200, bad[i],
+				    0);
+		hp_pg_login_set(fake_login);
+		assert_int_equal(hp_secrets_verify(&x->run, &x->err),
+				 HP_EVERIFY);
+		assert_int_equal(hp_fake_rest_count(&x->fr, "PATCH", "/config"),
+				 0);
+		assert_printable(x->err.msg);
 		hp_pg_login_set(NULL);
 		hp_secret_free(a);
 		hp_secret_free(b);
@@ -732,6 +766,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_apply_generates_for_new_role, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_rest_hostile_config,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_wrong_owner, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_known_roles, setup,
