@@ -5,11 +5,11 @@
  * and nothing restarted or failed over.
  *
  * Why config.yml and a reload (docs/architecture.md, "Rotating
- * secrets"): Patroni re-reads config.yml on a reload; it applies a new
- * replication password (primary_conninfo) with a reload of PostgreSQL on
- * PostgreSQL 13+, which restarts only the WAL receiver; a new superuser
- * or rewind password is used from its next connection; the REST API's
- * credentials from the next request.
+ * secrets"): Patroni re-reads config.yml on a reload; a new superuser or
+ * rewind password is used from its next connection, the REST API's
+ * credentials from the next request, and a new replication password goes
+ * to the replicas' pgpass file, which their WAL receivers read when they
+ * next connect (rotate_verify.c makes them).
  */
 #include <stdio.h>
 #include <stdlib.h>
