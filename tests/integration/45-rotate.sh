@@ -112,6 +112,22 @@ sleep 2
 writer_stop_check
 echo "rotate replication: ${took}s, longest write gap ${WRITER_GAP}s"
 
+# ---- the other bootstrap roles (no load: the writer logs in as the superuser) ----
+LT0=$(leader_tl)
+PM0=$(postmaster_starts)
+REST_OLD=$(tr -d '\n' <"$STORE/restapi")
+t=$(lab_now)
+run_haprov "$T_TMP/rot-boot.log" rotate "$LOG_INV" superuser rewind restapi
+rc=$?
+echo "rotate superuser rewind restapi: exit $rc in $(lab_elapsed "$t")s"
+[ "$rc" = 0 ] || tail -n 20 "$T_TMP/rot-boot.log"
+check_eq "rotate superuser rewind restapi exits 0" 0 "$rc"
+check_eq "no failover" "$LT0" "$(leader_tl)"
+check_eq "no PostgreSQL restart" "$PM0" "$(postmaster_starts)"
+check_eq "psql as the superuser with its new password" 1 "$(psql_lab 5000 'select 1')"
+check_eq "the REST API answers the old credentials with 401" 401 \
+	"$(curl -s -o /dev/null -w '%{http_code}' -u "patroni:$REST_OLD" -X PATCH -d '{}' "http://$(lab_ip pg1):8008/config")"
+
 # ---- test 9: no password in PostgreSQL's log -----------------------------------------
 # every value the store has held: current files and versions
 find "$STORE" -type f ! -name '*.new-*' -exec cat {} + | grep -v '^$' | sort -u >"$T_TMP/pw"
