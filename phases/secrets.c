@@ -17,6 +17,7 @@
 
 #include "pglogin.h"
 #include "scram.h"
+#include "bootstrap.h"
 #include "secret_store.h"
 #include "secrets_priv.h"
 
@@ -48,11 +49,11 @@ int hp_secrets_read_state(struct hp_run *run, struct hp_rest *rest, char **leade
 	return r;
 }
 
-int hp_role_secret_read(const struct hp_inventory *inv, const char *role,
-		       char **out, struct hp_err *err)
+int hp_role_secret_read(const struct hp_run *run, const char *role,
+			char **out, struct hp_err *err)
 {
 	char *name = hp_role_secret_name(role);
-	int r = hp_secret_read(out, inv->secrets.store, name, err);
+	int r = hp_run_secret_read(run, name, out, err);
 
 	free(name);
 	if (r == HP_ENOTFOUND) {
@@ -109,7 +110,7 @@ static int converge_role(struct hp_run *run, const char *leader,
 	int r;
 
 	memset(&p, 0, sizeof(p));
-	if ((r = hp_role_secret_read(run->inv, want->name, &secret, err)) == 0)
+	if ((r = hp_role_secret_read(run, want->name, &secret, err)) == 0)
 		r = hp_role_decide(want, st, secret, run->inv->secrets.store,
 				   &p, err);
 	if (r < 0) {
