@@ -157,7 +157,10 @@ int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err)
 	 * it again in there when a member is rebuilt. wal_dir's parent stays
 	 * root's: Patroni re-creates only the pg_wal inside wal_dir.
 	 */
-	r = own_dir(h, data, "data directory", true, err);
+	/* tuning.wal_device mounted at wal_dir before initdb (tuning_wal.c) */
+	r = hp_wal_volume_host(h, err);
+	if (r == 0)
+		r = own_dir(h, data, "data directory", true, err);
 	if (r == 0 && wal)
 		r = own_dir(h, wal, "wal_dir", false, err);
 	free(data);
