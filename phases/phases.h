@@ -334,6 +334,13 @@ int hp_haproxy_servers(const char *csv, size_t len, json_t **out,
 bool hp_tuning_value_eq(const char *name, const char *want,
 			const char *shown);
 
+/* Judge the verify query's answer from host ("name|SHOW text|t-or-f"
+ * lines, one per tuning setting, remote text) against what the run wants
+ * (the inventory, or a rollback's DCS settings): HP_EVERIFY for a value
+ * that differs or a pending_restart, HP_EREMOTE for a malformed answer. */
+int hp_tuning_show_check(struct hp_run *run, const char *host,
+			 const char *out, struct hp_err *err);
+
 /* What one read-only command found out about tuning.wal_device and
  * tuning.wal_dir on a host (remote text, parsed with caps). */
 #define HP_WAL_MAX_MOUNTS 4

@@ -265,8 +265,6 @@ static int check_line(struct hp_run *run, const char *host, char *line,
 }
 
 int hp_tuning_show_check(struct hp_run *run, const char *host,
-			 const char *out, struct hp_err *err);
-int hp_tuning_show_check(struct hp_run *run, const char *host,
 			 const char *out, struct hp_err *err)
 {
 	char *copy = xstrdup(out), *save = NULL, *line;
