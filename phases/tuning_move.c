@@ -249,6 +249,7 @@ static int verify_host(struct hp_hostrun *h, void *arg)
 	int r;
 
 	(void)arg;
+	memset(&f, 0, sizeof(f));
 	paths(inv, &p, &t);
 	/* the facts command without a device still reads the link */
 	hp_wal_facts_cmd(&cmd, device ? device : "/dev/null/none",

@@ -120,6 +120,7 @@ static int facts_line(struct hp_wal_facts *f, const char *line,
 {
 	const char *v = line + 2;
 	char num[24];
+	int n;
 
 	if (!strcmp(line, "B"))
 		return f->block = true, 0;
@@ -137,12 +138,13 @@ static int facts_line(struct hp_wal_facts *f, const char *line,
 			    strlen(num + (num[0] == '-')) ||
 		    !num[num[0] == '-'] || strlen(num) > 4)
 			goto bad;
+		n = (int)strtol(num, NULL, 10); /* checked: at most 4 chars */
 		if (line[0] == 'R')
-			f->blkid_rc = atoi(num);
+			f->blkid_rc = n;
 		else if (line[0] == 'Z')
-			f->nonzero = atoi(num) != 0;
+			f->nonzero = n != 0;
 		else
-			f->wal_entries = atoi(num);
+			f->wal_entries = n;
 		return 0;
 	case 'I':
 		return blkid_line(f, v, line, err);
@@ -336,6 +338,7 @@ static int read_facts(struct hp_hostrun *h, struct hp_wal_facts *f,
 	char *pg_wal = xasprintf("%s/pg_wal", inv->patroni.data_dir);
 	int r;
 
+	memset(f, 0, sizeof(*f));
 	hp_wal_facts_cmd(&cmd, inv->tuning.wal_device, inv->tuning.wal_dir,
 			 pg_wal);
 	r = hp_host_sh_read(h, cmd.buf, NULL, 0, 30, &out, err);
@@ -373,7 +376,7 @@ static int decide_host(struct hp_hostrun *h, struct hp_wal_facts *f,
 int hp_wal_volume_check(struct hp_hostrun *h, struct hp_err *err)
 {
 	struct hp_wal_facts f;
-	enum hp_wal_action act;
+	enum hp_wal_action act = HP_WAL_REFUSE;
 
 	if (!h->run->inv->tuning.wal_device)
 		return 0;
@@ -436,7 +439,7 @@ int hp_wal_volume_host(struct hp_hostrun *h, struct hp_err *err)
 	const struct hp_tuning *t = &h->run->inv->tuning;
 	struct hp_buf cmd = HP_BUF_INIT, out = HP_BUF_INIT;
 	struct hp_wal_facts f;
-	enum hp_wal_action act;
+	enum hp_wal_action act = HP_WAL_REFUSE;
 	char *step;
 	int64_t t0 = hp_now_ms();
 	int r;
