@@ -424,6 +424,9 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 	c.facts = xcalloc(run->nr_hosts, sizeof(*c.facts));
 	if ((r = hp_run_rest_init(run, &rest, 2000, err)) < 0)
 		goto out;
+	/* a wal_device that cannot be used: refused before any change */
+	if ((r = hp_wal_volume_precheck(run, err)) < 0)
+		goto out;
 	if ((r = hp_patroni_leader(run, &rest, &leader, NULL, err)) < 0)
 		goto out;
 	if (!leader && any_member_answers(run, &rest) &&

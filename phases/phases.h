@@ -409,6 +409,10 @@ int hp_wal_volume_host(struct hp_hostrun *h, struct hp_err *err);
 /* Only the facts and the decision (no change, also in apply): the refusal
  * before any change. */
 int hp_wal_volume_check(struct hp_hostrun *h, struct hp_err *err);
+/* hp_wal_volume_check on every patroni host (in parallel), before any
+ * phase changes a host: the first refusal, naming host and device. 0 when
+ * wal_device is not set. */
+int hp_wal_volume_precheck(struct hp_run *run, struct hp_err *err);
 
 /*
  * Move member name's pg_wal onto the volume, if it is still a directory

@@ -147,12 +147,6 @@ static int volume_host(struct hp_hostrun *h, void *arg)
 	return hp_wal_volume_host(h, &h->err);
 }
 
-static int check_host(struct hp_hostrun *h, void *arg)
-{
-	(void)arg;
-	return hp_wal_volume_check(h, &h->err);
-}
-
 /* The first failed host's error into err. */
 static int host_failure(struct hp_run *run, const char *what,
 			struct hp_err *err)
@@ -177,8 +171,8 @@ int hp_tuning_converge(struct hp_run *run, struct hp_err *err)
 	int r;
 
 	/* refusals first, before anything changes */
-	if (t->wal_device && hp_run_each(run, HP_ROLE_PATRONI, check_host, NULL))
-		return host_failure(run, "wal_device", err);
+	if ((r = hp_wal_volume_precheck(run, err)) < 0)
+		return r;
 	if ((r = hp_run_rest_init(run, &rest, 2000, err)) < 0)
 		return r;
 	if ((r = hp_patroni_leader(run, &rest, &leader, NULL, err)) < 0)

@@ -383,6 +383,27 @@ int hp_wal_volume_check(struct hp_hostrun *h, struct hp_err *err)
 	return decide_host(h, &f, &act, err);
 }
 
+static int check_host(struct hp_hostrun *h, void *arg)
+{
+	(void)arg;
+	return hp_wal_volume_check(h, &h->err);
+}
+
+int hp_wal_volume_precheck(struct hp_run *run, struct hp_err *err)
+{
+	size_t i;
+
+	if (!run->inv->tuning.wal_device ||
+	    !hp_run_each(run, HP_ROLE_PATRONI, check_host, NULL))
+		return 0;
+	for (i = 0; i < run->nr_hosts; i++)
+		if (run->hosts[i].failed)
+			return hp_err_set(err, run->hosts[i].err.code,
+					  "tuning.wal_device: %s",
+					  run->hosts[i].err.msg);
+	return hp_err_set(err, HP_ERROR, "tuning.wal_device: a host failed");
+}
+
 /* The guarded change: format (only if still blank), fstab, mount, own. */
 static void volume_cmd(struct hp_buf *cmd, struct hp_hostrun *h,
 		       enum hp_wal_action act)
