@@ -422,6 +422,12 @@ int hp_wal_volume_precheck(struct hp_run *run, struct hp_err *err);
  */
 int hp_wal_move_member(struct hp_run *run, struct hp_rest *rest,
 		       const char *name, void *arg, struct hp_err *err);
+/* The remote move script (crash-safe: see phases/tuning_move.c) for
+ * pg_wal (data_dir/pg_wal) onto target (wal_dir/pg_wal); device: refuse
+ * unless something is mounted at wal_dir. Prints "moved"; exit 3 for a
+ * refusal (PostgreSQL running, a state it will not guess about). */
+void hp_wal_move_cmd(struct hp_buf *cmd, const char *pg_wal,
+		     const char *target, const char *wal_dir, bool device);
 /* Whether member name's pg_wal still has to move (a read). */
 int hp_wal_move_needed(struct hp_run *run, const char *name, bool *out,
 		       struct hp_err *err);

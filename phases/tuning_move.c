@@ -61,19 +61,16 @@ int hp_wal_move_needed(struct hp_run *run, const char *name, bool *out,
 	return r;
 }
 
-/* The crash-safe move (the file comment), PostgreSQL stopped. */
-static void move_cmd(struct hp_buf *cmd, const struct hp_inventory *inv)
+void hp_wal_move_cmd(struct hp_buf *cmd, const char *pg_wal,
+		     const char *target, const char *wal_dir, bool device)
 {
-	char *p, *t;
-
-	paths(inv, &p, &t);
 	hp_buf_adds(cmd, "set -e; export LC_ALL=C; p=");
-	hp_shell_quote(cmd, p);
+	hp_shell_quote(cmd, pg_wal);
 	hp_buf_adds(cmd, "; t=");
-	hp_shell_quote(cmd, t);
+	hp_shell_quote(cmd, target);
 	hp_buf_adds(cmd, "; w=");
-	hp_shell_quote(cmd, inv->tuning.wal_dir);
-	hp_buf_addf(cmd, "; dev=%d; ", inv->tuning.wal_device ? 1 : 0);
+	hp_shell_quote(cmd, wal_dir);
+	hp_buf_addf(cmd, "; dev=%d; ", device ? 1 : 0);
 	hp_buf_adds(
 		cmd,
 		"n=$t.haprov-new; o=$p.haprov-old; "
@@ -92,13 +89,12 @@ static void move_cmd(struct hp_buf *cmd, const struct hp_inventory *inv)
 		"if [ ! -d \"$o\" ] || [ ! -d \"$t\" ]; then echo \"$p is "
 		"missing and so is $o or $t: not guessing\" >&2; exit 3; fi; "
 		"rm -f -- \"$p.haprov-link\"; ln -s -- \"$t\" \"$p.haprov-link\"; "
-		"chown -h postgres:postgres -- \"$p.haprov-link\"; "
+		"if id postgres >/dev/null 2>&1; then "
+		"chown -h postgres:postgres -- \"$p.haprov-link\"; fi; "
 		"mv -T -- \"$p.haprov-link\" \"$p\"; sync; fi; "
 		"if [ \"$(readlink -- \"$p\")\" != \"$t\" ]; then echo \"$p is "
 		"not a link to $t: not moved\" >&2; exit 3; fi; "
 		"rm -rf -- \"$o\"; echo moved");
-	free(p);
-	free(t);
 }
 
 /* Stop Patroni, move, start Patroni (also when the move failed: the
@@ -106,13 +102,19 @@ static void move_cmd(struct hp_buf *cmd, const struct hp_inventory *inv)
  * start, never wrong). */
 static int move_host(struct hp_hostrun *h, struct hp_err *err)
 {
+	const struct hp_inventory *inv = h->run->inv;
 	struct hp_buf cmd = HP_BUF_INIT;
 	struct hp_err e2;
+	char *p, *t;
 	int r;
 
 	r = hp_host_sh(h, "systemctl stop patroni", NULL, 0, 300, NULL, err);
 	if (r == 0) {
-		move_cmd(&cmd, h->run->inv);
+		paths(inv, &p, &t);
+		hp_wal_move_cmd(&cmd, p, t, inv->tuning.wal_dir,
+				inv->tuning.wal_device != NULL);
+		free(p);
+		free(t);
 		r = hp_host_sh(h, cmd.buf, NULL, 0, 900, NULL, err);
 		if (r < 0)
 			hp_err_prefix(err, "move pg_wal");

@@ -50,6 +50,15 @@ static struct fx *tx_new(bool plan)
 	return x;
 }
 
+/* dir/name in a static buffer (tests only) */
+static const char *xasprintf_tmp(const char *dir, const char *name)
+{
+	static char b[4096];
+
+	snprintf(b, sizeof(b), "%s/%s", dir, name);
+	return b;
+}
+
 static int parse(const char *text, struct hp_wal_facts *f)
 {
 	struct hp_err err;
@@ -444,6 +453,165 @@ static void test_facts_cmd_local(void **state)
 	hp_buf_release(&out);
 }
 
+
+/* ---- the move script in a local shell, from every state a kill leaves ---- */
+
+struct mv {
+	char *dir, *p, *t, *w;
+};
+
+static void mv_init(struct mv *m)
+{
+	m->dir = make_tmpdir();
+	m->p = xasprintf("%s/data/pg_wal", m->dir);
+	m->w = xasprintf("%s/wal", m->dir);
+	m->t = xasprintf("%s/wal/pg_wal", m->dir);
+	assert_int_equal(mkdir(xasprintf_tmp(m->dir, "data"), 0700), 0);
+	assert_int_equal(mkdir(m->w, 0700), 0);
+}
+
+static void mv_free(struct mv *m)
+{
+	rm_tree(m->dir);
+	free(m->dir);
+	free(m->p);
+	free(m->t);
+	free(m->w);
+}
+
+/* Run the move script; its exit status, output in out. */
+static int mv_run(const struct mv *m, struct hp_buf *out)
+{
+	struct hp_buf cmd = HP_BUF_INIT;
+	int rc;
+
+	hp_buf_reset(out);
+	hp_wal_move_cmd(&cmd, m->p, m->t, m->w, false);
+	rc = run_sh(cmd.buf, NULL, out);
+	hp_buf_release(&cmd);
+	return rc;
+}
+
+static void mv_sh(const char *dir, const char *script)
+{
+	struct hp_buf out = HP_BUF_INIT;
+	char *s = xasprintf("cd '%s' && %s", dir, script);
+
+	assert_int_equal(run_sh(s, NULL, &out), 0);
+	free(s);
+	hp_buf_release(&out);
+}
+
+/* The end state: P links to T, T has the segment, nothing left over. */
+static void mv_done(const struct mv *m, const char *segment)
+{
+	char buf[512];
+	ssize_t n = readlink(m->p, buf, sizeof(buf) - 1);
+	char *seg = xasprintf("%s/%s", m->t, segment);
+	char *old = xasprintf("%s.haprov-old", m->p);
+	char *nw = xasprintf("%s.haprov-new", m->t);
+	struct stat st;
+
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, m->t);
+	assert_int_equal(stat(seg, &st), 0);
+	assert_int_equal(lstat(old, &st), -1);
+	assert_int_equal(lstat(nw, &st), -1);
+	free(seg);
+	free(old);
+	free(nw);
+}
+
+static void test_move_fresh(void **state)
+{
+	struct mv m;
+	struct hp_buf out = HP_BUF_INIT;
+
+	(void)state;
+	mv_init(&m);
+	mv_sh(m.dir, "mkdir -p data/pg_wal/archive_status && "
+		     "echo x >data/pg_wal/000000010000000000000001");
+	assert_int_equal(mv_run(&m, &out), 0);
+	assert_non_null(strstr(out.buf, "moved"));
+	mv_done(&m, "000000010000000000000001");
+	assert_int_equal(access(xasprintf_tmp(m.t, "archive_status"), F_OK), 0);
+	/* again: nothing to do, still fine */
+	assert_int_equal(mv_run(&m, &out), 0);
+	mv_done(&m, "000000010000000000000001");
+	hp_buf_release(&out);
+	mv_free(&m);
+}
+
+static void test_move_stale_copy_redone(void **state)
+{
+	struct mv m;
+	struct hp_buf out = HP_BUF_INIT;
+
+	(void)state;
+	mv_init(&m);
+	/* killed after the rename to T, and PostgreSQL wrote on since: P is
+	 * the truth, the stale T and a partial N are redone */
+	mv_sh(m.dir, "mkdir -p data/pg_wal wal/pg_wal wal/pg_wal.haprov-new && "
+		     "echo new >data/pg_wal/seg2 && echo old >wal/pg_wal/seg1");
+	assert_int_equal(mv_run(&m, &out), 0);
+	mv_done(&m, "seg2");
+	assert_int_equal(access(xasprintf_tmp(m.t, "seg1"), F_OK), -1);
+	hp_buf_release(&out);
+	mv_free(&m);
+}
+
+static void test_move_finish_link(void **state)
+{
+	struct mv m;
+	struct hp_buf out = HP_BUF_INIT;
+
+	(void)state;
+	mv_init(&m);
+	/* killed between renaming P away and linking it */
+	mv_sh(m.dir, "mkdir -p data/pg_wal.haprov-old wal/pg_wal && "
+		     "echo s >wal/pg_wal/seg && ln -s /nowhere "
+		     "data/pg_wal.haprov-link");
+	assert_int_equal(mv_run(&m, &out), 0);
+	mv_done(&m, "seg");
+	hp_buf_release(&out);
+	mv_free(&m);
+}
+
+static void test_move_refusals(void **state)
+{
+	struct mv m;
+	struct hp_buf out = HP_BUF_INIT;
+	char *pid;
+
+	(void)state;
+	mv_init(&m);
+	/* P missing and no old copy: not guessing */
+	mv_sh(m.dir, "mkdir -p wal/pg_wal");
+	assert_int_equal(mv_run(&m, &out), 3);
+	assert_non_null(strstr(out.buf, "not guessing"));
+	/* P links elsewhere */
+	mv_sh(m.dir, "ln -s /elsewhere data/pg_wal");
+	assert_int_equal(mv_run(&m, &out), 3);
+	assert_non_null(strstr(out.buf, "not a link to"));
+	/* PostgreSQL still runs (a live pid in postmaster.pid) */
+	mv_sh(m.dir, "rm data/pg_wal && mkdir data/pg_wal");
+	pid = xasprintf("%ld\n", (long)getpid());
+	write_file(m.dir, "data/postmaster.pid", pid, 0600);
+	assert_int_equal(mv_run(&m, &out), 3);
+	assert_non_null(strstr(out.buf, "still runs"));
+	{
+		struct stat st;
+
+		/* untouched: still a directory, not a link */
+		assert_int_equal(lstat(m.p, &st), 0);
+		assert_true(S_ISDIR(st.st_mode));
+	}
+	free(pid);
+	hp_buf_release(&out);
+	mv_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +626,10 @@ int main(void)
 		cmocka_unit_test(test_volume_refused),
 		cmocka_unit_test(test_volume_ok_noop),
 		cmocka_unit_test(test_facts_cmd_local),
+		cmocka_unit_test(test_move_fresh),
+		cmocka_unit_test(test_move_stale_copy_redone),
+		cmocka_unit_test(test_move_finish_link),
+		cmocka_unit_test(test_move_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
