@@ -50,9 +50,16 @@ int hp_wal_move_needed(struct hp_run *run, const char *name, bool *out,
 	hp_shell_quote(&cmd, t);
 	hp_buf_adds(&cmd, "; if [ -L \"$p\" ] && [ \"$(readlink -- \"$p\")\" "
 			  "= \"$t\" ] && [ ! -e \"$p.haprov-old\" ]; then "
-			  "echo done; else echo move; fi");
+			  "echo done; elif [ -L \"$p\" ] && [ \"$(readlink -- "
+			  "\"$p\")\" != \"$t\" ]; then echo other; "
+			  "else echo move; fi");
 	r = hp_host_sh_read(h, cmd.buf, NULL, 0, 30, &ans, err);
-	if (r == 0)
+	if (r == 0 && !strncmp(ans.buf, "other", 5))
+		r = hp_err_set(err, HP_EVERIFY,
+			       "%s: %s is a symbolic link, but not to %s: "
+			       "haprov does not move it (nothing changed)",
+			       name, p, t);
+	else if (r == 0)
 		*out = strncmp(ans.buf, "done", 4) != 0;
 	free(p);
 	free(t);
