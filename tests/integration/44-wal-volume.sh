@@ -12,7 +12,7 @@
 #   fstab line mounts it by UUID, wal_dir is postgres:postgres 0700; the
 #   cluster is healthy; a second apply changes nothing;
 # - a failing tuning change (wal_buffers 1GB on a member whose PostgreSQL
-#   may use 256 MB of memory: it cannot start with it) is rolled back by
+#   may use 512 MB of memory: it cannot start with it) is rolled back by
 #   itself (exit 4) and the state before is verified.
 # The lab is reset at the end and inventories/lab.yml applied, as
 # 20-apply-fresh leaves it for the next tests.
@@ -112,11 +112,11 @@ check_eq "plan exits 0" 0 "$?"
 wb0=$(show_all wal_buffers)
 bad=$(inv_variant walbad "s|^  wal_buffers: 16MB|  wal_buffers: 1GB\n  wal_dir: $WAL\n  wal_device: $DEV|")
 printf 'validation:\n  timeout_s: 60\n' >>"$bad"
-# the first replica's PostgreSQL may use 256 MB: 1 GB of WAL buffers cannot
+# the first replica's Patroni and PostgreSQL may use 512 MB: 1 GB of WAL buffers cannot
 # be mapped there (until the next boot: --runtime)
 read -r lead _ <<<"$(leader_tl)"
 victim=$(for h in $LAB_HOSTS; do [ "$h" != "$lead" ] && echo "$h"; done | head -n1)
-lab_ssh "$victim" 'systemctl set-property --runtime patroni.service MemoryMax=256M MemorySwapMax=0'
+lab_ssh "$victim" 'systemctl set-property --runtime patroni.service MemoryMax=512M MemorySwapMax=0'
 writer_start
 run_haprov "$T_TMP/bad.log" apply "$bad"
 rc=$?
