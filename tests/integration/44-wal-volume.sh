@@ -12,7 +12,7 @@
 #   fstab line mounts it by UUID, wal_dir is postgres:postgres 0700; the
 #   cluster is healthy; a second apply changes nothing;
 # - a failing tuning change (wal_buffers 1GB on a member whose PostgreSQL
-#   may use 512 MB of memory: it cannot start with it) is rolled back by
+#   may map 1000 MB: it cannot start with it) is rolled back by
 #   itself (exit 4) and the state before is verified.
 # The lab is reset at the end and inventories/lab.yml applied, as
 # 20-apply-fresh leaves it for the next tests.
@@ -112,22 +112,33 @@ check_eq "plan exits 0" 0 "$?"
 wb0=$(show_all wal_buffers)
 bad=$(inv_variant walbad "s|^  wal_buffers: 16MB|  wal_buffers: 1GB\n  wal_dir: $WAL\n  wal_device: $DEV|")
 printf 'validation:\n  timeout_s: 60\n' >>"$bad"
-# the first replica's Patroni and PostgreSQL may use 512 MB: 1 GB of WAL buffers cannot
-# be mapped there (until the next boot: --runtime)
+# the first replica's processes may map 1000 MB each (RLIMIT_AS, a runtime
+# drop-in: a cgroup memory limit is not enforced in the lab's containers):
+# PostgreSQL cannot map 1 GB of WAL buffers on top of its shared buffers
+# there and fails at start; with 16MB it runs
 read -r lead _ <<<"$(leader_tl)"
 victim=$(for h in $LAB_HOSTS; do [ "$h" != "$lead" ] && echo "$h"; done | head -n1)
-lab_ssh "$victim" 'systemctl set-property --runtime patroni.service MemoryMax=512M MemorySwapMax=0'
+lab_ssh "$victim" 'd=/run/systemd/system/patroni.service.d; mkdir -p $d &&
+	printf "[Service]\nLimitAS=1000M\nEnvironment=MALLOC_ARENA_MAX=2\n" >$d/haprov-test-limit.conf &&
+	systemctl daemon-reload && systemctl restart patroni'
+healthy() { [ "$(cluster_shape)" = "1 3 0" ]; }
+victim_running() {
+	[ "$(curl -s -m 2 "http://$(lab_ip "$victim"):8008/patroni" | jq -r .state 2>/dev/null)" = running ]
+}
+sleep 2
+wait_for 120 victim_running && wait_for 120 healthy
+check_eq "$victim runs under the limit with the old settings" "1 3 0" "$(cluster_shape)"
 writer_start
 run_haprov "$T_TMP/bad.log" apply "$bad"
 rc=$?
 grep -E "dcs config|restart|rollback|failed" "$T_TMP/bad.log" | tail -12
 check_eq "apply exits 4 (failed and rolled back)" 4 "$rc"
 check "it says it rolled back" grep -q "was rolled back" "$T_TMP/bad.log"
-lab_ssh "$victim" 'systemctl set-property --runtime patroni.service MemoryMax=infinity MemorySwapMax=infinity'
 check_eq "wal_buffers is the old value on every member" "$wb0" "$(show_all wal_buffers)"
 check_eq "GET /config has the old wal_buffers" 16MB "$(member_config pg1 postgresql.parameters.wal_buffers)"
 check_eq "one leader, three members running, no pending restart" "1 3 0" "$(cluster_shape)"
 writer_stop_check
+lab_ssh "$victim" 'rm -f /run/systemd/system/patroni.service.d/haprov-test-limit.conf && systemctl daemon-reload'
 
 # ---- leave the lab as 20-apply-fresh does ---------------------------------------
 t=$(lab_now)
