@@ -118,6 +118,7 @@ printf 'validation:\n  timeout_s: 60\n' >>"$bad"
 # there and fails at start; with 16MB it runs
 read -r lead _ <<<"$(leader_tl)"
 victim=$(for h in $LAB_HOSTS; do [ "$h" != "$lead" ] && echo "$h"; done | head -n1)
+# shellcheck disable=SC2016 # expanded on the host
 lab_ssh "$victim" 'd=/run/systemd/system/patroni.service.d; mkdir -p $d &&
 	printf "[Service]\nLimitAS=1000M\nEnvironment=MALLOC_ARENA_MAX=2\n" >$d/haprov-test-limit.conf &&
 	systemctl daemon-reload && systemctl restart patroni'
