@@ -196,6 +196,7 @@ int hp_tuning_rolling_local(struct hp_run *run, struct hp_rest *rest,
 	struct hp_rest_resp resp;
 	json_t *body = NULL;
 	bool need = false;
+	int64_t t0;
 	size_t i;
 	int r;
 
@@ -229,14 +230,14 @@ int hp_tuning_rolling_local(struct hp_run *run, struct hp_rest *rest,
 	}
 	body = json_pack("{s:s, s:s}", "leader", leader, "candidate",
 			 candidate);
+	t0 = hp_now_ms();
 	r = hp_member_write(run, rest, "POST", leader, "/switchover", body,
 			    timeout_ms, &resp, err);
 	if (r == 0)
 		r = hp_patroni_wait_healthy(run, rest, candidate, timeout_ms,
 					    err);
 	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
-		      "switchover", r < 0 ? err->msg : candidate, NULL,
-		      hp_now_ms());
+		      "switchover", r < 0 ? err->msg : candidate, NULL, t0);
 	if (r == 0)
 		r = hp_wal_move_member(run, rest, leader, NULL, err);
 out:
