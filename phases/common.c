@@ -20,6 +20,10 @@ static const char *const haproxy_files[] = { "haproxy-dropin.conf",
 					      "haproxy_env.conf",
 					      "haproxy.cfg", NULL };
 static const char *const patroni_dcs[] = { HP_DCS_REST, NULL };
+static const char *const tuning_dcs[] = {
+	"checkpoint_timeout", "checkpoint_completion_target", "max_wal_size",
+	"min_wal_size", "wal_buffers", "wal_compression", NULL
+};
 
 /* The phases, in the order they run: one row per phase. */
 const struct hp_phase hp_phases[] = {
@@ -52,6 +56,12 @@ const struct hp_phase hp_phases[] = {
 	  .summary = "application roles, their passwords and databases",
 	  .converge = hp_secrets_converge,
 	  .verify = hp_secrets_verify },
+	{ .name = "tuning",
+	  .role = HP_ROLE_PATRONI,
+	  .summary = "checkpoint and WAL settings, pg_wal on its own volume",
+	  .converge = hp_tuning_converge,
+	  .verify = hp_tuning_verify,
+	  .dcs_params = tuning_dcs },
 };
 const size_t hp_phases_nr = HP_ARRAY_SIZE(hp_phases);
 
