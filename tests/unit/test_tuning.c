@@ -345,8 +345,9 @@ static void test_show_check(void **state)
 					      "a|b|c|d\n", &x->err),
 			 HP_EREMOTE);
 	/* a rollback compares with its DCS settings, not the inventory */
-	x->run.dcs_want = json_pack("{s:{s:{s:s}}}", "postgresql", "parameters",
-				    "max_wal_size", "1GB");
+	hp_desired_set(&x->run, "0123456789abcdef", json_object(),
+		       json_pack("{s:{s:{s:s}}}", "postgresql", "parameters",
+				 "max_wal_size", "1GB"));
 	{
 		char *s1 = replace_all(SHOW_OK, "16GB", "1GB");
 
@@ -354,8 +355,7 @@ static void test_show_check(void **state)
 		free(s1);
 	}
 	assert_int_equal(hp_tuning_show_check(&x->run, "pg1", s, &x->err), 0);
-	json_decref(x->run.dcs_want);
-	x->run.dcs_want = NULL;
+	hp_desired_clear(&x->run);
 	free(s);
 	fx_free(x);
 }
