@@ -565,10 +565,12 @@ static int pin_roles(const struct hp_run *run, json_t *pins,
 	int r = 0;
 
 	for (i = 0; i < inv->secrets.nr_roles && r == 0; i++) {
-		char *name = role_secret(inv, i), *val = NULL, sha[65];
+		char *name = role_secret(inv, i), *val = NULL;
 
 		r = hp_run_secret_read(run, name, &val, err);
 		if (r == 0) {
+			char sha[65];
+
 			hp_secret_hash(val, sha);
 			json_object_set_new(pins, name, json_string(sha));
 		} else if (r == HP_ENOTFOUND) {
