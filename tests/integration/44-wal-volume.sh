@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 8, phase 6 (tuning), tests 6 and 7:
-# - a live cluster built without wal_device (inventories/lab.yml on bare
-#   hosts) gets tuning.wal_device (each lab host's blank loop disk,
+# - a live cluster built without wal_device (inventories/lab.yml without
+#   its wal_dir and wal_device lines, on bare hosts) gets tuning.wal_device (each lab host's blank loop disk,
 #   $LAB_WAL_DEVICE) and tuning.wal_dir; a device that holds data on one
 #   host (ext2 made by hand) is refused by plan and apply, naming host and
 #   device, with no change anywhere;
@@ -30,16 +30,19 @@ t=$(lab_now)
 lab_reset
 check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$?"
 rm -rf "$STATE" "$STORE" "$STATE.lock"
-run_haprov "$T_TMP/fresh.log" apply "$INV"
+nowal=$(inv_variant nowal "/^  wal_dir:/d" "/^  wal_device:/d")
+run_haprov "$T_TMP/fresh.log" apply "$nowal"
 rc=$?
 [ "$rc" = 0 ] || tail -n 15 "$T_TMP/fresh.log"
-check_eq "the lab inventory applies on bare hosts (pg_wal inside the data directory)" 0 "$rc"
+check_eq "the lab inventory without a WAL volume applies on bare hosts (pg_wal inside the data directory)" 0 "$rc"
 for h in $LAB_HOSTS; do
 	check "$h: $DEV is a block device, pg_wal a directory" \
 		lab_ssh "$h" "test -b $DEV && test -d $PGWAL && ! test -L $PGWAL"
 done
 
-inv=$(inv_variant wal "s|^  wal_buffers: 16MB|  wal_buffers: 16MB\n  wal_dir: $WAL\n  wal_device: $DEV|")
+# the lab inventory itself has the volume (wal_dir $WAL, wal_device $DEV)
+inv=$(inv_variant wal)
+check "the lab inventory mounts $DEV at $WAL" grep -q "^  wal_dir: $WAL" "$inv"
 
 # ---- a device that holds data is refused, nothing changes ----------------------
 fstab0=$(for h in $LAB_HOSTS; do lab_ssh "$h" 'md5sum /etc/fstab'; done)
@@ -110,7 +113,7 @@ check_eq "plan exits 0" 0 "$?"
 
 # ---- a failing tuning change rolls back by itself -------------------------------
 wb0=$(show_all wal_buffers)
-bad=$(inv_variant walbad "s|^  wal_buffers: 16MB|  wal_buffers: 1GB\n  wal_dir: $WAL\n  wal_device: $DEV|")
+bad=$(inv_variant walbad "s|^  wal_buffers: 16MB|  wal_buffers: 1GB|")
 printf 'validation:\n  timeout_s: 60\n' >>"$bad"
 # the first replica's processes may map 1000 MB each (RLIMIT_AS, a runtime
 # drop-in: a cgroup memory limit is not enforced in the lab's containers):
