@@ -6,3 +6,5 @@ bash bench/fresh-apply
 bash bench/noop-apply
 bash bench/dcs-change
 bash bench/rolling-restart
+bash bench/rotate-replication
+bash bench/wal-move
