@@ -13,6 +13,8 @@ const struct hp_phase hp_phases[] = {
 	{ "etcd", HP_ROLE_ETCD, hp_etcd_converge, hp_etcd_verify },
 	{ "patroni", HP_ROLE_PATRONI, hp_patroni_converge, hp_patroni_verify },
 	{ "haproxy", HP_ROLE_HAPROXY, hp_haproxy_converge, hp_haproxy_verify },
+	{ "extensions", HP_ROLE_PATRONI, hp_extensions_converge,
+	  hp_extensions_verify },
 };
 const size_t hp_phases_nr = HP_ARRAY_SIZE(hp_phases);
 
