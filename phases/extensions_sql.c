@@ -50,13 +50,15 @@ int hp_ext_dbs_sql(struct hp_sql *s, const struct hp_extensions *e,
 {
 	struct hp_buf b = HP_BUF_INIT;
 	size_t i;
-	int r;
 
 	if (!e->nr_databases)
 		return 0;
-	for (i = 0; i < e->nr_databases; i++)
-		if ((r = set_var(s, 'd', i, e->databases[i].name, err)) < 0)
+	for (i = 0; i < e->nr_databases; i++) {
+		int r = set_var(s, 'd', i, e->databases[i].name, err);
+
+		if (r < 0)
 			return r;
+	}
 	hp_buf_adds(&b, "SELECT 'D', datname FROM pg_database WHERE datname IN ");
 	var_list(&b, 'd', e->nr_databases);
 	hp_buf_adds(&b, ";");
@@ -70,15 +72,17 @@ int hp_ext_state_sql(struct hp_sql *s, const struct hp_ext_db *d,
 {
 	struct hp_buf b = HP_BUF_INIT;
 	size_t i, n = d->nr_extensions;
-	int r;
 
 	hp_sql_add(s, "SELECT 'E', extname, extversion FROM pg_extension "
 		      "ORDER BY extname;");
 	if (!n)
 		return 0;
-	for (i = 0; i < n; i++)
-		if ((r = set_var(s, 'n', i, d->extensions[i].name, err)) < 0)
+	for (i = 0; i < n; i++) {
+		int r = set_var(s, 'n', i, d->extensions[i].name, err);
+
+		if (r < 0)
 			return r;
+	}
 	hp_buf_adds(&b, "SELECT 'A', name, version FROM "
 			"pg_available_extension_versions WHERE name IN ");
 	var_list(&b, 'n', n);
@@ -409,13 +413,13 @@ bool hp_ext_preload_has(const char *show, const char *lib)
 bool hp_ext_state_ok(const struct hp_ext_db *d, const struct hp_ext_state *st,
 		     struct hp_buf *why)
 {
-	const struct hp_ext_row *have;
 	size_t i;
 
 	for (i = 0; i < d->nr_extensions; i++) {
 		const struct hp_ext *x = &d->extensions[i];
+		const struct hp_ext_row *have = find_row(
+			st->installed, st->nr_installed, x->name, NULL);
 
-		have = find_row(st->installed, st->nr_installed, x->name, NULL);
 		if (!have) {
 			hp_buf_addf(why, "database %s: extension %s is missing",
 				    d->name, x->name);

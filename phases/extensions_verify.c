@@ -191,11 +191,12 @@ int hp_extensions_verify(struct hp_run *run, struct hp_err *err)
 
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
-	if ((r = hp_patroni_leader(run, &rest, &leader, NULL, err)) == 0 &&
-	    !leader)
+	r = hp_patroni_leader(run, &rest, &leader, NULL, err);
+	if (r == 0 && !leader)
 		r = hp_err_set(err, HP_EVERIFY, "patroni has no leader");
-	/* a rollback restores the preload only: the cluster must be well */
-	if (r == 0 && run->restore_point)
+	else if (r == 0 && run->restore_point)
+		/* a rollback restores the preload only: the cluster must be
+		 * well */
 		r = hp_patroni_wait_healthy(run, &rest, leader,
 					    run->inv->validation.timeout_s *
 						    1000,
