@@ -2,19 +2,61 @@
  * rendering a host's files for a phase, and the state-repository commit. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "bootstrap.h"
 #include "phases.h"
 #include "render.h"
 #include "restore.h"
 #include "shell.h"
 #include "state.h"
 
+static const char *const etcd_files[] = { "etcd.env", "etcd-dropin.conf",
+					   NULL };
+static const char *const patroni_files[] = { "createcluster.conf",
+					      "patroni.yml",
+					      "patroni_env.conf", NULL };
+static const char *const haproxy_files[] = { "haproxy-dropin.conf",
+					      "haproxy_env.conf",
+					      "haproxy.cfg", NULL };
+static const char *const patroni_dcs[] = { HP_DCS_REST, NULL };
+static const char *const extensions_dcs[] = { "shared_preload_libraries",
+					      NULL };
+
+/* The phases, in the order they run: one row per phase. */
 const struct hp_phase hp_phases[] = {
-	{ "etcd", HP_ROLE_ETCD, hp_etcd_converge, hp_etcd_verify },
-	{ "patroni", HP_ROLE_PATRONI, hp_patroni_converge, hp_patroni_verify },
-	{ "haproxy", HP_ROLE_HAPROXY, hp_haproxy_converge, hp_haproxy_verify },
-	{ "extensions", HP_ROLE_PATRONI, hp_extensions_converge,
-	  hp_extensions_verify },
+	{ .name = "etcd",
+	  .role = HP_ROLE_ETCD,
+	  .summary = "the etcd cluster Patroni keeps its state in",
+	  .files = etcd_files,
+	  .packages = hp_etcd_packages,
+	  .converge = hp_etcd_converge,
+	  .verify = hp_etcd_verify },
+	{ .name = "patroni",
+	  .role = HP_ROLE_PATRONI,
+	  .summary = "PostgreSQL under Patroni, and its dynamic configuration",
+	  .files = patroni_files,
+	  .packages = hp_patroni_packages,
+	  .converge = hp_patroni_converge,
+	  .verify = hp_patroni_verify,
+	  .snapshot = hp_patroni_snapshot,
+	  .snapshot_path = "patroni/dcs.json",
+	  .dcs_params = patroni_dcs },
+	{ .name = "haproxy",
+	  .role = HP_ROLE_HAPROXY,
+	  .summary = "HAProxy routing to the leader and the replicas",
+	  .files = haproxy_files,
+	  .packages = hp_haproxy_packages,
+	  .converge = hp_haproxy_converge,
+	  .verify = hp_haproxy_verify },
+	{ .name = "extensions",
+	  .role = HP_ROLE_PATRONI,
+	  .summary = "extension packages, preloaded libraries, and each "
+		     "database's extensions",
+	  .packages = hp_extensions_packages,
+	  .converge = hp_extensions_converge,
+	  .verify = hp_extensions_verify,
+	  .dcs_params = extensions_dcs },
 };
 const size_t hp_phases_nr = HP_ARRAY_SIZE(hp_phases);
 
@@ -26,6 +68,132 @@ const struct hp_phase *hp_phase_find(const char *name)
 		if (!strcmp(hp_phases[i].name, name))
 			return &hp_phases[i];
 	return NULL;
+}
+
+static bool list_has(const char *const *l, const char *s, bool icase)
+{
+	for (; l && *l; l++)
+		if (icase ? !strcasecmp(*l, s) : !strcmp(*l, s))
+			return true;
+	return false;
+}
+
+const struct hp_phase *hp_phase_dcs_owner(const struct hp_phase *t,
+					  size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (list_has(t[i].dcs_params, HP_DCS_REST, false))
+			return &t[i];
+	return NULL;
+}
+
+const struct hp_phase *hp_phase_file_owner(const struct hp_phase *t,
+					   size_t nr, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (list_has(t[i].files, name, false))
+			return &t[i];
+	return NULL;
+}
+
+/* Every rendered template has exactly one owner, and every template a
+ * phase names is rendered. */
+static int check_files(const struct hp_phase *t, size_t nr,
+		       struct hp_err *err)
+{
+	const char *tpl;
+	size_t i, k, n;
+
+	for (k = 0; (tpl = hp_render_file_template(k)); k++) {
+		for (i = n = 0; i < nr; i++)
+			n += list_has(t[i].files, tpl, false);
+		if (n != 1)
+			return hp_err_set(err, HP_ERROR,
+					  "template %s is owned by %zu phases, "
+					  "not one",
+					  tpl, n);
+	}
+	for (i = 0; i < nr; i++) {
+		const char *const *f;
+
+		for (f = t[i].files; f && *f; f++) {
+			for (k = 0; (tpl = hp_render_file_template(k)); k++)
+				if (!strcmp(tpl, *f))
+					break;
+			if (!tpl)
+				return hp_err_set(err, HP_ERROR,
+						  "phase %s names template %s, "
+						  "which nothing renders",
+						  t[i].name, *f);
+		}
+	}
+	return 0;
+}
+
+int hp_phase_table_check(const struct hp_phase *t, size_t nr,
+			 struct hp_err *err)
+{
+	size_t i, j, rest = 0;
+	int r;
+
+	if ((r = check_files(t, nr, err)) < 0)
+		return r;
+	for (i = 0; i < nr; i++) {
+		const char *const *p;
+
+		for (p = t[i].dcs_params; p && *p; p++) {
+			if (!strcmp(*p, HP_DCS_REST)) {
+				rest++;
+				continue;
+			}
+			for (j = 0; j < nr; j++)
+				if (j != i && list_has(t[j].dcs_params, *p,
+						       true))
+					return hp_err_set(
+						err, HP_ERROR,
+						"DCS parameter %s is owned by "
+						"phases %s and %s",
+						*p, t[i].name, t[j].name);
+		}
+	}
+	if (rest != 1)
+		return hp_err_set(err, HP_ERROR,
+				  "%zu phases own the rest of the DCS, not one",
+				  rest);
+	return 0;
+}
+
+bool hp_dcs_in_scope(const struct hp_dcs_scope *s, const char *path,
+		     const char *key)
+{
+	if (!s || !s->phase)
+		return true;
+	if (!strcmp(path, "postgresql.parameters")) {
+		size_t i;
+
+		if (list_has(s->phase->dcs_params, key, true))
+			return true;
+		/* a parameter another phase owns is not the rest's */
+		for (i = 0; i < s->nr; i++)
+			if (list_has(s->table[i].dcs_params, key, true))
+				return false;
+	}
+	return list_has(s->phase->dcs_params, HP_DCS_REST, false);
+}
+
+struct hp_dcs_scope hp_run_dcs_scope(const struct hp_run *run)
+{
+	struct hp_dcs_scope s = { run->phase_table, run->phase_table_nr,
+				  run->phase_entry };
+
+	/* a rollback puts the whole point back */
+	if (hp_desired_point(run))
+		s.phase = NULL;
+	return s;
 }
 
 int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
@@ -102,7 +270,7 @@ static int host_files(struct hp_hostrun *h, const char *phase,
 	if ((r = hp_phase_files(h, phase, wf, nwf, err)) < 0)
 		return r;
 	/* a rollback: the point's files, and those created after it */
-	if (h->run->restore_point)
+	if (hp_desired_point(h->run))
 		r = hp_restore_files(h, phase, wf, nwf, gone, ngone, err);
 	return r;
 }
@@ -216,23 +384,13 @@ int hp_phase_packages_host(struct hp_hostrun *h, void *arg)
 
 /* ---- rendering ---------------------------------------------------------------- */
 
-/* Which phase owns a rendered file, by its template. */
-static const char *phase_of(const struct hp_rendered_file *f)
-{
-	if (!strncmp(f->template, "etcd", 4))
-		return "etcd";
-	if (!strncmp(f->template, "haproxy", 7))
-		return "haproxy";
-	return "patroni";
-}
-
 int hp_phase_files(struct hp_hostrun *h, const char *phase,
 		   struct hp_want_file **out, size_t *nr, struct hp_err *err)
 {
 	struct hp_rendered rd;
 	struct hp_want_file *wf;
 	size_t i, n = 0;
-	int r;
+	int r = 0;
 
 	*out = NULL;
 	*nr = 0;
@@ -245,8 +403,16 @@ int hp_phase_files(struct hp_hostrun *h, const char *phase,
 	wf = xcalloc(rd.nr, sizeof(*wf));
 	for (i = 0; i < rd.nr; i++) {
 		const struct hp_rendered_file *f = &rd.files[i];
+		const struct hp_phase *owner =
+			hp_phase_file_owner(hp_phases, hp_phases_nr, f->template);
 
-		if (strcmp(phase_of(f), phase) != 0)
+		if (!owner) {
+			r = hp_err_set(err, HP_ERROR,
+				       "%s (template %s) belongs to no phase",
+				       f->path, f->template);
+			break;
+		}
+		if (strcmp(owner->name, phase) != 0)
 			continue;
 		wf[n].path = xstrdup(f->path);
 		wf[n].content = xstrndup(f->content, f->len);
@@ -262,6 +428,10 @@ int hp_phase_files(struct hp_hostrun *h, const char *phase,
 		n++;
 	}
 	hp_rendered_release(&rd);
+	if (r < 0) {
+		hp_want_files_free(wf, n);
+		return r;
+	}
 	*out = wf;
 	*nr = n;
 	return 0;
@@ -296,8 +466,31 @@ static const char **commit_items(struct hp_run *run, const char *phase,
 	return items;
 }
 
-int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
-		    const char *result, struct hp_err *err)
+/* Each phase's snapshot at its path ({path: json}). */
+static int put_snapshots(struct hp_run *run, const json_t *snapshots,
+			 struct hp_err *err)
+{
+	const char *path;
+	json_t *v;
+	int r = 0;
+
+	json_object_foreach((json_t *)(uintptr_t)snapshots, path, v)
+	{
+		char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS |
+					       JSON_ENCODE_ANY);
+
+		r = s ? hp_state_put(run->state, path, s, strlen(s), err)
+		      : hp_err_set(err, HP_ERROR, "%s: cannot encode", path);
+		free(s);
+		if (r < 0)
+			break;
+	}
+	return r;
+}
+
+int hp_phase_commit(struct hp_run *run, const char *phase,
+		    const json_t *snapshots, const char *result,
+		    struct hp_err *err)
 {
 	struct hp_state_run rec;
 	const char **items = NULL;
@@ -338,13 +531,10 @@ int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
 			}
 		}
 	}
-	if (r == 0 && dcs) {
-		char *s = json_dumps(dcs, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-		r = hp_state_put(run->state, "patroni/dcs.json", s, strlen(s),
-				 err);
-		free(s);
-	}
+	if (r == 0)
+		r = put_snapshots(run, snapshots, err);
+	if (r == 0) /* which secret versions this point uses, by hash */
+		r = hp_run_secrets_commit_pins(run, err);
 	if (r < 0)
 		return r;
 	items = commit_items(run, phase, &nr_items);

@@ -10,6 +10,16 @@
 #include "phases.h"
 
 static const char *const etcd_pkgs[] = { "etcd-server", "etcd-client" };
+
+const char *const *hp_etcd_packages(const struct hp_run *run,
+				   const struct hp_host *host, size_t *nr)
+{
+	(void)run;
+	(void)host;
+	*nr = HP_ARRAY_SIZE(etcd_pkgs);
+	return etcd_pkgs;
+}
+
 static const char *const etcd_svcs[] = { "etcd" };
 
 /*

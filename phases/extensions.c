@@ -20,10 +20,8 @@
 #include <string.h>
 
 #include "phases.h"
-#include "state.h"
 
 #define PHASE "extensions"
-#define DCS_PATH "patroni/dcs.json"
 
 struct ext_run {
 	struct hp_run *run;
@@ -227,41 +225,33 @@ static int packages(struct hp_run *run, const struct hp_extensions *e,
 }
 
 /*
- * A rollback: Patroni's settings as the point has them (this phase owns
- * shared_preload_libraries), through the same staged path. Extensions a
- * failed run created or updated are left: dropping one could drop what
- * depends on it; list it in absent to drop it.
+ * A rollback: Patroni's settings as the point has them (the desired-state
+ * source is the point; this phase owns shared_preload_libraries), through
+ * the same staged path. Extensions a failed run created or updated are
+ * left: dropping one could drop what depends on it; list it in absent to
+ * drop it.
  */
 static int restore(struct ext_run *x, struct hp_err *err)
 {
-	struct hp_run *run = x->run;
 	int r;
 
-	if (!run->dcs_want && run->state) {
-		struct hp_buf b = HP_BUF_INIT;
-		json_error_t je;
-
-		if ((r = hp_state_read(run->state, run->restore_point,
-				       DCS_PATH, &b, err)) < 0) {
-			hp_buf_release(&b);
-			return r;
-		}
-		run->dcs_want = json_loadb(b.buf, b.len, 0, &je);
-		hp_buf_release(&b);
-		if (!json_is_object(run->dcs_want))
-			return hp_err_set(err, HP_ERROR,
-					  "rollback point %.12s: %s is not a "
-					  "JSON object",
-					  run->restore_point, DCS_PATH);
-	}
 	if (!x->leader)
 		return hp_err_set(err, HP_EVERIFY, "patroni has no leader");
-	if ((r = hp_dcs_converge(run, &x->rest, x->leader, err)) < 0)
+	if ((r = hp_dcs_converge(x->run, &x->rest, x->leader, err)) < 0)
 		return r;
-	hp_run_record(run, NULL, HP_STEP_OK, "extensions",
+	hp_run_record(x->run, NULL, HP_STEP_OK, "extensions",
 		      "left as they are (a rollback restores the preload)",
 		      NULL, hp_now_ms());
 	return 0;
+}
+
+const char *const *hp_extensions_packages(const struct hp_run *run,
+					  const struct hp_host *host,
+					  size_t *nr)
+{
+	(void)host;
+	*nr = run->inv->extensions.packages.nr;
+	return (const char *const *)run->inv->extensions.packages.items;
 }
 
 static int ext_init(struct ext_run *x, struct hp_run *run, struct hp_err *err)
@@ -320,7 +310,7 @@ int hp_extensions_converge(struct hp_run *run, struct hp_err *err)
 
 	if ((r = ext_init(&x, run, err)) < 0)
 		goto out;
-	if (run->restore_point) {
+	if (hp_desired_point(run)) {
 		r = restore(&x, err);
 	} else if (x.leader) {
 		r = converge_live(&x, err);

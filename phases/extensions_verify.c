@@ -194,7 +194,7 @@ int hp_extensions_verify(struct hp_run *run, struct hp_err *err)
 	r = hp_patroni_leader(run, &rest, &leader, NULL, err);
 	if (r == 0 && !leader)
 		r = hp_err_set(err, HP_EVERIFY, "patroni has no leader");
-	else if (r == 0 && run->restore_point)
+	else if (r == 0 && hp_desired_point(run))
 		/* a rollback restores the preload only: the cluster must be
 		 * well */
 		r = hp_patroni_wait_healthy(run, &rest, leader,

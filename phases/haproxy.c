@@ -11,6 +11,16 @@
 #include "render.h"
 
 static const char *const ha_pkgs[] = { "haproxy" };
+
+const char *const *hp_haproxy_packages(const struct hp_run *run,
+				   const struct hp_host *host, size_t *nr)
+{
+	(void)run;
+	(void)host;
+	*nr = HP_ARRAY_SIZE(ha_pkgs);
+	return ha_pkgs;
+}
+
 static const char *const ha_svcs[] = { "haproxy" };
 
 /*

@@ -18,6 +18,16 @@
 static const char *const pg_pkgs[] = { "postgresql-15",
 				       "patroni", "python3-etcd",
 				       "python3-psycopg2" };
+
+const char *const *hp_patroni_packages(const struct hp_run *run,
+				   const struct hp_host *host, size_t *nr)
+{
+	(void)run;
+	(void)host;
+	*nr = HP_ARRAY_SIZE(pg_pkgs);
+	return pg_pkgs;
+}
+
 static const char *const pg_svcs[] = { "patroni" };
 
 /* pg_pkgs, then extensions.packages: a new cluster bootstraps with
@@ -699,6 +709,7 @@ static bool streaming_ok(const struct hp_rest_resp *resp, void *arg,
 
 struct config_arg {
 	const json_t *want;
+	struct hp_dcs_scope scope; /* the keys this run compares */
 };
 
 static bool config_ok(const struct hp_rest_resp *resp, void *arg,
@@ -713,7 +724,7 @@ static bool config_ok(const struct hp_rest_resp *resp, void *arg,
 		return false;
 	}
 	/* the differences quote the leader's keys and values: remote text */
-	patch = hp_dcs_patch(a->want, resp->json, "", &desc);
+	patch = hp_dcs_patch_scoped(a->want, resp->json, "", &a->scope, &desc);
 	hp_buf_add_printable(why, desc.buf, desc.len, 400);
 	hp_buf_release(&desc);
 	if (patch) {
@@ -762,7 +773,7 @@ int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
 	int deadline = inv->validation.timeout_s * 1000;
 	struct hp_rest rest;
 	struct hp_rest_resp resp;
-	struct config_arg ca = { NULL };
+	struct config_arg ca = { NULL, hp_run_dcs_scope(run) };
 	json_t *want = NULL;
 	char *leader = NULL, *url = NULL;
 	const struct hp_host *lh;
@@ -788,12 +799,8 @@ int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
 	if ((r = hp_patroni_wait_healthy(run, &rest, leader, deadline, err)) <
 	    0)
 		goto out;
-	if (run->dcs_want) {
-		want = run->dcs_want;
-		json_incref(want);
-	} else if ((r = hp_render_dcs_json(&want, inv, err)) < 0) {
+	if ((r = hp_desired_dcs(run, &want, err)) < 0)
 		goto out;
-	}
 	ca.want = want;
 	url = hp_url(lh, inv->patroni.restapi_port, "/config");
 	r = hp_rest_poll(&rest, "GET", url, NULL, deadline, 1000, config_ok,

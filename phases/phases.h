@@ -9,27 +9,104 @@
 #include "engine.h"
 #include "rest.h"
 
+/*
+ * One phase, as the table in phases/common.c describes it: adding a phase
+ * is one file (phases/X.c with its hooks) and one row of that table
+ * (docs/architecture.md, "Adding a phase"). Nothing outside the phase
+ * names it: the driver (apply.c), the rollback, --phase's help and
+ * `status` read the table.
+ */
 struct hp_phase {
 	const char *name;
-	unsigned role; /* HP_ROLE_* of the hosts it acts on */
-	/* Converge (or, in plan mode, report). < 0 when a host failed. */
+	unsigned role;       /* HP_ROLE_* of the hosts it acts on */
+	const char *summary; /* one line, for --help and status */
+	/* The templates (render.c) whose files this phase owns,
+	 * NULL-terminated (NULL: none). Every rendered file is owned by
+	 * exactly one phase (hp_phase_table_check). */
+	const char *const *files;
+	/* The apt packages host must have for this phase (NULL: none);
+	 * *nr gets their number. Borrowed: static, or the inventory's. */
+	const char *const *(*packages)(const struct hp_run *run,
+				       const struct hp_host *host, size_t *nr);
+	/* Converge (or, in plan mode, report). < 0 when a host failed.
+	 * Reads what it wants from the run's desired-state source
+	 * (engine.h: hp_desired_*): the inventory, or a rollback point. */
 	int (*converge)(struct hp_run *run, struct hp_err *err);
 	/* Check the result; HP_EVERIFY with the failing check and the last
 	 * answer seen in err. */
 	int (*verify)(struct hp_run *run, struct hp_err *err);
+	/* What a rollback point records for this phase beside its files:
+	 * *out (a new reference, or NULL for nothing to record), kept in
+	 * the state repository at snapshot_path. NULL: nothing. */
+	int (*snapshot)(struct hp_run *run, json_t **out, struct hp_err *err);
+	const char *snapshot_path; /* "patroni/dcs.json" */
+	/* Put a rollback point's recorded state back (the run's desired
+	 * source is the point, its snapshot in hp_desired_snapshot), then
+	 * the driver verifies. NULL: converge reading from the point is
+	 * enough. */
+	int (*restore)(struct hp_run *run, struct hp_err *err);
+	/* The PostgreSQL parameters this phase owns in Patroni's dynamic
+	 * configuration, NULL-terminated (NULL: none). HP_DCS_REST alone
+	 * means every key no other phase owns (the patroni phase). */
+	const char *const *dcs_params;
 };
+
+/* In dcs_params: every DCS key that no other phase owns. */
+#define HP_DCS_REST "*"
 
 extern const struct hp_phase hp_phases[];
 extern const size_t hp_phases_nr;
 const struct hp_phase *hp_phase_find(const char *name);
 
+/* The phase of table t that owns the rest of the DCS (HP_DCS_REST), or
+ * NULL. Its snapshot is the dynamic configuration: a point of any phase
+ * that owns DCS keys records it too, and a rollback of such a phase
+ * reads the DCS from it. */
+const struct hp_phase *hp_phase_dcs_owner(const struct hp_phase *t,
+					  size_t nr);
+
+/* The phase of table t (nr rows) that owns template `name`, or NULL. */
+const struct hp_phase *hp_phase_file_owner(const struct hp_phase *t,
+					   size_t nr, const char *name);
+
+/*
+ * Check a phase table against the templates render.c renders
+ * (hp_render_file_template): every one owned by exactly one phase, every
+ * template a phase names rendered, exactly one phase owning HP_DCS_REST,
+ * no DCS parameter owned twice. HP_ERROR naming the first problem.
+ */
+int hp_phase_table_check(const struct hp_phase *t, size_t nr,
+			 struct hp_err *err);
+
+/*
+ * Which keys of Patroni's dynamic configuration a DCS change considers:
+ * phase's (a PostgreSQL parameter it lists in dcs_params; for the phase
+ * with HP_DCS_REST every key, parameter or not, that no other phase of
+ * the table owns). phase NULL: every key (a rollback puts the whole point
+ * back).
+ */
+struct hp_dcs_scope {
+	const struct hp_phase *table;
+	size_t nr;
+	const struct hp_phase *phase;
+};
+/* key at path ("" for a top-level key, "postgresql.parameters" for a
+ * parameter) is in scope; s NULL: everything is. */
+bool hp_dcs_in_scope(const struct hp_dcs_scope *s, const char *path,
+		     const char *key);
+/* The scope of the run's current phase: every key when the desired
+ * source is a rollback point or no phase entry is set. */
+struct hp_dcs_scope hp_run_dcs_scope(const struct hp_run *run);
+
 /* ---- shared by the phases (phases/common.c) ------------------------------- */
 
-/* The files host h must have for the service/phase `phase` ("etcd",
- * "patroni", "haproxy"), rendered from the inventory with the run's
- * secrets (also during a rollback: hp_phase_host_converge then puts the
- * point's files in their place, see restore.h). *out is an array the
- * caller frees with hp_want_files_free, which wipes secret contents. */
+/* The files host h must have for phase `phase` (a row of hp_phases: the
+ * rendered files whose template the row lists in `files`), rendered from
+ * the inventory with the run's secrets (also during a rollback:
+ * hp_phase_host_converge then puts the point's files in their place, see
+ * restore.h). A rendered file that no phase owns is HP_ERROR. *out is an
+ * array the caller frees with hp_want_files_free, which wipes secret
+ * contents. */
 int hp_phase_files(struct hp_hostrun *h, const char *phase,
 		   struct hp_want_file **out, size_t *nr, struct hp_err *err);
 void hp_want_files_free(struct hp_want_file *f, size_t nr);
@@ -74,11 +151,13 @@ int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
 /* "http://address:port/path" for host; the caller frees it. */
 char *hp_url(const struct hp_host *host, int port, const char *path);
 
-/* Commit the phase's state (files per host, run record, DCS config) to the
- * state repository and tag a rollback point, when the phase changed
- * something. */
-int hp_phase_commit(struct hp_run *run, const char *phase, json_t *dcs,
-		    const char *result, struct hp_err *err);
+/* Commit the phase's state (files per host, run record, and each
+ * snapshot: snapshots maps a state path to the JSON recorded there, may
+ * be NULL) to the state repository and tag a rollback point, when the
+ * phase changed something. */
+int hp_phase_commit(struct hp_run *run, const char *phase,
+		    const json_t *snapshots, const char *result,
+		    struct hp_err *err);
 
 /*
  * Patroni's view of the cluster, from the first patroni host whose GET
@@ -163,6 +242,12 @@ int hp_sql_run(struct hp_run *run, const char *host, const char *db,
  */
 json_t *hp_dcs_patch(const json_t *want, const json_t *have,
 		     const char *prefix, struct hp_buf *desc);
+/* The same for only the keys in scope (NULL: all): a key out of scope is
+ * neither set nor, when want lacks it, nulled. */
+json_t *hp_dcs_patch_scoped(const json_t *want, const json_t *have,
+			    const char *prefix,
+			    const struct hp_dcs_scope *scope,
+			    struct hp_buf *desc);
 
 /*
  * Check a dynamic configuration before anything of it is used: an object;
@@ -300,7 +385,10 @@ int hp_staged_wait_stable(struct hp_run *run, struct hp_rest *rest,
  * a stable cluster: replicas first, then one switchover, then the former
  * leader (or the leader first when a hot-standby setting shrinks); then
  * the cluster must stay healthy for validation.soak_s. A pending restart
- * left by an interrupted run is finished too. leader: Patroni's leader as
+ * left by an interrupted run is finished too. Only the keys of the run's
+ * DCS scope (hp_run_dcs_scope) are compared, set or nulled: the patroni
+ * phase never touches a parameter the tuning phase owns, nor the tuning
+ * phase ttl; a rollback considers every key. leader: Patroni's leader as
  * hp_patroni_leader found it (an inventory host); apply acts on the leader
  * the stable cluster shows.
  */
@@ -318,6 +406,49 @@ int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
  */
 int hp_haproxy_servers(const char *csv, size_t len, json_t **out,
 		       struct hp_err *err);
+
+/* ---- one member at a time (phases/rolling.c) ----------------------------- */
+
+/*
+ * What hp_rolling_members does on each member. member(name, leader):
+ * act on patroni member `name` while `leader` leads a stable cluster;
+ * 0 when done, or when the member needed nothing (the call must be
+ * idempotent: an interrupted roll is finished by the next run); < 0
+ * stops the roll. The helper then waits for a stable cluster again, led
+ * by the same leader, with every replica streaming.
+ * leader_needs(leader, *out): whether the leader still needs member()
+ * once every replica is done (NULL: always). false ends the roll: no
+ * switchover. Called once, after the replicas.
+ * leader: the leader the roll must start from (NULL: whoever leads the
+ * stable cluster); a different one is HP_EVERIFY, nothing done.
+ */
+typedef int (*hp_member_fn)(struct hp_run *run, struct hp_rest *rest,
+			    const char *name, const char *leader, void *arg,
+			    struct hp_err *err);
+struct hp_rolling {
+	hp_member_fn member;
+	int (*leader_needs)(struct hp_run *run, struct hp_rest *rest,
+			    const char *leader, void *arg, bool *out,
+			    struct hp_err *err);
+	void *arg;
+	const char *leader;
+};
+
+/*
+ * One member at a time, replicas first: wait for a stable cluster (one
+ * leader, every member running, replicas streaming: hp_staged_wait_stable);
+ * member() on each replica in inventory order, waiting for a stable
+ * cluster led by the same leader after each; then, if leader_needs says
+ * so, one switchover to the first replica done (verified: it leads, the
+ * former leader streams from it), and member() on the former leader, the
+ * new leader leading. Every step is recorded; interruption is HP_EINTR.
+ * A leader that changes under the roll stops it (HP_EVERIFY: run apply
+ * again to finish). With no replica and a leader that needs it:
+ * HP_EVERIFY, the leader untouched. Used by the staged rolling restart;
+ * the pg_wal move and the extensions' preload use it too.
+ */
+int hp_rolling_members(struct hp_run *run, struct hp_rest *rest,
+		       const struct hp_rolling *how, struct hp_err *err);
 
 /* ---- the extensions phase (phases/extensions*.c) ------------------------ */
 
@@ -413,5 +544,18 @@ int hp_haproxy_converge(struct hp_run *run, struct hp_err *err);
 int hp_haproxy_verify(struct hp_run *run, struct hp_err *err);
 int hp_extensions_converge(struct hp_run *run, struct hp_err *err);
 int hp_extensions_verify(struct hp_run *run, struct hp_err *err);
+/* Patroni's dynamic configuration (GET /config on the leader) for the
+ * rollback point; *out NULL when no leader answers. */
+int hp_patroni_snapshot(struct hp_run *run, json_t **out, struct hp_err *err);
+/* The packages of each phase, for a host (phases/X.c). */
+const char *const *hp_etcd_packages(const struct hp_run *run,
+				    const struct hp_host *host, size_t *nr);
+const char *const *hp_patroni_packages(const struct hp_run *run,
+				       const struct hp_host *host, size_t *nr);
+const char *const *hp_haproxy_packages(const struct hp_run *run,
+				       const struct hp_host *host, size_t *nr);
+const char *const *hp_extensions_packages(const struct hp_run *run,
+					  const struct hp_host *host,
+					  size_t *nr);
 
 #endif

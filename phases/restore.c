@@ -169,7 +169,7 @@ int hp_restore_files(struct hp_hostrun *h, const char *phase,
 	*gone = NULL;
 	*ngone = 0;
 	act = xcalloc(n ? n : 1, sizeof(*act));
-	if ((r = hp_restore_resolve(h, phase, h->run->restore_point, keep, n,
+	if ((r = hp_restore_resolve(h, phase, hp_desired_point(h->run), keep, n,
 				    act, err)) < 0) {
 		free(act);
 		return r;

@@ -53,7 +53,7 @@ int hp_restore_check(struct hp_run *run, const char *phase, unsigned role,
 		     const char *point, struct hp_err *err);
 
 /*
- * For a rollback (h->run->restore_point set): resolve wf (see above) and
+ * For a rollback (the run's desired source is a point, hp_desired_point): resolve wf (see above) and
  * keep in *wf only the files to write; the ones to remove go to *gone
  * (*ngone of them; free with hp_want_files_free). Files left as they are
  * are recorded as such.

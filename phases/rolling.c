@@ -86,13 +86,13 @@ static int busy_pause(const char *name, struct hp_err *err)
 }
 
 /*
- * Restart member name if it still waits for a restart, once the cluster
- * is stable and led by leader; then it must serve (or stream from the
- * leader) again. Patroni's 503 "... already in progress" is a transition:
- * wait for a stable cluster and ask again, within validation.timeout_s.
+ * Restart member name if it still waits for a restart, the cluster led by
+ * leader; then it must serve (or stream from the leader) again. Patroni's
+ * 503 "... already in progress" is a transition: wait for a stable
+ * cluster and ask again, within validation.timeout_s. An hp_member_fn.
  */
 static int restart_member(struct hp_run *run, struct hp_rest *rest,
-			  const char *name, const char *leader,
+			  const char *name, const char *leader, void *arg,
 			  struct hp_err *err)
 {
 	int timeout_ms = run->inv->validation.timeout_s * 1000;
@@ -102,6 +102,7 @@ static int restart_member(struct hp_run *run, struct hp_rest *rest,
 	bool pending = false, posted = false;
 	int r;
 
+	(void)arg;
 	hp_rest_resp_init(&resp);
 	for (;;) {
 		if ((r = stable_led_by(run, rest, leader, err)) < 0 ||
@@ -182,19 +183,19 @@ static int switchover(struct hp_run *run, struct hp_rest *rest,
 	return r;
 }
 
-int hp_rolling_restart(struct hp_run *run, struct hp_rest *rest,
-		       const char *leader, bool leader_first,
-		       struct hp_err *err)
+/* ---- one member at a time ------------------------------------------------ */
+
+/* member() on every replica of leader, in inventory order, each followed
+ * by a stable cluster led by leader; *candidate: the first one done. */
+static int roll_replicas(struct hp_run *run, struct hp_rest *rest,
+			 const struct hp_rolling *how, const char *leader,
+			 const char **candidate, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	const char *candidate = NULL;
-	bool pending = false;
 	size_t i;
 	int r = 0;
 
-	if (leader_first &&
-	    (r = restart_member(run, rest, leader, leader, err)) < 0)
-		return r;
+	*candidate = NULL;
 	for (i = 0; i < inv->nr_hosts && r == 0; i++) {
 		const char *name = inv->hosts[i].name;
 
@@ -203,22 +204,88 @@ int hp_rolling_restart(struct hp_run *run, struct hp_rest *rest,
 			continue;
 		if (hp_interrupted())
 			r = hp_err_set(err, HP_EINTR, "interrupted");
-		else
-			r = restart_member(run, rest, name, leader, err);
-		if (r == 0 && !candidate)
-			candidate = name;
+		else if ((r = how->member(run, rest, name, leader, how->arg,
+					  err)) == 0)
+			r = stable_led_by(run, rest, leader, err);
+		if (r == 0 && !*candidate)
+			*candidate = name;
 	}
-	if (r < 0 || leader_first ||
-	    (r = hp_member_pending(run, rest, leader, &pending, err)) < 0 ||
-	    !pending)
-		return r;
-	if (!candidate)
-		return hp_err_set(err, HP_EVERIFY,
-				  "%s needs a restart and there is no replica "
-				  "to switch over to",
-				  leader);
+	return r;
+}
+
+int hp_rolling_members(struct hp_run *run, struct hp_rest *rest,
+		       const struct hp_rolling *how, struct hp_err *err)
+{
+	const char *candidate = NULL;
+	char *leader = NULL;
+	bool needs = true;
+	int r;
+
+	if (how->leader)
+		r = stable_led_by(run, rest, how->leader, err);
+	else
+		r = hp_staged_wait_stable(run, rest, &leader, err);
+	if (r < 0)
+		goto out;
+	if (how->leader)
+		leader = xstrdup(how->leader);
+	if ((r = roll_replicas(run, rest, how, leader, &candidate, err)) < 0)
+		goto out;
+	if (how->leader_needs &&
+	    ((r = how->leader_needs(run, rest, leader, how->arg, &needs,
+				    err)) < 0 ||
+	     !needs))
+		goto out;
+	if (!candidate) {
+		r = hp_err_set(err, HP_EVERIFY,
+			       "%s needs it too and there is no replica to "
+			       "switch over to",
+			       leader);
+		goto out;
+	}
 	if ((r = switchover(run, rest, leader, candidate, err)) < 0)
+		goto out;
+	if ((r = how->member(run, rest, leader, candidate, how->arg, err)) ==
+	    0)
+		r = stable_led_by(run, rest, candidate, err);
+out:
+	free(leader);
+	return r;
+}
+
+/* ---- the rolling restart ------------------------------------------------- */
+
+struct restart_arg {
+	bool leader_done; /* restarted first: no switchover */
+};
+
+/* After the replicas: the leader needs its restart (and so a
+ * switchover) only if Patroni still flags it. */
+static int leader_pending(struct hp_run *run, struct hp_rest *rest,
+			  const char *leader, void *arg, bool *out,
+			  struct hp_err *err)
+{
+	const struct restart_arg *a = arg;
+
+	*out = false;
+	if (a->leader_done)
+		return 0;
+	return hp_member_pending(run, rest, leader, out, err);
+}
+
+int hp_rolling_restart(struct hp_run *run, struct hp_rest *rest,
+		       const char *leader, bool leader_first,
+		       struct hp_err *err)
+{
+	struct restart_arg a = { leader_first };
+	const struct hp_rolling how = { restart_member, leader_pending, &a,
+					leader };
+	int r;
+
+	/* a shrinking hot-standby setting: the leader first, then the
+	 * replicas, and no switchover */
+	if (leader_first &&
+	    (r = restart_member(run, rest, leader, leader, NULL, err)) < 0)
 		return r;
-	/* the demotion restarted it, usually: only if still pending */
-	return restart_member(run, rest, leader, candidate, err);
+	return hp_rolling_members(run, rest, &how, err);
 }

@@ -82,6 +82,14 @@ static void desc_line(struct hp_buf *desc, const char *prefix, const char *key,
 json_t *hp_dcs_patch(const json_t *want, const json_t *have, const char *prefix,
 		     struct hp_buf *desc)
 {
+	return hp_dcs_patch_scoped(want, have, prefix, NULL, desc);
+}
+
+json_t *hp_dcs_patch_scoped(const json_t *want, const json_t *have,
+			    const char *prefix,
+			    const struct hp_dcs_scope *scope,
+			    struct hp_buf *desc)
+{
 	json_t *patch = json_object(), *v;
 	const char *k;
 
@@ -92,14 +100,15 @@ json_t *hp_dcs_patch(const json_t *want, const json_t *have, const char *prefix,
 		if (json_is_object(v)) {
 			char *path = xasprintf("%s%s%s", prefix,
 					       *prefix ? "." : "", k);
-			json_t *sub = hp_dcs_patch(
+			json_t *sub = hp_dcs_patch_scoped(
 				v, json_is_object(old) ? old : NULL, path,
-				desc);
+				scope, desc);
 
 			if (sub)
 				json_object_set_new(patch, k, sub);
 			free(path);
-		} else if (!scalar_eq(v, old)) {
+		} else if (hp_dcs_in_scope(scope, prefix, k) &&
+			   !scalar_eq(v, old)) {
 			desc_line(desc, prefix, k, old, v);
 			json_object_set(patch, k, v);
 		}
@@ -107,7 +116,8 @@ json_t *hp_dcs_patch(const json_t *want, const json_t *have, const char *prefix,
 	if (have && !strcmp(prefix, "postgresql.parameters")) {
 		json_object_foreach((json_t *)(uintptr_t)have, k, v)
 		{
-			if (json_object_get(want, k))
+			if (json_object_get(want, k) ||
+			    !hp_dcs_in_scope(scope, prefix, k))
 				continue;
 			desc_line(desc, prefix, k, v, NULL);
 			json_object_set_new(patch, k, json_null());
@@ -171,6 +181,7 @@ int hp_dcs_config_check(const json_t *config, const char *from,
 
 struct applied_arg {
 	const json_t *want;
+	struct hp_dcs_scope scope;
 };
 
 static bool applied_ok(const struct hp_rest_resp *resp, void *arg,
@@ -183,7 +194,7 @@ static bool applied_ok(const struct hp_rest_resp *resp, void *arg,
 		hp_buf_addf(why, "HTTP %ld", resp->status);
 		return false;
 	}
-	patch = hp_dcs_patch(a->want, resp->json, "", why);
+	patch = hp_dcs_patch_scoped(a->want, resp->json, "", &a->scope, why);
 	json_decref(patch);
 	return patch == NULL;
 }
@@ -193,7 +204,7 @@ static int wait_members_config(struct hp_run *run, struct hp_rest *rest,
 			       const json_t *want, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	struct applied_arg a = {want};
+	struct applied_arg a = {want, hp_run_dcs_scope(run)};
 	size_t i;
 	int r = 0;
 
@@ -389,15 +400,13 @@ static int leader_settings(struct hp_run *run, const char *leader,
 	return r;
 }
 
-/* The desired dynamic configuration: the rollback point's, or the
- * inventory's; checked as a remote one is. */
+/* The desired dynamic configuration (the run's desired source: the
+ * rollback point's, or the inventory's), checked as a remote one is. */
 static int desired(struct hp_run *run, json_t **want, struct hp_err *err)
 {
 	int r;
 
-	if (run->dcs_want)
-		*want = json_incref(run->dcs_want);
-	else if ((r = hp_render_dcs_json(want, run->inv, err)) < 0)
+	if ((r = hp_desired_dcs(run, want, err)) < 0)
 		return r;
 	return hp_dcs_config_check(*want, "the desired configuration", err);
 }
@@ -488,6 +497,7 @@ int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 	struct hp_strlist need = {NULL, 0, 0};
 	json_t *want = NULL, *patch = NULL, *running = NULL;
 	const json_t *params;
+	const struct hp_dcs_scope scope = hp_run_dcs_scope(run);
 	char *leader = NULL;
 	bool pending = false;
 	int64_t t = hp_now_ms();
@@ -499,7 +509,8 @@ int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 	if ((r = leader_config(run, rest, leader_hint, &leader, &resp, err)) <
 	    0)
 		goto out;
-	patch = hp_dcs_patch(want, resp.json, "", &desc);
+	/* only the current phase's keys (all of them in a rollback) */
+	patch = hp_dcs_patch_scoped(want, resp.json, "", &scope, &desc);
 	if ((r = any_pending(run, rest, &pending, err)) < 0)
 		goto out;
 	if (!patch && !pending) {

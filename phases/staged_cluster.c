@@ -358,7 +358,7 @@ int hp_staged_look(struct hp_run *run, struct hp_rest *rest,
 	json_t *c;
 	/* a rollback repairs members a bad change left down: it must not
 	 * wait for them to come back by themselves */
-	bool *down = run->restore_point
+	bool *down = hp_desired_point(run)
 			     ? xcalloc(run->inv->nr_hosts + 1, sizeof(bool))
 			     : NULL;
 	int r = 0;

@@ -135,53 +135,61 @@ static int print_plan(struct hp_run *run)
 	return changes ? HP_EXIT_CHANGES : HP_EXIT_OK;
 }
 
-/* Patroni's current dynamic config, for the state repository. */
-static json_t *fetch_dcs(struct hp_run *run)
+/* Add phase q's snapshot to all ({snapshot_path: json}); one that cannot
+ * be taken is left out (the next commit records it). */
+static void add_snapshot(struct hp_run *run, const struct hp_phase *q,
+			 json_t *all)
 {
-	const struct hp_inventory *inv = run->inv;
-	struct hp_rest rest;
-	struct hp_rest_resp resp;
-	struct hp_err err;
-	json_t *out = NULL;
-	char *leader = NULL;
+	struct hp_err e;
+	json_t *v = NULL;
 
-	if (hp_run_rest_init(run, &rest, 3000, &err) < 0)
-		return NULL;
-	hp_rest_resp_init(&resp);
-	if (hp_patroni_leader(run, &rest, &leader, NULL, &err) == 0 &&
-	    leader) {
-		char *url = hp_url(hp_inventory_host(inv, leader),
-				   inv->patroni.restapi_port, "/config");
-
-		if (hp_rest_call(&rest, "GET", url, NULL, &resp, &err) == 0 &&
-		    resp.status == 200 && json_is_object(resp.json)) {
-			out = resp.json;
-			json_incref(out);
-		}
-		free(url);
-	}
-	free(leader);
-	hp_rest_resp_release(&resp);
-	hp_rest_release(&rest);
-	return out;
+	if (!q || !q->snapshot || !q->snapshot_path ||
+	    json_object_get(all, q->snapshot_path))
+		return;
+	hp_err_clear(&e);
+	if (q->snapshot(run, &v, &e) < 0)
+		hp_apply_say(q->name, e.msg);
+	else if (v)
+		json_object_set_new(all, q->snapshot_path, v);
 }
 
-void hp_apply_commit(struct hp_run *run, const char *phase,
-		     const char *result)
+/* What the point of phase ph records beside its files: its snapshot, and
+ * the DCS (the snapshot of the phase owning the rest of it) when ph owns
+ * DCS keys; ph NULL (a rollback): every phase's. */
+static json_t *snapshots(struct hp_run *run, const struct hp_phase *ph)
+{
+	json_t *all = json_object();
+
+	if (!ph) {
+		size_t i;
+
+		for (i = 0; i < run->phase_table_nr; i++)
+			add_snapshot(run, &run->phase_table[i], all);
+		return all;
+	}
+	add_snapshot(run, ph, all);
+	if (ph->dcs_params)
+		add_snapshot(run, hp_phase_dcs_owner(run->phase_table,
+						     run->phase_table_nr),
+			     all);
+	return all;
+}
+
+void hp_apply_commit(struct hp_run *run, const struct hp_phase *ph,
+		     const char *name, const char *result)
 {
 	struct hp_err cerr;
-	json_t *dcs = NULL;
+	json_t *snap;
 
 	/* a rollback point only where something changed */
 	if (run->opts.plan || !run->state ||
-	    !hp_run_count(run, phase, HP_STEP_CHANGED))
+	    !hp_run_count(run, name, HP_STEP_CHANGED))
 		return;
-	if (!strcmp(phase, "patroni") || !strcmp(phase, "rollback"))
-		dcs = fetch_dcs(run);
+	snap = snapshots(run, ph);
 	hp_err_clear(&cerr);
-	if (hp_phase_commit(run, phase, dcs, result, &cerr) < 0)
+	if (hp_phase_commit(run, name, snap, result, &cerr) < 0)
 		hp_apply_say("state repository", cerr.msg);
-	json_decref(dcs);
+	json_decref(snap);
 }
 
 /* Converge, then verify: always, also when converge changed nothing (a
@@ -194,6 +202,7 @@ static int run_phase(struct hp_run *run, const struct hp_phase *ph,
 	size_t k;
 
 	run->phase = ph->name;
+	run->phase_entry = ph;
 	for (k = 0; k < run->nr_hosts; k++)
 		hp_hostrun_phase_reset(&run->hosts[k]);
 	fprintf(stderr, "== phase %s\n", ph->name);
@@ -211,7 +220,7 @@ static int run_phase(struct hp_run *run, const struct hp_phase *ph,
 	} else if (!run->opts.plan) {
 		r = ph->verify(run, err);
 	}
-	hp_apply_commit(run, ph->name, r < 0 ? "failed" : "ok");
+	hp_apply_commit(run, ph, ph->name, r < 0 ? "failed" : "ok");
 	hp_run_phase_summary(run, ph->name);
 	return r;
 }
@@ -415,7 +424,8 @@ static int fail_exit(int r, const struct hp_err *err)
 /* The run over the hosts: set up, the seam's hook, the banner. */
 static void start_run(struct hp_run *run, struct hp_cmd_ctx *ctx,
 		      const struct hp_run_opts *opts, enum hp_mode mode,
-		      struct hp_state *state, const struct hp_apply_seam *seam)
+		      struct hp_state *state, const struct phase_table *t,
+		      const struct hp_apply_seam *seam)
 {
 	const struct hp_inventory *inv = ctx->inv;
 	struct hp_buf invtext = HP_BUF_INIT;
@@ -423,6 +433,8 @@ static void start_run(struct hp_run *run, struct hp_cmd_ctx *ctx,
 
 	hp_run_init(run, inv, opts);
 	run->state = state;
+	run->phase_table = t->v;
+	run->phase_table_nr = t->nr;
 	if (seam && seam->prepare)
 		seam->prepare(run, seam->arg);
 	if (hp_buf_read_file(&invtext, ctx->argv[0], &err) == 0)
@@ -468,7 +480,7 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 		rc = fail_exit(r, &err);
 		goto out;
 	}
-	start_run(&run, ctx, &opts, mode, state, seam);
+	start_run(&run, ctx, &opts, mode, state, &t, seam);
 	run_started = true;
 	if ((rc = connect_hosts(&run, &err)) != 0)
 		goto out;
@@ -496,7 +508,6 @@ out:
 	if (run_started) {
 		if (opts.json)
 			print_json(&run, rc);
-		json_decref(run.dcs_want);
 		hp_run_release(&run);
 	}
 	hp_run_secrets_release(&sec);

@@ -9,13 +9,14 @@
 #include "phases.h"
 
 /*
- * Record phase's result in the state repository when the phase changed
- * something (the state DCS with it for patroni and rollback). Errors are
- * reported, not fatal: the hosts are what matters, and the next run
+ * Record the result of phase ph (its steps are recorded under `name`) in
+ * the state repository when it changed something, with ph's snapshot
+ * (ph NULL, a rollback: every snapshot of the run's phase table). Errors
+ * are reported, not fatal: the hosts are what matters, and the next run
  * records them again.
  */
-void hp_apply_commit(struct hp_run *run, const char *phase,
-		     const char *result);
+void hp_apply_commit(struct hp_run *run, const struct hp_phase *ph,
+		     const char *name, const char *result);
 
 /* Print "haprov: <prefix>: <msg>" with msg made printable: error texts
  * quote remote answers and command output. */

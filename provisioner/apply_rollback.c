@@ -11,16 +11,16 @@
 
 #include "apply.h"
 #include "apply_priv.h"
+#include "bootstrap.h"
 #include "restore.h"
 #include "state.h"
 
-#define DCS_PATH "patroni/dcs.json"
-
-/* The DCS settings recorded at point (new reference): missing, unreadable
- * or not a JSON object is an error. */
-static int point_dcs(struct hp_run *run, const char *point, json_t **out,
-		     struct hp_err *err)
+/* What phase q recorded at point (its snapshot_path; new reference):
+ * missing, unreadable or not a JSON object is an error. */
+static int point_snapshot(struct hp_run *run, const struct hp_phase *q,
+			  const char *point, json_t **out, struct hp_err *err)
 {
+	const char *path = q->snapshot_path;
 	struct hp_buf b = HP_BUF_INIT;
 	struct hp_err e;
 	json_error_t je;
@@ -29,19 +29,19 @@ static int point_dcs(struct hp_run *run, const char *point, json_t **out,
 
 	*out = NULL;
 	hp_err_clear(&e);
-	r = hp_state_read(run->state, point, DCS_PATH, &b, &e);
+	r = hp_state_read(run->state, point, path, &b, &e);
 	if (r == HP_ENOTFOUND) {
 		r = hp_err_set(err, HP_ERROR,
-			       "rollback point %.12s has no %s: Patroni's "
-			       "settings then are unknown (Patroni was not set "
-			       "up yet?)",
-			       point, DCS_PATH);
+			       "rollback point %.12s has no %s: the %s phase's "
+			       "state then is unknown (%s was not set up "
+			       "yet?)",
+			       point, path, q->name, q->name);
 		goto out;
 	}
 	if (r < 0) {
 		r = hp_err_set(err, HP_ERROR,
 			       "rollback point %.12s: cannot read %s: %s",
-			       point, DCS_PATH, e.msg);
+			       point, path, e.msg);
 		goto out;
 	}
 	j = json_loadb(b.buf, b.len, 0, &je);
@@ -51,7 +51,7 @@ static int point_dcs(struct hp_run *run, const char *point, json_t **out,
 
 		r = hp_err_set(err, HP_ERROR,
 			       "rollback point %.12s: %s is not usable: %s",
-			       point, DCS_PATH, why);
+			       point, path, why);
 		free(why);
 		json_decref(j);
 		goto out;
@@ -62,27 +62,66 @@ out:
 	return r;
 }
 
+/*
+ * The desired source for restoring phase ph from point: *snaps gets
+ * {phase name: snapshot} for ph (when it records one) and, when ph owns
+ * DCS keys, for the phase owning the rest of the DCS, whose snapshot is
+ * also *dcs (new references). Everything must be there.
+ */
+static int point_source(struct hp_run *run, const struct hp_phase *ph,
+			const char *point, json_t **snaps, json_t **dcs,
+			struct hp_err *err)
+{
+	const struct hp_phase *owner =
+		ph->dcs_params ? hp_phase_dcs_owner(run->phase_table,
+						    run->phase_table_nr)
+			       : NULL;
+	const struct hp_phase *need[2] = { ph, owner };
+	size_t i;
+	int r = 0;
+
+	*snaps = json_object();
+	*dcs = NULL;
+	for (i = 0; i < 2 && r == 0; i++) {
+		json_t *v = NULL;
+
+		if (!need[i] || !need[i]->snapshot_path ||
+		    json_object_get(*snaps, need[i]->name))
+			continue;
+		if ((r = point_snapshot(run, need[i], point, &v, err)) == 0)
+			json_object_set_new(*snaps, need[i]->name, v);
+	}
+	if (r == 0 && owner)
+		*dcs = json_incref(json_object_get(*snaps, owner->name));
+	if (r < 0) {
+		json_decref(*snaps);
+		*snaps = NULL;
+	}
+	return r;
+}
+
 /* Everything phase ph needs from point, read now, changing nothing. */
 static int check_phase(struct hp_run *run, const struct hp_phase *ph,
 		       const char *point, struct hp_err *err)
 {
-	json_t *dcs = NULL;
+	json_t *snaps = NULL, *dcs = NULL;
+	int r = point_source(run, ph, point, &snaps, &dcs, err);
 
-	if (!strcmp(ph->name, "patroni")) {
-		int r = point_dcs(run, point, &dcs, err);
-
-		if (r < 0)
-			return r;
-		json_decref(dcs);
-	}
+	json_decref(snaps);
+	json_decref(dcs);
+	if (r < 0)
+		return r;
 	return hp_restore_check(run, ph->name, ph->role, point, err);
 }
 
-/* Bring the phase's files and (patroni) DCS settings back to point, in
- * the same staged order, and verify. */
+/* Bring the phase back to point with the point as the desired source:
+ * its restore hook, or its converge reading from the point (files, and
+ * the DCS with every key in scope), in the same staged order; then
+ * verify. */
 static int restore_phase(struct hp_run *run, const struct hp_phase *ph,
 			 const char *point, struct hp_err *err)
 {
+	json_t *snaps = NULL, *dcs = NULL;
 	size_t k;
 	int r = 0;
 
@@ -91,21 +130,17 @@ static int restore_phase(struct hp_run *run, const struct hp_phase *ph,
 		hp_err_clear(&run->hosts[k].err);
 		hp_hostrun_phase_reset(&run->hosts[k]);
 	}
-	json_decref(run->dcs_want);
-	run->dcs_want = NULL;
 	hp_err_clear(err);
-	if (!strcmp(ph->name, "patroni") &&
-	    (r = point_dcs(run, point, &run->dcs_want, err)) < 0)
+	if ((r = point_source(run, ph, point, &snaps, &dcs, err)) < 0)
 		return r;
-	run->restore_point = point;
+	hp_desired_set(run, point, snaps, dcs);
 	run->phase = "rollback";
+	run->phase_entry = ph;
 	fprintf(stderr, "== rollback %s to %.12s\n", ph->name, point);
-	r = ph->converge(run, err);
+	r = ph->restore ? ph->restore(run, err) : ph->converge(run, err);
 	if (r == 0)
 		r = ph->verify(run, err);
-	run->restore_point = NULL;
-	json_decref(run->dcs_want);
-	run->dcs_want = NULL;
+	hp_desired_clear(run);
 	return r;
 }
 
@@ -119,8 +154,8 @@ static void commit_restored(struct hp_run *run, const char *point, int r)
 	hp_err_clear(&e);
 	if (r == 0 && run->state && hp_state_reset(run->state, point, &e) < 0)
 		hp_apply_say("state repository", e.msg);
-	hp_apply_commit(run, "rollback", r < 0 ? "rollback-failed"
-					       : "rolled-back");
+	hp_apply_commit(run, NULL, "rollback",
+			r < 0 ? "rollback-failed" : "rolled-back");
 	hp_run_phase_summary(run, "rollback");
 }
 
@@ -228,24 +263,16 @@ static int default_target(struct hp_state *state, char out[41],
 	return 0;
 }
 
-int hp_apply_rollback_to(struct hp_run *run, const struct hp_phase *phases,
-			 size_t nr, const char *to, struct hp_err *err)
+/* Check the whole point, restore every phase, make the point's secret
+ * versions current again (pinned: NULL when the point records none), and
+ * commit. */
+static int restore_all(struct hp_run *run, const struct hp_phase *phases,
+		       size_t nr, const char *target,
+		       const struct hp_run_secrets *pinned, struct hp_err *err)
 {
-	char target[41];
 	size_t i;
-	int r;
+	int r = 0;
 
-	if (to)
-		r = hp_state_resolve(run->state, to, target, err);
-	else
-		r = default_target(run->state, target, err);
-	if (r < 0) {
-		hp_apply_say("rollback", err->msg);
-		return HP_EXIT_ERROR;
-	}
-	fprintf(stderr, "haprov: rolling back to %.12s%s%s\n", target,
-		to ? " = " : " (the state before the last apply)",
-		to ? to : "");
 	/* all or nothing: the whole point is read before any host changes */
 	for (i = 0; i < nr; i++) {
 		struct hp_err e;
@@ -272,6 +299,11 @@ int hp_apply_rollback_to(struct hp_run *run, const struct hp_phase *phases,
 	}
 	for (i = 0; i < nr && r == 0; i++)
 		r = restore_phase(run, &phases[i], target, err);
+	if (r == 0 && pinned &&
+	    (r = hp_run_secrets_promote_pins(pinned, run, err)) < 0)
+		hp_err_prefix(err, "the cluster was rolled back, but the "
+				   "point's secrets could not be made current "
+				   "in the store again");
 	commit_restored(run, target, r);
 	if (r < 0) {
 		hp_apply_say("ROLLBACK FAILED", err->msg);
@@ -281,4 +313,36 @@ int hp_apply_rollback_to(struct hp_run *run, const struct hp_phase *phases,
 	fprintf(stderr, "haprov: rolled back to %.12s and verified\n",
 		target);
 	return HP_EXIT_OK;
+}
+
+int hp_apply_rollback_to(struct hp_run *run, const struct hp_phase *phases,
+			 size_t nr, const char *to, struct hp_err *err)
+{
+	struct hp_render_secrets *current = run->secrets;
+	struct hp_run_secrets pinned;
+	char target[41];
+	int r, rc;
+
+	if (to)
+		r = hp_state_resolve(run->state, to, target, err);
+	else
+		r = default_target(run->state, target, err);
+	if (r < 0) {
+		hp_apply_say("rollback", err->msg);
+		return HP_EXIT_ERROR;
+	}
+	fprintf(stderr, "haprov: rolling back to %.12s%s%s\n", target,
+		to ? " = " : " (the state before the last apply)",
+		to ? to : "");
+	/* files that hold secrets come back with the point's versions */
+	if ((r = hp_run_secrets_use_point(&pinned, run, target, err)) < 0) {
+		hp_apply_say("cannot roll back: nothing was changed",
+			     err->msg);
+		return HP_EXIT_ROLLBACK_FAILED;
+	}
+	rc = restore_all(run, phases, nr, target, r == 1 ? &pinned : NULL,
+			 err);
+	run->secrets = current;
+	hp_run_secrets_release(&pinned);
+	return rc;
 }

@@ -6,7 +6,8 @@
 #include "bootstrap.h"
 #include "phases.h"
 #include "rest.h"
-#include "secrets.h"
+#include "secret_store.h"
+#include "state.h"
 
 static const struct {
 	const char *name;
@@ -227,11 +228,12 @@ static int provide(struct hp_run_secrets *s, struct hp_run *run,
 		if (!missing[i])
 			continue;
 		step = xasprintf("secret %s", defs[i].name);
-		if (!run->opts.plan)
-			r = hp_secret_create(&s->val[i], inv->secrets.store,
-					     defs[i].name,
-					     (size_t)inv->secrets.password_length,
-					     err);
+		if (!run->opts.plan &&
+		    (r = hp_secret_create(&s->val[i], inv->secrets.store,
+					  defs[i].name,
+					  (size_t)inv->secrets.password_length,
+					  err)) == 0)
+			hp_secret_hash(s->val[i], s->sha256[i]);
 		hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
 			      step,
 			      r < 0		 ? err->msg
@@ -282,8 +284,8 @@ int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
 	for (i = 0; i < HP_SECRET_NR; i++) {
 		missing[i] = no_store;
 		if (!no_store) {
-			r = hp_secret_read(&s->val[i], store, defs[i].name,
-					   err);
+			r = hp_secret_read_hashed(&s->val[i], s->sha256[i],
+						  store, defs[i].name, err);
 			if (r == HP_ENOTFOUND)
 				missing[i] = true;
 			else if (r < 0)
@@ -310,6 +312,13 @@ int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
 		if ((r = provide(s, run, missing, err)) < 0)
 			return r;
 	}
+	/* a store made before versions: record the values this run uses
+	 * (never in plan, which writes nothing) */
+	for (i = 0; i < HP_SECRET_NR && !run->opts.plan; i++)
+		if (s->val[i] &&
+		    (r = hp_secret_keep_version(store, defs[i].name, s->val[i],
+						NULL, err)) < 0)
+			return r;
 	set_render_view(s);
 	return 0;
 }
@@ -321,4 +330,178 @@ void hp_run_secrets_release(struct hp_run_secrets *s)
 	for (i = 0; i < HP_SECRET_NR; i++)
 		hp_secret_free(s->val[i]);
 	memset(s, 0, sizeof(*s));
+}
+
+/* ---- pinning -------------------------------------------------------------- */
+
+json_t *hp_run_secrets_pins(const struct hp_run_secrets *s)
+{
+	json_t *o = json_object();
+	int i;
+
+	for (i = 0; i < HP_SECRET_NR; i++)
+		if (s->val[i] && s->sha256[i][0])
+			json_object_set_new(o, defs[i].name,
+					    json_string(s->sha256[i]));
+	return o;
+}
+
+/* Secret i as the pin set says, or the current one when it says nothing. */
+static int load_one_pinned(struct hp_run_secrets *s, int i, const char *store,
+			   const json_t *pins, struct hp_err *err)
+{
+	const json_t *v = json_object_get(pins, defs[i].name);
+	const char *sha = json_string_value(v);
+	int r;
+
+	if (!v) {
+		hp_warn("the rollback point records no version of secret "
+			"'%s': using its current value",
+			defs[i].name);
+		return hp_secret_read_hashed(&s->val[i], s->sha256[i], store,
+					     defs[i].name, err);
+	}
+	if (!sha)
+		return hp_err_set(err, HP_EINVALID,
+				  "the rollback point's %s: the version of "
+				  "secret '%s' is not a string",
+				  HP_SECRET_PINS_PATH, defs[i].name);
+	/* read_version checks sha's form and the file against it */
+	r = hp_secret_read_version(&s->val[i], store, defs[i].name, sha, err);
+	if (r == 0)
+		hp_strlcpy(s->sha256[i], sha, sizeof(s->sha256[i]));
+	return r;
+}
+
+int hp_run_secrets_load_pinned(struct hp_run_secrets *s, struct hp_run *run,
+			       const json_t *pins, struct hp_err *err)
+{
+	const char *store = run->inv->secrets.store;
+	int i, r = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (!json_is_object(pins))
+		return hp_err_set(err, HP_EINVALID,
+				  "the rollback point's %s is not a JSON "
+				  "object",
+				  HP_SECRET_PINS_PATH);
+	for (i = 0; i < HP_SECRET_NR && r == 0; i++)
+		r = load_one_pinned(s, i, store, pins, err);
+	if (r < 0) {
+		hp_run_secrets_release(s);
+		return r;
+	}
+	set_render_view(s);
+	return 0;
+}
+
+int hp_run_secrets_promote_pins(const struct hp_run_secrets *s,
+				const struct hp_run *run, struct hp_err *err)
+{
+	int i;
+
+	for (i = 0; i < HP_SECRET_NR; i++) {
+		int r;
+
+		if (s->val[i] && s->sha256[i][0] &&
+		    (r = hp_secret_promote(run->inv->secrets.store,
+					   defs[i].name, s->sha256[i],
+					   err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The pin set recorded at point (NULL: the working set); *out NULL when
+ * there is none. */
+static int read_pins(struct hp_state *st, const char *point, json_t **out,
+		     struct hp_err *err)
+{
+	struct hp_buf b = HP_BUF_INIT;
+	json_error_t je;
+	int r;
+
+	*out = NULL;
+	b.max = (size_t)64 * 1024;
+	r = hp_state_read(st, point, HP_SECRET_PINS_PATH, &b, err);
+	if (r == HP_ENOTFOUND) {
+		hp_err_clear(err);
+		r = 0;
+	} else if (r == 0) {
+		*out = json_loadb(b.buf, b.len, 0, &je);
+		if (!json_is_object(*out)) {
+			json_decref(*out);
+			*out = NULL;
+			r = hp_err_set(err, HP_EINVALID,
+				       "%s in the state repository is not a "
+				       "JSON object",
+				       HP_SECRET_PINS_PATH);
+		}
+	}
+	hp_buf_release(&b);
+	return r;
+}
+
+int hp_run_secrets_use_point(struct hp_run_secrets *pinned,
+			     struct hp_run *run, const char *point,
+			     struct hp_err *err)
+{
+	json_t *pins = NULL;
+	int r;
+
+	memset(pinned, 0, sizeof(*pinned));
+	if (!run->state)
+		return 0;
+	if ((r = read_pins(run->state, point, &pins, err)) < 0)
+		return r;
+	if (!pins) {
+		fprintf(stderr, "haprov: warning: rollback point %.12s records "
+				"no secret versions (made before haprov kept "
+				"them): files that hold secrets are restored "
+				"with the store's current secrets\n",
+			point);
+		return 0;
+	}
+	r = hp_run_secrets_load_pinned(pinned, run, pins, err);
+	json_decref(pins);
+	if (r < 0)
+		return r;
+	run->secrets = &pinned->rs;
+	return 1;
+}
+
+int hp_run_secrets_commit_pins(struct hp_run *run, struct hp_err *err)
+{
+	const struct hp_render_secrets *rs = run->secrets;
+	const char *v[HP_SECRET_NR];
+	json_t *pins = NULL;
+	char *text;
+	int i, r;
+
+	if (!run->state || run->opts.plan || !rs)
+		return 0;
+	/* keep what others recorded there (role passwords) */
+	if ((r = read_pins(run->state, NULL, &pins, err)) < 0)
+		return r;
+	if (!pins)
+		pins = json_object();
+	v[HP_SECRET_SUPERUSER] = rs->superuser;
+	v[HP_SECRET_REPLICATION] = rs->replication;
+	v[HP_SECRET_REWIND] = rs->rewind;
+	v[HP_SECRET_RESTAPI] = rs->restapi;
+	v[HP_SECRET_HAPROXY_STATS] = rs->haproxy_stats;
+	for (i = 0; i < HP_SECRET_NR; i++) {
+		char sha[65];
+
+		if (!v[i] || !strcmp(v[i], defs[i].placeholder))
+			continue;
+		hp_secret_hash(v[i], sha);
+		json_object_set_new(pins, defs[i].name, json_string(sha));
+	}
+	text = json_dumps(pins, JSON_INDENT(2) | JSON_SORT_KEYS);
+	r = hp_state_put(run->state, HP_SECRET_PINS_PATH, text, strlen(text),
+			 err);
+	free(text);
+	json_decref(pins);
+	return r;
 }

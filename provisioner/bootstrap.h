@@ -28,6 +28,8 @@
  */
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "engine.h"
 #include "render.h"
 
@@ -44,10 +46,12 @@ enum hp_secret_id {
 const char *hp_secret_name(enum hp_secret_id id);
 
 /* The run's secrets: values (NULL when not loaded, or only a placeholder
- * in plan mode) and the render view of them (borrowed from val, or the
- * static "<secret:NAME>"). */
+ * in plan mode), the sha256 of each loaded value (its version in the
+ * store, secret_store.h; "" when not loaded) and the render view of them
+ * (borrowed from val, or the static "<secret:NAME>"). */
 struct hp_run_secrets {
 	char *val[HP_SECRET_NR];
+	char sha256[HP_SECRET_NR][65];
 	struct hp_render_secrets rs;
 };
 
@@ -83,6 +87,53 @@ bool hp_secret_may_generate(enum hp_secret_id id,
  */
 int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
 			bool state_commits, struct hp_err *err);
+
+/* ---- pinning: which versions a rollback point used ---------------------
+ *
+ * A rollback point records "secrets.json" in the state repository:
+ * {"superuser": "<sha256>", ...}, hashes only, never values. A rollback to
+ * the point renders the files that hold secrets with those versions, and
+ * makes them current again once the rollback verified.
+ */
+#define HP_SECRET_PINS_PATH "secrets.json"
+
+/* {name: sha256} of the loaded secrets (hashes only). New reference. */
+json_t *hp_run_secrets_pins(const struct hp_run_secrets *s);
+
+/*
+ * Load the run's secrets from a pin set instead of the current versions:
+ * each pinned version is read with hp_secret_read_version (checked against
+ * its hash). A secret the pin set does not name (a point made before that
+ * secret existed) gets the current value, with a warning. A missing or
+ * corrupt version is an error naming the store, the secret and the hash;
+ * nothing is written, and s is left empty. Release s with
+ * hp_run_secrets_release.
+ */
+int hp_run_secrets_load_pinned(struct hp_run_secrets *s, struct hp_run *run,
+			       const json_t *pins, struct hp_err *err);
+
+/* Make every loaded version of s current again (hp_secret_promote), after
+ * a rollback to them verified. */
+int hp_run_secrets_promote_pins(const struct hp_run_secrets *s,
+				const struct hp_run *run, struct hp_err *err);
+
+/*
+ * For a rollback to point: when it has secrets.json, load its pinned
+ * versions into *pinned and point run->secrets at them (returns 1); when
+ * it has none (a point made before versions were recorded), warn that the
+ * current secrets are used and return 0, changing nothing. < 0: error
+ * (nothing changed). The caller restores run->secrets and releases pinned.
+ */
+int hp_run_secrets_use_point(struct hp_run_secrets *pinned,
+			     struct hp_run *run, const char *point,
+			     struct hp_err *err);
+
+/*
+ * The commit's record (hp_phase_commit): stage secrets.json with the
+ * hashes of the run's secrets (run->secrets) in run->state. Nothing in
+ * plan mode, without a state repository, or without secrets.
+ */
+int hp_run_secrets_commit_pins(struct hp_run *run, struct hp_err *err);
 
 /* Wipe and free the values. */
 void hp_run_secrets_release(struct hp_run_secrets *s);

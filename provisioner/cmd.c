@@ -2,13 +2,14 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "phases.h"
 
 /*
  * Register a command only when it works: the table is the truth --help
  * prints.
  */
 #define RUN_OPTS                                                            \
-	{ "phase", "P,...", "only these phases (etcd,patroni,haproxy)" },   \
+	{ "phase", "P,...", "only these phases" }, /* + the table's names */ \
 	{ "host", "H,...", "only these hosts" },                            \
 	{ "parallel", "N", "hosts worked on at once (default: ssh.parallel)" }, \
 	{ "accept-new-host-keys", NULL,                                     \
@@ -91,8 +92,30 @@ bool hp_cmd_flag(const struct hp_cmd_ctx *ctx, const char *name)
 	return hp_cmd_opt(ctx, name) != NULL;
 }
 
+/* "--phase"'s help, with the phase names from the phase table; and after
+ * the options, each phase with its summary. */
+static void phase_names(FILE *out)
+{
+	size_t i;
+
+	for (i = 0; i < hp_phases_nr; i++)
+		fprintf(out, "%s%s", i ? "," : " (", hp_phases[i].name);
+	fputs(")", out);
+}
+
+static void phase_summaries(FILE *out)
+{
+	size_t i;
+
+	fputs("\nphases, in order:\n", out);
+	for (i = 0; i < hp_phases_nr; i++)
+		fprintf(out, "  %-26s %s\n", hp_phases[i].name,
+			hp_phases[i].summary);
+}
+
 void hp_cmd_usage(const struct hp_cmd *cmd, FILE *out)
 {
+	bool phases = false;
 	int i;
 
 	fprintf(out, "usage: haprov %s %s\n\n%s\n", cmd->name, cmd->usage,
@@ -105,8 +128,15 @@ void hp_cmd_usage(const struct hp_cmd *cmd, FILE *out)
 		snprintf(left, sizeof(left), "--%s%s%s", cmd->opts[i].name,
 			 cmd->opts[i].arg ? " " : "",
 			 cmd->opts[i].arg ? cmd->opts[i].arg : "");
-		fprintf(out, "  %-26s %s\n", left, cmd->opts[i].help);
+		fprintf(out, "  %-26s %s", left, cmd->opts[i].help);
+		if (!strcmp(cmd->opts[i].name, "phase")) {
+			phase_names(out);
+			phases = true;
+		}
+		fputc('\n', out);
 	}
+	if (phases)
+		phase_summaries(out);
 }
 
 int hp_exit_for_error(int code)

@@ -12,7 +12,7 @@
 #include "phases.h"
 #include "render.h"
 #include "rest.h"
-#include "secrets.h"
+#include "secret_store.h"
 #include "status.h"
 
 /* s, remote, as a new JSON string of printable ASCII ("" for NULL). */
@@ -238,6 +238,20 @@ static json_t *haproxy_status(const struct hp_inventory *inv,
 	return arr;
 }
 
+/* The phases haprov runs, from the phase table: [{name, summary}]. */
+static json_t *phase_list(void)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; i < hp_phases_nr; i++)
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:s}", "name",
+						hp_phases[i].name, "summary",
+						hp_phases[i].summary));
+	return arr;
+}
+
 json_t *hp_status_collect(const struct hp_inventory *inv, struct hp_rest *rest,
 			  const char *stats_password, const char *stats_why,
 			  bool *healthy)
@@ -245,6 +259,7 @@ json_t *hp_status_collect(const struct hp_inventory *inv, struct hp_rest *rest,
 	json_t *doc = json_object();
 
 	json_object_set_new(doc, "cluster", json_string(inv->cluster));
+	json_object_set_new(doc, "phases", phase_list());
 	json_object_set_new(doc, "etcd", etcd_status(inv, rest, healthy));
 	patroni_status(doc, inv, rest, healthy);
 	json_object_set_new(
@@ -347,6 +362,12 @@ void hp_status_format(struct hp_buf *out, const json_t *doc)
 
 	hp_buf_adds(out, "cluster ");
 	add_text(out, doc, "cluster");
+	hp_buf_adds(out, "\nphases");
+	json_array_foreach(json_object_get(doc, "phases"), i, v)
+	{
+		hp_buf_adds(out, i ? ", " : " ");
+		add_text(out, v, "name");
+	}
 	hp_buf_adds(out, "\n\netcd\n");
 	json_array_foreach(json_object_get(doc, "etcd"), i, v)
 	{

@@ -21,6 +21,22 @@
 struct hp_state;
 struct hp_render_secrets;
 struct hp_want_file;
+struct hp_phase;
+
+/*
+ * Where a run's desired state comes from: the inventory (point NULL), or
+ * a rollback point of the state repository, so that converge and restore
+ * are the same code reading from different sources. With a point: each
+ * phase's files come from it (restore.h), and each phase's snapshot
+ * (phases.h: struct hp_phase) as the point recorded it.
+ */
+struct hp_desired {
+	const char *point; /* commit id of the rollback point; NULL: the
+			      inventory */
+	json_t *dcs;       /* Patroni's dynamic configuration the source
+			      wants; NULL: rendered from the inventory */
+	json_t *snapshots; /* {phase name: its snapshot at the point} */
+};
 
 enum hp_step_status {
 	HP_STEP_OK,      /* already as desired */
@@ -102,15 +118,19 @@ struct hp_run {
 	struct hp_render_secrets *secrets;
 	char *restapi_user, *restapi_password; /* Patroni REST writes */
 	char inventory_sha256[65];
-	/* rollback: desired files come from this state point (by path) and
-	 * the DCS settings from dcs_want, instead of the inventory */
-	const char *restore_point;
-	json_t *dcs_want;
+	/* the desired-state source (hp_desired_*): the inventory, or the
+	 * rollback point being restored */
+	struct hp_desired desired;
 	/* unit tests: supply a host's files instead of rendering them */
 	int (*phase_files_cb)(struct hp_hostrun *h, const char *phase,
 			      struct hp_want_file **out, size_t *nr,
 			      struct hp_err *err);
 	const char *phase;      /* current phase name */
+	/* the current phase's entry and the table it is from (the DCS
+	 * scope, phases.h); NULL outside a phase: every key */
+	const struct hp_phase *phase_entry;
+	const struct hp_phase *phase_table;
+	size_t phase_table_nr;
 	/* unit tests: answer REST requests without a network (rest.h) */
 	const struct hp_rest_ops *rest_ops;
 	void *rest_ctx;
@@ -149,6 +169,24 @@ int hp_run_rest_init(struct hp_run *run, struct hp_rest *r, int timeout_ms,
 /* How long a run waits for a lock on a host (haprov's host lock, dpkg's
  * lock): validation.timeout_s, or 120 s when it is not set. */
 int hp_run_wait_s(const struct hp_run *run);
+
+/* ---- the desired-state source ------------------------------------------- */
+
+/* The rollback point the run restores, or NULL: the inventory. */
+const char *hp_desired_point(const struct hp_run *run);
+/* The snapshot phase recorded at the point (borrowed), or NULL (the
+ * inventory is the source, or the phase records none). */
+const json_t *hp_desired_snapshot(const struct hp_run *run, const char *phase);
+/* The dynamic configuration the source wants (a new reference): the
+ * point's, or rendered from the inventory. */
+int hp_desired_dcs(const struct hp_run *run, json_t **out,
+		   struct hp_err *err);
+/* Make the point the source: snapshots ({phase: json}) and dcs (may be
+ * NULL) are taken over (references stolen). point NULL, or
+ * hp_desired_clear: the inventory again. */
+void hp_desired_set(struct hp_run *run, const char *point, json_t *snapshots,
+		    json_t *dcs);
+void hp_desired_clear(struct hp_run *run);
 
 /* Find the hostrun of an inventory host. Borrowed. */
 struct hp_hostrun *hp_run_host(struct hp_run *run, const char *name);

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "secrets.h"
+#include "secret_store.h"
 
 #ifndef HP_VERSION
 #define HP_VERSION "dev"

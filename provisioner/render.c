@@ -617,6 +617,11 @@ static const struct file_spec specs[] = {
 	 .ctx = haproxy_ctx},
 };
 
+const char *hp_render_file_template(size_t i)
+{
+	return i < HP_ARRAY_SIZE(specs) ? specs[i].template : NULL;
+}
+
 static const struct hp_template_file *find_template(const char *name)
 {
 	size_t i;

@@ -58,6 +58,11 @@ struct hp_render_secrets {
 				      (user "haprov"), secret "haproxy_stats" */
 };
 
+/* The template of the i-th file render.c can render (in render order), or
+ * NULL past the last: the phase table (phases/common.c) says which phase
+ * owns each, and a test checks that every one has exactly one owner. */
+const char *hp_render_file_template(size_t i);
+
 /* One rendered file. Strings marked "static" point at constants and live
  * forever; content belongs to the struct hp_rendered holding the file. */
 struct hp_rendered_file {

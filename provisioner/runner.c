@@ -12,6 +12,7 @@
 
 #include "engine.h"
 #include "redact.h"
+#include "render.h"
 #include "rest.h"
 #include "ssh.h"
 
@@ -145,8 +146,53 @@ void hp_run_release(struct hp_run *run)
 		free(run->results[i].diff);
 	}
 	free(run->results);
+	hp_desired_clear(run);
 	pthread_mutex_destroy(&run->mu);
 	memset(run, 0, sizeof(*run));
+}
+
+const char *hp_desired_point(const struct hp_run *run)
+{
+	return run->desired.point;
+}
+
+const json_t *hp_desired_snapshot(const struct hp_run *run, const char *phase)
+{
+	return run->desired.point ? json_object_get(run->desired.snapshots,
+						    phase)
+				  : NULL;
+}
+
+int hp_desired_dcs(const struct hp_run *run, json_t **out, struct hp_err *err)
+{
+	*out = NULL;
+	if (run->desired.dcs) {
+		*out = json_incref(run->desired.dcs);
+		return 0;
+	}
+	/* never a silent fallback to the inventory's new settings */
+	if (run->desired.point)
+		return hp_err_set(err, HP_ERROR,
+				  "rollback point %.12s recorded no dynamic "
+				  "configuration",
+				  run->desired.point);
+	return hp_render_dcs_json(out, run->inv, err);
+}
+
+void hp_desired_clear(struct hp_run *run)
+{
+	json_decref(run->desired.dcs);
+	json_decref(run->desired.snapshots);
+	memset(&run->desired, 0, sizeof(run->desired));
+}
+
+void hp_desired_set(struct hp_run *run, const char *point, json_t *snapshots,
+		    json_t *dcs)
+{
+	hp_desired_clear(run);
+	run->desired.point = point;
+	run->desired.snapshots = snapshots;
+	run->desired.dcs = dcs;
 }
 
 struct hp_hostrun *hp_run_host(struct hp_run *run, const char *name)

@@ -12,6 +12,7 @@
  * answer:
  *
  *   { "cluster": str, "healthy": bool,
+ *     "phases":  [{name, summary}] (the phase table, phases.h),
  *     "etcd":    [{name, address, health, leader: bool}],
  *     "patroni": [{name, host, role, state, timeline: int|null,
  *                  lag: int|null, pending_restart: bool,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stop the lab hosts that lab-up.sh started and remove what it set up: overlay
-# mounts, the cgroup dirs /sys/fs/cgroup/{systemd,unified}/lab/<host>, the
-# PID files and the bridge. Usage: lab-down.sh [HOST...] (default: all hosts;
+# mounts, the WAL disks (loop device detached, image file removed), the cgroup
+# dirs /sys/fs/cgroup/{systemd,unified}/lab/<host>, the PID files and the
+# bridge. Usage: lab-down.sh [HOST...] (default: all hosts;
 # lab-up.sh calls it for the hosts of a crashed run). Exit 0 when nothing runs.
 #
 # It only ever signals processes it can prove are this lab's: the wrapper whose
@@ -146,6 +147,19 @@ for h in $HOSTS; do
 		fi
 		stale="$stale overlay mount,"
 	done
+	# The WAL disk: only loops backed by this host's own image file.
+	for loop in $(lab_wal_loops "$h"); do
+		if losetup -d "$loop"; then
+			stale="$stale WAL disk $loop,"
+		else
+			echo "lab: error: $h: cannot detach $loop" >&2
+			rc=1
+		fi
+	done
+	if [ -e "$(lab_wal_image "$h")" ]; then
+		rm -f "$(lab_wal_image "$h")" "$d/wal_device"
+		stale="$stale WAL disk image,"
+	fi
 	if [ -n "$(cgroup_pids "$h")" ]; then
 		echo "lab: $h: its cgroup holds processes of another lab; left alone"
 		continue

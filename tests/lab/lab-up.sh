@@ -9,7 +9,8 @@
 # Hosts already running are left as they are. Leftovers of a run that did not
 # end with lab-down.sh (dead wrappers, mounts, cgroups, bridge) are cleaned
 # first. At the end state/known_hosts holds every host's own host keys and
-# each host is reachable with tests/lab/ssh.sh and reports `running`.
+# each host is reachable with tests/lab/ssh.sh and reports `running`, with
+# its WAL disk at $LAB_WAL_DEVICE (lab.env).
 set -euo pipefail
 # shellcheck source=lab.env
 . "$(dirname "${BASH_SOURCE[0]}")/lab.env"
@@ -78,7 +79,7 @@ for h in $LAB_HOSTS; do
 		continue
 	fi
 	to_boot="$to_boot $h"
-	if [ -e "$d/nspawn.pid" ] || mountpoint -q "$d/root" ||
+	if [ -e "$d/nspawn.pid" ] || mountpoint -q "$d/root" || [ -n "$(lab_wal_loops "$h")" ] ||
 		[ -d "/sys/fs/cgroup/systemd/lab/$h" ] || [ -d "/sys/fs/cgroup/unified/lab/$h" ]; then
 		stale="$stale $h"
 	fi
@@ -115,7 +116,7 @@ ip link set "$LAB_BR" up
 # forwards SIGTERM to nspawn, which turns it into a clean poweroff.
 # shellcheck disable=SC2016 # expanded by the wrapper's own shell
 WRAPPER='
-h=$1 root=$2 br=$3
+h=$1 root=$2 br=$3 loop=$4 wal=$5
 for hier in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
 	[ -d "$hier/lab/$h" ] && echo $$ >"$hier/lab/$h/cgroup.procs"
 done
@@ -125,7 +126,7 @@ while :; do
 	systemd-nspawn --boot --directory="$root" --machine="$h" \
 		--register=no --keep-unit --console=read-only \
 		--network-bridge="$br" --resolv-conf=off --timezone=off \
-		--link-journal=no &
+		--link-journal=no --bind="$loop:$wal" --bind="$loop" &
 	child=$!
 	rc=0; wait $child || rc=$?
 	while kill -0 $child 2>/dev/null; do rc=0; wait $child || rc=$?; done
@@ -146,6 +147,28 @@ discard_layers() { # HOST-DIR
 		mkdir -p "$trash"
 		mv -T "$1/$x" "$trash/$(basename "$1")-$x"
 	done
+}
+
+# wal_disk HOST: attach HOST's WAL disk (see lab.env) and print its loop
+# device. The container gets it under both names: $LAB_WAL_DEVICE, the path
+# inventories use, and its kernel name /dev/loopN, which is where libblkid
+# (no udev in a container) looks for a UUID: `mount UUID=...` then works, and
+# shows /dev/loopN as the source; compare devices by MAJ:MIN, not by name. FRESH=1, or no image yet: a new sparse file, all zeros. The loops
+# of the host's old image are gone by now (lab-down ran for a stale host).
+wal_disk() {
+	local h=$1 img loop
+	img=$(lab_wal_image "$h")
+	loop=$(lab_wal_loops "$h" | head -n1)
+	if [ "$FRESH" = 1 ] || [ ! -f "$img" ]; then
+		[ -z "$loop" ] || lab_die "$h: $loop still holds $img"
+		rm -f "$img"
+		truncate -s "$LAB_WAL_SIZE" "$img"
+	fi
+	[ -n "$loop" ] || loop=$(losetup --find --show "$img") ||
+		lab_die "$h: cannot attach $img to a loop device"
+	[ -b "$loop" ] || lab_die "$h: $loop is not a block device"
+	echo "$LAB_WAL_DEVICE" >"$LAB_STATE/hosts/$h/wal_device"
+	echo "$loop"
 }
 
 t_boot=$(lab_now)
@@ -188,14 +211,16 @@ for h in $to_boot; do
 		IPv6AcceptRA=no
 	EOF
 
+	loop=$(wal_disk "$h")
+
 	for hier in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
 		if [ -d "$hier" ]; then mkdir -p "$hier/lab/$h"; fi
 	done
 	# 9>&-: the wrapper must not keep the image cache lock.
 	setsid bash -c "$WRAPPER" haprov-lab-wrapper "$h" "$r" "$LAB_BR" \
-		>"$d/console.log" 2>&1 </dev/null 9>&- &
+		"$loop" "$LAB_WAL_DEVICE" >"$d/console.log" 2>&1 </dev/null 9>&- &
 	echo $! >"$d/nspawn.pid"
-	echo "lab: $h: booting $ip4 (wrapper pid $!)"
+	echo "lab: $h: booting $ip4 (wrapper pid $!, WAL disk $loop as $LAB_WAL_DEVICE)"
 done
 flock -u 9
 exec 9>&-

@@ -37,7 +37,7 @@
 #include "fake_rest.h"
 #include "fake_transport.h"
 #include "phases.h"
-#include "secrets.h"
+#include "secret_store.h"
 #include "state.h"
 
 #define HP_TMPDIR_PREFIX "/tmp/hp-apply-"
@@ -110,7 +110,7 @@ static int host_converge(struct hp_hostrun *h, void *arg)
 static int converge(struct hp_run *run, const char *phase, struct hp_err *err)
 {
 	S.converge_calls++;
-	if (run->restore_point)
+	if (hp_desired_point(run))
 		S.restore_calls++;
 	if (hp_run_each(run, 0, host_converge, (void *)(uintptr_t)phase))
 		return hp_err_set(err, HP_EREMOTE, "a host failed");
@@ -138,11 +138,30 @@ static int patroni_converge(struct hp_run *run, struct hp_err *err)
 	return converge(run, "patroni", err);
 }
 
+/* The DCS a fake patroni phase records at its points: none (no leader
+ * answered) unless a test sets one. */
+static const char *fake_dcs;
+
+static int fake_snapshot(struct hp_run *run, json_t **out, struct hp_err *err)
+{
+	(void)run;
+	(void)err;
+	*out = fake_dcs ? json_loads(fake_dcs, 0, NULL) : NULL;
+	return 0;
+}
+
+static const char *const rest_of_dcs[] = {HP_DCS_REST, NULL};
+
 static const struct hp_phase alpha[] = {
-	{"alpha", 0, alpha_converge, verify},
+	{.name = "alpha", .converge = alpha_converge, .verify = verify},
 };
 static const struct hp_phase fake_patroni[] = {
-	{"patroni", 0, patroni_converge, verify},
+	{.name = "patroni",
+	 .converge = patroni_converge,
+	 .verify = verify,
+	 .snapshot = fake_snapshot,
+	 .snapshot_path = "patroni/dcs.json",
+	 .dcs_params = rest_of_dcs},
 };
 
 /* ---- a host: the fake transport, with facts and moves worked out from its
@@ -634,6 +653,65 @@ static void test_rollback_point_with_bad_dcs(void **state)
 	fx_free(x);
 }
 
+/* The rollback source: the point's DCS, read from the phase's snapshot. */
+static json_t *seen_dcs;
+
+static int dcs_converge(struct hp_run *run, struct hp_err *err)
+{
+	json_t *want = NULL;
+
+	json_decref(seen_dcs);
+	seen_dcs = NULL;
+	if (hp_desired_dcs(run, &want, err) == 0)
+		seen_dcs = want;
+	return converge(run, "patroni", err);
+}
+
+static const struct hp_phase dcs_patroni[] = {
+	{.name = "patroni",
+	 .converge = dcs_converge,
+	 .verify = verify,
+	 .snapshot = fake_snapshot,
+	 .snapshot_path = "patroni/dcs.json",
+	 .dcs_params = rest_of_dcs},
+};
+
+/* A phase's snapshot is committed at its path beside its files, and a
+ * rollback reads the point's back as the desired source; an apply reads
+ * the inventory. */
+static void test_snapshot_is_the_rollback_source(void **state)
+{
+	struct fx *x = fx_new("snap", true);
+	const struct file_spec v1[] = {{"/etc/p", "v1\n", false}};
+	const struct file_spec v2[] = {{"/etc/p", "v2\n", false}};
+
+	(void)state;
+	want_files(1, v1);
+	script(0);
+	fake_dcs = "{\"ttl\": 17}";
+	assert_int_equal(run_cmd(x, "apply", dcs_patroni, 1, END), HP_EXIT_OK);
+	/* an apply: the inventory's DCS, not a point's */
+	assert_non_null(seen_dcs);
+	assert_non_null(json_object_get(seen_dcs, "ttl"));
+	assert_int_not_equal(
+		json_integer_value(json_object_get(seen_dcs, "ttl")), 17);
+	fake_dcs = "{\"ttl\": 99}";
+	want_files(1, v2);
+	assert_int_equal(run_cmd(x, "apply", dcs_patroni, 1, END), HP_EXIT_OK);
+	script(0);
+	assert_int_equal(run_cmd(x, "rollback", dcs_patroni, 1, "to", "1", END),
+			 HP_EXIT_OK);
+	/* the rollback converged with point 1's recorded DCS */
+	assert_non_null(seen_dcs);
+	assert_int_equal(json_integer_value(json_object_get(seen_dcs, "ttl")),
+			 17);
+	assert_string_equal(host_file(x, "/etc/p"), "v1\n");
+	json_decref(seen_dcs);
+	seen_dcs = NULL;
+	fake_dcs = NULL;
+	fx_free(x);
+}
+
 /* A file with secrets is recorded by hash: if it cannot be rendered the
  * same again, the rollback would keep the new one silently. */
 static void test_rollback_secret_file_must_match(void **state)
@@ -672,7 +750,7 @@ static int noisy_converge(struct hp_run *run, struct hp_err *err)
 }
 
 static const struct hp_phase noisy[] = {
-	{"alpha", 0, noisy_converge, verify},
+	{.name = "alpha", .converge = noisy_converge, .verify = verify},
 };
 
 /* Run haprov history with stdout in a file; its output (caller frees). */
@@ -825,6 +903,7 @@ int main(void)
 		cmocka_unit_test(test_rollback_leaves_unrecorded_files),
 		cmocka_unit_test(test_rollback_point_missing_a_file),
 		cmocka_unit_test(test_rollback_point_with_bad_dcs),
+		cmocka_unit_test(test_snapshot_is_the_rollback_source),
 		cmocka_unit_test(test_rollback_secret_file_must_match),
 		cmocka_unit_test(test_history_is_printable),
 		cmocka_unit_test(test_plan_writes_nothing),

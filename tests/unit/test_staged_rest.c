@@ -69,7 +69,8 @@ static void fx_want(struct fx *x, const char *json)
 	json_decref(x->want);
 	x->want = json_loads(json, 0, NULL);
 	assert_non_null(x->want);
-	x->run.dcs_want = x->want;
+	json_decref(x->run.desired.dcs);
+	x->run.desired.dcs = json_incref(x->want);
 }
 
 static void fx_free(struct fx *x)

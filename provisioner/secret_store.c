@@ -1,4 +1,5 @@
-/* The local secret store; see secrets.h. */
+/* The local secret store: checks, reading, creating; see secret_store.h
+ * (versions: secret_versions.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -12,13 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "secrets.h"
+#include "secret_store.h"
+#include "secret_store_priv.h"
 
-static bool valid_name(const char *name)
+bool hp_secret_name_ok(const char *name)
 {
 	const char *p;
 
-	if (!*name)
+	/* "versions" is the directory of versions (secret_versions.c) */
+	if (!*name || !strcmp(name, HP_SECRET_VERSIONS_DIR))
 		return false;
 	for (p = name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
@@ -120,40 +123,72 @@ static int check_owner_mode(const struct stat *st, const char *what,
 	return 0;
 }
 
-int hp_secret_store_check(const char *store, struct hp_err *err)
+int hp_secret_check_dir(const char *path, const char *what,
+			struct hp_err *err)
 {
 	struct stat st;
 	char fix[600];
 
-	if (lstat(store, &st) < 0) {
+	if (lstat(path, &st) < 0) {
 		char eb[128];
 
 		if (errno == ENOENT)
 			return hp_err_set(err, HP_ENOTFOUND,
-					  "secret store '%s' does not exist",
-					  store);
-		return hp_err_set(err, HP_EIO,
-				  "cannot read secret store '%s': %s", store,
-				  hp_strerror(errno, eb, sizeof(eb)));
+					  "%s '%s' does not exist", what, path);
+		return hp_err_set(err, HP_EIO, "cannot read %s '%s': %s", what,
+				  path, hp_strerror(errno, eb, sizeof(eb)));
 	}
 	if (S_ISLNK(st.st_mode))
 		return hp_err_set(err, HP_EINVALID,
-				  "secret store '%s' is a symbolic link: "
-				  "refusing to follow it (set secrets.store "
-				  "to the real directory)",
-				  store);
+				  "%s '%s' is a symbolic link: refusing to "
+				  "follow it (set secrets.store to the real "
+				  "directory)",
+				  what, path);
 	if (!S_ISDIR(st.st_mode))
 		return hp_err_set(err, HP_EINVALID,
-				  "secret store '%s' is not a directory",
-				  store);
+				  "%s '%s' is not a directory", what, path);
 	snprintf(fix, sizeof(fix), "check who could read it, then: chmod 700 "
-				   "'%s'", store);
-	return check_owner_mode(&st, "secret store", store, fix, err);
+				   "'%s'", path);
+	return check_owner_mode(&st, what, path, fix, err);
+}
+
+int hp_secret_store_check(const char *store, struct hp_err *err)
+{
+	return hp_secret_check_dir(store, "secret store", err);
+}
+
+/* mkdir path 0700 (an existing one is fine), exact mode whatever the
+ * umask, then check it. */
+int hp_secret_mkdir(const char *path, const char *what, struct hp_err *err)
+{
+	char eb[128];
+
+	if (mkdir(path, 0700) == 0) {
+		/* ours, just made: make the mode exact whatever the umask */
+		int r = 0;
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					    O_CLOEXEC);
+
+		if (fd < 0 || fchmod(fd, 0700) < 0)
+			r = hp_err_set(err, HP_EIO,
+				       "cannot set the mode of %s '%s': %s",
+				       what, path,
+				       hp_strerror(errno, eb, sizeof(eb)));
+		if (fd >= 0)
+			close(fd);
+		if (r < 0)
+			return r;
+	} else if (errno != EEXIST) {
+		return hp_err_set(err, HP_EIO, "cannot create %s '%s': %s",
+				  what, path,
+				  hp_strerror(errno, eb, sizeof(eb)));
+	}
+	return hp_secret_check_dir(path, what, err);
 }
 
 int hp_secret_store_create(const char *store, struct hp_err *err)
 {
-	char *parent = xstrdup(store), *slash, eb[128];
+	char *parent = xstrdup(store), *slash;
 	int r = 0;
 
 	/* the parents may be links (a home directory often is); the store
@@ -170,27 +205,7 @@ int hp_secret_store_create(const char *store, struct hp_err *err)
 	free(parent);
 	if (r < 0)
 		return r;
-	if (mkdir(store, 0700) == 0) {
-		/* ours, just made: make the mode exact whatever the umask */
-		int fd = open(store, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					     O_CLOEXEC);
-
-		if (fd < 0 || fchmod(fd, 0700) < 0) {
-			r = hp_err_set(err, HP_EIO,
-				       "cannot set the mode of secret store "
-				       "'%s': %s",
-				       store, hp_strerror(errno, eb, sizeof(eb)));
-		}
-		if (fd >= 0)
-			close(fd);
-		if (r < 0)
-			return r;
-	} else if (errno != EEXIST) {
-		return hp_err_set(err, HP_EIO,
-				  "cannot create secret store '%s': %s", store,
-				  hp_strerror(errno, eb, sizeof(eb)));
-	}
-	return hp_secret_store_check(store, err);
+	return hp_secret_mkdir(store, "secret store", err);
 }
 
 /* A secret as read: a fixed buffer, so that no copy of it is left behind
@@ -297,37 +312,40 @@ static int open_secret(const char *path, const char *name, const char *store,
 	return fd;
 }
 
+int hp_secret_read_file(char **out, const char *path, const char *name,
+			const char *store, struct hp_err *err)
+{
+	struct secret_text *t = NULL;
+	int fd, r;
+
+	*out = NULL;
+	fd = open_secret(path, name, store, err);
+	if (fd < 0)
+		return fd;
+	t = xmalloc(sizeof(*t));
+	if ((r = read_fd(fd, t, path, err)) == 0 &&
+	    (r = check_value(t, name, store, err)) == 0)
+		*out = xstrndup(t->buf, t->len);
+	close(fd);
+	explicit_bzero(t, sizeof(*t));
+	free(t);
+	return r;
+}
+
 int hp_secret_read(char **out, const char *store, const char *name,
 		   struct hp_err *err)
 {
-	struct secret_text *t = NULL;
-	char *path = NULL;
-	int fd = -1, r;
+	char *path;
+	int r;
 
 	*out = NULL;
-	if (!valid_name(name))
+	if (!hp_secret_name_ok(name))
 		return hp_err_set(err, HP_EINVALID, "bad secret name '%s'",
 				  name);
 	if ((r = hp_secret_store_check(store, err)) < 0)
 		return r;
 	path = xasprintf("%s/%s", store, name);
-	fd = open_secret(path, name, store, err);
-	if (fd < 0) {
-		r = fd;
-		goto out;
-	}
-	t = xmalloc(sizeof(*t));
-	if ((r = read_fd(fd, t, path, err)) < 0 ||
-	    (r = check_value(t, name, store, err)) < 0)
-		goto out;
-	*out = xstrndup(t->buf, t->len);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (t) {
-		explicit_bzero(t, sizeof(*t));
-		free(t);
-	}
+	r = hp_secret_read_file(out, path, name, store, err);
 	free(path);
 	return r;
 }
@@ -348,17 +366,45 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* Make the secret's file: exclusive temporary file, then a hard link to
- * its name (which never replaces anything). */
-static int create_file(const char *store, const char *path, const char *val,
-		       size_t len, struct hp_err *err)
+void hp_secret_sync_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+}
+
+/* Put val in place at path: link(2) never replaces, rename(2) does,
+ * atomically. */
+static int put_in_place(const char *tmp, const char *path, bool replace,
+			struct hp_err *err)
+{
+	char eb[128];
+
+	if (replace ? rename(tmp, path) == 0 : link(tmp, path) == 0)
+		return 0;
+	if (!replace && errno == EEXIST)
+		return hp_err_set(err, HP_EINVALID,
+				  "'%s' appeared while haprov was creating "
+				  "it: not replaced",
+				  path);
+	return hp_err_set(err, HP_EIO, "cannot %s '%s': %s",
+			  replace ? "replace" : "create", path,
+			  hp_strerror(errno, eb, sizeof(eb)));
+}
+
+int hp_secret_write_file(const char *dir, const char *path, const char *val,
+			 size_t len, bool replace, struct hp_err *err)
 {
 	char suffix[13] = "", eb[128];
 	char *tmp = NULL;
-	int fd = -1, r, dfd;
+	int fd = -1, r;
 
 	if ((r = hp_secret_random(suffix, sizeof(suffix) - 1, err)) < 0)
 		return r;
+	/* '.' is in no secret name nor hash: never taken for one */
 	tmp = xasprintf("%s.new-%s", path, suffix);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
@@ -373,27 +419,14 @@ static int create_file(const char *store, const char *path, const char *val,
 			       hp_strerror(errno, eb, sizeof(eb)));
 		goto out;
 	}
-	if (link(tmp, path) < 0) {
-		if (errno == EEXIST)
-			r = hp_err_set(err, HP_EINVALID,
-				       "'%s' appeared while haprov was "
-				       "creating it: not replaced",
-				       path);
-		else
-			r = hp_err_set(err, HP_EIO, "cannot create '%s': %s",
-				       path, hp_strerror(errno, eb, sizeof(eb)));
+	if ((r = put_in_place(tmp, path, replace, err)) < 0)
 		goto out;
-	}
 	/* the new name must survive a crash before anyone relies on it */
-	dfd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	hp_secret_sync_dir(dir);
 out:
 	if (fd >= 0) {
 		close(fd);
-		unlink(tmp);
+		(void)unlink(tmp); /* after rename: gone already */
 	}
 	free(tmp);
 	return r;
@@ -406,7 +439,7 @@ int hp_secret_create(char **out, const char *store, const char *name,
 	int r;
 
 	*out = NULL;
-	if (!valid_name(name))
+	if (!hp_secret_name_ok(name))
 		return hp_err_set(err, HP_EINVALID, "bad secret name '%s'",
 				  name);
 	if (length < 1 || length > HP_SECRET_MAX - 1)
@@ -420,9 +453,12 @@ int hp_secret_create(char **out, const char *store, const char *name,
 	if ((r = hp_secret_random(val, length, err)) < 0)
 		goto out;
 	val[length] = '\n';
-	r = create_file(store, path, val, length + 1, err);
+	r = hp_secret_write_file(store, path, val, length + 1, false, err);
 	val[length] = '\0';
 	if (r < 0)
+		goto out;
+	/* the first value is also its first version (secret_versions.c) */
+	if ((r = hp_secret_keep_version(store, name, val, NULL, err)) < 0)
 		goto out;
 	*out = val;
 	val = NULL;
