@@ -74,6 +74,8 @@ static int check_databases(struct ext_run *x, struct hp_err *err)
 	size_t i;
 	int r;
 
+	if (!e->nr_databases)
+		return 0;
 	hp_sql_init(&s);
 	if ((r = hp_ext_dbs_sql(&s, e, err)) == 0 &&
 	    (r = hp_sql_run(x->run, x->leader, NULL, &s, false, &out, err)) ==
