@@ -547,6 +547,49 @@ static void test_database_a_role_creates(void **state)
 	px_free(x);
 }
 
+/* Verify names the member, the database and the extension. */
+static void test_verify_names_what_failed(void **state)
+{
+	static const char yaml[] =
+		INV_EXT "  shared_preload_libraries: [pg_cron]\n";
+	static const char good[] = "E|pgcrypto|1.3\nE|pg_cron|1.5\n"
+				   "E|vector|0.7\nE|citext|1.6\n";
+	struct px *x = px_new(yaml, false);
+
+	(void)state;
+	x->run.phase = "extensions";
+	/* the leader pg2: preload, database app, its WAL position */
+	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0,
+		       "pg_stat_statements,pg_cron\n", "")->times = 1;
+	hp_fake_expect(&x->fake[1], "'-d' 'app'", 0, good, "");
+	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "0/3000060\n", "");
+	/* pg1: no pg_cron in its preload */
+	hp_fake_expect(&x->fake[0], "'-d' 'postgres'", 0,
+		       "pg_stat_statements\x1b[2J\n", "");
+	assert_int_equal(hp_extensions_verify(&x->run, &x->err), HP_EVERIFY);
+	assert_non_null(strstr(x->err.msg, "pg1: shared_preload_libraries is "
+					   "'pg_stat_statements"));
+	assert_non_null(strstr(x->err.msg, "no pg_cron"));
+	assert_null(strchr(x->err.msg, '\x1b'));
+	px_free(x);
+
+	/* pg1 replayed the leader's position, but lacks pgcrypto */
+	x = px_new(yaml, false);
+	x->run.phase = "extensions";
+	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "pg_cron\n", "")
+		->times = 1;
+	hp_fake_expect(&x->fake[1], "'-d' 'app'", 0, good, "");
+	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "0/3000060\n", "");
+	hp_fake_expect(&x->fake[0], "'-d' 'postgres'", 0, "pg_cron\n", "")
+		->times = 1;
+	hp_fake_expect(&x->fake[0], "'-d' 'postgres'", 0, "t\n", "");
+	hp_fake_expect(&x->fake[0], "'-d' 'app'", 0, "E|pg_cron|1.5\n", "");
+	assert_int_equal(hp_extensions_verify(&x->run, &x->err), HP_EVERIFY);
+	assert_non_null(strstr(x->err.msg, "pg1: database app: extension "
+					   "pgcrypto is missing"));
+	px_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_plan_writes_nothing),
 		cmocka_unit_test(test_unknown_database),
 		cmocka_unit_test(test_database_a_role_creates),
+		cmocka_unit_test(test_verify_names_what_failed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
