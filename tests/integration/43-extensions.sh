@@ -70,7 +70,7 @@ check_eq "the extensions phase ran" 1 "$(grep -c '^== phase extensions' "$T_TMP/
 # ---- add pg_cron (preloaded) and pgcrypto under the write load ---------------
 writer_start
 pm0=$(postmaster_starts)
-read -r leader0 tl0 <<<"$(leader_tl)"
+read -r leader0 _ <<<"$(leader_tl)"
 t=$(lab_now)
 run_haprov "$T_TMP/cron.log" apply "$CRON"
 rc=$?
@@ -83,7 +83,7 @@ for h in $LAB_HOSTS; do
 	[ "$(grep "^$h=" <<<"$pm0")" != "$(grep "^$h=" <<<"$pm1")" ] && restarted=$((restarted + 1))
 done
 check_eq "every member's PostgreSQL was restarted (the preload)" 3 "$restarted"
-read -r leader1 tl1 <<<"$(leader_tl)"
+read -r leader1 _ <<<"$(leader_tl)"
 check "one switchover: the leader moved ($leader0 -> $leader1)" test "$leader0" != "$leader1"
 check_eq "shared_preload_libraries on every member" \
 	"$(printf 'pg1=pg_stat_statements,pg_cron\npg2=pg_stat_statements,pg_cron\npg3=pg_stat_statements,pg_cron')" \
