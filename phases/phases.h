@@ -557,5 +557,10 @@ const char *const *hp_haproxy_packages(const struct hp_run *run,
 const char *const *hp_extensions_packages(const struct hp_run *run,
 					  const struct hp_host *host,
 					  size_t *nr);
+/* secrets.roles and their databases on the leader (phases/secrets.c);
+ * verify: logins through HAProxy, owners, Patroni's REST API refusing an
+ * unauthenticated write (phases/secrets_verify.c) */
+int hp_secrets_converge(struct hp_run *run, struct hp_err *err);
+int hp_secrets_verify(struct hp_run *run, struct hp_err *err);
 
 #endif

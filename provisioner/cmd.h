@@ -91,5 +91,6 @@ int hp_cmd_apply(struct hp_cmd_ctx *ctx);
 int hp_cmd_status(struct hp_cmd_ctx *ctx);
 int hp_cmd_history(struct hp_cmd_ctx *ctx);
 int hp_cmd_rollback(struct hp_cmd_ctx *ctx);
+int hp_cmd_rotate(struct hp_cmd_ctx *ctx);
 
 #endif

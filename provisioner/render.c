@@ -303,6 +303,74 @@ static int build_etcd_hosts(struct hp_render_cache *c, json_t **out,
 	return r;
 }
 
+/*
+ * A password as a YAML scalar, in a context that render_one wipes: the
+ * scratch buffer is wiped too. A control character is refused (a store
+ * holds one printable line; this is the renderer's own check).
+ */
+static int set_yaml_secret(json_t *c, const char *key, const char *value,
+			   const char *what, struct hp_err *err)
+{
+	struct hp_buf b = HP_BUF_INIT;
+
+	if (hp_render_has_ctrl(value))
+		return hp_err_set(err, HP_EINVALID,
+				  "%s contains a control character", what);
+	hp_render_yaml_scalar(&b, value);
+	hp_render_set_buf(c, key, &b);
+	hp_render_wipe_buf(&b);
+	return 0;
+}
+
+/*
+ * config.yml's passwords: the bootstrap users' and the REST API's (from
+ * the store, or "<secret:NAME>" placeholders when rendering without
+ * secrets). They live in config.yml, which Patroni re-reads on a reload,
+ * so that haprov rotate needs no restart (docs/architecture.md,
+ * "Rotating secrets").
+ */
+static int patroni_passwords(json_t *c, const struct rin *in,
+			     struct hp_err *err)
+{
+	const struct hp_render_secrets *sec = in->secrets;
+	const struct {
+		const char *key, *name, *what, *value;
+	} pw[] = {
+		{"superuser", "superuser", "the superuser password",
+		 sec ? sec->superuser : NULL},
+		{"replication", "replication", "the replication password",
+		 sec ? sec->replication : NULL},
+		{"rewind", "rewind", "the rewind password",
+		 sec ? sec->rewind : NULL},
+		{"restapi", "restapi", "the REST API password",
+		 sec ? sec->restapi : NULL},
+	};
+	json_t *o = hp_render_jnn(json_object());
+	size_t i;
+	int r;
+
+	json_object_set_new(c, "passwords", o);
+	if ((r = hp_render_need(in->inv->secrets.restapi_user,
+				"secrets.restapi_user", err)) < 0)
+		return r;
+	hp_render_set_yaml(c, "restapi_username",
+			   in->inv->secrets.restapi_user);
+	for (i = 0; i < HP_ARRAY_SIZE(pw) && r == 0; i++) {
+		char *placeholder = NULL;
+
+		if (sec && !pw[i].value)
+			return hp_err_set(err, HP_EINVALID, "%s is missing",
+					  pw[i].what);
+		if (!sec)
+			placeholder = xasprintf("<secret:%s>", pw[i].name);
+		r = set_yaml_secret(o, pw[i].key,
+				    sec ? pw[i].value : placeholder,
+				    pw[i].what, err);
+		free(placeholder);
+	}
+	return r;
+}
+
 static int patroni_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 {
 	const struct hp_inventory *inv = in->inv;
@@ -376,48 +444,16 @@ static int patroni_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	hp_render_set_yaml(o, "replication", inv->secrets.replication);
 	hp_render_set_yaml(o, "rewind", inv->secrets.rewind);
 	json_object_set_new(c, "users", o);
-	return 0;
+	return patroni_passwords(c, in, err);
 }
 
+/* The environment file holds no password any more (see above); it stays,
+ * as the evidence bootstrap.c looks for that a cluster was built. */
 static int patroni_env_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 {
-	const struct hp_render_secrets *sec = in->secrets;
-	const struct {
-		const char *key, *name, *what, *value;
-	} pw[] = {
-		{"superuser_password", "superuser", "the superuser password",
-		 sec ? sec->superuser : NULL},
-		{"replication_password", "replication",
-		 "the replication password", sec ? sec->replication : NULL},
-		{"rewind_password", "rewind", "the rewind password",
-		 sec ? sec->rewind : NULL},
-		{"restapi_password", "restapi", "the REST API password",
-		 sec ? sec->restapi : NULL},
-	};
-	size_t i;
-	int r;
-
-	if ((r = hp_render_need(in->inv->secrets.restapi_user,
-				"secrets.restapi_user", err)) < 0)
-		return r;
+	(void)err;
 	hp_render_set_str(c, "name", in->host->name);
-	r = hp_render_set_env(c, "restapi_username",
-			      in->inv->secrets.restapi_user,
-			      "secrets.restapi_user", err);
-	for (i = 0; i < HP_ARRAY_SIZE(pw) && r == 0; i++) {
-		char *placeholder = NULL;
-
-		if (sec && !pw[i].value)
-			return hp_err_set(err, HP_EINVALID, "%s is missing",
-					  pw[i].what);
-		if (!sec)
-			placeholder = xasprintf("<secret:%s>", pw[i].name);
-		r = hp_render_set_env(c, pw[i].key,
-				      sec ? pw[i].value : placeholder,
-				      pw[i].what, err);
-		free(placeholder);
-	}
-	return r;
+	return 0;
 }
 
 static int build_servers(struct hp_render_cache *c, json_t **out,
@@ -563,25 +599,30 @@ static const struct file_spec specs[] = {
 	 .group = "root",
 	 .before_install = true,
 	 .ctx = plain_ctx},
-	/* Patroni re-reads config.yml on SIGHUP (systemctl reload) */
+	/* Patroni re-reads config.yml on SIGHUP (systemctl reload); it holds
+	 * the bootstrap passwords */
 	{.role = HP_ROLE_PATRONI,
 	 .path = "/etc/patroni/config.yml",
 	 .template = "patroni.yml",
-	 .mode = 0640,
+	 .mode = 0600,
 	 .owner = "postgres",
 	 .group = "postgres",
+	 .secret = true,
 	 .services = "patroni",
 	 .reload = true,
 	 .ctx = patroni_ctx},
-	/* the environment is read only when Patroni starts */
+	/*
+	 * Read only when Patroni starts, and without a password now: a
+	 * change restarts nothing. A Patroni started when it still held
+	 * the passwords keeps them, overriding config.yml, until its next
+	 * start: haprov rotate checks for that first.
+	 */
 	{.role = HP_ROLE_PATRONI,
 	 .path = "/etc/patroni_env.conf",
 	 .template = "patroni_env.conf",
 	 .mode = 0600,
 	 .owner = "root",
 	 .group = "root",
-	 .secret = true,
-	 .services = "patroni",
 	 .ctx = patroni_env_ctx},
 	/* a drop-in: the engine runs daemon-reload for /etc/systemd/ */
 	{.role = HP_ROLE_HAPROXY,
@@ -661,7 +702,7 @@ static void wipe_json(json_t *v)
 static int render_one(struct hp_rendered *out, const struct file_spec *fs,
 		      const struct rin *in, struct hp_err *err)
 {
-	static const char room[4096];
+	static const char room[65536];
 	const struct hp_template_file *t = find_template(fs->template);
 	struct hp_buf b = HP_BUF_INIT;
 	struct hp_rendered_file *f;

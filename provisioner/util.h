@@ -38,6 +38,7 @@ enum hp_error_code {
 	HP_ELOCKED = -10,  /* another run holds the cluster lock */
 	HP_EINTR = -11,    /* interrupted by a signal */
 	HP_ETOOBIG = -12,  /* a buffer reached its maximum */
+	HP_EAUTH = -13,    /* a server refused a role's credentials */
 };
 
 /*

@@ -5,7 +5,7 @@
 set -eu
 PKGS="gcc make pkg-config libc6-dev
 libssh2-1-dev libcurl4-openssl-dev libjansson-dev libgit2-dev libyaml-dev
-libssl-dev libcmocka-dev
+libssl-dev libpq-dev libcmocka-dev
 clang-format clang-tidy cppcheck
 clang libclang-rt-14-dev
 systemd-container debootstrap zstd openssh-client openssh-server

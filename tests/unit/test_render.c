@@ -378,9 +378,9 @@ static void test_files_of_a_host_with_every_role(void **state)
 		 "createcluster.conf", "root", NULL, 0644, false, false, true,
 		 false},
 		{"/etc/patroni/config.yml", "patroni.yml", "postgres",
-		 "patroni", 0640, false, true, false, false},
-		{"/etc/patroni_env.conf", "patroni_env.conf", "root", "patroni",
-		 0600, true, false, false, false},
+		 "patroni", 0600, true, true, false, false},
+		{"/etc/patroni_env.conf", "patroni_env.conf", "root", NULL,
+		 0600, false, false, false, false},
 		{"/etc/systemd/system/haproxy.service.d/haprov.conf",
 		 "haproxy-dropin.conf", "root", "haproxy", 0644, false, false,
 		 false, false},
@@ -546,8 +546,13 @@ static void test_patroni_config_is_valid_yaml(void **state)
 	v = json_object_get(y, "restapi");
 	assert_string_equal(jstr(v, "listen"), "0.0.0.0:8008");
 	assert_string_equal(jstr(v, "connect_address"), "10.0.0.13:8008");
-	/* no authentication here: user and password come from the env */
-	assert_null(json_object_get(v, "authentication"));
+	/* the REST API's basic auth: in this file, which Patroni reloads */
+	assert_string_equal(
+		jstr(json_object_get(v, "authentication"), "username"),
+		"patroni");
+	assert_string_equal(
+		jstr(json_object_get(v, "authentication"), "password"),
+		"<secret:restapi>");
 
 	/* etcd3 (etcd 3.4 has v2 off), every etcd member */
 	assert_null(json_object_get(y, "etcd"));
@@ -596,11 +601,13 @@ static void test_patroni_config_is_valid_yaml(void **state)
 				     "rewind"),
 		     "username"),
 		"rewinder");
-	/* the user name only: the password comes from the environment */
-	assert_int_equal(
-		json_object_size(json_object_get(
-			json_object_get(v, "authentication"), "superuser")),
-		1);
+	/* the password is here (Patroni reloads this file), not in the
+	 * environment */
+	assert_string_equal(
+		jstr(json_object_get(json_object_get(v, "authentication"),
+				     "superuser"),
+		     "password"),
+		"<secret:superuser>");
 	/* local parameters: the socket directory first, then the inventory's */
 	assert_string_equal(jstr(json_object_get(v, "parameters"),
 				 "unix_socket_directories"),
@@ -815,14 +822,16 @@ static void test_no_secret_outside_secret_files(void **state)
 	assert_int_equal(nr_secret, 2);
 	assert_has_line(content(&rd, "/etc/haproxy/haprov_env.conf"),
 			"HAPROV_STATS_PASSWORD=St4ts-pw-0005");
+	/* the passwords are in config.yml, which Patroni reloads; the
+	 * environment file holds none */
+	env = content(&rd, "/etc/patroni/config.yml");
+	assert_has_line(env, "      password: Sup3rUs3r-pw-0001");
+	assert_has_line(env, "      password: R3plic4tion-pw-0002");
+	assert_has_line(env, "      password: R3w1nd-pw-0003");
+	assert_has_line(env, "    username: patroni");
+	assert_has_line(env, "    password: R3st4pi-pw-0004");
 	env = content(&rd, "/etc/patroni_env.conf");
-	assert_has_line(env, "PATRONI_SUPERUSER_PASSWORD=Sup3rUs3r-pw-0001");
-	assert_has_line(env,
-			"PATRONI_REPLICATION_PASSWORD=R3plic4tion-pw-0002");
-	assert_has_line(env, "PATRONI_REWIND_PASSWORD=R3w1nd-pw-0003");
-	assert_has_line(env, "PATRONI_RESTAPI_USERNAME=patroni");
-	assert_has_line(env, "PATRONI_RESTAPI_PASSWORD=R3st4pi-pw-0004");
-	assert_int_equal(count(env, "\nPATRONI_"), 5);
+	assert_int_equal(count(env, "\nPATRONI_"), 0);
 	hp_rendered_release(&rd);
 	free_inv(inv);
 }
@@ -835,14 +844,12 @@ static void test_secret_placeholders(void **state)
 
 	(void)state;
 	render_ok(&rd, inv, 0, NULL);
-	env = content(&rd, "/etc/patroni_env.conf");
-	assert_has_line(env,
-			"PATRONI_SUPERUSER_PASSWORD=\"<secret:superuser>\"");
-	assert_has_line(
-		env, "PATRONI_REPLICATION_PASSWORD=\"<secret:replication>\"");
-	assert_has_line(env, "PATRONI_REWIND_PASSWORD=\"<secret:rewind>\"");
-	assert_has_line(env, "PATRONI_RESTAPI_PASSWORD=\"<secret:restapi>\"");
-	assert_true(hp_rendered_find(&rd, "/etc/patroni_env.conf")->secret);
+	env = content(&rd, "/etc/patroni/config.yml");
+	assert_has_line(env, "      password: '<secret:superuser>'");
+	assert_has_line(env, "      password: '<secret:replication>'");
+	assert_has_line(env, "      password: '<secret:rewind>'");
+	assert_has_line(env, "    password: '<secret:restapi>'");
+	assert_true(hp_rendered_find(&rd, "/etc/patroni/config.yml")->secret);
 	env = content(&rd, "/etc/haproxy/haprov_env.conf");
 	assert_has_line(env, "HAPROV_STATS_PASSWORD=\"<secret:haproxy_stats>\"");
 	assert_true(
@@ -861,9 +868,8 @@ static void test_secret_quoting_and_missing(void **state)
 	(void)state;
 	sec.superuser = "a b\"c\\d`e$f'g";
 	render_ok(&rd, inv, 0, &sec);
-	assert_has_line(
-		content(&rd, "/etc/patroni_env.conf"),
-		"PATRONI_SUPERUSER_PASSWORD=\"a b\\\"c\\\\d\\`e\\$f'g\"");
+	assert_has_line(content(&rd, "/etc/patroni/config.yml"),
+			"      password: 'a b\"c\\d`e$f''g'");
 	hp_rendered_release(&rd);
 
 	sec.superuser = "line\nbreak";
@@ -1222,9 +1228,12 @@ static void test_superuser_dba(void **state)
 	assert_string_equal(json_string_value(json_array_get(
 				    json_object_get(pg, "pg_ident"), 0)),
 			    "haprov_super postgres dba");
-	/* the password is dba's, from the environment */
-	assert_has_line(content(&rd, "/etc/patroni_env.conf"),
-			"PATRONI_SUPERUSER_PASSWORD=Sup3rUs3r-pw-0001");
+	/* the password is dba's, in config.yml */
+	assert_string_equal(
+		jstr(json_object_get(json_object_get(pg, "authentication"),
+				     "superuser"),
+		     "password"),
+		"Sup3rUs3r-pw-0001");
 	json_decref(y);
 	hp_rendered_release(&rd);
 	hp_inventory_free(inv);
@@ -1405,7 +1414,7 @@ static void test_contexts_wiped(void **state)
 	render_ok(&rd, inv, 0, &real_secrets);
 	json_set_alloc_funcs(old_malloc, old_free);
 	/* the files were rendered, with the passwords in them */
-	assert_non_null(strstr(content(&rd, "/etc/patroni_env.conf"),
+	assert_non_null(strstr(content(&rd, "/etc/patroni/config.yml"),
 			       "Sup3rUs3r-pw-0001"));
 	assert_non_null(strstr(content(&rd, "/etc/haproxy/haprov_env.conf"),
 			       "St4ts-pw-0005"));

@@ -1,0 +1,117 @@
+/*
+ * The login check (pglogin.h), with libpq.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "pglogin.h"
+
+static hp_pg_login_fn login_fn = hp_pg_login_libpq;
+
+hp_pg_login_fn hp_pg_login_set(hp_pg_login_fn fn)
+{
+	hp_pg_login_fn old = login_fn;
+
+	login_fn = fn ? fn : hp_pg_login_libpq;
+	return old;
+}
+
+int hp_pg_login(const char *host, int port, const char *user,
+		const char *password, const char *db, int timeout_s,
+		struct hp_err *err)
+{
+	if (!host || !*host || !user || !*user || !password || !db ||
+	    !*db || port < 1 || port > 65535)
+		return hp_err_set(err, HP_EINVALID,
+				  "internal: a login check needs a host, a "
+				  "port, a role, a password and a database");
+	return login_fn(host, port, user, password, db, timeout_s, err);
+}
+
+int hp_pg_login_classify(const char *m)
+{
+	/* PostgreSQL's messages (lc_messages C or English): "password
+	 * authentication failed for user", "no pg_hba.conf entry for host",
+	 * "SASL authentication failed"; libpq's own for a server that asked
+	 * for a password it did not get */
+	static const char *const auth[] = {
+		"authentication failed",
+		"no pg_hba.conf entry",
+		"password is missing",
+		"password supplied",
+		"server requested",
+	};
+	size_t i;
+
+	if (!m)
+		return HP_ECONNECT;
+	for (i = 0; i < HP_ARRAY_SIZE(auth); i++)
+		if (strstr(m, auth[i]))
+			return HP_EAUTH;
+	return HP_ECONNECT;
+}
+
+char *hp_pg_login_message(const char *m, const char *password, size_t max)
+{
+	struct hp_buf masked = HP_BUF_INIT;
+	size_t plen = password ? strlen(password) : 0;
+	const char *p = m ? m : "", *hit;
+	char *out;
+
+	while (plen && (hit = strstr(p, password)) != NULL) {
+		hp_buf_add(&masked, p, (size_t)(hit - p));
+		hp_buf_adds(&masked, "***");
+		p = hit + plen;
+	}
+	hp_buf_adds(&masked, p);
+	/* drop libpq's trailing newline */
+	while (masked.len && (masked.buf[masked.len - 1] == '\n' ||
+			      masked.buf[masked.len - 1] == ' '))
+		masked.buf[--masked.len] = '\0';
+	out = hp_printable_dup(masked.buf, max);
+	hp_buf_release(&masked);
+	return out;
+}
+
+int hp_pg_login_libpq(const char *host, int port, const char *user,
+		      const char *password, const char *db, int timeout_s,
+		      struct hp_err *err)
+{
+	char port_s[16], timeout[16];
+	const char *keys[] = { "host",		  "port",     "user",
+			       "password",	  "dbname",   "connect_timeout",
+			       "application_name", "passfile", NULL };
+	const char *vals[HP_ARRAY_SIZE(keys)];
+	PGconn *c;
+	char *m;
+	int r;
+
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	snprintf(timeout, sizeof(timeout), "%d", timeout_s < 2 ? 2 : timeout_s);
+	vals[0] = host;
+	vals[1] = port_s;
+	vals[2] = user;
+	vals[3] = password;
+	vals[4] = db;
+	vals[5] = timeout;
+	vals[6] = "haprov";
+	vals[7] = "/dev/null"; /* never a password from ~/.pgpass */
+	vals[8] = NULL;
+	/* expand_dbname 0: db is a name, never a connection string */
+	c = PQconnectdbParams(keys, vals, 0);
+	if (c && PQstatus(c) == CONNECTION_OK) {
+		PQfinish(c);
+		return 0;
+	}
+	m = hp_pg_login_message(c ? PQerrorMessage(c) : "out of memory",
+				password, 400);
+	r = hp_pg_login_classify(m);
+	hp_err_set(err, r, "login as %s to database %s on %s:%d %s: %s", user,
+		   db, host, port, r == HP_EAUTH ? "refused" : "failed", m);
+	free(m);
+	PQfinish(c);
+	return r;
+}
