@@ -22,6 +22,10 @@ static const char *const haproxy_files[] = { "haproxy-dropin.conf",
 static const char *const patroni_dcs[] = { HP_DCS_REST, NULL };
 static const char *const extensions_dcs[] = { "shared_preload_libraries",
 					      NULL };
+static const char *const tuning_dcs[] = {
+	"checkpoint_timeout", "checkpoint_completion_target", "max_wal_size",
+	"min_wal_size", "wal_buffers", "wal_compression", NULL
+};
 
 /* The phases, in the order they run: one row per phase. */
 const struct hp_phase hp_phases[] = {
@@ -62,6 +66,12 @@ const struct hp_phase hp_phases[] = {
 	  .converge = hp_extensions_converge,
 	  .verify = hp_extensions_verify,
 	  .dcs_params = extensions_dcs },
+	{ .name = "tuning",
+	  .role = HP_ROLE_PATRONI,
+	  .summary = "checkpoint and WAL settings, pg_wal on its own volume",
+	  .converge = hp_tuning_converge,
+	  .verify = hp_tuning_verify,
+	  .dcs_params = tuning_dcs },
 };
 const size_t hp_phases_nr = HP_ARRAY_SIZE(hp_phases);
 

@@ -182,7 +182,10 @@ int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err)
 	 * it again in there when a member is rebuilt. wal_dir's parent stays
 	 * root's: Patroni re-creates only the pg_wal inside wal_dir.
 	 */
-	r = own_dir(h, data, "data directory", true, err);
+	/* tuning.wal_device mounted at wal_dir before initdb (tuning_wal.c) */
+	r = hp_wal_volume_host(h, err);
+	if (r == 0)
+		r = own_dir(h, data, "data directory", true, err);
 	if (r == 0 && wal)
 		r = own_dir(h, wal, "wal_dir", false, err);
 	free(data);
@@ -441,6 +444,9 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 
 	c.facts = xcalloc(run->nr_hosts, sizeof(*c.facts));
 	if ((r = hp_run_rest_init(run, &rest, 2000, err)) < 0)
+		goto out;
+	/* a wal_device that cannot be used: refused before any change */
+	if ((r = hp_wal_volume_precheck(run, err)) < 0)
 		goto out;
 	if ((r = hp_patroni_leader(run, &rest, &leader, NULL, err)) < 0)
 		goto out;

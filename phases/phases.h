@@ -535,6 +535,128 @@ bool hp_ext_preload_has(const char *show, const char *lib);
 /* s (len bytes) is a pg_lsn as PostgreSQL prints it: "16/B374D848". */
 bool hp_ext_lsn_ok(const char *s, size_t len);
 
+/* ---- the tuning phase (phases/tuning.c, phases/tuning_wal.c) ---------- */
+
+/*
+ * Whether PostgreSQL's SHOW text `shown` for setting `name` (one of the
+ * tuning.* settings) means the inventory's value `want`: numbers with
+ * units in base units ("15min" = "900s" = "900"; "1GB" = "1024MB"), the
+ * setting's own unit for a bare number (checkpoint_timeout s, max_wal_size
+ * and min_wal_size MB, wal_buffers 8kB blocks; wal_buffers -1 is any
+ * size), fractions as numbers ("0.9" = "0.90"), booleans in any spelling,
+ * and wal_compression "on" = "pglz". Anything else compares as text,
+ * case-insensitively.
+ */
+bool hp_tuning_value_eq(const char *name, const char *want,
+			const char *shown);
+
+/* Judge the verify query's answer from host ("name|SHOW text|t-or-f"
+ * lines, one per tuning setting, remote text) against what the run wants
+ * (the inventory, or a rollback's DCS settings): HP_EVERIFY for a value
+ * that differs or a pending_restart, HP_EREMOTE for a malformed answer. */
+int hp_tuning_show_check(struct hp_run *run, const char *host,
+			 const char *out, struct hp_err *err);
+
+/* What one read-only command found out about tuning.wal_device and
+ * tuning.wal_dir on a host (remote text, parsed with caps). */
+#define HP_WAL_MAX_MOUNTS 4
+struct hp_wal_facts {
+	bool block;          /* the device is a block device */
+	int blkid_rc;        /* blkid -p: 0 signature, 2 none, else error */
+	char type[32];       /* blkid TYPE (a filesystem) */
+	char pttype[32];     /* blkid PTTYPE (a partition table) */
+	char uuid[64];       /* blkid UUID */
+	char label[32];      /* blkid LABEL */
+	bool nonzero;        /* a non-zero byte in the device's first MiB */
+	char devno[24];      /* "major:minor", decimal */
+	char mounts[HP_WAL_MAX_MOUNTS][256]; /* where the device is mounted */
+	size_t nr_mounts;    /* may exceed HP_WAL_MAX_MOUNTS (not stored) */
+	bool wal_mounted;    /* something is mounted at wal_dir */
+	char wal_devno[24];  /* what: "major:minor" */
+	int wal_entries;     /* entries in wal_dir: -1 missing, 0..3 (3: more) */
+	char fstab[256];     /* /etc/fstab's line for wal_dir, if any */
+	bool fstab_many;     /* more than one such line */
+	char link[256];      /* readlink of data_dir/pg_wal ("" : not a link) */
+	bool wal_is_dir;     /* data_dir/pg_wal is a real directory */
+};
+
+/* What to do with the device (hp_wal_decide). */
+enum hp_wal_action {
+	HP_WAL_REFUSE, /* why says it */
+	HP_WAL_FORMAT, /* blank: mkfs.ext4, fstab, mount */
+	HP_WAL_MOUNT,  /* ours (ext4 labelled haprov-wal), not mounted */
+	HP_WAL_FSTAB,  /* mounted at wal_dir, but fstab lacks its line */
+	HP_WAL_OK,     /* mounted at wal_dir, fstab has it */
+};
+/* The label haprov gives the file system it makes. */
+#define HP_WAL_LABEL "haprov-wal"
+
+/* The remote read-only command that prints the facts for device and
+ * wal_dir (pg_wal: data_dir/pg_wal), appended to out. */
+void hp_wal_facts_cmd(struct hp_buf *out, const char *device,
+		      const char *wal_dir, const char *pg_wal);
+/* Parse its answer (any bytes) into f; HP_EREMOTE for a line it does not
+ * know or that is too long, quoted printable. */
+int hp_wal_facts_parse(const char *text, size_t len, struct hp_wal_facts *f,
+		       struct hp_err *err);
+/* The decision for host `host`: refuse (why names host and device), or
+ * what to do. Blank = blkid -p finds no signature (exit 2) and the first
+ * MiB is all zeros. */
+enum hp_wal_action hp_wal_decide(const struct hp_wal_facts *f,
+				 const char *host, const char *device,
+				 const char *wal_dir, struct hp_buf *why);
+/* The /etc/fstab line that mounts file system uuid at wal_dir. */
+void hp_wal_fstab_line(struct hp_buf *out, const char *uuid,
+		       const char *wal_dir);
+/* A path haprov puts in fstab and shell commands unescaped: absolute,
+ * [A-Za-z0-9/._-] only, no "..", at most 200 bytes. */
+bool hp_wal_path_ok(const char *path);
+
+/*
+ * The WAL volume on one host (tuning.wal_device at tuning.wal_dir): facts
+ * in one read-only command, then refuse (a missing device, one mounted
+ * elsewhere or holding data), or format a blank one (ext4), add its fstab
+ * line (by UUID), mount it, and own wal_dir postgres:postgres 0700. Plan
+ * mode reports only. Nothing when wal_device is not set. Called by the
+ * patroni phase before a member's data directory is made, so initdb and
+ * pg_basebackup write pg_wal onto the volume.
+ */
+int hp_wal_volume_host(struct hp_hostrun *h, struct hp_err *err);
+/* Only the facts and the decision (no change, also in apply): the refusal
+ * before any change. */
+int hp_wal_volume_check(struct hp_hostrun *h, struct hp_err *err);
+/* hp_wal_volume_check on every patroni host (in parallel), before any
+ * phase changes a host: the first refusal, naming host and device. 0 when
+ * wal_device is not set. */
+int hp_wal_volume_precheck(struct hp_run *run, struct hp_err *err);
+
+/*
+ * Move member name's pg_wal onto the volume, if it is still a directory
+ * in the data directory: stop Patroni, move (crash-safe, see tuning_wal.c),
+ * start Patroni, wait until the cluster is healthy and led by leader. For
+ * hp_rolling_members (the member is a replica when this runs).
+ */
+int hp_wal_move_member(struct hp_run *run, struct hp_rest *rest,
+		       const char *name, void *arg, struct hp_err *err);
+/* Every member's pg_wal onto the volume, one at a time
+ * (hp_rolling_members: replicas first, one switchover when the leader
+ * needs it, then the former leader). Plan: each member that would move is
+ * reported, nothing else. */
+int hp_wal_move_rolling(struct hp_run *run, struct hp_rest *rest,
+			struct hp_err *err);
+/* The remote move script (crash-safe: see phases/tuning_move.c) for
+ * pg_wal (data_dir/pg_wal) onto target (wal_dir/pg_wal); device: refuse
+ * unless something is mounted at wal_dir. Prints "moved"; exit 3 for a
+ * refusal (PostgreSQL running, a state it will not guess about). */
+void hp_wal_move_cmd(struct hp_buf *cmd, const char *pg_wal,
+		     const char *target, const char *wal_dir, bool device);
+/* Whether member name's pg_wal still has to move (a read). */
+int hp_wal_move_needed(struct hp_run *run, const char *name, bool *out,
+		       struct hp_err *err);
+/* The verify part: on every member, pg_wal links to the WAL path and
+ * wal_device is mounted at wal_dir. */
+int hp_wal_verify(struct hp_run *run, struct hp_err *err);
+
 /* Phase entry points. */
 int hp_etcd_converge(struct hp_run *run, struct hp_err *err);
 int hp_etcd_verify(struct hp_run *run, struct hp_err *err);
@@ -562,5 +684,8 @@ const char *const *hp_extensions_packages(const struct hp_run *run,
  * unauthenticated write (phases/secrets_verify.c) */
 int hp_secrets_converge(struct hp_run *run, struct hp_err *err);
 int hp_secrets_verify(struct hp_run *run, struct hp_err *err);
+
+int hp_tuning_converge(struct hp_run *run, struct hp_err *err);
+int hp_tuning_verify(struct hp_run *run, struct hp_err *err);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "pglogin.h"
 #include "scram.h"
+#include "bootstrap.h"
 #include "secret_store.h"
 #include "secrets_priv.h"
 
@@ -48,11 +49,11 @@ int hp_secrets_read_state(struct hp_run *run, struct hp_rest *rest, char **leade
 	return r;
 }
 
-int hp_role_secret_read(const struct hp_inventory *inv, const char *role,
-		       char **out, struct hp_err *err)
+int hp_role_secret_read(const struct hp_run *run, const char *role,
+			char **out, struct hp_err *err)
 {
 	char *name = hp_role_secret_name(role);
-	int r = hp_secret_read(out, inv->secrets.store, name, err);
+	int r = hp_run_secret_read(run, name, out, err);
 
 	free(name);
 	if (r == HP_ENOTFOUND) {
@@ -109,7 +110,7 @@ static int converge_role(struct hp_run *run, const char *leader,
 	int r;
 
 	memset(&p, 0, sizeof(p));
-	if ((r = hp_role_secret_read(run->inv, want->name, &secret, err)) == 0)
+	if ((r = hp_role_secret_read(run, want->name, &secret, err)) == 0)
 		r = hp_role_decide(want, st, secret, run->inv->secrets.store,
 				   &p, err);
 	if (r < 0) {
@@ -157,6 +158,77 @@ static void report_unknown(struct hp_run *run, const char *leader,
 	}
 }
 
+/* Set a bootstrap role's password back to value, as a verifier. */
+static int set_bootstrap_password(struct hp_run *run, const char *leader,
+				  const char *role, const char *value,
+				  struct hp_err *err)
+{
+	char v[HP_SCRAM_VERIFIER_MAX] = "";
+	struct hp_sql s;
+	int r;
+
+	hp_sql_init(&s);
+	if ((r = hp_scram_verifier_new(v, sizeof(v), value, err)) == 0 &&
+	    (r = hp_sql_var(&s, "r", role, err)) == 0 &&
+	    (r = hp_sql_var(&s, "v", v, err)) == 0) {
+		hp_sql_add(&s, "ALTER ROLE :\"r\" PASSWORD :'v';");
+		r = hp_sql_run(run, leader, NULL, &s, true, NULL, err);
+	}
+	hp_sql_release(&s);
+	explicit_bzero(v, sizeof(v));
+	return r;
+}
+
+/*
+ * The bootstrap roles (superuser, replication, rewind): Patroni creates
+ * them; their passwords are the run's secrets, which during a rollback
+ * are the point's. Where pg_authid holds another password (a rollback to
+ * before a rotation, a hand change) it is set back with a verifier, so
+ * the roles always match the files Patroni and the replicas read. A role
+ * that does not exist is Patroni's to create: left alone.
+ */
+static int converge_bootstrap(struct hp_run *run, const char *leader,
+			      const struct hp_pg_state *st,
+			      struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	const struct hp_render_secrets *rs = run->secrets;
+	const char *role[3], *val[3];
+	size_t i;
+	int r = 0;
+
+	if (!rs || !leader)
+		return 0;
+	role[0] = inv->secrets.superuser;
+	val[0] = rs->superuser;
+	role[1] = inv->secrets.replication;
+	val[1] = rs->replication;
+	role[2] = inv->secrets.rewind;
+	val[2] = rs->rewind;
+	for (i = 0; i < 3 && r == 0; i++) {
+		const struct hp_pg_role *have =
+			role[i] ? hp_pg_state_role(st, role[i]) : NULL;
+		char *step;
+		int64_t t = hp_now_ms();
+
+		/* plan without the secret: a placeholder, nothing to compare */
+		if (!have || !val[i] || !strncmp(val[i], "<secret:", 8) ||
+		    (have->verifier && hp_scram_matches(have->verifier, val[i])))
+			continue;
+		step = xasprintf("password of %s", role[i]);
+		if (!run->opts.plan)
+			r = set_bootstrap_password(run, leader, role[i], val[i],
+						   err);
+		hp_run_record(run, leader,
+			      r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED, step,
+			      r < 0 ? err->msg
+				    : "set to the secret store's version",
+			      NULL, t);
+		free(step);
+	}
+	return r;
+}
+
 int hp_secrets_converge(struct hp_run *run, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
@@ -172,6 +244,8 @@ int hp_secrets_converge(struct hp_run *run, struct hp_err *err)
 	if (r == 0 && !leader)
 		hp_run_note(run, NULL, "secrets: no leader yet: planned "
 				       "against an empty cluster");
+	if (r == 0)
+		r = converge_bootstrap(run, leader, &st, err);
 	for (i = 0; r == 0 && i < inv->secrets.nr_roles; i++)
 		r = converge_role(run, leader, &inv->secrets.roles[i], &st,
 				  err);

@@ -111,7 +111,7 @@ int hp_secrets_read_state(struct hp_run *run, struct hp_rest *rest,
 
 /* The store's secret for role into *out (hp_secret_free), or NULL when
  * the store has none. */
-int hp_role_secret_read(const struct hp_inventory *inv, const char *role,
+int hp_role_secret_read(const struct hp_run *run, const char *role,
 			char **out, struct hp_err *err);
 
 #endif

@@ -12,11 +12,12 @@
 
 #include "pglogin.h"
 #include "scram.h"
+#include "bootstrap.h"
 #include "secret_store.h"
 #include "secrets_priv.h"
 
 /* The first difference between want and st, into err. */
-static int check_role(const struct hp_inventory *inv,
+static int check_role(const struct hp_run *run,
 		      const struct hp_secret_role *want,
 		      const struct hp_pg_state *st, struct hp_err *err)
 {
@@ -32,7 +33,7 @@ static int check_role(const struct hp_inventory *inv,
 	if (have->login != want->login)
 		return hp_err_set(err, HP_EVERIFY, "role %s is %s", want->name,
 				  have->login ? "LOGIN" : "NOLOGIN");
-	if ((r = hp_role_secret_read(inv, want->name, &secret, err)) < 0)
+	if ((r = hp_role_secret_read(run, want->name, &secret, err)) < 0)
 		return r;
 	match = secret && hp_scram_matches(have->verifier, secret);
 	hp_secret_free(secret);
@@ -72,7 +73,7 @@ static int check_state(struct hp_run *run, struct hp_rest *rest,
 
 	r = hp_secrets_read_state(run, rest, &leader, &st, err);
 	for (i = 0; r == 0 && i < inv->secrets.nr_roles; i++)
-		r = check_role(inv, &inv->secrets.roles[i], &st, err);
+		r = check_role(run, &inv->secrets.roles[i], &st, err);
 	hp_pg_state_release(&st);
 	free(leader);
 	return r;
@@ -117,7 +118,7 @@ static int check_logins(struct hp_run *run, struct hp_err *err)
 
 		if (!role->login)
 			continue;
-		r = hp_role_secret_read(inv, role->name, &secret, err);
+		r = hp_role_secret_read(run, role->name, &secret, err);
 		if (r == 0 && !secret)
 			r = hp_err_set(err, HP_EVERIFY,
 				       "the store has no secret role-%s",

@@ -343,6 +343,7 @@ int hp_apply_rollback_to(struct hp_run *run, const struct hp_phase *phases,
 	rc = restore_all(run, phases, nr, target, r == 1 ? &pinned : NULL,
 			 err);
 	run->secrets = current;
+	hp_desired_pins(run, NULL); /* they are pinned's */
 	hp_run_secrets_release(&pinned);
 	return rc;
 }

@@ -329,6 +329,7 @@ void hp_run_secrets_release(struct hp_run_secrets *s)
 
 	for (i = 0; i < HP_SECRET_NR; i++)
 		hp_secret_free(s->val[i]);
+	json_decref(s->pins);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -395,6 +396,86 @@ int hp_run_secrets_load_pinned(struct hp_run_secrets *s, struct hp_run *run,
 	return 0;
 }
 
+/* The store's name of application role i's password ("role-<name>"). */
+static char *role_secret(const struct hp_inventory *inv, size_t i)
+{
+	return xasprintf("role-%s", inv->secrets.roles[i].name);
+}
+
+/* The pinned version of an application role's secret: its sha256, or
+ * NULL when the pin set names none. HP_EINVALID when it is not a string. */
+static int role_pin(const json_t *pins, const char *name, const char **sha,
+		    struct hp_err *err)
+{
+	const json_t *v = json_object_get(pins, name);
+
+	*sha = json_string_value(v);
+	if (v && !*sha)
+		return hp_err_set(err, HP_EINVALID,
+				  "the rollback point's %s: the version of "
+				  "secret '%s' is not a string",
+				  HP_SECRET_PINS_PATH, name);
+	return 0;
+}
+
+/* Every application role's pinned version is in the store (read and
+ * checked against its hash), before anything changes. */
+static int check_role_pins(const struct hp_run *run, const json_t *pins,
+			   struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < inv->secrets.nr_roles && r == 0; i++) {
+		char *name = role_secret(inv, i), *val = NULL;
+		const char *sha;
+
+		if ((r = role_pin(pins, name, &sha, err)) == 0 && sha &&
+		    (r = hp_secret_read_version(&val, inv->secrets.store, name,
+						sha, err)) == 0)
+			hp_secret_free(val);
+		free(name);
+	}
+	return r;
+}
+
+int hp_run_secret_read(const struct hp_run *run, const char *name,
+		       char **out, struct hp_err *err)
+{
+	const char *sha = NULL;
+	int r;
+
+	*out = NULL;
+	if (run->desired.pins &&
+	    (r = role_pin(run->desired.pins, name, &sha, err)) < 0)
+		return r;
+	if (sha)
+		return hp_secret_read_version(out, run->inv->secrets.store,
+					      name, sha, err);
+	return hp_secret_read(out, run->inv->secrets.store, name, err);
+}
+
+/* The application roles' pinned versions become current again. */
+static int promote_role_pins(const json_t *pins, const struct hp_run *run,
+			     struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; pins && i < inv->secrets.nr_roles && r == 0; i++) {
+		char *name = role_secret(inv, i);
+		const char *sha;
+
+		if ((r = role_pin(pins, name, &sha, err)) == 0 && sha)
+			r = hp_secret_promote(inv->secrets.store, name, sha,
+					      err);
+		free(name);
+	}
+	return r;
+}
+
 int hp_run_secrets_promote_pins(const struct hp_run_secrets *s,
 				const struct hp_run *run, struct hp_err *err)
 {
@@ -409,7 +490,7 @@ int hp_run_secrets_promote_pins(const struct hp_run_secrets *s,
 					   err)) < 0)
 			return r;
 	}
-	return 0;
+	return promote_role_pins(s->pins, run, err);
 }
 
 /* The pin set recorded at point (NULL: the working set); *out NULL when
@@ -462,12 +543,44 @@ int hp_run_secrets_use_point(struct hp_run_secrets *pinned,
 			point);
 		return 0;
 	}
-	r = hp_run_secrets_load_pinned(pinned, run, pins, err);
-	json_decref(pins);
-	if (r < 0)
+	if ((r = check_role_pins(run, pins, err)) < 0 ||
+	    (r = hp_run_secrets_load_pinned(pinned, run, pins, err)) < 0) {
+		json_decref(pins);
 		return r;
+	}
+	pinned->pins = pins;
 	run->secrets = &pinned->rs;
+	hp_desired_pins(run, pins);
 	return 1;
+}
+
+/* The application roles' passwords this run uses (the rollback's pinned
+ * versions, or the store's current ones), by hash, into pins. A role with
+ * no secret yet is left out. */
+static int pin_roles(const struct hp_run *run, json_t *pins,
+		     struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < inv->secrets.nr_roles && r == 0; i++) {
+		char *name = role_secret(inv, i), *val = NULL;
+
+		r = hp_run_secret_read(run, name, &val, err);
+		if (r == 0) {
+			char sha[65];
+
+			hp_secret_hash(val, sha);
+			json_object_set_new(pins, name, json_string(sha));
+		} else if (r == HP_ENOTFOUND) {
+			hp_err_clear(err);
+			r = 0;
+		}
+		hp_secret_free(val);
+		free(name);
+	}
+	return r;
 }
 
 int hp_run_secrets_commit_pins(struct hp_run *run, struct hp_err *err)
@@ -497,6 +610,10 @@ int hp_run_secrets_commit_pins(struct hp_run *run, struct hp_err *err)
 			continue;
 		hp_secret_hash(v[i], sha);
 		json_object_set_new(pins, defs[i].name, json_string(sha));
+	}
+	if ((r = pin_roles(run, pins, err)) < 0) {
+		json_decref(pins);
+		return r;
 	}
 	text = json_dumps(pins, JSON_INDENT(2) | JSON_SORT_KEYS);
 	r = hp_state_put(run->state, HP_SECRET_PINS_PATH, text, strlen(text),

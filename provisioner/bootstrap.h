@@ -53,6 +53,8 @@ struct hp_run_secrets {
 	char *val[HP_SECRET_NR];
 	char sha256[HP_SECRET_NR][65];
 	struct hp_render_secrets rs;
+	json_t *pins; /* a rollback's: the point's whole pin set, also the
+			 application roles' ("role-<name>") */
 };
 
 /* What the run found out about whether a missing secret is in use; a
@@ -138,4 +140,13 @@ int hp_run_secrets_commit_pins(struct hp_run *run, struct hp_err *err);
 /* Wipe and free the values. */
 void hp_run_secrets_release(struct hp_run_secrets *s);
 
+
+/*
+ * Secret `name` as this run wants it: during a rollback whose point pins
+ * it (run->secret_pins), that version (hp_secret_read_version: a missing
+ * or corrupt one is an error naming it); otherwise the store's current
+ * value. HP_ENOTFOUND when neither exists. Free *out with hp_secret_free.
+ */
+int hp_run_secret_read(const struct hp_run *run, const char *name,
+		       char **out, struct hp_err *err);
 #endif

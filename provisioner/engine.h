@@ -33,6 +33,8 @@ struct hp_phase;
 struct hp_desired {
 	const char *point; /* commit id of the rollback point; NULL: the
 			      inventory */
+	const json_t *pins; /* the point's secret versions ({name: sha256},
+			       borrowed); NULL: the store's current ones */
 	json_t *dcs;       /* Patroni's dynamic configuration the source
 			      wants; NULL: rendered from the inventory */
 	json_t *snapshots; /* {phase name: its snapshot at the point} */
@@ -186,6 +188,9 @@ int hp_desired_dcs(const struct hp_run *run, json_t **out,
  * hp_desired_clear: the inventory again. */
 void hp_desired_set(struct hp_run *run, const char *point, json_t *snapshots,
 		    json_t *dcs);
+/* The secret versions a rollback restores (borrowed; NULL: the store's
+ * current ones). hp_desired_clear keeps them. */
+void hp_desired_pins(struct hp_run *run, const json_t *pins);
 void hp_desired_clear(struct hp_run *run);
 
 /* Find the hostrun of an inventory host. Borrowed. */

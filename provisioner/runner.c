@@ -181,9 +181,19 @@ int hp_desired_dcs(const struct hp_run *run, json_t **out, struct hp_err *err)
 
 void hp_desired_clear(struct hp_run *run)
 {
+	/* the secret pins stay for the whole rollback: every phase's restore
+	 * reads them (hp_desired_pins sets them) */
+	const json_t *pins = run->desired.pins;
+
 	json_decref(run->desired.dcs);
 	json_decref(run->desired.snapshots);
 	memset(&run->desired, 0, sizeof(run->desired));
+	run->desired.pins = pins;
+}
+
+void hp_desired_pins(struct hp_run *run, const json_t *pins)
+{
+	run->desired.pins = pins;
 }
 
 void hp_desired_set(struct hp_run *run, const char *point, json_t *snapshots,

@@ -3,6 +3,10 @@
 # independently of haprov: etcdctl, patronictl and pg_stat_replication on
 # the hosts, and a row written through HAProxy's primary port read back
 # through the replica port.
+# Issue 8, test 1: all six phases from inventories/lab.yml (a role and its
+# database, pg_cron and pgaudit preloaded, pgcrypto, pg_wal on each host's
+# own disk), judged by psql, findmnt and readlink on the hosts, a login
+# through HAProxy and Patroni's REST API.
 . "$(dirname "$0")/lib.sh"
 
 rm -rf "$STATE" "$STORE" "$STATE.lock"
@@ -47,6 +51,33 @@ done
 check_eq "row read back through HAProxy :5001 (a replica)" "$val" "$got"
 check_eq "HAProxy :5001 is a replica" t "$(psql_lab 5001 'select pg_is_in_recovery()')"
 
+# ---- phases 4-6 (secrets, extensions, tuning), judged on the hosts -------------
+psq() { lab_ssh "$leader" "cd / && runuser -u postgres -- psql -XAt -d ${2:-postgres} -c \"$1\""; }
+check_eq "role app exists and logs in" t "$(psq "select rolcanlogin from pg_roles where rolname = 'app'")"
+check_eq "appdb exists, owned by app" app \
+	"$(psq "select pg_get_userbyid(datdba) from pg_database where datname = 'appdb'")"
+check_eq "appdb's extensions" "pg_stat_statements pgaudit pgcrypto" \
+	"$(psq "select string_agg(extname, ' ' order by extname) from pg_extension where extname <> 'plpgsql'" appdb)"
+check_eq "pg_cron in the postgres database" 1 "$(psq "select count(*) from pg_extension where extname = 'pg_cron'")"
+check_eq "app logs in through HAProxy :5000 with the store's password" 1 \
+	"$(PGPASSWORD=$(tr -d '\n' <"$STORE/role-app") PGCONNECT_TIMEOUT=5 psql -X -q -At \
+		-h "$(lab_ip pg1)" -p 5000 -U app -d appdb -c 'select 1' 2>&1)"
+for h in $LAB_HOSTS; do
+	check_eq "$h: shared_preload_libraries" "pg_stat_statements,pg_cron,pgaudit" \
+		"$(lab_ssh "$h" "cd / && runuser -u postgres -- psql -XAtc 'show shared_preload_libraries'" | tr -d ' ')"
+	check_eq "$h: checkpoint_timeout, max_wal_size, wal_buffers" "15min 1GB 16MB" \
+		"$(lab_ssh "$h" "cd / && runuser -u postgres -- psql -XAt -c 'show checkpoint_timeout' -c 'show max_wal_size' -c 'show wal_buffers'" | tr '\n' ' ' | sed 's/ $//')"
+	check_eq "$h: no pending restart" 0 \
+		"$(lab_ssh "$h" "cd / && runuser -u postgres -- psql -XAtc 'select count(*) from pg_settings where pending_restart'")"
+	check_eq "$h: pg_wal links to the WAL volume" /srv/pgwal/wal/pg_wal \
+		"$(lab_ssh "$h" "readlink /var/lib/postgresql/15/main/pg_wal")"
+	check_eq "$h: findmnt shows /dev/vdb at /srv/pgwal/wal" \
+		"$(lab_ssh "$h" "set -- \$(stat -L -c '%t %T' /dev/vdb); printf '%d:%d' 0x\$1 0x\$2")" \
+		"$(lab_ssh "$h" "findmnt -rn -o MAJ:MIN -M /srv/pgwal/wal")"
+done
+check_eq "Patroni refuses an unauthenticated PATCH /config" 401 \
+	"$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -d '{}' "http://$(lab_ip pg1):8008/config")"
+
 # the state repository has rollback points and no secret value anywhere
 n=$(git -C "$STATE" tag -l 'rp/*' | wc -l)
 check "state repository has rollback points ($n)" test "$n" -ge 3
@@ -60,13 +91,13 @@ for s in "$STORE"/*; do
 	fi
 	for h in $LAB_HOSTS; do
 		# haprov_env.conf is the stats password's own (secret) file
-		if lab_ssh "$h" "grep -rlF --exclude=haprov_env.conf -- \"\$(cat)\" /etc/patroni/config.yml /etc/haproxy /etc/default/etcd" <"$s" >/dev/null 2>&1; then
+		if lab_ssh "$h" "grep -rlF --exclude=haprov_env.conf -- \"\$(cat)\" /etc/haproxy /etc/default/etcd /etc/patroni_env.conf" <"$s" >/dev/null 2>&1; then
 			leak=1
 			echo "secret $(basename "$s") found in a non-secret file on $h"
 		fi
 	done
 done
 check_eq "no secret in the state repository or non-secret files" 0 "$leak"
-check_eq "secret file on hosts is 0600" "600 root" \
-	"$(lab_ssh pg1 'stat -c "%a %U" /etc/patroni_env.conf')"
+check_eq "Patroni's config (it holds the passwords) is 0600 postgres" "600 postgres" \
+	"$(lab_ssh pg1 'stat -c "%a %U" /etc/patroni/config.yml')"
 finish

@@ -7,6 +7,10 @@
  * Include after tmpdir_fixture.h, fake_transport.h, fake_rest.h and
  * bootstrap.h.
  */
+/* Extra keys of the inventory's secrets map (", roles: [...]"), for the
+ * test that sets them before fx_new. */
+static const char *fx_secrets_extra = "";
+
 /* A run over three hosts with fake transports and a fake REST server. */
 struct fx {
 	struct hp_inventory *inv;
@@ -29,7 +33,7 @@ static struct fx *fx_new(const char *name, bool plan, const char *hosts)
 	yaml = xasprintf("cluster: {name: %s}\n"
 			 "ssh: {identity_file: /dev/null, known_hosts: "
 			 "/dev/null}\n"
-			 "secrets: {store: %s}\n"
+			 "secrets: {store: %s%s}\n"
 			 "hosts:\n"
 			 "  - {name: a, address: 10.0.0.1, roles: [etcd, "
 			 "patroni]}\n"
@@ -37,7 +41,7 @@ static struct fx *fx_new(const char *name, bool plan, const char *hosts)
 			 "patroni]}\n"
 			 "  - {name: c, address: 10.0.0.3, roles: [etcd, "
 			 "haproxy]}\n",
-			 name, x->store);
+			 name, x->store, fx_secrets_extra);
 	memset(&o, 0, sizeof(o));
 	o.plan = plan;
 	o.hosts = hosts;

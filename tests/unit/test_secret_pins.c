@@ -289,6 +289,119 @@ static void test_commit_pins_and_use_point(void **state)
 }
 
 
+/* Application roles' passwords are pinned too: the commit records the
+ * version the run used; a rollback reads the point's version (not
+ * today's), records it again, and makes it current; a pinned version the
+ * store lacks stops the rollback before anything changes. */
+static void test_role_pins(void **state)
+{
+	struct hp_state_run rec = {"r1", "secrets", "ok", NULL, NULL, 0};
+	struct fx *x;
+	char *dir = tpath("rolepins.state"), *v1 = NULL, *v2 = NULL;
+	char *got = NULL, sha1[65], sha2[65], *point = NULL;
+	struct hp_run_secrets s, p;
+	struct hp_buf b = HP_BUF_INIT;
+	struct hp_state *st = NULL;
+	bool committed = false;
+	json_t *j;
+
+	(void)state;
+	fx_secrets_extra = ", roles: [{name: app, databases: [appdb]}]";
+	x = fx_new("rolepins", false, NULL);
+	fx_secrets_extra = "";
+	fill_store(x, -1);
+	assert_int_equal(hp_secret_create(&v1, x->store, "role-app", 16,
+					  &x->err),
+			 0);
+	hp_secret_hash(v1, sha1);
+	assert_int_equal(hp_run_secrets_load(&s, &x->run, true, &x->err), 0);
+	x->run.secrets = &s.rs;
+	if (hp_state_open(&st, dir, &x->err) < 0)
+		fail_msg("%s", x->err.msg);
+	x->run.state = st;
+	assert_int_equal(hp_run_secrets_commit_pins(&x->run, &x->err), 0);
+	assert_int_equal(hp_state_read(st, NULL, HP_SECRET_PINS_PATH, &b,
+				       &x->err),
+			 0);
+	assert_null(strstr(b.buf, v1));
+	j = json_loads(b.buf, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "role-app")),
+			    sha1);
+	json_decref(j);
+	assert_int_equal(hp_state_commit(st, NULL, &rec, &committed, &point,
+					 &x->err),
+			 0);
+	/* a rotation since */
+	assert_int_equal(hp_secret_stage(&v2, sha2, x->store, "role-app", 16,
+					 &x->err),
+			 0);
+	assert_int_equal(hp_secret_promote(x->store, "role-app", sha2,
+					   &x->err),
+			 0);
+	assert_int_equal(hp_run_secret_read(&x->run, "role-app", &got,
+					    &x->err),
+			 0);
+	assert_string_equal(got, v2); /* no rollback: today's */
+	hp_secret_free(got);
+	assert_int_equal(hp_run_secrets_use_point(&p, &x->run, point, &x->err),
+			 1);
+	assert_int_equal(hp_run_secret_read(&x->run, "role-app", &got,
+					    &x->err),
+			 0);
+	assert_string_equal(got, v1); /* the point's */
+	hp_secret_free(got);
+	/* the rollback's own commit pins the point's version again */
+	hp_buf_reset(&b);
+	assert_int_equal(hp_run_secrets_commit_pins(&x->run, &x->err), 0);
+	assert_int_equal(hp_state_read(st, NULL, HP_SECRET_PINS_PATH, &b,
+				       &x->err),
+			 0);
+	j = json_loads(b.buf, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "role-app")),
+			    sha1);
+	json_decref(j);
+	assert_int_equal(hp_run_secrets_promote_pins(&p, &x->run, &x->err), 0);
+	assert_int_equal(hp_secret_read(&got, x->store, "role-app", &x->err),
+			 0);
+	assert_string_equal(got, v1); /* current again */
+	hp_secret_free(got);
+	hp_desired_pins(&x->run, NULL);
+	x->run.secrets = &s.rs;
+	hp_run_secrets_release(&p);
+	/* a point whose role version the store lost: refused up front */
+	{
+		char gone[65], *text;
+
+		hp_secret_hash("never stored", gone);
+		text = xasprintf("{\"role-app\": \"%s\"}", gone);
+		assert_int_equal(hp_state_put(st, HP_SECRET_PINS_PATH, text,
+					      strlen(text), &x->err),
+				 0);
+		free(text);
+		rec.id = "r2";
+		free(point);
+		assert_int_equal(hp_state_commit(st, NULL, &rec, &committed,
+						 &point, &x->err),
+				 0);
+		assert_int_equal(hp_run_secrets_use_point(&p, &x->run, point,
+							  &x->err),
+				 HP_ENOTFOUND);
+		assert_non_null(strstr(x->err.msg, "role-app"));
+		assert_null(x->run.desired.pins);
+		assert_ptr_equal(x->run.secrets, &s.rs);
+	}
+	x->run.secrets = NULL;
+	x->run.state = NULL;
+	hp_run_secrets_release(&s);
+	hp_secret_free(v1);
+	hp_secret_free(v2);
+	hp_buf_release(&b);
+	free(point);
+	free(dir);
+	hp_state_free(st);
+	fx_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_load_pinned_and_promote),
 		cmocka_unit_test(test_load_pinned_missing),
 		cmocka_unit_test(test_commit_pins_and_use_point),
+		cmocka_unit_test(test_role_pins),
 	};
 	int r;
 
