@@ -18,11 +18,11 @@ T0=$(lab_now)
 trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; rm -rf "$T_TMP"' EXIT
 
 # ext_inv NAME BLOCK: the lab inventory with its extensions section
-# replaced by BLOCK (lab.yml's database appdb is the secrets phase's; this
+# replaced by BLOCK (the whole section, up to the next top-level key; this
 # test keeps to database postgres), a soak of one Patroni loop
 ext_inv() {
 	local f
-	f=$(inv_variant "$1" '/^extensions:/,/^      extensions:/d')
+	f=$(inv_variant "$1" '/^extensions:/,/^[a-z]/{/^extensions:/d;/^[a-z]/!d}')
 	printf '%s\nvalidation:\n  soak_s: 10\n' "$2" >>"$f"
 	echo "$f"
 }
