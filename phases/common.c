@@ -20,6 +20,8 @@ static const char *const haproxy_files[] = { "haproxy-dropin.conf",
 					      "haproxy_env.conf",
 					      "haproxy.cfg", NULL };
 static const char *const patroni_dcs[] = { HP_DCS_REST, NULL };
+static const char *const extensions_dcs[] = { "shared_preload_libraries",
+					      NULL };
 static const char *const tuning_dcs[] = {
 	"checkpoint_timeout", "checkpoint_completion_target", "max_wal_size",
 	"min_wal_size", "wal_buffers", "wal_compression", NULL
@@ -56,6 +58,14 @@ const struct hp_phase hp_phases[] = {
 	  .summary = "application roles, their passwords and databases",
 	  .converge = hp_secrets_converge,
 	  .verify = hp_secrets_verify },
+	{ .name = "extensions",
+	  .role = HP_ROLE_PATRONI,
+	  .summary = "extension packages, preloaded libraries, and each "
+		     "database's extensions",
+	  .packages = hp_extensions_packages,
+	  .converge = hp_extensions_converge,
+	  .verify = hp_extensions_verify,
+	  .dcs_params = extensions_dcs },
 	{ .name = "tuning",
 	  .role = HP_ROLE_PATRONI,
 	  .summary = "checkpoint and WAL settings, pg_wal on its own volume",

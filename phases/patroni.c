@@ -30,6 +30,21 @@ const char *const *hp_patroni_packages(const struct hp_run *run,
 
 static const char *const pg_svcs[] = { "patroni" };
 
+/* pg_pkgs, then extensions.packages: a new cluster bootstraps with
+ * shared_preload_libraries in its first configuration, so the libraries
+ * must be installed before Patroni starts. The caller frees the array. */
+static const char **pg_packages(const struct hp_inventory *inv, size_t *nr)
+{
+	const struct hp_strlist *x = &inv->extensions.packages;
+	size_t n = HP_ARRAY_SIZE(pg_pkgs), i;
+	const char **v = xcalloc(n + x->nr, sizeof(*v));
+
+	for (i = 0; i < n + x->nr; i++)
+		v[i] = i < n ? pg_pkgs[i] : x->items[i - n];
+	*nr = n + x->nr;
+	return v;
+}
+
 struct patroni_ctx {
 	struct hp_facts *facts; /* per host index */
 };
@@ -185,14 +200,16 @@ static int host_files(struct hp_hostrun *h, struct patroni_ctx *c,
 		      bool skip_packages)
 {
 	struct hp_host_plan p = {
-		.pkgs = pg_pkgs, .nr_pkgs = HP_ARRAY_SIZE(pg_pkgs),
 		.svcs = pg_svcs, .nr_svcs = HP_ARRAY_SIZE(pg_svcs),
 		.skip_packages = skip_packages,
 	};
+	const char **pkgs = pg_packages(h->run->inv, &p.nr_pkgs);
 	int r;
 
+	p.pkgs = pkgs;
 	r = hp_phase_host_converge(h, "patroni", &p, &c->facts[host_index(h)],
 				   &h->err);
+	free(pkgs);
 	if (r == 0)
 		r = hp_patroni_dirs(h, &h->err);
 	return r;
@@ -330,12 +347,6 @@ int hp_patroni_leader(struct hp_run *run, struct hp_rest *rest, char **out,
 	return r;
 }
 
-/* the packages pass: every host at once (apt is the slow part) */
-static const struct hp_pkg_pass pkg_pass = {
-	"patroni", { .pkgs = pg_pkgs, .nr_pkgs = HP_ARRAY_SIZE(pg_pkgs), },
-};
-/* hp_run_each takes a void *; the pass only reads it */
-#define PKG_PASS ((void *)(uintptr_t)&pkg_pass)
 
 struct staged_ctx {
 	struct patroni_ctx *c;
@@ -445,9 +456,17 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 	if (leader) {
 		/* a live cluster: packages anywhere at once, then staged */
 		struct staged_ctx s = { &c, &rest, leader };
+		/* the packages pass: every host at once (apt is the slow
+		 * part) */
+		struct hp_pkg_pass pass = { "patroni", { 0 } };
+		const char **pkgs = pg_packages(inv, &pass.plan.nr_pkgs);
+		size_t failed;
 
-		if (hp_run_each(run, HP_ROLE_PATRONI, hp_phase_packages_host,
-			PKG_PASS)) {
+		pass.plan.pkgs = pkgs;
+		failed = hp_run_each(run, HP_ROLE_PATRONI,
+				     hp_phase_packages_host, &pass);
+		free(pkgs);
+		if (failed) {
 			r = hp_err_set(err, HP_ERROR, "patroni: a host failed");
 			goto out;
 		}

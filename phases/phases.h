@@ -450,6 +450,91 @@ struct hp_rolling {
 int hp_rolling_members(struct hp_run *run, struct hp_rest *rest,
 		       const struct hp_rolling *how, struct hp_err *err);
 
+/* ---- the extensions phase (phases/extensions*.c) ------------------------ */
+
+/*
+ * What a database has, from psql's answer to hp_ext_state_sql (remote
+ * text): pg_extension's rows ("E|name|version") and the available
+ * versions of the inventory's extensions ("A|name|version"). Names are 1
+ * to 63 bytes and versions 1 to 64 of printable ASCII without '|'; at
+ * most HP_EXT_ROWS_MAX lines.
+ */
+#define HP_EXT_NAME_MAX 63
+#define HP_EXT_VERSION_MAX 64
+#define HP_EXT_ROWS_MAX 4096
+struct hp_ext_row {
+	char name[HP_EXT_NAME_MAX + 1];
+	char version[HP_EXT_VERSION_MAX + 1];
+};
+struct hp_ext_state {
+	struct hp_ext_row *installed;
+	size_t nr_installed, alloc_installed;
+	struct hp_ext_row *available;
+	size_t nr_available, alloc_available;
+};
+void hp_ext_state_release(struct hp_ext_state *st);
+
+/* The read-only script for database d: its pg_extension rows, and the
+ * available versions of d's extensions (names as psql variables). */
+int hp_ext_state_sql(struct hp_sql *s, const struct hp_ext_db *d,
+		     struct hp_err *err);
+/* Parse that answer into *st (set on success only; released on error).
+ * Any other line is HP_EREMOTE, quoted printable. */
+int hp_ext_state_parse(const char *out, struct hp_ext_state *st,
+		       struct hp_err *err);
+
+/* The read-only script (in database postgres) that lists which of the
+ * inventory's extension databases exist: "D|name" lines. Nothing is
+ * added when e lists no database. */
+int hp_ext_dbs_sql(struct hp_sql *s, const struct hp_extensions *e,
+		   struct hp_err *err);
+/* exists[i] (one per e->databases) from that answer; a line that is not
+ * "D|" and one of those names is HP_EREMOTE. */
+int hp_ext_dbs_parse(const char *out, const struct hp_extensions *e,
+		     bool *exists, struct hp_err *err);
+
+/* What the phase does in one database. LEFT: installed, in neither of the
+ * inventory's lists (plpgsql aside): reported, never touched. */
+enum hp_ext_op { HP_EXT_CREATE, HP_EXT_UPDATE, HP_EXT_DROP, HP_EXT_LEFT };
+struct hp_ext_action {
+	enum hp_ext_op op;
+	const char *name;    /* borrowed: the inventory's or the state's */
+	const char *version; /* CREATE (may be NULL) and UPDATE: wanted */
+	const char *have;    /* UPDATE, DROP, LEFT: installed version */
+};
+struct hp_ext_plan {
+	struct hp_ext_action *v;
+	size_t nr, alloc;
+};
+void hp_ext_plan_release(struct hp_ext_plan *p);
+
+/*
+ * Only what differs: CREATE a missing extension, UPDATE one whose
+ * installed version is not the inventory's (only when it gives one),
+ * DROP an absent one that is installed; LEFT for the others installed.
+ * check: a CREATE or UPDATE needs the extension (at that version) in
+ * st's available rows, else HP_EINVALID naming database, extension and
+ * what to do; the plan is empty then. *out borrows from d and st.
+ */
+int hp_ext_decide(const struct hp_ext_db *d, const struct hp_ext_state *st,
+		  bool check, struct hp_ext_plan *out, struct hp_err *err);
+/* How many of p's actions change something (all but LEFT). */
+size_t hp_ext_plan_changes(const struct hp_ext_plan *p);
+/* "create pg_cron version 1.5 in database postgres", ... */
+void hp_ext_describe(const struct hp_ext_action *a, const char *db,
+		     struct hp_buf *out);
+/* The script of p's changes: one transaction; names and versions are
+ * psql variables (e<i>, v<i>); DROP never CASCADE. */
+int hp_ext_change_sql(struct hp_sql *s, const struct hp_ext_plan *p,
+		      struct hp_err *err);
+/* st shows d as the inventory wants it; else false, why says what. */
+bool hp_ext_state_ok(const struct hp_ext_db *d, const struct hp_ext_state *st,
+		     struct hp_buf *why);
+/* SHOW shared_preload_libraries's answer (remote) lists lib. */
+bool hp_ext_preload_has(const char *show, const char *lib);
+/* s (len bytes) is a pg_lsn as PostgreSQL prints it: "16/B374D848". */
+bool hp_ext_lsn_ok(const char *s, size_t len);
+
 /* ---- the tuning phase (phases/tuning.c, phases/tuning_wal.c) ---------- */
 
 /*
@@ -579,6 +664,8 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err);
 int hp_patroni_verify(struct hp_run *run, struct hp_err *err);
 int hp_haproxy_converge(struct hp_run *run, struct hp_err *err);
 int hp_haproxy_verify(struct hp_run *run, struct hp_err *err);
+int hp_extensions_converge(struct hp_run *run, struct hp_err *err);
+int hp_extensions_verify(struct hp_run *run, struct hp_err *err);
 /* Patroni's dynamic configuration (GET /config on the leader) for the
  * rollback point; *out NULL when no leader answers. */
 int hp_patroni_snapshot(struct hp_run *run, json_t **out, struct hp_err *err);
@@ -589,6 +676,9 @@ const char *const *hp_patroni_packages(const struct hp_run *run,
 				       const struct hp_host *host, size_t *nr);
 const char *const *hp_haproxy_packages(const struct hp_run *run,
 				       const struct hp_host *host, size_t *nr);
+const char *const *hp_extensions_packages(const struct hp_run *run,
+					  const struct hp_host *host,
+					  size_t *nr);
 /* secrets.roles and their databases on the leader (phases/secrets.c);
  * verify: logins through HAProxy, owners, Patroni's REST API refusing an
  * unauthenticated write (phases/secrets_verify.c) */

@@ -292,6 +292,10 @@ static bool get_roles(struct hp_inv_walk *w, const char *path,
 	return ok;
 }
 
+static void walk_field(struct hp_inv_walk *w, const struct hp_inv_field *f,
+		       const char *path, const yaml_node_t *k,
+		       const yaml_node_t *v, void *base);
+
 static bool get_maplist(struct hp_inv_walk *w, const struct hp_inv_field *f,
 			const char *path, const yaml_node_t *v, void *base)
 {
@@ -314,12 +318,23 @@ static bool get_maplist(struct hp_inv_walk *w, const struct hp_inv_field *f,
 		void *e = f->list->push(base, hp_inv_mark_line(&n->start_mark));
 		bool good = n->type == YAML_MAPPING_NODE;
 
-		if (good)
+		if (good) {
 			walk_section(w, f->sub, ipath, n, n, e);
-		else
-			hp_inv_diag_node(w, n, ipath,
-					 "expected a mapping, got %s",
+		} else if ((f->flags & F_SCALAR) &&
+			   n->type == YAML_SCALAR_NODE) {
+			/* "- pg_cron" stands for "- {name: pg_cron}" */
+			char *kp = hp_inv_key_path(ipath, f->sub->fields[0].key);
+
+			walk_field(w, &f->sub->fields[0], kp, n, n, e);
+			good = !hp_inv_is_bad(w->ld, kp);
+			free(kp);
+		} else {
+			hp_inv_diag_node(w, n, ipath, "expected %s, got %s",
+					 (f->flags & F_SCALAR)
+						 ? "a name or a mapping"
+						 : "a mapping",
 					 hp_inv_got(&q, n));
+		}
 		hp_inv_mark_node(w, ipath, n, n, !good);
 		free(ipath);
 	}

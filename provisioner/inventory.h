@@ -133,9 +133,18 @@ struct hp_secrets {
 	size_t nr_roles, alloc_roles;
 };
 
+/* An extension of a database: the inventory writes a name, or
+ * {name: pg_cron, version: "1.5"}. */
+struct hp_ext {
+	char *name;    /* [a-z_][a-z0-9_-]*, at most 63 characters */
+	char *version; /* NULL: the version CREATE EXTENSION installs */
+};
+
 struct hp_ext_db {
 	char *name;
-	struct hp_strlist extensions;
+	struct hp_ext *extensions; /* created, and updated to version */
+	size_t nr_extensions, alloc_extensions;
+	struct hp_strlist absent; /* dropped when present (never CASCADE) */
 };
 
 struct hp_extensions {

@@ -633,6 +633,69 @@ static void check_secrets(struct hp_inventory *inv, struct hp_inv_loader *ld)
 	hp_inv_index_release(&owners);
 }
 
+/* The line of path's value, for "(first at line N)". */
+static int mark_line(const struct hp_inv_loader *ld, const char *path)
+{
+	const struct hp_inv_mark *m = hp_inv_mark_get(ld, path);
+
+	return m ? m->vline : 0;
+}
+
+/*
+ * One database's lists: a name once in extensions, once in absent, never
+ * in both (is it wanted or not?); and at least one of the two lists.
+ */
+static void check_ext_lists(struct hp_inv_loader *ld, const struct hp_ext_db *d,
+			    size_t i)
+{
+	struct hp_inv_index seen = HP_INV_INDEX_INIT;
+	struct hp_inv_quoted q;
+	size_t j, k;
+
+	for (j = 0; j < d->nr_extensions + d->absent.nr; j++) {
+		bool abs = j >= d->nr_extensions;
+		size_t n = abs ? j - d->nr_extensions : j;
+		const char *name = abs ? d->absent.items[n]
+				       : d->extensions[n].name;
+		char *p = abs ? xasprintf("extensions.databases[%zu].absent[%zu]",
+					  i, n)
+			      : xasprintf("extensions.databases[%zu]."
+					  "extensions[%zu].name",
+					  i, n);
+		char *first;
+
+		if (!name || !*name || hp_inv_is_bad(ld, p) ||
+		    !hp_inv_index_add(&seen, name, j, &k)) {
+			free(p);
+			continue;
+		}
+		first = k >= d->nr_extensions
+				? xasprintf("extensions.databases[%zu].absent[%zu]",
+					    i, k - d->nr_extensions)
+				: xasprintf("extensions.databases[%zu]."
+					    "extensions[%zu].name",
+					    i, k);
+		diag_at(ld, hp_inv_mark_get(ld, p), true, p, false,
+			"%s is listed twice (first at %s, line %d)%s",
+			hp_inv_quote(&q, name), first, mark_line(ld, first),
+			abs && k < d->nr_extensions
+				? ": an extension is either in extensions "
+				  "(wanted) or in absent (dropped), not both"
+				: "");
+		free(first);
+		free(p);
+	}
+	if (!d->nr_extensions && !d->absent.nr) {
+		char *p = xasprintf("extensions.databases[%zu]", i);
+
+		diag_at(ld, hp_inv_mark_get(ld, p), true, p, false,
+			"lists no extensions and none absent: give "
+			"extensions, absent or both");
+		free(p);
+	}
+	hp_inv_index_release(&seen);
+}
+
 static void check_extensions(struct hp_inventory *inv, struct hp_inv_loader *ld)
 {
 	const struct hp_extensions *e = &inv->extensions;
@@ -673,6 +736,7 @@ static void check_extensions(struct hp_inventory *inv, struct hp_inv_loader *ld)
 				hp_inv_quote(&q, name));
 		}
 		free(np);
+		check_ext_lists(ld, &e->databases[i], i);
 	}
 	hp_inv_index_release(&owned);
 	hp_inv_index_release(&seen);

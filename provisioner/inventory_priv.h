@@ -173,6 +173,7 @@ enum hp_inv_ftype {
 #define F_NONEMPTY 8u  /* a list that needs at least one item */
 #define F_PORT	   16u /* a TCP port a service listens on (collision check) */
 #define F_OWNED	   32u /* a remote directory haprov owns (chown, chmod) */
+#define F_SCALAR   64u /* a MAPLIST item may be a scalar: its first key */
 
 struct hp_inv_section;
 

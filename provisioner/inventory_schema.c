@@ -258,12 +258,78 @@ static const struct hp_inv_field secrets_fields[] = {
 };
 static const struct hp_inv_section secrets_sec = SECTION(secrets_fields);
 
+#define W_EXT                                                                  \
+	"an extension name (lowercase letters, digits, '_' and '-', not "      \
+	"starting with a digit or '-', at most 63 characters)"
+#define W_EXTVER                                                               \
+	"an extension version (1 to 32 printable ASCII characters, no "       \
+	"backslash)"
+
+/* What ALTER EXTENSION ... UPDATE TO takes, as haprov sends it: a psql
+ * variable, so printable ASCII that hp_sql_literal accepts (no
+ * backslash); 32 characters is more than any extension's versions use. */
+static bool valid_ext_version(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 1 || n > 32)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '\\')
+			return false;
+	return true;
+}
+
+static const struct hp_inv_field ext_fields[] = {
+	STR("name", struct hp_ext, name, F_REQ, hp_inv_valid_extension, W_EXT),
+	STR("version", struct hp_ext, version, F_NULL, valid_ext_version,
+	    W_EXTVER),
+};
+static const struct hp_inv_section ext_sec = SECTION(ext_fields);
+
+static void *push_ext(void *base, int line)
+{
+	struct hp_ext_db *d = base;
+	struct hp_ext *x;
+
+	(void)line;
+	HP_ALLOC_GROW(d->extensions, d->nr_extensions + 1,
+		      d->alloc_extensions);
+	x = &d->extensions[d->nr_extensions++];
+	memset(x, 0, sizeof(*x));
+	return x;
+}
+static size_t count_exts(const void *base)
+{
+	return ((const struct hp_ext_db *)base)->nr_extensions;
+}
+static const void *citem_ext(const void *base, size_t i)
+{
+	return &((const struct hp_ext_db *)base)->extensions[i];
+}
+static void *item_ext(void *base, size_t i)
+{
+	return &((struct hp_ext_db *)base)->extensions[i];
+}
+static void release_exts(void *base)
+{
+	struct hp_ext_db *d = base;
+
+	free(d->extensions);
+	d->extensions = NULL;
+	d->nr_extensions = d->alloc_extensions = 0;
+}
+static const struct hp_inv_list_ops ext_list = {
+	push_ext, count_exts, citem_ext, item_ext, release_exts, "extension"};
+
+/* extensions: an item is a name or {name, version}; a database may list
+ * only absent ones (inventory_check.c wants one of the two). */
 static const struct hp_inv_field extdb_fields[] = {
 	STR("name", struct hp_ext_db, name, F_REQ, hp_inv_valid_pg_database,
 	    W_DB),
-	STRLIST("extensions", struct hp_ext_db, extensions, F_REQ | F_NONEMPTY,
-		hp_inv_valid_extension,
-		"an extension name (lowercase letters, digits, '_' and '-')"),
+	MAPLIST("extensions", F_SCALAR, ext_sec, ext_list),
+	STRLIST("absent", struct hp_ext_db, absent, 0, hp_inv_valid_extension,
+		W_EXT),
 };
 static const struct hp_inv_section extdb_sec = SECTION(extdb_fields);
 

@@ -517,7 +517,7 @@ static void test_full_values(void **state)
 	assert_string_equal(inv->extensions.shared_preload_libraries.items[0],
 			    "pg_stat_statements");
 	assert_int_equal(inv->extensions.nr_databases, 1);
-	assert_string_equal(inv->extensions.databases[0].extensions.items[2],
+	assert_string_equal(inv->extensions.databases[0].extensions[2].name,
 			    "uuid-ossp");
 
 	assert_string_equal(inv->tuning.checkpoint_timeout, "600");

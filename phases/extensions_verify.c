@@ -1,0 +1,215 @@
+/*
+ * The extensions phase's verification: SHOW shared_preload_libraries on
+ * every member lists each preloaded library; pg_extension shows every
+ * database as the inventory wants it on the leader, and on each replica
+ * once it has replayed the leader's current WAL position (waited for up
+ * to validation.timeout_s). A failure is HP_EVERIFY naming the host, the
+ * database and the extension.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "phases.h"
+
+/* The first line of psql's answer (remote text), without "\n". */
+static void first_line(const struct hp_buf *out, const char **s, size_t *n)
+{
+	*s = out->buf ? out->buf : "";
+	*n = strcspn(*s, "\n");
+}
+
+/* One read-only query's answer on host (database postgres). */
+static int query(struct hp_run *run, const char *host, const char *sql,
+		 const char *lsn, struct hp_buf *out, struct hp_err *err)
+{
+	struct hp_sql s;
+	int r = 0;
+
+	hp_sql_init(&s);
+	hp_buf_reset(out);
+	if (lsn)
+		r = hp_sql_var(&s, "lsn", lsn, err);
+	hp_sql_add(&s, sql);
+	if (r == 0)
+		r = hp_sql_run(run, host, NULL, &s, false, out, err);
+	hp_sql_release(&s);
+	return r;
+}
+
+static int check_preload(struct hp_run *run, const char *host,
+			 struct hp_err *err)
+{
+	const struct hp_strlist *libs =
+		&run->inv->extensions.shared_preload_libraries;
+	struct hp_buf out = HP_BUF_INIT, shown = HP_BUF_INIT;
+	const char *s;
+	size_t i, n;
+	int r;
+
+	r = query(run, host, "SHOW shared_preload_libraries;", NULL, &out, err);
+	for (i = 0; r == 0 && i < libs->nr; i++) {
+		if (hp_ext_preload_has(out.buf, libs->items[i]))
+			continue;
+		first_line(&out, &s, &n);
+		hp_buf_add_printable(&shown, s, n, 200);
+		r = hp_err_set(err, HP_EVERIFY,
+			       "%s: shared_preload_libraries is '%s': no %s",
+			       host, shown.buf, libs->items[i]);
+	}
+	hp_buf_release(&out);
+	hp_buf_release(&shown);
+	return r;
+}
+
+/* Every database of the inventory on host as it wants it. */
+static int check_databases(struct hp_run *run, const char *host,
+			   struct hp_err *err)
+{
+	const struct hp_extensions *e = &run->inv->extensions;
+	struct hp_buf why = HP_BUF_INIT, out = HP_BUF_INIT;
+	struct hp_ext_state st;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < e->nr_databases && r == 0; i++) {
+		const struct hp_ext_db *d = &e->databases[i];
+		struct hp_sql s;
+
+		hp_sql_init(&s);
+		hp_buf_reset(&out);
+		memset(&st, 0, sizeof(st));
+		if ((r = hp_ext_state_sql(&s, d, err)) == 0 &&
+		    (r = hp_sql_run(run, host, d->name, &s, false, &out,
+				    err)) == 0 &&
+		    (r = hp_ext_state_parse(out.buf, &st, err)) == 0 &&
+		    !hp_ext_state_ok(d, &st, &why))
+			r = hp_err_set(err, HP_EVERIFY, "%s: %s", host,
+				       why.buf);
+		hp_ext_state_release(&st);
+		hp_sql_release(&s);
+	}
+	hp_buf_release(&why);
+	hp_buf_release(&out);
+	return r;
+}
+
+/* Wait until host (a replica) has replayed lsn. */
+static int wait_replayed(struct hp_run *run, const char *host, const char *lsn,
+			 int64_t end, struct hp_err *err)
+{
+	struct hp_buf out = HP_BUF_INIT;
+	const char *s = "";
+	size_t n = 0;
+	int r;
+
+	for (;;) {
+		r = query(run, host,
+			  "SELECT pg_last_wal_replay_lsn() >= :'lsn'::pg_lsn;",
+			  lsn, &out, err);
+		if (r < 0)
+			break;
+		first_line(&out, &s, &n);
+		if (n == 1 && s[0] == 't')
+			break;
+		if (hp_now_ms() >= end) {
+			r = hp_err_set(err, HP_EVERIFY,
+				       "%s has not replayed the leader's WAL "
+				       "up to %s within %d s",
+				       host, lsn, run->inv->validation.timeout_s);
+			break;
+		}
+		if (hp_interrupted()) {
+			r = hp_err_set(err, HP_EINTR, "interrupted");
+			break;
+		}
+		hp_sleep_ms(250);
+	}
+	hp_buf_release(&out);
+	return r;
+}
+
+/* The leader's current WAL position, checked (it goes back as a psql
+ * variable). */
+static int leader_lsn(struct hp_run *run, const char *leader, char *lsn,
+		      size_t size, struct hp_err *err)
+{
+	struct hp_buf out = HP_BUF_INIT, shown = HP_BUF_INIT;
+	const char *s;
+	size_t n;
+	int r = query(run, leader, "SELECT pg_current_wal_lsn();", NULL, &out,
+		      err);
+
+	if (r == 0) {
+		first_line(&out, &s, &n);
+		if (hp_ext_lsn_ok(s, n) && n < size) {
+			memcpy(lsn, s, n);
+			lsn[n] = '\0';
+		} else {
+			hp_buf_add_printable(&shown, s, n, 40);
+			r = hp_err_set(err, HP_EREMOTE,
+				       "%s: pg_current_wal_lsn() answered '%s'",
+				       leader, shown.buf);
+		}
+	}
+	hp_buf_release(&out);
+	hp_buf_release(&shown);
+	return r;
+}
+
+static int verify_members(struct hp_run *run, const char *leader,
+			  struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	int64_t end = hp_now_ms() + inv->validation.timeout_s * 1000LL;
+	char lsn[32];
+	size_t i;
+	int r;
+
+	if ((r = check_preload(run, leader, err)) < 0 ||
+	    (r = check_databases(run, leader, err)) < 0 ||
+	    (r = leader_lsn(run, leader, lsn, sizeof(lsn), err)) < 0)
+		return r;
+	for (i = 0; i < inv->nr_hosts && r == 0; i++) {
+		const char *h = inv->hosts[i].name;
+
+		if (!(inv->hosts[i].roles & HP_ROLE_PATRONI) ||
+		    !strcmp(h, leader))
+			continue;
+		if ((r = check_preload(run, h, err)) == 0 &&
+		    (r = wait_replayed(run, h, lsn, end, err)) == 0)
+			r = check_databases(run, h, err);
+	}
+	return r;
+}
+
+int hp_extensions_verify(struct hp_run *run, struct hp_err *err)
+{
+	struct hp_rest rest;
+	char *leader = NULL;
+	int64_t t = hp_now_ms();
+	int r;
+
+	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
+		return r;
+	r = hp_patroni_leader(run, &rest, &leader, NULL, err);
+	if (r == 0 && !leader)
+		r = hp_err_set(err, HP_EVERIFY, "patroni has no leader");
+	else if (r == 0 && hp_desired_point(run))
+		/* a rollback restores the preload only: the cluster must be
+		 * well */
+		r = hp_patroni_wait_healthy(run, &rest, leader,
+					    run->inv->validation.timeout_s *
+						    1000,
+					    err);
+	else if (r == 0)
+		r = verify_members(run, leader, err);
+	hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
+		      "verify extensions: pg_extension and the preload on "
+		      "every member",
+		      r < 0 ? err->msg : NULL, NULL, t);
+	if (r < 0 && r != HP_EINTR)
+		err->code = r = HP_EVERIFY;
+	free(leader);
+	hp_rest_release(&rest);
+	return r;
+}
