@@ -64,28 +64,7 @@ int hp_sql_literal(struct hp_buf *out, const char *s, size_t len,
 
 void hp_psql_command(struct hp_buf *out, const char *superuser)
 {
-	const char *const argv[] = {
-		"runuser",
-		"-u",
-		"postgres",
-		"--",
-		"psql",
-		"-X",
-		"-q",
-		"-A",
-		"-t",
-		"-v",
-		"ON_ERROR_STOP=1",
-		"-U",
-		superuser && *superuser ? superuser : "postgres",
-		"-d",
-		"postgres",
-		NULL,
-	};
-
-	/* runuser keeps the working directory; postgres may not read it */
-	hp_buf_adds(out, "cd / && ");
-	hp_shell_join(out, argv);
+	hp_psql_command_db(out, superuser, NULL);
 }
 
 /* Append name, lowercased (GUC names are case-insensitive and

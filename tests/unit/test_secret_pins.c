@@ -26,26 +26,6 @@
 #define HP_TMPDIR_PREFIX "/tmp/hp-secpins-"
 #include "tmpdir_fixture.h"
 
-static char *tpath(const char *name)
-{
-	return xasprintf("%s/%s", tmpdir, name);
-}
-
-static unsigned mode_of(const char *path)
-{
-	struct stat st;
-
-	assert_int_equal(lstat(path, &st), 0);
-	return (unsigned)(st.st_mode & 07777);
-}
-
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
-}
-
 #include "secret_run_fixture.h"
 
 /* Entries in dir ("." and ".." excluded), -1 when it does not exist. */

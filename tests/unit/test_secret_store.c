@@ -31,27 +31,6 @@
 #define HP_TMPDIR_PREFIX "/tmp/hp-secrets-"
 #include "tmpdir_fixture.h"
 
-/* A path under tmpdir; caller frees. */
-static char *tpath(const char *name)
-{
-	return xasprintf("%s/%s", tmpdir, name);
-}
-
-static unsigned mode_of(const char *path)
-{
-	struct stat st;
-
-	assert_int_equal(lstat(path, &st), 0);
-	return (unsigned)(st.st_mode & 07777);
-}
-
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
-}
-
 static void write_text(const char *path, const char *text, unsigned mode)
 {
 	FILE *f = fopen(path, "w");

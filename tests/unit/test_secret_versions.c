@@ -23,26 +23,6 @@
 #define HP_TMPDIR_PREFIX "/tmp/hp-secver-"
 #include "tmpdir_fixture.h"
 
-static char *tpath(const char *name)
-{
-	return xasprintf("%s/%s", tmpdir, name);
-}
-
-static unsigned mode_of(const char *path)
-{
-	struct stat st;
-
-	assert_int_equal(lstat(path, &st), 0);
-	return (unsigned)(st.st_mode & 07777);
-}
-
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
-}
-
 static ino_t inode_of(const char *path)
 {
 	struct stat st;

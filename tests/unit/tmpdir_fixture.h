@@ -13,6 +13,7 @@
  * (symlinks are removed, never followed).
  */
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -21,6 +22,28 @@
 #endif
 
 static char tmpdir[64];
+
+/* A path under tmpdir; caller frees. */
+static inline char *tpath(const char *name)
+{
+	return xasprintf("%s/%s", tmpdir, name);
+}
+
+/* A file's permission bits (lstat: a symlink's own). */
+static inline unsigned mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return (unsigned)(st.st_mode & 07777);
+}
+
+static inline bool exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
 
 static int rm_one(const char *path, const struct stat *st, int flag,
 		  struct FTW *ftw)
