@@ -503,6 +503,22 @@ static int put_snapshots(struct hp_run *run, const json_t *snapshots,
 	return r;
 }
 
+/* A file with secrets is also kept masked (restore.h), so that a rollback
+ * can put it back exactly as it was; one that cannot be masked leaves no
+ * stale masked copy behind. */
+static int put_masked(struct hp_run *run, const char *path,
+		      const struct hp_file_rec *f, struct hp_err *err)
+{
+	char *m = hp_secret_mask(f->now, f->now_len, run->secrets);
+	char *mp = xasprintf("%s.masked", path);
+	int r = m ? hp_state_put(run->state, mp, m, strlen(m), err)
+		  : hp_state_remove(run->state, mp, err);
+
+	free(m);
+	free(mp);
+	return r;
+}
+
 int hp_phase_commit(struct hp_run *run, const char *phase,
 		    const json_t *snapshots, const char *result,
 		    struct hp_err *err)
@@ -524,11 +540,13 @@ int hp_phase_commit(struct hp_run *run, const char *phase,
 			const struct hp_file_rec *f = &h->recs[j];
 			char *path = hp_state_host_path(h->host->name, f->path);
 
-			if (f->secret)
+			if (f->secret) {
 				r = hp_state_put_secret_hash(run->state, path,
 							     f->now,
 							     f->now_len, err);
-			else
+				if (r == 0)
+					r = put_masked(run, path, f, err);
+			} else
 				r = hp_state_put(run->state, path, f->now,
 						 f->now_len, err);
 			free(path);

@@ -6,6 +6,7 @@
 #include "restore.h"
 #include "shell.h"
 #include "state.h"
+#include "redact.h"
 
 /* Where the engine keeps what it replaced on a host (steps.c). */
 #define BACKUP_ROOT "/var/lib/haprov/backups"
@@ -46,10 +47,44 @@ static int recorded_later(struct hp_state *st, const char *plain,
 	return r == HP_ENOTFOUND ? 0 : r;
 }
 
+/* The point's masked copy of a file with secrets, with the run's (the
+ * point's pinned) secrets put back: when that gives the hash the point
+ * recorded, it is the file exactly as it was and replaces f's content
+ * (true). Otherwise f stays as rendered now. */
+static bool from_masked(struct hp_state *st, const char *point,
+			const char *plain, const struct hp_buf *rec,
+			const struct hp_render_secrets *rs,
+			struct hp_want_file *f)
+{
+	char *mp = xasprintf("%s.masked", plain), *c = NULL, hex[65];
+	struct hp_buf m = HP_BUF_INIT;
+	struct hp_err e;
+	size_t n = 0;
+	bool used = false;
+
+	hp_err_clear(&e);
+	if (rec->len >= 64 && hp_state_read(st, point, mp, &m, &e) == 0 &&
+	    (c = hp_secret_unmask(m.buf, m.len, rs, &n))) {
+		hp_sha256_hex(c, n, hex);
+		if (!strncmp(rec->buf, hex, 64)) {
+			hp_redact_free((char *)(uintptr_t)f->content, f->len);
+			f->content = c;
+			f->len = n;
+			used = true;
+		} else {
+			hp_redact_free(c, n);
+		}
+	}
+	hp_buf_release(&m);
+	free(mp);
+	return used;
+}
+
 /* What point says about one file; see hp_restore_resolve. */
 static int resolve_one(struct hp_state *st, const char *point,
-		       const char *host, struct hp_want_file *f,
-		       enum hp_restore_action *act, struct hp_err *err)
+		       const char *host, const struct hp_render_secrets *rs,
+		       struct hp_want_file *f, enum hp_restore_action *act,
+		       struct hp_err *err)
 {
 	char *plain = hp_state_host_path(host, f->path);
 	char *hashp = xasprintf("%s.sha256", plain);
@@ -69,6 +104,10 @@ static int resolve_one(struct hp_state *st, const char *point,
 	}
 	if (r == HP_ENOTFOUND)
 		r = hp_state_read(st, point, hashp, &b, &e);
+	if (r == 0 && from_masked(st, point, plain, &b, rs, f)) {
+		*act = HP_RESTORE_CONTENT;
+		goto out;
+	}
 	if (r == 0) {
 		*act = HP_RESTORE_RENDER;
 		r = check_hash(f, &b, point, host, err);
@@ -101,8 +140,8 @@ int hp_restore_resolve(struct hp_hostrun *h, const char *phase,
 		return hp_err_set(err, HP_ERROR,
 				  "no state repository to roll back from");
 	for (i = 0; i < n; i++) {
-		int r = resolve_one(h->run->state, point, host, &wf[i], &act[i],
-				    err);
+		int r = resolve_one(h->run->state, point, host,
+				    h->run->secrets, &wf[i], &act[i], err);
 
 		if (r < 0)
 			return r;

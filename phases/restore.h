@@ -10,9 +10,11 @@
  * now), the point decides:
  *
  *   recorded at the point            its content is written back; a file
- *                                    with secrets (recorded by hash only)
- *                                    is rendered again from the secret
- *                                    store and must give that same hash
+ *                                    with secrets (recorded by hash, and
+ *                                    masked: hp_secret_mask) gets the
+ *                                    point's secrets back into the masked
+ *                                    copy, or else is rendered again;
+ *                                    either must give that same hash
  *   not at the point, but recorded   it was created (or taken over) after
  *   by a later state                 the point: it is moved into the
  *                                    host's backup directory
@@ -25,6 +27,28 @@
  * phase was set up after the point: haprov does not tear a phase down).
  */
 #include "engine.h"
+
+struct hp_render_secrets;
+
+/*
+ * A file that holds secrets, for the state repository: its content with
+ * each of rs's values replaced by "<secret:NAME>" (superuser, replication,
+ * rewind, restapi, haproxy_stats). NULL (keep only its hash) when a value
+ * is shorter than 8 characters or a plan's placeholder, when the content
+ * has a NUL byte, or when anything left still looks like a credential
+ * (redact.h): no secret ever reaches the repository.
+ */
+char *hp_secret_mask(const char *content, size_t len,
+		     const struct hp_render_secrets *rs);
+
+/*
+ * The reverse, with rs's values (in a rollback, the point's pinned ones):
+ * NULL when a placeholder names a secret rs has no value for; text that
+ * only looks like a placeholder stays. The caller checks the result
+ * against the hash the point recorded, and wipes it (it holds secrets).
+ */
+char *hp_secret_unmask(const char *masked, size_t len,
+		       const struct hp_render_secrets *rs, size_t *out_len);
 
 enum hp_restore_action {
 	HP_RESTORE_CONTENT, /* the point's content */

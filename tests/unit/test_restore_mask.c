@@ -1,0 +1,201 @@
+/*
+ * Files that hold secrets in the state repository (phases/restore_mask.c):
+ * masked with "<secret:NAME>", never with a value; put back exactly with
+ * the point's values; kept by hash only whenever masking could leak.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "inventory.h"
+#include "render.h"
+#include "restore.h"
+
+static const struct hp_render_secrets rs = {
+	.superuser = "Su9erS3cretValue0001",
+	.replication = "ReplicationPw0002abcd",
+	.rewind = "RewindPw0003efgh",
+	.restapi = "RestApiPw0004ijkl",
+	.haproxy_stats = "StatsPw0005mnopqr",
+};
+
+static const char config[] =
+	"restapi:\n"
+	"  authentication:\n"
+	"    username: patroni\n"
+	"    password: 'RestApiPw0004ijkl'\n"
+	"postgresql:\n"
+	"  authentication:\n"
+	"    superuser:\n"
+	"      username: postgres\n"
+	"      password: 'Su9erS3cretValue0001'\n"
+	"    replication:\n"
+	"      username: replicator\n"
+	"      password: \"ReplicationPw0002abcd\"\n"
+	"    rewind:\n"
+	"      username: rewinder\n"
+	"      password: RewindPw0003efgh\n"
+	"  parameters:\n"
+	"    password_encryption: scram-sha-256\n";
+
+static void test_round_trip(void **state)
+{
+	char *m, *back;
+	size_t n = 0;
+
+	(void)state;
+	m = hp_secret_mask(config, sizeof(config) - 1, &rs);
+	assert_non_null(m);
+	assert_null(strstr(m, rs.superuser));
+	assert_null(strstr(m, rs.replication));
+	assert_null(strstr(m, rs.rewind));
+	assert_null(strstr(m, rs.restapi));
+	assert_non_null(strstr(m, "password: '<secret:superuser>'"));
+	assert_non_null(strstr(m, "password: \"<secret:replication>\""));
+	assert_non_null(strstr(m, "password: <secret:rewind>"));
+	back = hp_secret_unmask(m, strlen(m), &rs, &n);
+	assert_non_null(back);
+	assert_int_equal(n, sizeof(config) - 1);
+	assert_memory_equal(back, config, n);
+	free(back);
+	free(m);
+}
+
+/* A rollback puts the point's values back, not today's. */
+static void test_other_values(void **state)
+{
+	struct hp_render_secrets old = rs;
+	char *m, *back;
+	size_t n;
+
+	(void)state;
+	m = hp_secret_mask(config, sizeof(config) - 1, &rs);
+	old.replication = "OldReplicationPw9999";
+	back = hp_secret_unmask(m, strlen(m), &old, &n);
+	assert_non_null(strstr(back, "\"OldReplicationPw9999\""));
+	assert_null(strstr(back, rs.replication));
+	free(back);
+	/* a placeholder for a secret the run does not have: no guess */
+	old.rewind = NULL;
+	assert_null(hp_secret_unmask(m, strlen(m), &old, &n));
+	free(m);
+	/* text that only looks like a placeholder stays as it is */
+	back = hp_secret_unmask("a <secret:nope> <secret:", 24, &rs, &n);
+	assert_string_equal(back, "a <secret:nope> <secret:");
+	free(back);
+}
+
+/* Whenever masking could leave a secret in the text: hash only. */
+static void test_refusals(void **state)
+{
+	struct hp_render_secrets s = rs;
+	static const char other[] = "x: 1\npassword: NotFromTheStore123\n";
+	static const char nul[] = "a\0Su9erS3cretValue0001";
+
+	(void)state;
+	/* a value too short to mask safely */
+	s.rewind = "short";
+	assert_null(hp_secret_mask(config, sizeof(config) - 1, &s));
+	/* plan's placeholders are not values */
+	s = rs;
+	s.rewind = "<secret:rewind>";
+	assert_null(hp_secret_mask(config, sizeof(config) - 1, &s));
+	/* another credential-looking value */
+	assert_null(hp_secret_mask(other, sizeof(other) - 1, &rs));
+	/* binary content */
+	assert_null(hp_secret_mask(nul, sizeof(nul) - 1, &rs));
+	/* no secrets at all */
+	assert_null(hp_secret_mask(config, sizeof(config) - 1, NULL));
+}
+
+/* One value inside another: the longest wins, the round trip holds. */
+static void test_longest_match(void **state)
+{
+	struct hp_render_secrets s = rs;
+	static const char text[] = "a=AbcdefghXYZ9\nb=Abcdefgh\n";
+	char *m, *back;
+	size_t n;
+
+	(void)state;
+	s.superuser = "Abcdefgh";
+	s.replication = "AbcdefghXYZ9";
+	m = hp_secret_mask(text, sizeof(text) - 1, &s);
+	assert_string_equal(m, "a=<secret:replication>\nb=<secret:superuser>\n");
+	back = hp_secret_unmask(m, strlen(m), &s, &n);
+	assert_string_equal(back, text);
+	free(back);
+	free(m);
+}
+
+/* Every file haprov renders with secrets for the example inventories
+ * masks (so a rollback can restore it exactly), holds none of the values
+ * masked, and comes back byte for byte. */
+static void test_rendered_files_mask(void **state)
+{
+	static const char *const invs[] = {
+		"inventories/lab.yml", "inventories/example-production.yml" };
+	size_t k, h, i, secret_files = 0;
+
+	(void)state;
+	for (k = 0; k < HP_ARRAY_SIZE(invs); k++) {
+		struct hp_inventory *inv = NULL;
+		struct hp_diags d;
+
+		memset(&d, 0, sizeof(d));
+		assert_int_equal(hp_inventory_load(&inv, invs[k], &d), 0);
+		for (h = 0; h < inv->nr_hosts; h++) {
+			struct hp_rendered rd;
+			struct hp_err err;
+
+			memset(&rd, 0, sizeof(rd));
+			assert_int_equal(hp_render_host(&rd, inv,
+							&inv->hosts[h], &rs,
+							&err),
+					 0);
+			for (i = 0; i < rd.nr; i++) {
+				const struct hp_rendered_file *f = &rd.files[i];
+				char *m, *back;
+				size_t n;
+
+				if (!f->secret)
+					continue;
+				secret_files++;
+				m = hp_secret_mask(f->content, f->len, &rs);
+				if (!m)
+					fail_msg("%s: %s does not mask",
+						 inv->hosts[h].name, f->path);
+				assert_null(strstr(m, rs.superuser));
+				assert_null(strstr(m, rs.replication));
+				assert_null(strstr(m, rs.restapi));
+				assert_null(strstr(m, rs.haproxy_stats));
+				back = hp_secret_unmask(m, strlen(m), &rs, &n);
+				assert_int_equal(n, f->len);
+				assert_memory_equal(back, f->content, n);
+				free(back);
+				free(m);
+			}
+			hp_rendered_release(&rd);
+		}
+		hp_inventory_free(inv);
+		hp_diags_release(&d);
+	}
+	assert_true(secret_files >= 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_other_values),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_longest_match),
+		cmocka_unit_test(test_rendered_files_mask),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
