@@ -242,11 +242,21 @@ static int check_line(struct hp_run *run, const char *host, char *line,
 	}
 	*v++ = '\0';
 	*pr++ = '\0';
-	if (!strcmp(pr, "t"))
+	want = wanted(run, line);
+	/*
+	 * pending_restart with the running value already the wanted one is
+	 * not a change to wait for: after a restart-needing value is set and
+	 * set back before any restart (a rollback), Patroni keeps the old
+	 * value in postgresql.conf, whose pending flag PostgreSQL keeps, but
+	 * writes the file again from the configuration before it starts
+	 * PostgreSQL (docs/field-notes.md). Any other pending restart is.
+	 */
+	if (!strcmp(pr, "t") && !(want && hp_tuning_value_eq(line, want, v))) {
+		free(want);
 		return hp_err_set(err, HP_EVERIFY,
 				  "%s: %s waits for a restart (pending_restart)",
 				  host, line);
-	want = wanted(run, line);
+	}
 	if (want && !hp_tuning_value_eq(line, want, v)) {
 		q = hp_printable_dup(v, 40);
 		r = hp_err_set(err, HP_EVERIFY, "%s: SHOW %s is %s, want %s",

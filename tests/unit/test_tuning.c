@@ -330,6 +330,16 @@ static void test_show_check(void **state)
 			 HP_EVERIFY);
 	assert_non_null(strstr(x->err.msg, "pending_restart"));
 	free(s);
+	/* pending, but running the wanted value already (a value set and set
+	 * back before any restart): nothing to wait for */
+	s = replace_all(SHOW_OK, "16GB|f", "16GB|t");
+	assert_int_equal(hp_tuning_show_check(&x->run, "pg1", s, &x->err), 0);
+	free(s);
+	/* pending and running another value: the value is wrong */
+	s = replace_all(SHOW_OK, "16GB|f", "1GB|t");
+	assert_int_equal(hp_tuning_show_check(&x->run, "pg1", s, &x->err),
+			 HP_EVERIFY);
+	free(s);
 	/* malformed answers */
 	assert_int_equal(hp_tuning_show_check(&x->run, "pg1", "junk\n",
 					      &x->err),
