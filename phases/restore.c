@@ -56,7 +56,7 @@ static bool from_masked(struct hp_state *st, const char *point,
 			const struct hp_render_secrets *rs,
 			struct hp_want_file *f)
 {
-	char *mp = xasprintf("%s.masked", plain), *c = NULL, hex[65];
+	char *mp = xasprintf("%s.masked", plain), *c = NULL;
 	struct hp_buf m = HP_BUF_INIT;
 	struct hp_err e;
 	size_t n = 0;
@@ -65,6 +65,8 @@ static bool from_masked(struct hp_state *st, const char *point,
 	hp_err_clear(&e);
 	if (rec->len >= 64 && hp_state_read(st, point, mp, &m, &e) == 0 &&
 	    (c = hp_secret_unmask(m.buf, m.len, rs, &n))) {
+		char hex[65];
+
 		hp_sha256_hex(c, n, hex);
 		if (!strncmp(rec->buf, hex, 64)) {
 			hp_redact_free((char *)(uintptr_t)f->content, f->len);

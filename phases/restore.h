@@ -35,7 +35,8 @@ struct hp_render_secrets;
  * each of rs's values replaced by "<secret:NAME>" (superuser, replication,
  * rewind, restapi, haproxy_stats). NULL (keep only its hash) when a value
  * is shorter than 8 characters or a plan's placeholder, when the content
- * has a NUL byte, or when anything left still looks like a credential
+ * has a NUL byte or none of the values (it is secret for another reason),
+ * or when anything left still looks like a credential
  * (redact.h): no secret ever reaches the repository.
  */
 char *hp_secret_mask(const char *content, size_t len,

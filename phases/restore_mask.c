@@ -60,7 +60,7 @@ char *hp_secret_mask(const char *content, size_t len,
 {
 	struct secret_ref refs[8];
 	struct hp_buf out = HP_BUF_INIT, bare = HP_BUF_INIT;
-	size_t n = rs ? refs_of(rs, refs) : 0, i = 0, k;
+	size_t n = rs ? refs_of(rs, refs) : 0, i = 0, k, masked = 0;
 	bool ok = n > 0;
 
 	for (k = 0; k < n && ok; k++)
@@ -74,6 +74,7 @@ char *hp_secret_mask(const char *content, size_t len,
 		if (s) {
 			hp_buf_addf(&out, "<secret:%s>", s->name);
 			i += strlen(s->value);
+			masked++;
 		} else {
 			if (content[i] == '\0')
 				ok = false; /* text only */
@@ -82,8 +83,10 @@ char *hp_secret_mask(const char *content, size_t len,
 			i++;
 		}
 	}
-	/* anything else that looks like a credential: hash only */
-	if (ok && bare.len && hp_redact_has_credentials(bare.buf, bare.len))
+	/* a file secret for another reason than the store's values, or
+	 * anything else that looks like a credential: hash only */
+	if (ok && (!masked || (bare.len && hp_redact_has_credentials(
+						   bare.buf, bare.len))))
 		ok = false;
 	hp_redact_buf_wipe(&bare);
 	if (!ok) {

@@ -739,6 +739,56 @@ static void test_rollback_secret_file_must_match(void **state)
 	fx_free(x);
 }
 
+/* A file that holds the store's secrets is also kept masked: a rollback
+ * puts it back exactly even when today's render differs, and the
+ * repository never holds the value. */
+static void test_rollback_secret_file_from_masked(void **state)
+{
+	struct fx *x = fx_new("secret-masked", true);
+	char *pw = NULL, *c1, *c2, *dir;
+	struct hp_state *st = NULL;
+	struct hp_buf b = HP_BUF_INIT;
+	struct hp_err err;
+
+	(void)state;
+	assert_int_equal(hp_secret_read(&pw, x->store, "superuser", &err), 0);
+	c1 = xasprintf("password: %s\nx: 1\n", pw);
+	c2 = xasprintf("password: %s\nx: 2\n", pw);
+	{
+		const struct file_spec s1[] = {{"/etc/s", c1, true}};
+		const struct file_spec s2[] = {{"/etc/s", c2, true}};
+
+		want_files(1, s1);
+		script(0);
+		assert_int_equal(run_cmd(x, "apply", alpha, 1, END),
+				 HP_EXIT_OK);
+		want_files(1, s2);
+		assert_int_equal(run_cmd(x, "apply", alpha, 1, END),
+				 HP_EXIT_OK);
+		assert_string_equal(host_file(x, "/etc/s"), c2);
+		/* today's render is c2: the point's c1 comes from its copy */
+		script(0);
+		assert_int_equal(run_cmd(x, "rollback", alpha, 1, "to", "1",
+					 END),
+				 HP_EXIT_OK);
+		assert_string_equal(host_file(x, "/etc/s"), c1);
+	}
+	dir = xstrdup(x->state_dir);
+	assert_int_equal(hp_state_open(&st, dir, &err), 0);
+	assert_int_equal(hp_state_read(st, NULL, "hosts/a/etc/s.masked", &b,
+				       &err),
+			 0);
+	assert_non_null(strstr(b.buf, "password: <secret:superuser>"));
+	assert_null(strstr(b.buf, pw));
+	hp_buf_release(&b);
+	hp_state_free(st);
+	free(dir);
+	hp_secret_free(pw);
+	free(c1);
+	free(c2);
+	fx_free(x);
+}
+
 /* ---- remote text in the history -------------------------------------------- */
 
 /* A phase whose step detail quotes a hostile remote answer. */
@@ -905,6 +955,7 @@ int main(void)
 		cmocka_unit_test(test_rollback_point_with_bad_dcs),
 		cmocka_unit_test(test_snapshot_is_the_rollback_source),
 		cmocka_unit_test(test_rollback_secret_file_must_match),
+		cmocka_unit_test(test_rollback_secret_file_from_masked),
 		cmocka_unit_test(test_history_is_printable),
 		cmocka_unit_test(test_plan_writes_nothing),
 		cmocka_unit_test(test_plan_refuses_lost_store),

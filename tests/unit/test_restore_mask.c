@@ -107,6 +107,8 @@ static void test_refusals(void **state)
 	assert_null(hp_secret_mask(config, sizeof(config) - 1, &s));
 	/* another credential-looking value */
 	assert_null(hp_secret_mask(other, sizeof(other) - 1, &rs));
+	/* secret for another reason than the store's values */
+	assert_null(hp_secret_mask("pw=one\n", 7, &rs));
 	/* binary content */
 	assert_null(hp_secret_mask(nul, sizeof(nul) - 1, &rs));
 	/* no secrets at all */
