@@ -100,9 +100,9 @@ static int wait_replayed(struct hp_run *run, const char *host, const char *lsn,
 	struct hp_buf out = HP_BUF_INIT;
 	const char *s = "";
 	size_t n = 0;
-	int r;
+	int r, pause = 10;
 
-	for (;;) {
+	for (;; pause = pause < 250 ? pause * 2 : 250) {
 		r = query(run, host,
 			  "SELECT pg_last_wal_replay_lsn() >= :'lsn'::pg_lsn;",
 			  lsn, &out, err);
@@ -122,7 +122,9 @@ static int wait_replayed(struct hp_run *run, const char *host, const char *lsn,
 			r = hp_err_set(err, HP_EINTR, "interrupted");
 			break;
 		}
-		hp_sleep_ms(250);
+		/* a replica is usually milliseconds behind: ask again soon,
+		 * then back off to 250 ms */
+		hp_sleep_ms(pause);
 	}
 	hp_buf_release(&out);
 	return r;
@@ -156,30 +158,53 @@ static int leader_lsn(struct hp_run *run, const char *leader, char *lsn,
 	return r;
 }
 
+/* What each member's check needs: the leader, and the WAL position a
+ * replica must have replayed before its catalogs say anything. */
+struct member_check {
+	const char *leader;
+	const char *lsn;
+	int64_t end;
+};
+
+/* One member (hp_run_each: the members in parallel, each on its own
+ * session): the preload, then, on a replica once it has replayed the
+ * leader's position, each database's extensions. */
+static int verify_member(struct hp_hostrun *h, void *arg)
+{
+	const struct member_check *c = arg;
+	const char *name = h->host->name;
+	int r;
+
+	if ((r = check_preload(h->run, name, &h->err)) == 0 &&
+	    (!strcmp(name, c->leader) ||
+	     (r = wait_replayed(h->run, name, c->lsn, c->end, &h->err)) == 0))
+		r = check_databases(h->run, name, &h->err);
+	return r;
+}
+
 static int verify_members(struct hp_run *run, const char *leader,
 			  struct hp_err *err)
 {
-	const struct hp_inventory *inv = run->inv;
-	int64_t end = hp_now_ms() + inv->validation.timeout_s * 1000LL;
+	struct member_check c;
 	char lsn[32];
 	size_t i;
 	int r;
 
-	if ((r = check_preload(run, leader, err)) < 0 ||
-	    (r = check_databases(run, leader, err)) < 0 ||
-	    (r = leader_lsn(run, leader, lsn, sizeof(lsn), err)) < 0)
+	if ((r = leader_lsn(run, leader, lsn, sizeof(lsn), err)) < 0)
 		return r;
-	for (i = 0; i < inv->nr_hosts && r == 0; i++) {
-		const char *h = inv->hosts[i].name;
+	c.leader = leader;
+	c.lsn = lsn;
+	c.end = hp_now_ms() + run->inv->validation.timeout_s * 1000LL;
+	if (!hp_run_each(run, HP_ROLE_PATRONI, verify_member, &c))
+		return 0;
+	for (i = 0; i < run->nr_hosts; i++)
+		if (run->hosts[i].failed) {
+			const struct hp_err *e = &run->hosts[i].err;
 
-		if (!(inv->hosts[i].roles & HP_ROLE_PATRONI) ||
-		    !strcmp(h, leader))
-			continue;
-		if ((r = check_preload(run, h, err)) == 0 &&
-		    (r = wait_replayed(run, h, lsn, end, err)) == 0)
-			r = check_databases(run, h, err);
-	}
-	return r;
+			return hp_err_set(err, e->code ? e->code : HP_EVERIFY,
+					  "%s", e->msg);
+		}
+	return hp_err_set(err, HP_EVERIFY, "a member failed its check");
 }
 
 int hp_extensions_verify(struct hp_run *run, struct hp_err *err)

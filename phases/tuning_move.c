@@ -205,8 +205,20 @@ int hp_wal_move_rolling(struct hp_run *run, struct hp_rest *rest,
 	size_t i;
 	int r = 0;
 
-	if (!run->opts.plan)
+	if (!run->opts.plan) {
+		bool any = false;
+
+		/* nothing to move (the usual no-op apply): no roll, no wait
+		 * for a stable cluster after each member */
+		for (i = 0; i < run->inv->nr_hosts && r == 0 && !any; i++)
+			if (run->inv->hosts[i].roles & HP_ROLE_PATRONI)
+				r = hp_wal_move_needed(
+					run, run->inv->hosts[i].name, &any,
+					err);
+		if (r < 0 || !any)
+			return r;
 		return hp_rolling_members(run, rest, &how, err);
+	}
 	/* plan: each member that would move says so; no switchover */
 	for (i = 0; i < run->inv->nr_hosts && r == 0; i++)
 		if (run->inv->hosts[i].roles & HP_ROLE_PATRONI)

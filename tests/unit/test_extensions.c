@@ -558,11 +558,13 @@ static void test_verify_names_what_failed(void **state)
 
 	(void)state;
 	x->run.phase = "extensions";
-	/* the leader pg2: preload, database app, its WAL position */
+	/* the leader pg2: its WAL position first, then (with the other
+	 * members, in parallel) its preload and database app */
+	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "0/3000060\n", "")
+		->times = 1;
 	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0,
-		       "pg_stat_statements,pg_cron\n", "")->times = 1;
+		       "pg_stat_statements,pg_cron\n", "");
 	hp_fake_expect(&x->fake[1], "'-d' 'app'", 0, good, "");
-	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "0/3000060\n", "");
 	/* pg1: no pg_cron in its preload */
 	hp_fake_expect(&x->fake[0], "'-d' 'postgres'", 0,
 		       "pg_stat_statements\x1b[2J\n", "");
@@ -576,10 +578,10 @@ static void test_verify_names_what_failed(void **state)
 	/* pg1 replayed the leader's position, but lacks pgcrypto */
 	x = px_new(yaml, false);
 	x->run.phase = "extensions";
-	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "pg_cron\n", "")
+	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "0/3000060\n", "")
 		->times = 1;
+	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "pg_cron\n", "");
 	hp_fake_expect(&x->fake[1], "'-d' 'app'", 0, good, "");
-	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "0/3000060\n", "");
 	hp_fake_expect(&x->fake[0], "'-d' 'postgres'", 0, "pg_cron\n", "")
 		->times = 1;
 	hp_fake_expect(&x->fake[0], "'-d' 'postgres'", 0, "t\n", "");
