@@ -119,6 +119,9 @@ struct hp_run {
 	struct hp_state *state; /* may be NULL in plan mode */
 	struct hp_render_secrets *secrets;
 	char *restapi_user, *restapi_password; /* Patroni REST writes */
+	/* TLS for every REST client of the run (hp_run_rest_init): the
+	 * cluster CA and haprov's client certificate; NULL with tls off */
+	struct hp_rest_tls *rest_tls;
 	char inventory_sha256[65];
 	/* the desired-state source (hp_desired_*): the inventory, or the
 	 * rollback point being restored */

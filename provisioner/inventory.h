@@ -47,6 +47,10 @@ struct hp_host {
 	char *address;  /* IPv4/IPv6 literal or DNS name, unique */
 	unsigned roles; /* HP_ROLE_* bits */
 	int line;       /* where the host was declared, for messages */
+	/* tls_cert / tls_key: a certificate and key supplied for this host
+	 * (PEM files, absolute after load); NULL: haprov issues one with the
+	 * cluster CA. Both or neither. */
+	char *tls_cert, *tls_key;
 };
 
 struct hp_ssh {
@@ -131,6 +135,28 @@ struct hp_secrets {
 	int password_length; /* 32 */
 	struct hp_secret_role *roles;
 	size_t nr_roles, alloc_roles;
+	/* secrets.tls: the cluster CA and the certificates' lifetimes */
+	struct hp_secrets_tls {
+		char *ca_cert, *ca_key; /* a supplied CA (PEM files, absolute
+					   after load), both or neither; NULL:
+					   haprov generates one */
+		int renew_days;	       /* 30: renew a certificate that expires
+					  within this many days (1..3650,
+					  below validity_days) */
+		int validity_days;     /* 365: a host or client certificate's
+					  lifetime (1..3650) */
+		int ca_validity_days;  /* 3650: a generated CA's lifetime */
+	} tls;
+};
+
+/* tls: the cluster's channels (etcd client and peer, Patroni's REST API,
+ * PostgreSQL, HAProxy's checks and stats page). `tls: false` is short for
+ * {enabled: false}. */
+struct hp_tls_conf {
+	bool enabled;		   /* default true */
+	bool insecure_skip_verify; /* default false: haprov's own clients
+				      skip server verification (for a
+				      migration only; plan flags it) */
 };
 
 /* An extension of a database: the inventory writes a name, or
@@ -189,6 +215,7 @@ struct hp_inventory {
 	struct hp_patroni patroni;
 	struct hp_haproxy haproxy;
 	struct hp_secrets secrets;
+	struct hp_tls_conf tls;
 	struct hp_extensions extensions;
 	struct hp_tuning tuning;
 	struct hp_validation validation;

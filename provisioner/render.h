@@ -49,7 +49,21 @@
 #define HP_HAPROXY_STATS_USER "haprov"
 #define HP_HAPROXY_STATS_SECRET "haproxy_stats"
 
+/*
+ * TLS material (PEM text), borrowed; used when the inventory's tls is on.
+ * host_cert/host_key are indexed like inv->hosts (NULL entries for hosts
+ * without certificates are an error when rendered). A NULL tls in a
+ * non-NULL hp_render_secrets with tls on is HP_EINVALID.
+ */
+struct hp_render_tls {
+	const char *ca;		       /* the trust bundle: the CA (two during
+					  a CA rotation) */
+	const char *const *host_cert;  /* PEM, by host index */
+	const char *const *host_key;   /* PEM, by host index (secret) */
+};
+
 struct hp_render_secrets {
+	const struct hp_render_tls *tls;
 	const char *superuser;
 	const char *replication;
 	const char *rewind;

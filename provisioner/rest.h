@@ -60,8 +60,26 @@ struct hp_rest_ops {
 		    struct hp_rest_resp *resp, struct hp_err *err);
 };
 
+/*
+ * TLS for https URLs (issue: every server certificate is verified against
+ * the cluster CA). PEM text, borrowed; handed to curl as in-memory blobs
+ * (CURLOPT_CAINFO_BLOB, CURLOPT_SSLCERT_BLOB, CURLOPT_SSLKEY_BLOB), so no
+ * key ever touches the disk. With ca_pem set, the system's CA store is not
+ * used. An https URL without ca_pem (and without insecure) is refused
+ * (HP_EINVALID): haprov never trusts a server it cannot verify.
+ * insecure (the inventory's tls.insecure_skip_verify) turns verification
+ * off, peer and host name both.
+ */
+struct hp_rest_tls {
+	const char *ca_pem;   /* trusted CAs (one or more PEM blocks) */
+	const char *cert_pem; /* client certificate, or NULL */
+	const char *key_pem;  /* its key, or NULL; never logged */
+	bool insecure;
+};
+
 struct hp_rest {
 	CURL *curl;
+	const struct hp_rest_tls *tls; /* borrowed; NULL: http only */
 	const struct hp_rest_ops *ops; /* NULL: the network (curl) */
 	void *ops_ctx;
 	const char *user;     /* basic auth, or NULL; borrowed */
