@@ -25,8 +25,8 @@
 #include "tls.h"
 #include "tls_priv.h"
 
-#define TLS_PEM_MAX (64 * 1024)   /* a supplied PEM file or text */
-#define TLS_B64_MAX (64 * 1024)   /* a store-form value to decode */
+#define TLS_PEM_MAX ((size_t)64 * 1024)  /* a supplied PEM file or text */
+#define TLS_B64_MAX ((size_t)64 * 1024)  /* a store-form value to decode */
 #define TLS_STORE_MAX 4000	  /* a store value is at most 4096 bytes */
 #define TLS_DAYS_MAX 36500	  /* a hundred years */
 #define TLS_NAME_MAX 253	  /* a DNS name */
@@ -640,7 +640,7 @@ int hp_tls_from_pem(char **out, const char *text, size_t len,
 				  kind);
 	if (len > TLS_PEM_MAX)
 		return hp_err_set(err, HP_EINVALID,
-				  "%s: larger than %d bytes", what,
+				  "%s: larger than %zu bytes", what,
 				  TLS_PEM_MAX);
 	if (!(bio = BIO_new_mem_buf(text, (int)len)))
 		hp_die_oom();
@@ -711,7 +711,7 @@ int hp_tls_read_pem_file(char **out, const char *path, const char *kind,
 			       path, hp_strerror(errno, eb, sizeof(eb)));
 	else if (len > TLS_PEM_MAX)
 		r = hp_err_set(err, HP_EINVALID,
-			       "%s: '%s' is larger than %d bytes", what, path,
+			       "%s: '%s' is larger than %zu bytes", what, path,
 			       TLS_PEM_MAX);
 	else
 		r = hp_tls_from_pem(out, text, len, kind, what, err);

@@ -45,7 +45,6 @@ static void name_line(char *out, size_t size, const X509_NAME *name)
 	struct hp_buf b = HP_BUF_INIT;
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *p = NULL;
-	long n;
 
 	out[0] = '\0';
 	if (!bio)
@@ -54,7 +53,8 @@ static void name_line(char *out, size_t size, const X509_NAME *name)
 	if (X509_NAME_print_ex(bio, name, 0,
 			       ASN1_STRFLGS_RFC2253 | XN_FLAG_SEP_CPLUS_SPC |
 				       XN_FLAG_FN_SN) >= 0) {
-		n = BIO_get_mem_data(bio, &p);
+		long n = BIO_get_mem_data(bio, &p);
+
 		if (n > 0 && p &&
 		    hp_buf_add_printable(&b, p, (size_t)n, size - 24) == 0)
 			hp_strlcpy(out, b.buf, size);

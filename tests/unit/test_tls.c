@@ -27,7 +27,7 @@
 
 /* 2026-01-01 00:00:00 UTC */
 #define NOW ((time_t)1767225600)
-#define DAY 86400
+#define DAY ((time_t)86400)
 
 /* ---- OpenSSL-side helpers (independent of tls.c) ------------------------ */
 
