@@ -25,11 +25,11 @@
 #include "tls.h"
 #include "tls_priv.h"
 
-#define TLS_PEM_MAX ((size_t)64 * 1024)  /* a supplied PEM file or text */
-#define TLS_B64_MAX ((size_t)64 * 1024)  /* a store-form value to decode */
-#define TLS_STORE_MAX 4000	  /* a store value is at most 4096 bytes */
-#define TLS_DAYS_MAX 36500	  /* a hundred years */
-#define TLS_NAME_MAX 253	  /* a DNS name */
+#define TLS_PEM_MAX   ((size_t)64 * 1024) /* a supplied PEM file or text */
+#define TLS_B64_MAX   ((size_t)64 * 1024) /* a store-form value to decode */
+#define TLS_STORE_MAX 4000  /* a store value is at most 4096 bytes */
+#define TLS_DAYS_MAX  36500 /* a hundred years */
+#define TLS_NAME_MAX  253   /* a DNS name */
 
 /* ---- errors and the store form ----------------------------------------- */
 
@@ -66,14 +66,16 @@ int hp_tls_b64_decode(unsigned char **der, size_t *len, const char *b64,
 	*len = 0;
 	if (n == 0 || n > TLS_B64_MAX || n % 4 != 0)
 		return hp_err_set(err, HP_EINVALID,
-				  "not a one-line base64 value (length %zu)", n);
+				  "not a one-line base64 value (length %zu)",
+				  n);
 	if (b64[n - 1] == '=')
 		pad = b64[n - 2] == '=' ? 2 : 1;
 	for (i = 0; i < n - pad; i++)
 		if (!b64_char((unsigned char)b64[i]))
 			return hp_err_set(err, HP_EINVALID,
 					  "not a one-line base64 value "
-					  "(character %zu)", i + 1);
+					  "(character %zu)",
+					  i + 1);
 	out = OPENSSL_malloc(n / 4 * 3 + 1);
 	if (!out)
 		hp_die_oom();
@@ -203,8 +205,9 @@ static int set_serial(X509 *x, struct hp_err *err)
 		ok = bn && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
 	}
 	BN_free(bn);
-	return ok ? 0 : hp_tls_ossl_err(err, HP_ERROR,
-					"cannot make a serial number");
+	return ok ? 0
+		  : hp_tls_ossl_err(err, HP_ERROR,
+				    "cannot make a serial number");
 }
 
 static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value,
@@ -214,9 +217,10 @@ static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value,
 	int ok = ext && X509_add_ext(x, ext, -1);
 
 	X509_EXTENSION_free(ext);
-	return ok ? 0 : hp_tls_ossl_err(err, HP_ERROR,
-					"cannot add the extension %s '%s'",
-					OBJ_nid2sn(nid), value);
+	return ok ? 0
+		  : hp_tls_ossl_err(err, HP_ERROR,
+				    "cannot add the extension %s '%s'",
+				    OBJ_nid2sn(nid), value);
 }
 
 /* A DNS SAN entry: printable ASCII, no spaces, no commas. */
@@ -249,9 +253,22 @@ static int add_gen(GENERAL_NAMES *gens, GENERAL_NAME *g)
 	return -1;
 }
 
+static GENERAL_NAME *dns_name(const char *name)
+{
+	GENERAL_NAME *g = GENERAL_NAME_new();
+	ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+
+	if (!g || !ia5 || !ASN1_STRING_set(ia5, name, -1)) {
+		ASN1_IA5STRING_free(ia5);
+		GENERAL_NAME_free(g);
+		return NULL;
+	}
+	GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
+	return g;
+}
+
 /* subjectAltName built entry by entry (no config string to inject into). */
-static int add_san(X509 *x, const struct hp_tls_subject *s,
-		   struct hp_err *err)
+static int add_san(X509 *x, const struct hp_tls_subject *s, struct hp_err *err)
 {
 	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
 	GENERAL_NAME *g;
@@ -269,19 +286,7 @@ static int add_san(X509 *x, const struct hp_tls_subject *s,
 			free(p);
 			break;
 		}
-		g = GENERAL_NAME_new();
-		if (g) {
-			ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
-
-			if (!ia5 || !ASN1_STRING_set(ia5, s->dns[i], -1)) {
-				ASN1_IA5STRING_free(ia5);
-				GENERAL_NAME_free(g);
-				g = NULL;
-			} else {
-				GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
-			}
-		}
-		if (add_gen(gens, g) < 0)
+		if (add_gen(gens, dns_name(s->dns[i])) < 0)
 			r = hp_tls_ossl_err(err, HP_ERROR,
 					    "cannot add a DNS name");
 	}
@@ -334,16 +339,16 @@ static int set_subject(X509 *x, const char *cn, int is_ca, struct hp_err *err)
 	if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
 					(const unsigned char *)cn, -1, -1, 0) ||
 	    (is_ca && !X509_NAME_add_entry_by_txt(
-				  name, "O", MBSTRING_UTF8,
-				  (const unsigned char *)"haprov", -1, -1, 0)))
+			      name, "O", MBSTRING_UTF8,
+			      (const unsigned char *)"haprov", -1, -1, 0)))
 		return hp_tls_ossl_err(err, HP_EINVALID,
 				       "cannot set the common name");
 	return 0;
 }
 
 /* Version, serial, validity, subject, issuer and key of a new certificate. */
-static X509 *cert_base(const char *cn, int is_ca, const X509 *ca,
-		       EVP_PKEY *key, int days, time_t now, struct hp_err *err)
+static X509 *cert_base(const char *cn, int is_ca, const X509 *ca, EVP_PKEY *key,
+		       int days, time_t now, struct hp_err *err)
 {
 	X509 *x = X509_new();
 	time_t t = now;
@@ -392,10 +397,9 @@ static int add_usage(X509 *x, X509 *issuer, enum hp_tls_usage usage,
 		r = add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE",
 			    err) < 0 ||
 		    add_ext(x, &ctx, NID_key_usage,
-			    usage == HP_TLS_HOST
-				    ? "critical,digitalSignature,"
-				      "keyEncipherment"
-				    : "critical,digitalSignature",
+			    usage == HP_TLS_HOST ? "critical,digitalSignature,"
+						   "keyEncipherment"
+						 : "critical,digitalSignature",
 			    err) < 0 ||
 		    add_ext(x, &ctx, NID_ext_key_usage,
 			    usage == HP_TLS_HOST ? "serverAuth,clientAuth"
@@ -447,8 +451,8 @@ static EVP_PKEY *new_key(struct hp_err *err)
 	return k;
 }
 
-int hp_tls_ca_new(struct hp_tls_pair *out, const char *cn, int days,
-		  time_t now, struct hp_err *err)
+int hp_tls_ca_new(struct hp_tls_pair *out, const char *cn, int days, time_t now,
+		  struct hp_err *err)
 {
 	EVP_PKEY *key = new_key(err);
 	X509 *x = NULL;
@@ -616,8 +620,7 @@ static int block_matches(const char *name, const char *header, int want_key)
 	return strstr(header, "ENCRYPTED") ? -1 : 1;
 }
 
-static void block_free(char *name, char *header, unsigned char *data,
-		       long len)
+static void block_free(char *name, char *header, unsigned char *data, long len)
 {
 	OPENSSL_free(name);
 	OPENSSL_free(header);
@@ -625,8 +628,8 @@ static void block_free(char *name, char *header, unsigned char *data,
 		OPENSSL_clear_free(data, (size_t)len);
 }
 
-int hp_tls_from_pem(char **out, const char *text, size_t len,
-		    const char *kind, const char *what, struct hp_err *err)
+int hp_tls_from_pem(char **out, const char *text, size_t len, const char *kind,
+		    const char *what, struct hp_err *err)
 {
 	int want_key = strcmp(kind, "PRIVATE KEY") == 0, m = 0;
 	char *name = NULL, *header = NULL, *res = NULL;
@@ -639,9 +642,8 @@ int hp_tls_from_pem(char **out, const char *text, size_t len,
 		return hp_err_set(err, HP_EINVALID, "unknown PEM kind '%s'",
 				  kind);
 	if (len > TLS_PEM_MAX)
-		return hp_err_set(err, HP_EINVALID,
-				  "%s: larger than %zu bytes", what,
-				  TLS_PEM_MAX);
+		return hp_err_set(err, HP_EINVALID, "%s: larger than %zu bytes",
+				  what, TLS_PEM_MAX);
 	if (!(bio = BIO_new_mem_buf(text, (int)len)))
 		hp_die_oom();
 	while (m == 0 && PEM_read_bio(bio, &name, &header, &data, &dlen) == 1) {
@@ -659,7 +661,8 @@ int hp_tls_from_pem(char **out, const char *text, size_t len,
 	else if (m < 0)
 		hp_err_set(err, HP_EINVALID,
 			   "%s: encrypted keys are not supported (decrypt it "
-			   "first: openssl pkey -in KEY -out PLAIN)", what);
+			   "first: openssl pkey -in KEY -out PLAIN)",
+			   what);
 	else if (want_key)
 		res = key_block_to_b64(name, data, dlen, what, err);
 	else

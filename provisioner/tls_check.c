@@ -88,8 +88,9 @@ int hp_tls_cert_info(struct hp_tls_info *out, const char *cert,
 	if (hp_tls_asn1_time(&out->not_before, X509_get0_notBefore(x)) < 0 ||
 	    hp_tls_asn1_time(&out->not_after, X509_get0_notAfter(x)) < 0) {
 		X509_free(x);
-		return hp_tls_ossl_err(err, HP_EINVALID,
-				       "certificate: unreadable validity dates");
+		return hp_tls_ossl_err(
+			err, HP_EINVALID,
+			"certificate: unreadable validity dates");
 	}
 	name_line(out->subject, sizeof(out->subject), X509_get_subject_name(x));
 	name_line(out->issuer, sizeof(out->issuer), X509_get_issuer_name(x));
@@ -141,11 +142,12 @@ int hp_tls_check_issued(const char *cert, const char *ca_cert,
 	name_line(iss, sizeof(iss), X509_get_issuer_name(x));
 	name_line(cas, sizeof(cas), X509_get_subject_name(ca));
 	pub = X509_get0_pubkey(ca);
-	if (X509_NAME_cmp(X509_get_issuer_name(x),
-			  X509_get_subject_name(ca)) != 0)
+	if (X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(ca)) !=
+	    0)
 		hp_err_set(err, HP_EINVALID,
 			   "certificate '%s' is issued by '%s', not by the CA "
-			   "'%s'", subj, iss, cas);
+			   "'%s'",
+			   subj, iss, cas);
 	else if (!pub || X509_verify(x, pub) != 1)
 		hp_err_set(err, HP_EINVALID,
 			   "certificate '%s' is not signed by the CA '%s' (its "
@@ -172,11 +174,13 @@ int hp_tls_check_dates(const char *cert, time_t now, struct hp_err *err)
 	if (now < in.not_before)
 		return hp_err_set(err, HP_EINVALID,
 				  "certificate '%s' is not valid before %s "
-				  "(valid until %s)", in.subject, nb, na);
+				  "(valid until %s)",
+				  in.subject, nb, na);
 	if (now > in.not_after)
 		return hp_err_set(err, HP_EINVALID,
 				  "certificate '%s' expired on %s (valid from "
-				  "%s)", in.subject, na, nb);
+				  "%s)",
+				  in.subject, na, nb);
 	return 0;
 }
 
