@@ -271,7 +271,6 @@ static GENERAL_NAME *dns_name(const char *name)
 static int add_san(X509 *x, const struct hp_tls_subject *s, struct hp_err *err)
 {
 	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
-	GENERAL_NAME *g;
 	int r = 0;
 	size_t i;
 
@@ -304,7 +303,8 @@ static int add_san(X509 *x, const struct hp_tls_subject *s, struct hp_err *err)
 			free(p);
 			break;
 		}
-		g = GENERAL_NAME_new();
+		GENERAL_NAME *g = GENERAL_NAME_new();
+
 		if (g)
 			GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
 		else

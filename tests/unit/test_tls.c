@@ -44,7 +44,6 @@ static void san_string(X509 *x, char *out, size_t size)
 	out[0] = '\0';
 	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const unsigned char *d;
 
 		if (g->type == GEN_DNS) {
 			used += (size_t)snprintf(
@@ -54,7 +53,9 @@ static void san_string(X509 *x, char *out, size_t size)
 					g->d.dNSName));
 		} else {
 			assert_int_equal(g->type, GEN_IPADD);
-			d = ASN1_STRING_get0_data(g->d.iPAddress);
+			const unsigned char *d =
+				ASN1_STRING_get0_data(g->d.iPAddress);
+
 			if (ASN1_STRING_length(g->d.iPAddress) == 4)
 				used += (size_t)snprintf(
 					out + used, size - used,
@@ -378,11 +379,12 @@ static void test_from_pem_encrypted(void **state)
 {
 	EVP_PKEY *ec = EVP_EC_gen("P-256");
 	struct hp_err err;
-	char *text, *b64 = NULL;
+	char *b64 = NULL;
 
 	(void)state;
 	for (int pkcs8 = 0; pkcs8 < 2; pkcs8++) {
-		text = key_pem(ec, 1, pkcs8);
+		char *text = key_pem(ec, 1, pkcs8);
+
 		assert_int_equal(hp_tls_from_pem(&b64, text, strlen(text),
 						 "PRIVATE KEY",
 						 "secrets.tls.ca_key", &err),
