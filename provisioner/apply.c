@@ -501,11 +501,11 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 		goto out;
 	}
 	rc = run_phases(&run, &t, &r, &err);
-	if (rc < 0)
-		rc = fail_exit(r, &err);
 	/* verified: the certificates this apply issued become current */
-	else if (rc == HP_EXIT_OK &&
-		 (r = hp_run_secrets_promote_staged(&sec, &run, &err)) < 0)
+	if (rc == HP_EXIT_OK &&
+	    (r = hp_run_secrets_promote_staged(&sec, &run, &err)) < 0)
+		rc = -1;
+	if (rc < 0)
 		rc = fail_exit(r, &err);
 	prune_backups(&run);
 out:

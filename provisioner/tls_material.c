@@ -175,11 +175,10 @@ static int ca_supplied(const struct tls_ctx *c, struct hp_tls_pair *ca,
 		       struct hp_err *err)
 {
 	const struct hp_secrets_tls *t = &c->inv->secrets.tls;
-	int r = read_supplied(ca, t->ca_cert, t->ca_key, "secrets.tls.ca",
-			      err);
+	int r = read_supplied(ca, t->ca_cert, t->ca_key, "secrets.tls.ca", err);
 
-	if (r == 0 && (r = check_supplied(ca, t->ca_cert, NULL, NULL, c->now,
-					  err)) < 0)
+	if (r == 0 &&
+	    (r = check_supplied(ca, t->ca_cert, NULL, NULL, c->now, err)) < 0)
 		hp_tls_pair_release(ca);
 	return r;
 }
@@ -193,9 +192,10 @@ static int ca_usable(const struct tls_ctx *c, const struct hp_tls_pair *p,
 	if (r == 0)
 		r = hp_tls_check_dates(p->cert, c->now, err);
 	if (r < 0)
-		hp_err_prefix(err, "the cluster CA in the secret store '%s' "
-				   "(tls-ca-cert) cannot be used; rotate it "
-				   "(haprov rotate --ca)",
+		hp_err_prefix(err,
+			      "the cluster CA in the secret store '%s' "
+			      "(tls-ca-cert) cannot be used; rotate it "
+			      "(haprov rotate --ca)",
 			      c->inv->secrets.store);
 	return r;
 }
@@ -209,8 +209,8 @@ static int ca_get(const struct tls_ctx *c, struct hp_tls_pair *ca,
 	bool pinned = false, partial = false, fresh = false;
 	int r;
 
-	if (inv->secrets.tls.ca_cert && !json_object_get(c->pins,
-							 "tls-ca-cert")) {
+	if (inv->secrets.tls.ca_cert &&
+	    !json_object_get(c->pins, "tls-ca-cert")) {
 		if ((r = ca_supplied(c, &p, err)) < 0)
 			return r;
 		fresh = !store_has(c, "tls-ca", &p);
@@ -219,8 +219,8 @@ static int ca_get(const struct tls_ctx *c, struct hp_tls_pair *ca,
 				   xasprintf("the supplied CA '%s': written "
 					     "to the store",
 					     inv->secrets.tls.ca_cert));
-	} else if ((r = read_pair(c, "tls-ca", &p, &pinned, &partial,
-				  err)) == HP_ENOTFOUND) {
+	} else if ((r = read_pair(c, "tls-ca", &p, &pinned, &partial, err)) ==
+		   HP_ENOTFOUND) {
 		char *cn = xasprintf("haprov %s CA", inv->cluster);
 
 		if (partial)
@@ -303,7 +303,7 @@ static int issue(const struct tls_ctx *c, const struct hp_tls_pair *ca,
 			ips[s.nr_ips++] = h->address;
 		else
 			dns[s.nr_dns++] = h->address;
-		if (strcmp(h->address, "127.0.0.1"))
+		if (strcmp(h->address, "127.0.0.1") != 0)
 			ips[s.nr_ips++] = "127.0.0.1";
 	}
 	return hp_tls_issue(out, ca, &s, h ? HP_TLS_HOST : HP_TLS_CLIENT,
@@ -399,8 +399,8 @@ static int pem_item(const struct hp_tls_material *m, const char *name,
 }
 
 /* The render and REST views, from the items. */
-static int make_views(struct hp_tls_material *m,
-		      const struct hp_inventory *inv, struct hp_err *err)
+static int make_views(struct hp_tls_material *m, const struct hp_inventory *inv,
+		      struct hp_err *err)
 {
 	size_t i;
 	int r;
@@ -496,9 +496,8 @@ void hp_tls_material_pins(const struct hp_tls_material *m, json_t *pins)
 				    json_string(m->items[i].sha256));
 }
 
-int hp_tls_material_promote(const struct hp_tls_material *m,
-			    const char *store, bool only_fresh,
-			    struct hp_err *err)
+int hp_tls_material_promote(const struct hp_tls_material *m, const char *store,
+			    bool only_fresh, struct hp_err *err)
 {
 	size_t i;
 	int r = 0;

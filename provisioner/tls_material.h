@@ -85,9 +85,8 @@ void hp_tls_material_pins(const struct hp_tls_material *m, json_t *pins);
 
 /* Make the items current in store (hp_secret_promote): only the fresh
  * ones (after an apply verified), or all (after a rollback verified). */
-int hp_tls_material_promote(const struct hp_tls_material *m,
-			    const char *store, bool only_fresh,
-			    struct hp_err *err);
+int hp_tls_material_promote(const struct hp_tls_material *m, const char *store,
+			    bool only_fresh, struct hp_err *err);
 
 /* Whether name is one of the TLS material's store names ("tls-..."). */
 bool hp_tls_material_name(const char *name);

@@ -31,17 +31,17 @@ static void inv_init(void)
 {
 	memset(&inv, 0, sizeof(inv));
 	memset(hosts, 0, sizeof(hosts));
-	hosts[0] = (struct hp_host){.name = (char *)(uintptr_t)"pg1",
-				    .address = (char *)(uintptr_t)"10.0.0.1",
+	hosts[0] = (struct hp_host){.name = (char *)(uintptr_t) "pg1",
+				    .address = (char *)(uintptr_t) "10.0.0.1",
 				    .roles = HP_ROLE_ETCD | HP_ROLE_PATRONI};
-	hosts[1] = (struct hp_host){.name = (char *)(uintptr_t)"pg2",
-				    .address = (char *)(uintptr_t)"fd00::2",
+	hosts[1] = (struct hp_host){.name = (char *)(uintptr_t) "pg2",
+				    .address = (char *)(uintptr_t) "fd00::2",
 				    .roles = HP_ROLE_PATRONI};
-	hosts[2] = (struct hp_host){.name = (char *)(uintptr_t)"spare",
-				    .address = (char *)(uintptr_t)"db3.lan"};
+	hosts[2] = (struct hp_host){.name = (char *)(uintptr_t) "spare",
+				    .address = (char *)(uintptr_t) "db3.lan"};
 	inv.hosts = hosts;
 	inv.nr_hosts = 3;
-	inv.cluster = (char *)(uintptr_t)"main";
+	inv.cluster = (char *)(uintptr_t) "main";
 	inv.secrets.store = tpath("store");
 	inv.secrets.tls.renew_days = 30;
 	inv.secrets.tls.validity_days = 365;
@@ -79,9 +79,8 @@ static void promote(const struct hp_tls_material *m)
 {
 	struct hp_err err;
 
-	assert_int_equal(hp_tls_material_promote(m, inv.secrets.store, true,
-						 &err),
-			 0);
+	assert_int_equal(
+		hp_tls_material_promote(m, inv.secrets.store, true, &err), 0);
 }
 
 static const char *sha_of(const struct hp_tls_material *m, const char *name)
@@ -187,15 +186,15 @@ static void test_reissued_new_ca_or_address(void **state)
 						"tls-ca-cert", ca.cert, sha,
 						&err),
 			 0);
-	assert_int_equal(hp_secret_promote(inv.secrets.store, "tls-ca-cert",
-					   sha, &err),
-			 0);
+	assert_int_equal(
+		hp_secret_promote(inv.secrets.store, "tls-ca-cert", sha, &err),
+		0);
 	assert_int_equal(hp_secret_keep_version(inv.secrets.store, "tls-ca-key",
 						ca.key, sha, &err),
 			 0);
-	assert_int_equal(hp_secret_promote(inv.secrets.store, "tls-ca-key",
-					   sha, &err),
-			 0);
+	assert_int_equal(
+		hp_secret_promote(inv.secrets.store, "tls-ca-key", sha, &err),
+		0);
 	make(&b, NULL, false, T0);
 	assert_non_null(strstr(change(&b, "tls-host-pg1"),
 			       "not issued by the current CA"));
@@ -203,7 +202,7 @@ static void test_reissued_new_ca_or_address(void **state)
 	assert_null(change(&b, "tls-ca"));
 	promote(&b);
 	/* pg1 moved: its certificate no longer names its address */
-	hosts[0].address = (char *)(uintptr_t)"10.0.0.7";
+	hosts[0].address = (char *)(uintptr_t) "10.0.0.7";
 	make(&c, NULL, false, T0);
 	assert_non_null(strstr(change(&c, "tls-host-pg1"), "10.0.0.7"));
 	assert_null(change(&c, "tls-host-pg2"));
@@ -251,11 +250,11 @@ static void test_supplied_ca_wrong_key_refused(void **state)
 	inv.secrets.tls.ca_key = write_pem("ca.key", ca1.key, "PRIVATE KEY");
 	make(&m, NULL, false, T0);
 	assert_non_null(strstr(change(&m, "tls-ca"), "supplied"));
-	assert_int_equal(hp_tls_check_issued(hp_tls_material_item(
-						     &m, "tls-host-pg1-cert")
-						     ->val,
-					     ca1.cert, &err),
-			 0);
+	assert_int_equal(
+		hp_tls_check_issued(
+			hp_tls_material_item(&m, "tls-host-pg1-cert")->val,
+			ca1.cert, &err),
+		0);
 	promote(&m);
 	hp_tls_material_release(&m);
 	make(&m, NULL, false, T0);
@@ -278,9 +277,8 @@ static void test_supplied_host_cert_without_address(void **state)
 
 	(void)state;
 	assert_int_equal(hp_tls_ca_new(&ca, "one", 3650, T0, &err), 0);
-	assert_int_equal(hp_tls_issue(&leaf, &ca, &s, HP_TLS_HOST, 365, T0,
-				      &err),
-			 0);
+	assert_int_equal(
+		hp_tls_issue(&leaf, &ca, &s, HP_TLS_HOST, 365, T0, &err), 0);
 	inv.secrets.tls.ca_cert = write_pem("ca.crt", ca.cert, "CERTIFICATE");
 	inv.secrets.tls.ca_key = write_pem("ca.key", ca.key, "PRIVATE KEY");
 	hosts[0].tls_cert = write_pem("pg1.crt", leaf.cert, "CERTIFICATE");
@@ -292,7 +290,7 @@ static void test_supplied_host_cert_without_address(void **state)
 	assert_false(exists(inv.secrets.store));
 	hp_tls_material_release(&m);
 	/* the same certificate for the address it names is taken as is */
-	hosts[0].address = (char *)(uintptr_t)"10.0.0.9";
+	hosts[0].address = (char *)(uintptr_t) "10.0.0.9";
 	make(&m, NULL, false, T0);
 	assert_string_equal(hp_tls_material_item(&m, "tls-host-pg1-cert")->val,
 			    leaf.cert);
@@ -379,9 +377,8 @@ static void test_pins_hold_every_name(void **state)
 	assert_int_equal(r.nr_changes, 0);
 	assert_string_equal(sha_of(&r, "tls-host-pg1-cert"),
 			    sha_of(&a, "tls-host-pg1-cert"));
-	assert_int_equal(hp_tls_material_promote(&r, inv.secrets.store, false,
-						 NULL),
-			 0);
+	assert_int_equal(
+		hp_tls_material_promote(&r, inv.secrets.store, false, NULL), 0);
 	{
 		char *v = NULL;
 		struct hp_err err;
@@ -389,9 +386,8 @@ static void test_pins_hold_every_name(void **state)
 		assert_int_equal(hp_secret_read(&v, inv.secrets.store,
 						"tls-host-pg1-cert", &err),
 				 0);
-		assert_string_equal(v, hp_tls_material_item(
-					       &a, "tls-host-pg1-cert")
-					       ->val);
+		assert_string_equal(
+			v, hp_tls_material_item(&a, "tls-host-pg1-cert")->val);
 		hp_secret_free(v);
 	}
 	json_decref(pins);
