@@ -277,14 +277,14 @@ bool hp_inv_hba_plaintext(const char *line)
 					    "hostnogssenc"};
 	struct token t[HBA_MAX_TOKENS];
 	struct hp_buf why = HP_BUF_INIT;
-	size_t nr, method = 3;
+	size_t nr;
 	bool r = false;
 
 	if (tokenize(line, t, &nr, &why) && nr > 3 &&
 	    one_of(&t[0], plain, HP_ARRAY_SIZE(plain))) {
 		size_t used = hba_address(&t[3], nr - 3, &why);
+		size_t method = 3 + used;
 
-		method += used;
 		r = used && nr > method && !tok_is(&t[method], "reject");
 	}
 	hp_buf_release(&why);
