@@ -63,13 +63,13 @@ struct hp_render_tls {
 };
 
 struct hp_render_secrets {
+	const struct hp_render_tls *tls;
 	const char *superuser;
 	const char *replication;
 	const char *rewind;
 	const char *restapi;
 	const char *haproxy_stats; /* the stats page's basic-auth password
 				      (user "haprov"), secret "haproxy_stats" */
-	const struct hp_render_tls *tls; /* NULL: tls off */
 };
 
 /* The template of the i-th file render.c can render (in render order), or
