@@ -461,13 +461,13 @@ static int has_current(const char *store, const char *name, bool *yes,
 static int stage(const struct hp_tls_material *m, const char *store,
 		 struct hp_err *err)
 {
-	const struct hp_tls_item *it;
 	size_t i;
 	bool cur = true;
 	int r = 0;
 
 	for (i = 0; i < m->nr_items && r == 0; i++) {
-		it = &m->items[i];
+		const struct hp_tls_item *it = &m->items[i];
+
 		if (!it->fresh)
 			continue;
 		if ((r = hp_secret_store_create(store, err)) == 0 &&
