@@ -1,5 +1,6 @@
 /* What the phases share: the phase table, the per-host converge sequence,
  * rendering a host's files for a phase, and the state-repository commit. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -236,12 +237,24 @@ int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
 	return 0;
 }
 
+/* The scheme of hp_url: set once per process before any thread starts
+ * (hp_run_init, haprov status), read by every host's worker. */
+static atomic_bool url_https;
+
+void hp_url_set_https(bool on)
+{
+	atomic_store(&url_https, on);
+}
+
 char *hp_url(const struct hp_host *host, int port, const char *path)
 {
+	const char *scheme = atomic_load(&url_https) ? "https" : "http";
+
 	/* an IPv6 literal needs brackets in a URL */
 	if (strchr(host->address, ':'))
-		return xasprintf("http://[%s]:%d%s", host->address, port, path);
-	return xasprintf("http://%s:%d%s", host->address, port, path);
+		return xasprintf("%s://[%s]:%d%s", scheme, host->address, port,
+				 path);
+	return xasprintf("%s://%s:%d%s", scheme, host->address, port, path);
 }
 
 void hp_want_files_free(struct hp_want_file *f, size_t nr)

@@ -148,8 +148,11 @@ int hp_phase_packages_host(struct hp_hostrun *h, void *arg);
 int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
 		  hp_host_fn fn, void *arg, struct hp_err *err);
 
-/* "http://address:port/path" for host; the caller frees it. */
+/* "http://address:port/path" for host ("[v6]" in brackets), "https://"
+ * when hp_url_set_https(true) was called: hp_run_init does with the
+ * inventory's tls.enabled, as does haprov status. The caller frees it. */
 char *hp_url(const struct hp_host *host, int port, const char *path);
+void hp_url_set_https(bool on);
 
 /* Commit the phase's state (files per host, run record, and each
  * snapshot: snapshots maps a state path to the JSON recorded there, may

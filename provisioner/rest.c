@@ -1,6 +1,8 @@
 /* HTTP + JSON client for the services' REST APIs. See rest.h. */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "rest.h"
@@ -121,6 +123,87 @@ static bool method_known(const char *m)
 	return false;
 }
 
+/* A failure of the TLS handshake itself: the server's certificate did not
+ * verify, or the server refused ours, as opposed to no connection. */
+static bool rest_tls_failure(CURLcode cc, const char *text)
+{
+	switch (cc) {
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		/* TLS 1.3: a server that refuses our certificate says so with
+		 * an alert after the handshake ("tlsv13 alert certificate
+		 * required"), seen on the first read */
+		return strstr(text, "alert") != NULL;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CLIENTCERT:
+	case CURLE_USE_SSL_FAILED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* https needs a way to verify the server: the CA, or the explicit
+ * insecure switch. http needs nothing. */
+static int rest_tls_check(const struct hp_rest *r, const char *method,
+			  const char *url, struct hp_err *err)
+{
+	if (strncasecmp(url, "https://", 8))
+		return 0;
+	if (r->tls && (r->tls->insecure || (r->tls->ca_pem && *r->tls->ca_pem)))
+		return 0;
+	return hp_err_set(err, HP_EINVALID,
+			  "%s %s: refusing https without the cluster CA to "
+			  "verify the server (tls.insecure_skip_verify is "
+			  "the only way around it)", method, url);
+}
+
+static void rest_blob(CURL *c, CURLoption opt, const char *pem)
+{
+	struct curl_blob b = {(void *)(uintptr_t)pem, pem ? strlen(pem) : 0,
+			      CURL_BLOB_COPY};
+
+	curl_easy_setopt(c, opt, pem ? &b : NULL);
+}
+
+/*
+ * r->tls onto the handle: the CA as the only trust (no system store), the
+ * client certificate when there is one, verification unless insecure.
+ * Every option is set on every call, so nothing of a previous call stays.
+ */
+static void rest_tls_apply(const struct hp_rest *r, CURL *c)
+{
+	const struct hp_rest_tls *t = r->tls;
+	bool cert = t && t->cert_pem && t->key_pem;
+	bool verify = !t || !t->insecure;
+
+	rest_blob(c, CURLOPT_CAINFO_BLOB, t ? t->ca_pem : NULL);
+	if (t && t->ca_pem) {
+		curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
+	rest_blob(c, CURLOPT_SSLCERT_BLOB, cert ? t->cert_pem : NULL);
+	rest_blob(c, CURLOPT_SSLKEY_BLOB, cert ? t->key_pem : NULL);
+	if (cert) {
+		curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+}
+
 /* Map a failed transfer to our codes, keeping curl's text. */
 static int rest_curl_error(struct hp_rest *r, CURLcode cc, bool too_big,
 			   const char *method, const char *url,
@@ -142,6 +225,10 @@ static int rest_curl_error(struct hp_rest *r, CURLcode cc, bool too_big,
 		code = HP_EINVALID;
 		break;
 	default:
+		if (rest_tls_failure(cc, text))
+			return hp_err_set(err, HP_ETLS,
+					  "%s %s: refused at the TLS handshake "
+					  "(%s)", method, url, text);
 		code = HP_ECONNECT;
 		break;
 	}
@@ -181,6 +268,8 @@ static int rest_call(struct hp_rest *r, const char *method, const char *url,
 		return hp_err_set(err, HP_EINVALID,
 				  "refusing a URL with credentials in it; use "
 				  "the REST client's user and password");
+	if ((ret = rest_tls_check(r, method, url, err)) < 0)
+		return ret;
 	if (body) {
 		payload = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (!payload)
@@ -220,6 +309,7 @@ static int rest_call(struct hp_rest *r, const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, rest_write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	rest_tls_apply(r, c);
 	if (r->user) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, r->user);
@@ -260,6 +350,8 @@ out:
 	/* and keep no copy of the password longer than needed */
 	curl_easy_setopt(c, CURLOPT_USERNAME, NULL);
 	curl_easy_setopt(c, CURLOPT_PASSWORD, NULL);
+	/* nor a copy of the client key */
+	curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, NULL);
 	curl_slist_free_all(headers);
 	free(payload);
 	return ret;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "phases.h"
 #include "redact.h"
 #include "render.h"
 #include "rest.h"
@@ -73,6 +74,7 @@ void hp_run_init(struct hp_run *run, const struct hp_inventory *inv,
 	memset(run, 0, sizeof(*run));
 	run->inv = inv;
 	run->opts = *opts;
+	hp_url_set_https(inv->tls.enabled);
 	if (run->opts.parallel <= 0)
 		run->opts.parallel = inv->ssh.parallel;
 	make_run_id(run->run_id, sizeof(run->run_id));
@@ -98,6 +100,8 @@ int hp_run_rest_init(struct hp_run *run, struct hp_rest *r, int timeout_ms,
 {
 	int ret = hp_rest_init(r, timeout_ms, err);
 
+	if (ret == 0)
+		r->tls = run->rest_tls;
 	if (ret == 0 && run->rest_ops)
 		hp_rest_set_ops(r, run->rest_ops, run->rest_ctx);
 	return ret;

@@ -39,6 +39,9 @@ enum hp_error_code {
 	HP_EINTR = -11,    /* interrupted by a signal */
 	HP_ETOOBIG = -12,  /* a buffer reached its maximum */
 	HP_EAUTH = -13,    /* a server refused a role's credentials */
+	HP_ETLS = -14,     /* the TLS handshake failed: the server's
+			      certificate did not verify, or the server
+			      refused ours (not "connection refused") */
 };
 
 /*

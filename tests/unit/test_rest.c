@@ -667,6 +667,172 @@ static void test_poll_cuts_slow_tries(void **state)
 	free(u);
 }
 
+/* ---- TLS ------------------------------------------------------------------ */
+
+/* What the seam saw of the client's TLS. */
+struct tls_seen {
+	int calls;
+	const struct hp_rest_tls *tls;
+};
+
+static int seen_call(void *ctx, const struct hp_rest *r, const char *method,
+		     const char *u, const json_t *body,
+		     struct hp_rest_resp *resp, struct hp_err *err)
+{
+	struct tls_seen *s = ctx;
+
+	(void)method;
+	(void)u;
+	(void)body;
+	(void)err;
+	s->calls++;
+	s->tls = r->tls;
+	resp->status = 200;
+	return 0;
+}
+
+static const struct hp_rest_ops seen_ops = {seen_call};
+
+static void test_https_needs_the_ca(void **state)
+{
+	struct hp_rest r;
+	struct hp_rest_resp resp;
+	struct hp_err err;
+	struct tls_seen seen = {0};
+	struct hp_rest_tls no_ca = {NULL, "cert", "key", false};
+	struct hp_rest_tls empty_ca = {"", NULL, NULL, false};
+	struct hp_rest_tls insecure = {NULL, NULL, NULL, true};
+
+	(void)state;
+	hp_rest_resp_init(&resp);
+	assert_int_equal(hp_rest_init(&r, 2000, &err), 0);
+	hp_rest_set_ops(&r, &seen_ops, &seen);
+	/* no TLS at all, or TLS without a CA: refused before any traffic */
+	assert_int_equal(hp_rest_call(&r, "GET", "https://10.0.0.1:2379/health",
+				      NULL, &resp, &err),
+			 HP_EINVALID);
+	assert_non_null(strstr(err.msg, "cluster CA"));
+	r.tls = &no_ca;
+	assert_int_equal(hp_rest_call(&r, "GET", "HTTPS://10.0.0.1:2379/health",
+				      NULL, &resp, &err),
+			 HP_EINVALID);
+	r.tls = &empty_ca;
+	assert_int_equal(hp_rest_call(&r, "GET", "https://10.0.0.1:2379/health",
+				      NULL, &resp, &err),
+			 HP_EINVALID);
+	assert_int_equal(seen.calls, 0);
+	/* plain http needs nothing; insecure is the explicit way around */
+	r.tls = NULL;
+	assert_int_equal(hp_rest_call(&r, "GET", "http://10.0.0.1:2379/health",
+				      NULL, &resp, &err),
+			 0);
+	r.tls = &insecure;
+	assert_int_equal(hp_rest_call(&r, "GET", "https://10.0.0.1:2379/health",
+				      NULL, &resp, &err),
+			 0);
+	assert_int_equal(seen.calls, 2);
+	hp_rest_resp_release(&resp);
+	hp_rest_release(&r);
+}
+
+static void test_seam_sees_the_client_cert(void **state)
+{
+	struct hp_rest r;
+	struct hp_rest_resp resp;
+	struct hp_err err;
+	struct tls_seen seen = {0};
+	struct hp_rest_tls tls = {"-----BEGIN CERTIFICATE-----\n", "client",
+				  "key", false};
+
+	(void)state;
+	hp_rest_resp_init(&resp);
+	assert_int_equal(hp_rest_init(&r, 2000, &err), 0);
+	hp_rest_set_ops(&r, &seen_ops, &seen);
+	r.tls = &tls;
+	assert_int_equal(hp_rest_call(&r, "PATCH", "https://[fd00::1]:8008/config",
+				      NULL, &resp, &err),
+			 0);
+	assert_int_equal(seen.calls, 1);
+	assert_ptr_equal(seen.tls, &tls);
+	assert_string_equal(seen.tls->cert_pem, "client");
+	hp_rest_resp_release(&resp);
+	hp_rest_release(&r);
+}
+
+/* A server that answers anything with plain HTTP at once: a TLS client
+ * fails its handshake ("wrong version number"), with a connection made. */
+static void *plain_main(void *arg)
+{
+	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL);
+	static const char reply[] = "HTTP/1.1 400 X\r\nContent-Length: 0\r\n"
+				    "Connection: close\r\n\r\n";
+	char buf[4096];
+
+	if (fd < 0)
+		return NULL;
+	send_all(fd, reply, sizeof(reply) - 1);
+	shutdown(fd, SHUT_WR);
+	while (recv(fd, buf, sizeof(buf), 0) > 0)
+		;
+	close(fd);
+	return NULL;
+}
+
+static void test_handshake_failure_is_tls(void **state)
+{
+	struct hp_rest r;
+	struct hp_rest_resp resp;
+	struct hp_err err;
+	struct hp_rest_tls tls = {NULL, NULL, NULL, true};
+	pthread_t t;
+	int port, lfd = listen_any(&port, true);
+	char *u = xasprintf("https://127.0.0.1:%d/health", port);
+
+	(void)state;
+	assert_int_equal(pthread_create(&t, NULL, plain_main, &lfd), 0);
+	hp_rest_resp_init(&resp);
+	assert_int_equal(hp_rest_init(&r, 3000, &err), 0);
+	r.tls = &tls;
+	assert_int_equal(hp_rest_call(&r, "GET", u, NULL, &resp, &err),
+			 HP_ETLS);
+	assert_non_null(strstr(err.msg, "TLS handshake"));
+	pthread_join(t, NULL);
+	close(lfd);
+	hp_rest_resp_release(&resp);
+	hp_rest_release(&r);
+	free(u);
+}
+
+static void test_bad_ca_is_tls_not_refused(void **state)
+{
+	struct hp_rest r;
+	struct hp_rest_resp resp;
+	struct hp_err err;
+	struct hp_rest_tls tls = {"not a certificate\n", NULL, NULL, false};
+	pthread_t t;
+	int port, lfd = listen_any(&port, true);
+	char *u = xasprintf("https://127.0.0.1:%d/health", port);
+
+	(void)state;
+	assert_int_equal(pthread_create(&t, NULL, plain_main, &lfd), 0);
+	hp_rest_resp_init(&resp);
+	assert_int_equal(hp_rest_init(&r, 3000, &err), 0);
+	r.tls = &tls;
+	assert_int_equal(hp_rest_call(&r, "GET", u, NULL, &resp, &err),
+			 HP_ETLS);
+	/* the CA applies per call: the next call without TLS is plain http */
+	r.tls = NULL;
+	free(u);
+	u = url("/json");
+	assert_int_equal(hp_rest_call(&r, "GET", u, NULL, &resp, &err), 0);
+	assert_int_equal(resp.status, 200);
+	pthread_join(t, NULL);
+	close(lfd);
+	hp_rest_resp_release(&resp);
+	hp_rest_release(&r);
+	free(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -686,6 +852,10 @@ int main(void)
 		cmocka_unit_test(test_poll_deadline_reports_last_answer),
 		cmocka_unit_test(test_poll_deadline_reports_connection_error),
 		cmocka_unit_test(test_poll_cuts_slow_tries),
+		cmocka_unit_test(test_https_needs_the_ca),
+		cmocka_unit_test(test_seam_sees_the_client_cert),
+		cmocka_unit_test(test_handshake_failure_is_tls),
+		cmocka_unit_test(test_bad_ca_is_tls_not_refused),
 	};
 	int rc;
 
