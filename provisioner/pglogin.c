@@ -93,7 +93,7 @@ bool hp_pg_sslmode_ok(const char *m)
 
 bool hp_pg_ssl_answer(const char *v, bool *out)
 {
-	if (!v || (strcmp(v, "t") && strcmp(v, "f")))
+	if (!v || (strcmp(v, "t") != 0 && strcmp(v, "f") != 0))
 		return false;
 	*out = v[0] == 't';
 	return true;
