@@ -281,6 +281,7 @@ struct srv {
 	bool stats_open;     /* stats page without password */
 	/* what the probes sent */
 	int nr_calls;
+	int other_pem; /* the other CA's client came with PEM cert and key */
 	int patch_ident, patch_had_pw, plain_had_pw;
 	char patch_body[64];
 };
@@ -303,9 +304,14 @@ static int answer(struct hp_rest_resp *resp, long st, const char *body)
 	return 0;
 }
 
-static int srv_etcd(struct srv *s, enum ident id, struct hp_rest_resp *resp,
-		    struct hp_err *err)
+static int srv_etcd(struct srv *s, enum ident id, const struct hp_rest *r,
+		    struct hp_rest_resp *resp, struct hp_err *err)
 {
+	if (id == ID_OTHER &&
+	    !strncmp(r->tls->cert_pem, "-----BEGIN CERTIFICATE-----\n", 28) &&
+	    !strncmp(r->tls->key_pem, "-----BEGIN PRIVATE KEY-----\n", 28) &&
+	    !strcmp(r->tls->ca_pem, s->own->ca_pem))
+		s->other_pem++;
 	if (id == ID_OWN || (id == ID_CA_ONLY && s->etcd_open) ||
 	    (id == ID_OTHER && s->etcd_any_ca))
 		return answer(resp, 200, "{\"leader\": \"1\"}");
@@ -349,7 +355,7 @@ static int srv_call(void *ctx, const struct hp_rest *r, const char *method,
 
 	s->nr_calls++;
 	if (strstr(url, ":2379/"))
-		return srv_etcd(s, id, resp, err);
+		return srv_etcd(s, id, r, resp, err);
 	if (strstr(url, ":8008/"))
 		return srv_patroni(s, id, r, method, url, body, resp, err);
 	if (strstr(url, ":7000/stats"))
@@ -424,8 +430,10 @@ static void test_etcd_probes(void **state)
 
 	(void)state;
 	assert_int_equal(hp_tls_verify_etcd(&x->run, &x->err), 0);
-	/* three identities at each of the two members */
+	/* three identities at each of the two members; the other CA's
+	 * client is a real certificate and key, trusting the cluster CA */
 	assert_int_equal(x->srv.nr_calls, 6);
+	assert_int_equal(x->srv.other_pem, 2);
 	fx_free(x);
 
 	x = fx_new();
