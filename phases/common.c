@@ -12,13 +12,19 @@
 #include "shell.h"
 #include "state.h"
 
-static const char *const etcd_files[] = { "etcd.env", "etcd-dropin.conf",
-					   NULL };
+static const char *const etcd_files[] = { "etcd-ca.crt", "etcd.crt",
+					   "etcd.key", "etcd.env",
+					   "etcd-dropin.conf", NULL };
 static const char *const patroni_files[] = { "createcluster.conf",
+					      "patroni-ca.crt",
+					      "patroni-host.crt",
+					      "patroni-host.key",
 					      "patroni.yml",
 					      "patroni_env.conf", NULL };
 static const char *const haproxy_files[] = { "haproxy-dropin.conf",
 					      "haproxy_env.conf",
+					      "haproxy-ca.crt",
+					      "haproxy-stats.pem",
 					      "haproxy.cfg", NULL };
 static const char *const patroni_dcs[] = { HP_DCS_REST, NULL };
 static const char *const extensions_dcs[] = { "shared_preload_libraries",

@@ -501,6 +501,10 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 		goto out;
 	}
 	rc = run_phases(&run, &t, &r, &err);
+	/* verified: the certificates this apply issued become current */
+	if (rc == HP_EXIT_OK &&
+	    (r = hp_run_secrets_promote_staged(&sec, &run, &err)) < 0)
+		rc = -1;
 	if (rc < 0)
 		rc = fail_exit(r, &err);
 	prune_backups(&run);

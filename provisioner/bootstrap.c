@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bootstrap.h"
 #include "phases.h"
@@ -263,6 +264,51 @@ static void set_render_view(struct hp_run_secrets *s)
 	s->rs.rewind = v[HP_SECRET_REWIND];
 	s->rs.restapi = v[HP_SECRET_RESTAPI];
 	s->rs.haproxy_stats = v[HP_SECRET_HAPROXY_STATS];
+	s->rs.tls = s->tls.ca_pem ? &s->tls.render : NULL;
+}
+
+/* Each certificate the material issued, renewed or took from the
+ * inventory, as a step of the secrets phase (plan: a change to come). */
+static void record_tls(struct hp_run *run, const struct hp_tls_material *m,
+		       int64_t t)
+{
+	const char *saved_phase = run->phase;
+	size_t i;
+
+	run->phase = "secrets";
+	for (i = 0; i < m->nr_changes; i++)
+		hp_run_record(run, m->changes[i].host[0] ? m->changes[i].host
+							 : NULL,
+			      HP_STEP_CHANGED, m->changes[i].step,
+			      m->changes[i].detail, NULL, t);
+	run->phase = saved_phase;
+}
+
+/* The run's TLS material (inventory tls on): made, recorded, handed to the
+ * render view and to every REST client of the run. pins: a rollback's. */
+static int load_tls(struct hp_run_secrets *s, struct hp_run *run,
+		    const json_t *pins, struct hp_err *err)
+{
+	int64_t t = hp_now_ms();
+	int r;
+
+	if (!run->inv->tls.enabled)
+		return 0;
+	if (run->opts.plan && run->inv->tls.insecure_skip_verify)
+		fprintf(stderr,
+			"haprov: WARNING: tls.insecure_skip_verify is set: "
+			"haprov does NOT verify the certificates of etcd, "
+			"Patroni and HAProxy (anyone on the network can "
+			"impersonate them); use it only during a migration\n");
+	r = hp_tls_material_make(&s->tls, run->inv, pins, run->opts.plan,
+				 time(NULL), err);
+	if (r < 0)
+		return r;
+	record_tls(run, &s->tls, t);
+	s->rest_slot = &run->rest_tls;
+	s->rest_prev = run->rest_tls;
+	run->rest_tls = &s->tls.rest;
+	return 0;
 }
 
 int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
@@ -319,6 +365,8 @@ int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
 		    (r = hp_secret_keep_version(store, defs[i].name, s->val[i],
 						NULL, err)) < 0)
 			return r;
+	if ((r = load_tls(s, run, NULL, err)) < 0)
+		return r;
 	set_render_view(s);
 	return 0;
 }
@@ -330,6 +378,9 @@ void hp_run_secrets_release(struct hp_run_secrets *s)
 	for (i = 0; i < HP_SECRET_NR; i++)
 		hp_secret_free(s->val[i]);
 	json_decref(s->pins);
+	hp_tls_material_release(&s->tls);
+	if (s->rest_slot)
+		*s->rest_slot = s->rest_prev;
 	memset(s, 0, sizeof(*s));
 }
 
@@ -344,6 +395,7 @@ json_t *hp_run_secrets_pins(const struct hp_run_secrets *s)
 		if (s->val[i] && s->sha256[i][0])
 			json_object_set_new(o, defs[i].name,
 					    json_string(s->sha256[i]));
+	hp_tls_material_pins(&s->tls, o);
 	return o;
 }
 
@@ -388,6 +440,8 @@ int hp_run_secrets_load_pinned(struct hp_run_secrets *s, struct hp_run *run,
 				  HP_SECRET_PINS_PATH);
 	for (i = 0; i < HP_SECRET_NR && r == 0; i++)
 		r = load_one_pinned(s, i, store, pins, err);
+	if (r == 0)
+		r = load_tls(s, run, pins, err);
 	if (r < 0) {
 		hp_run_secrets_release(s);
 		return r;
@@ -479,18 +533,30 @@ static int promote_role_pins(const json_t *pins, const struct hp_run *run,
 int hp_run_secrets_promote_pins(const struct hp_run_secrets *s,
 				const struct hp_run *run, struct hp_err *err)
 {
-	int i;
+	int i, r;
 
 	for (i = 0; i < HP_SECRET_NR; i++) {
-		int r;
-
 		if (s->val[i] && s->sha256[i][0] &&
 		    (r = hp_secret_promote(run->inv->secrets.store,
 					   defs[i].name, s->sha256[i],
 					   err)) < 0)
 			return r;
 	}
+	if (s->tls.nr_items &&
+	    (r = hp_tls_material_promote(&s->tls, run->inv->secrets.store,
+					 false, err)) < 0)
+		return r;
 	return promote_role_pins(s->pins, run, err);
+}
+
+int hp_run_secrets_promote_staged(const struct hp_run_secrets *s,
+				  const struct hp_run *run,
+				  struct hp_err *err)
+{
+	if (run->opts.plan)
+		return 0;
+	return hp_tls_material_promote(&s->tls, run->inv->secrets.store, true,
+				       err);
 }
 
 /* The pin set recorded at point (NULL: the working set); *out NULL when
@@ -611,6 +677,12 @@ int hp_run_secrets_commit_pins(struct hp_run *run, struct hp_err *err)
 		hp_secret_hash(v[i], sha);
 		json_object_set_new(pins, defs[i].name, json_string(sha));
 	}
+	/* the certificates the run uses (run->rest_tls is the material's
+	 * first member, tls_material.h) */
+	if (run->rest_tls)
+		hp_tls_material_pins((const struct hp_tls_material *)(const void *)
+					     run->rest_tls,
+				     pins);
 	if ((r = pin_roles(run, pins, err)) < 0) {
 		json_decref(pins);
 		return r;

@@ -25,6 +25,13 @@
  * error that names the store and the secret and says how to restore it.
  * `plan` never writes: a secret that apply would generate is reported as
  * a change ("would be generated") and rendered as "<secret:NAME>".
+ *
+ * TLS (inventory tls on): the same load also decides the run's TLS
+ * material (tls_material.h): the CA and certificates are issued when
+ * missing or due, staged in the store, and made current by
+ * hp_run_secrets_promote_staged once the apply verified; plan makes them in
+ * memory only and reports each one as a change. run->rest_tls and
+ * s->rs.tls are set from it.
  */
 #include <stdbool.h>
 
@@ -32,6 +39,7 @@
 
 #include "engine.h"
 #include "render.h"
+#include "tls_material.h"
 
 enum hp_secret_id {
 	HP_SECRET_SUPERUSER,
@@ -55,6 +63,12 @@ struct hp_run_secrets {
 	struct hp_render_secrets rs;
 	json_t *pins; /* a rollback's: the point's whole pin set, also the
 			 application roles' ("role-<name>") */
+	/* with the inventory's tls on: the CA and certificates
+	 * (tls_material.h); rs.tls and run->rest_tls point into it */
+	struct hp_tls_material tls;
+	/* run->rest_tls before this set pointed it at tls (restored on
+	 * release: a rollback's pinned set lives shorter than the run) */
+	struct hp_rest_tls **rest_slot, *rest_prev;
 };
 
 /* What the run found out about whether a missing secret is in use; a
@@ -115,7 +129,7 @@ int hp_run_secrets_load_pinned(struct hp_run_secrets *s, struct hp_run *run,
 			       const json_t *pins, struct hp_err *err);
 
 /* Make every loaded version of s current again (hp_secret_promote), after
- * a rollback to them verified. */
+ * a rollback to them verified; the TLS material's too. */
 int hp_run_secrets_promote_pins(const struct hp_run_secrets *s,
 				const struct hp_run *run, struct hp_err *err);
 
@@ -137,7 +151,19 @@ int hp_run_secrets_use_point(struct hp_run_secrets *pinned,
  */
 int hp_run_secrets_commit_pins(struct hp_run *run, struct hp_err *err);
 
-/* Wipe and free the values. */
+/*
+ * After an apply verified: make the TLS material this run issued or took
+ * from the inventory (staged as versions when the secrets loaded) current
+ * in the store, so the next run reuses it. Nothing in plan mode. Called by
+ * apply once every phase passed; until then the store's current
+ * certificates stay the old ones.
+ */
+int hp_run_secrets_promote_staged(const struct hp_run_secrets *s,
+				  const struct hp_run *run,
+				  struct hp_err *err);
+
+/* Wipe and free the values (the TLS keys too); run->rest_tls is put back
+ * to what it was before s set it. */
 void hp_run_secrets_release(struct hp_run_secrets *s);
 
 

@@ -5,6 +5,7 @@
  * is checked for type and passed through the sanitizer (status.h) before
  * it is printed or put into --json.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "rest.h"
 #include "secret_store.h"
 #include "status.h"
+#include "tls.h"
 
 /* s, remote, as a new JSON string of printable ASCII ("" for NULL). */
 static json_t *safe_str(const char *s)
@@ -384,10 +386,70 @@ void hp_status_format(struct hp_buf *out, const json_t *doc)
 	format_haproxy(out, doc);
 }
 
+/* The store's value name as PEM into *out (NULL when the store has none). */
+static int store_pem(char **out, const char *store, const char *name,
+		     const char *kind, struct hp_err *err)
+{
+	struct hp_buf b = HP_BUF_INIT;
+	char *v = NULL;
+	int r = hp_secret_read(&v, store, name, err);
+
+	*out = NULL;
+	if (r == 0 && (r = hp_tls_pem(&b, v, kind, err)) == 0)
+		*out = hp_buf_detach(&b, NULL);
+	explicit_bzero(b.buf, b.len);
+	hp_buf_release(&b);
+	hp_secret_free(v);
+	return r;
+}
+
+/* With tls on, the cluster CA (required) and haprov's client certificate
+ * (etcd with client-cert-auth wants one even for reads; optional). */
+static int status_tls(const struct hp_inventory *inv, struct hp_rest_tls *t,
+		      struct hp_err *err)
+{
+	const char *store = inv->secrets.store;
+	char *ca = NULL, *cert = NULL, *key = NULL;
+	struct hp_err e;
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	t->insecure = inv->tls.insecure_skip_verify;
+	r = store_pem(&ca, store, "tls-ca-cert", "CERTIFICATE", err);
+	t->ca_pem = ca;
+	if (r < 0 && !t->insecure) {
+		hp_err_prefix(err, "cannot read the cluster CA (tls-ca-cert) "
+				   "to verify the servers");
+		return r;
+	}
+	if (store_pem(&cert, store, "tls-client-cert", "CERTIFICATE", &e) ==
+		    0 &&
+	    store_pem(&key, store, "tls-client-key", "PRIVATE KEY", &e) == 0) {
+		t->cert_pem = cert;
+		t->key_pem = key;
+		return 0;
+	}
+	free(cert);
+	return 0;
+}
+
+static void status_tls_release(struct hp_rest_tls *t)
+{
+	char *key = (char *)(uintptr_t)t->key_pem;
+
+	if (key)
+		explicit_bzero(key, strlen(key));
+	free(key);
+	free((char *)(uintptr_t)t->cert_pem);
+	free((char *)(uintptr_t)t->ca_pem);
+	memset(t, 0, sizeof(*t));
+}
+
 int hp_cmd_status(struct hp_cmd_ctx *ctx)
 {
 	const struct hp_inventory *inv = ctx->inv;
 	struct hp_rest rest;
+	struct hp_rest_tls tls = {0};
 	struct hp_err err, serr;
 	struct hp_buf text = HP_BUF_INIT;
 	char *pw = NULL, *why = NULL;
@@ -397,6 +459,15 @@ int hp_cmd_status(struct hp_cmd_ctx *ctx)
 	if (hp_rest_init(&rest, 2000, &err) < 0) {
 		fprintf(stderr, "haprov: %s\n", err.msg);
 		return HP_EXIT_ERROR;
+	}
+	hp_url_set_https(inv->tls.enabled);
+	if (inv->tls.enabled) {
+		if (status_tls(inv, &tls, &err) < 0) {
+			fprintf(stderr, "haprov: %s\n", err.msg);
+			hp_rest_release(&rest);
+			return HP_EXIT_ERROR;
+		}
+		rest.tls = &tls;
 	}
 	hp_err_clear(&serr);
 	if (hp_inventory_count_role(inv, HP_ROLE_HAPROXY) &&
@@ -418,5 +489,6 @@ int hp_cmd_status(struct hp_cmd_ctx *ctx)
 	free(why);
 	json_decref(doc);
 	hp_rest_release(&rest);
+	status_tls_release(&tls);
 	return healthy ? HP_EXIT_OK : HP_EXIT_ERROR;
 }

@@ -393,7 +393,15 @@ static void walk_field(struct hp_inv_walk *w, const struct hp_inv_field *f,
 		break;
 	case T_MAP:
 		ok = v->type == YAML_MAPPING_NODE || hp_inv_is_null(v);
-		if (ok)
+		if (!ok && (f->flags & F_SCALAR) &&
+		    v->type == YAML_SCALAR_NODE) {
+			/* "tls: false" stands for "tls: {enabled: false}" */
+			char *kp = hp_inv_key_path(path, f->sub->fields[0].key);
+
+			walk_field(w, &f->sub->fields[0], kp, k, v, p);
+			ok = !hp_inv_is_bad(w->ld, kp);
+			free(kp);
+		} else if (ok)
 			walk_section(w, f->sub, path, v,
 				     hp_inv_is_null(v) ? k : v, p);
 		else

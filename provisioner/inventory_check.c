@@ -752,4 +752,5 @@ void hp_inv_cross_check(struct hp_inventory *inv, struct hp_inv_loader *ld)
 	check_parameters(inv, ld);
 	check_secrets(inv, ld);
 	check_extensions(inv, ld);
+	hp_inv_check_tls(inv, ld);
 }

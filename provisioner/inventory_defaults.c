@@ -165,6 +165,14 @@ void hp_inventory_apply_defaults(struct hp_inventory *inv,
 		free(p);
 	}
 
+	def_int(ld, "secrets.tls.renew_days", &sec->tls.renew_days, 30);
+	def_int(ld, "secrets.tls.validity_days", &sec->tls.validity_days, 365);
+	def_int(ld, "secrets.tls.ca_validity_days", &sec->tls.ca_validity_days,
+		3650);
+	def_bool(ld, "tls.enabled", &inv->tls.enabled, true);
+	def_bool(ld, "tls.insecure_skip_verify", &inv->tls.insecure_skip_verify,
+		 false);
+
 	def_int(ld, "validation.timeout_s", &val->timeout_s, 120);
 	/* capped at the key's own maximum, so the printed inventory loads */
 	def_int(ld, "validation.soak_s", &val->soak_s,

@@ -270,3 +270,23 @@ bool hp_inv_check_network(const char *s, struct hp_buf *why)
 	/* anything else wrong: the field's own words */
 	return hp_inv_valid_network(s);
 }
+
+bool hp_inv_hba_plaintext(const char *line)
+{
+	static const char *const plain[] = {"host", "hostnossl",
+					    "hostnogssenc"};
+	struct token t[HBA_MAX_TOKENS];
+	struct hp_buf why = HP_BUF_INIT;
+	size_t nr;
+	bool r = false;
+
+	if (tokenize(line, t, &nr, &why) && nr > 3 &&
+	    one_of(&t[0], plain, HP_ARRAY_SIZE(plain))) {
+		size_t used = hba_address(&t[3], nr - 3, &why);
+		size_t method = 3 + used;
+
+		r = used && nr > method && !tok_is(&t[method], "reject");
+	}
+	hp_buf_release(&why);
+	return r;
+}

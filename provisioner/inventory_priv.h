@@ -173,7 +173,8 @@ enum hp_inv_ftype {
 #define F_NONEMPTY 8u  /* a list that needs at least one item */
 #define F_PORT	   16u /* a TCP port a service listens on (collision check) */
 #define F_OWNED	   32u /* a remote directory haprov owns (chown, chmod) */
-#define F_SCALAR   64u /* a MAPLIST item may be a scalar: its first key */
+#define F_SCALAR   64u /* a MAPLIST item, or a MAP, may be a scalar: the
+			  value of its first key */
 
 struct hp_inv_section;
 
@@ -323,5 +324,11 @@ char *hp_inv_path_join(const char *base, const char *rel);
 void hp_inventory_apply_defaults(struct hp_inventory *inv,
 				 const struct hp_inv_loader *ld);
 void hp_inv_cross_check(struct hp_inventory *inv, struct hp_inv_loader *ld);
+/* The tls and secrets.tls checks (inventory_tls.c), part of the above. */
+void hp_inv_check_tls(struct hp_inventory *inv, struct hp_inv_loader *ld);
+/* A pg_hba line (one hp_inv_check_hba_line accepts) that lets a client in
+ * over the network without TLS: type host, hostnossl or hostnogssenc, and
+ * a method other than reject. */
+bool hp_inv_hba_plaintext(const char *line);
 
 #endif

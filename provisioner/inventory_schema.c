@@ -124,6 +124,8 @@ static const struct hp_inv_field host_fields[] = {
 	 .type = T_ROLES,
 	 .flags = F_REQ | F_NONEMPTY,
 	 .off = offsetof(struct hp_host, roles)},
+	LPATH("tls_cert", struct hp_host, tls_cert, F_NULL),
+	LPATH("tls_key", struct hp_host, tls_key, F_NULL),
 };
 static const struct hp_inv_section host_sec = SECTION(host_fields);
 
@@ -243,6 +245,19 @@ static void release_roles(void *base)
 static const struct hp_inv_list_ops role_list = {
 	push_role, count_roles, citem_role, item_role, release_roles, "role"};
 
+/* secrets.tls: a supplied CA (else haprov generates one) and lifetimes.
+ * A CA longer than 100 years is a typing mistake, not a policy. */
+static const struct hp_inv_field secrets_tls_fields[] = {
+	LPATH("ca_cert", struct hp_secrets_tls, ca_cert, F_NULL),
+	LPATH("ca_key", struct hp_secrets_tls, ca_key, F_NULL),
+	INT("renew_days", struct hp_secrets_tls, renew_days, 1, 3650),
+	INT("validity_days", struct hp_secrets_tls, validity_days, 1, 3650),
+	INT("ca_validity_days", struct hp_secrets_tls, ca_validity_days, 1,
+	    36500),
+};
+static const struct hp_inv_section secrets_tls_sec =
+	SECTION(secrets_tls_fields);
+
 static const struct hp_inv_field secrets_fields[] = {
 	LPATH("store", struct hp_secrets, store, 0),
 	STR("superuser", struct hp_secrets, superuser, 0, hp_inv_valid_pg_role,
@@ -255,6 +270,7 @@ static const struct hp_inv_field secrets_fields[] = {
 	    hp_inv_valid_pg_role, W_ROLE),
 	INT("password_length", struct hp_secrets, password_length, 16, 128),
 	MAPLIST("roles", 0, role_sec, role_list),
+	MAP("tls", struct hp_secrets, tls, 0, secrets_tls_sec),
 };
 static const struct hp_inv_section secrets_sec = SECTION(secrets_fields);
 
@@ -419,6 +435,13 @@ static const struct hp_inv_field backups_fields[] = {
 };
 static const struct hp_inv_section backups_sec = SECTION(backups_fields);
 
+/* tls: a mapping, or a boolean standing for {enabled: BOOL} (F_SCALAR). */
+static const struct hp_inv_field tls_fields[] = {
+	BOOL("enabled", struct hp_tls_conf, enabled),
+	BOOL("insecure_skip_verify", struct hp_tls_conf, insecure_skip_verify),
+};
+static const struct hp_inv_section tls_sec = SECTION(tls_fields);
+
 static void *push_host(void *base, int line)
 {
 	struct hp_inventory *inv = base;
@@ -466,6 +489,7 @@ static const struct hp_inv_field top_fields[] = {
 	MAP("patroni", struct hp_inventory, patroni, 0, patroni_sec),
 	MAP("haproxy", struct hp_inventory, haproxy, 0, haproxy_sec),
 	MAP("secrets", struct hp_inventory, secrets, 0, secrets_sec),
+	MAP("tls", struct hp_inventory, tls, F_SCALAR, tls_sec),
 	MAP("extensions", struct hp_inventory, extensions, 0, extensions_sec),
 	MAP("tuning", struct hp_inventory, tuning, 0, tuning_sec),
 	MAP("validation", struct hp_inventory, validation, 0, validation_sec),

@@ -21,12 +21,6 @@
 /* The HAProxy stats page's password, for haproxy.service (mode 0600) */
 #define HAPROXY_ENV_PATH "/etc/haproxy/haprov_env.conf"
 
-struct rin {
-	const struct hp_inventory *inv;
-	const struct hp_host *host;
-	const struct hp_render_secrets *secrets;
-	struct hp_render_cache *cache;
-};
 
 /* ---- contexts, one per template ----------------------------------------- */
 
@@ -102,8 +96,8 @@ static int build_initial_cluster(struct hp_render_cache *c, json_t **out,
 					       err)) < 0)
 			break;
 		hp = hp_render_host_port(h->address, inv->etcd.peer_port);
-		hp_buf_addf(&cluster, "%s%s=http://%s", cluster.len ? "," : "",
-			    h->name, hp);
+		hp_buf_addf(&cluster, "%s%s=%s://%s", cluster.len ? "," : "",
+			    h->name, hp_render_scheme(inv), hp);
 		free(hp);
 	}
 	if (r == 0)
@@ -117,6 +111,7 @@ static int etcd_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 {
 	const struct hp_inventory *inv = in->inv;
 	const struct hp_etcd *e = &inv->etcd;
+	const char *sch = hp_render_scheme(inv);
 	char *peer, *client;
 	int r;
 
@@ -135,15 +130,15 @@ static int etcd_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	if (r == 0)
 		r = hp_render_set_env(c, "token", e->token, "etcd.token", err);
 	json_object_set_new(c, "listen_peer_urls",
-			    hp_render_jnn(json_sprintf("http://%s", peer)));
-	json_object_set_new(
-		c, "listen_client_urls",
-		hp_render_jnn(json_sprintf("http://%s,http://127.0.0.1:%d",
-					   client, e->client_port)));
+			    hp_render_jnn(json_sprintf("%s://%s", sch, peer)));
+	json_object_set_new(c, "listen_client_urls",
+			    hp_render_jnn(json_sprintf("%s://%s,%s://127.0.0.1:%d",
+						       sch, client, sch,
+						       e->client_port)));
 	json_object_set_new(c, "advertise_peer_urls",
-			    hp_render_jnn(json_sprintf("http://%s", peer)));
+			    hp_render_jnn(json_sprintf("%s://%s", sch, peer)));
 	json_object_set_new(c, "advertise_client_urls",
-			    hp_render_jnn(json_sprintf("http://%s", client)));
+			    hp_render_jnn(json_sprintf("%s://%s", sch, client)));
 	/* joining a running cluster ("existing") is the etcd phase's job:
 	 * it adds the member first and renders with the live member list */
 	hp_render_set_str(c, "initial_cluster_state", "new");
@@ -151,7 +146,7 @@ static int etcd_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	hp_render_set_int(c, "election_ms", e->election_ms);
 	free(peer);
 	free(client);
-	return r;
+	return r < 0 ? r : hp_render_tls_etcd(c, in, err);
 }
 
 static int plain_ctx(json_t *c, const struct rin *in, struct hp_err *err)
@@ -410,9 +405,13 @@ static int patroni_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	hp_render_set_yaml(c, "namespace", p->namespace_);
 	hp_render_set_yaml(c, "name", host->name);
 
-	/* IPv4 as in the lab proof; "*" also listens on IPv6 */
+	/* IPv4 as in the lab proof; "*" also listens on IPv6. With TLS,
+	 * the host's address only (its certificate names it). */
 	o = hp_render_jnn(json_object());
-	s = xasprintf("%s:%d", ipv6 ? "*" : "0.0.0.0", p->restapi_port);
+	s = inv->tls.enabled
+		    ? hp_render_host_port(host->address, p->restapi_port)
+		    : xasprintf("%s:%d", ipv6 ? "*" : "0.0.0.0",
+				p->restapi_port);
 	hp_render_set_yaml(o, "listen", s);
 	free(s);
 	s = hp_render_host_port(host->address, p->restapi_port);
@@ -444,6 +443,8 @@ static int patroni_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	hp_render_set_yaml(o, "replication", inv->secrets.replication);
 	hp_render_set_yaml(o, "rewind", inv->secrets.rewind);
 	json_object_set_new(c, "users", o);
+	if ((r = hp_render_tls_patroni(c, in, err)) < 0)
+		return r;
 	return patroni_passwords(c, in, err);
 }
 
@@ -481,6 +482,15 @@ static int build_servers(struct hp_render_cache *c, json_t **out,
 		hp_render_set_str(srv, "name", m->name);
 		hp_render_set_str(srv, "address", addr);
 		free(addr);
+		/* HTTPS health checks, the certificate's name verified */
+		addr = inv->tls.enabled
+			       ? xasprintf(" check-ssl verify required ca-file "
+					   HP_TLS_HAPROXY_DIR
+					   "/ca.crt verifyhost %s",
+					   m->name)
+			       : xstrdup("");
+		hp_render_set_str(srv, "check_tls", addr);
+		free(addr);
 		json_array_append_new(servers, srv);
 	}
 	if (r == 0 && !json_array_size(servers))
@@ -500,6 +510,7 @@ static int haproxy_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	const struct hp_haproxy *h = &inv->haproxy;
 	json_t *check = hp_render_jnn(json_object());
 	char *s;
+	int r;
 
 	hp_render_set_str(c, "cluster", inv->cluster);
 	hp_render_set_int(c, "maxconn", h->maxconn);
@@ -526,6 +537,8 @@ static int haproxy_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	hp_render_set_int(check, "fall", h->check.fall);
 	hp_render_set_int(check, "rise", h->check.rise);
 	json_object_set_new(c, "check", check);
+	if ((r = hp_render_tls_haproxy(c, in, err)) < 0)
+		return r;
 	return set_cached(c, "servers", in->cache, &in->cache->servers,
 			  build_servers, err);
 }
@@ -557,20 +570,6 @@ static int haproxy_env_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 
 /* ---- the files --------------------------------------------------------------
  */
-
-struct file_spec {
-	const char *path;
-	const char *template;
-	const char *owner, *group;
-	const char *services;
-	const char *check_cmd;
-	int (*ctx)(json_t *c, const struct rin *in, struct hp_err *err);
-	unsigned role;
-	unsigned mode;
-	bool secret;
-	bool reload;
-	bool before_install;
-};
 
 static const struct file_spec specs[] = {
 	{.role = HP_ROLE_ETCD,
@@ -658,9 +657,23 @@ static const struct file_spec specs[] = {
 	 .ctx = haproxy_ctx},
 };
 
+/* Render order: each service's TLS files before the file that names
+ * them (haproxy -c reads stats.pem; etcd and Patroni would restart into a
+ * missing certificate). */
+static const struct file_spec *const order[] = {
+	&hp_render_tls_specs[0], &hp_render_tls_specs[1],
+	&hp_render_tls_specs[2], &specs[0],
+	&specs[1],		 &specs[2],
+	&hp_render_tls_specs[3], &hp_render_tls_specs[4],
+	&hp_render_tls_specs[5], &specs[3],
+	&specs[4],		 &specs[5],
+	&specs[6],		 &hp_render_tls_specs[6],
+	&hp_render_tls_specs[7], &specs[7],
+};
+
 const char *hp_render_file_template(size_t i)
 {
-	return i < HP_ARRAY_SIZE(specs) ? specs[i].template : NULL;
+	return i < HP_ARRAY_SIZE(order) ? order[i]->template : NULL;
 }
 
 static const struct hp_template_file *find_template(const char *name)
@@ -793,10 +806,11 @@ int hp_render_host_cached(struct hp_rendered *out, struct hp_render_cache *c,
 	    (r = hp_render_check_token(host->name, "host name", err)) < 0 ||
 	    (r = hp_render_check_token(host->address, "host address", err)) < 0)
 		goto out;
-	for (i = 0; i < HP_ARRAY_SIZE(specs); i++) {
-		if (!(host->roles & specs[i].role))
+	for (i = 0; i < HP_ARRAY_SIZE(order); i++) {
+		if (!(host->roles & order[i]->role) ||
+		    (order[i]->tls && !c->inv->tls.enabled))
 			continue;
-		if ((r = render_one(out, &specs[i], &in, err)) < 0)
+		if ((r = render_one(out, order[i], &in, err)) < 0)
 			goto out;
 	}
 out:

@@ -49,6 +49,7 @@ int hp_render_pg_hba(json_t *list, json_t *ident,
 	static const char *const loopback[] = {"127.0.0.1/32", "::1/128"};
 	struct hp_buf repl = HP_BUF_INIT, su = HP_BUF_INIT;
 	size_t i, nr_loop = ipv6 ? 2 : 1;
+	const char *net = inv->tls.enabled ? "hostssl" : "host";
 	int r;
 
 	if ((r = hba_role(&repl, inv->secrets.replication,
@@ -89,13 +90,15 @@ int hp_render_pg_hba(json_t *list, json_t *ident,
 	for (i = 0; i < nr_loop; i++)
 		add_hba(list, "host replication %s %s scram-sha-256", repl.buf,
 			loopback[i]);
+	/* network lines: hostssl when tls is on (loopback stays host) */
 	for (i = 0; i < nets->nr; i++)
-		add_hba(list, "host replication %s %s scram-sha-256", repl.buf,
-			nets->items[i]);
+		add_hba(list, "%s replication %s %s scram-sha-256", net,
+			repl.buf, nets->items[i]);
 	for (i = 0; i < nr_loop; i++)
 		add_hba(list, "host all all %s scram-sha-256", loopback[i]);
 	for (i = 0; i < nets->nr; i++)
-		add_hba(list, "host all all %s scram-sha-256", nets->items[i]);
+		add_hba(list, "%s all all %s scram-sha-256", net,
+			nets->items[i]);
 	for (i = 0; i < p->pg_hba.nr; i++) {
 		/* Patroni writes one list item per line */
 		if (hp_render_has_ctrl(p->pg_hba.items[i])) {

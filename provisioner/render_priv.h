@@ -11,6 +11,55 @@
 
 #include "render.h"
 
+/* What a context builder gets: the inventory, the host, the secrets
+ * (NULL: placeholders) and the shared cache. */
+struct rin {
+	const struct hp_inventory *inv;
+	const struct hp_host *host;
+	const struct hp_render_secrets *secrets;
+	struct hp_render_cache *cache;
+};
+
+/* One managed file: where, from which template, how it is written. */
+struct file_spec {
+	const char *path;
+	const char *template;
+	const char *owner, *group;
+	const char *services;
+	const char *check_cmd;
+	int (*ctx)(json_t *c, const struct rin *in, struct hp_err *err);
+	unsigned role;
+	unsigned mode;
+	bool secret;
+	bool reload;
+	bool before_install;
+	bool tls; /* rendered only when the inventory's tls is on */
+};
+
+/* The TLS files (render_tls.c), in this order: etcd ca, cert, key;
+ * patroni ca, cert, key; haproxy ca, stats.pem. */
+#define HP_RENDER_NR_TLS 8
+extern const struct file_spec hp_render_tls_specs[HP_RENDER_NR_TLS];
+
+/* The paths the TLS files are written to, which other files name. */
+#define HP_TLS_ETCD_DIR "/etc/etcd/tls"
+#define HP_TLS_PATRONI_DIR "/etc/patroni/tls"
+#define HP_TLS_HAPROXY_DIR "/etc/haproxy/tls"
+
+/*
+ * The TLS settings of etcd.env, config.yml and haproxy.cfg into c: key
+ * "tls" false when tls is off, else an object of paths and URLs the
+ * templates use. HP_EINVALID when tls is on and secrets lacks
+ * the TLS material, or a TLS parameter is set by hand.
+ */
+int hp_render_tls_etcd(json_t *c, const struct rin *in, struct hp_err *err);
+int hp_render_tls_patroni(json_t *c, const struct rin *in,
+			  struct hp_err *err);
+int hp_render_tls_haproxy(json_t *c, const struct rin *in,
+			  struct hp_err *err);
+/* "http" or "https", as the inventory's tls says. */
+const char *hp_render_scheme(const struct hp_inventory *inv);
+
 /* pg_ident map: OS user postgres may log in as the superuser */
 #define HP_RENDER_SUPER_MAP "haprov_super"
 

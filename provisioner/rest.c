@@ -160,7 +160,7 @@ static bool rest_tls_failure(CURLcode cc, const char *text)
 static int rest_tls_check(const struct hp_rest *r, const char *method,
 			  const char *url, struct hp_err *err)
 {
-	if (strncasecmp(url, "https://", 8))
+	if (strncasecmp(url, "https://", 8) != 0)
 		return 0;
 	if (r->tls && (r->tls->insecure || (r->tls->ca_pem && *r->tls->ca_pem)))
 		return 0;

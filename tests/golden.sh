@@ -5,8 +5,9 @@
 #
 #   tests/golden.sh [--update] [NAME...]
 #
-# NAME is an inventory under inventories/ without .yml (default: lab and
-# example-production). --update rewrites the expected files from what the
+# NAME is an inventory under inventories/ (or else tests/golden-extra/)
+# without .yml (default: lab, example-production and lab-plaintext, the
+# lab with tls: false). --update rewrites the expected files from what the
 # current binary renders: review the result with `git diff tests/golden`.
 # Prints "ok - golden NAME" or "not ok - golden NAME" with the diff, then
 # "N passed, N failed". HAPROV=path picks the binary (default ./haprov).
@@ -18,7 +19,7 @@ if [ "${1:-}" = "--update" ]; then
 	update=1
 	shift
 fi
-[ $# -gt 0 ] || set -- lab example-production
+[ $# -gt 0 ] || set -- lab example-production lab-plaintext
 bin=${HAPROV:-./haprov}
 
 tmp=$(mktemp -d) || exit 1
@@ -29,6 +30,7 @@ pass=0
 fail=0
 for name in "$@"; do
 	inv=inventories/$name.yml
+	[ -f "$inv" ] || inv=tests/golden-extra/$name.yml
 	want=tests/golden/$name
 	got=$tmp/$name
 	mkdir -p "$got"

@@ -471,7 +471,7 @@ static void test_full_values(void **state)
 	assert_false(kv->items[1].quoted);
 	assert_int_equal(inv->patroni.pg_hba.nr, 2);
 	assert_string_equal(inv->patroni.pg_hba.items[1],
-			    "host all monitor 10.8.0.0/16 scram-sha-256");
+			    "hostssl all monitor 10.8.0.0/16 scram-sha-256");
 	assert_int_equal(inv->patroni.allowed_networks.nr, 2);
 	assert_string_equal(inv->patroni.allowed_networks.items[1],
 			    "db.example.com");

@@ -186,6 +186,7 @@ static void free_inv(struct hp_inventory *inv)
 /* ---- reading the output ------------------------------------------------- */
 
 static const struct hp_render_secrets real_secrets = {
+	NULL, /* tls: these inventories have it off */
 	"Sup3rUs3r-pw-0001",
 	"R3plic4tion-pw-0002",
 	"R3w1nd-pw-0003",
@@ -1259,7 +1260,8 @@ static char *big_inventory(size_t n)
 			    "%s}\n",
 			    i, (i >> 16) & 255, (i >> 8) & 255, i & 255,
 			    i < 3 ? "[etcd, patroni, haproxy]" : "[patroni]");
-	hp_buf_adds(&b, "patroni:\n  allowed_networks: [10.0.0.0/8]\n");
+	hp_buf_adds(&b, "patroni:\n  allowed_networks: [10.0.0.0/8]\n"
+			"tls: false\n");
 	return hp_buf_detach(&b, NULL);
 }
 
