@@ -108,11 +108,12 @@ leader=$(grep '| Leader ' <<<"$out" | awk -F'|' '{gsub(/ /,"",$2); print $2}')
 # ---- PostgreSQL: replication and clients on TLS --------------------------------
 check_eq "pg_stat_replication on leader $leader: 2 connections, 2 on TLS" "2|2" \
 	"$(lab_ssh "$leader" "cd / && runuser -u postgres -- psql -XAtc 'select count(*), count(*) filter (where s.ssl) from pg_stat_replication r left join pg_stat_ssl s using (pid)'")"
-# pgtls HOST SSLMODE: psql through HOST's HAProxy primary port, the server's
-# view of the session's TLS
+# pgtls HOST SSLMODE [ROOTCERT]: psql through HOST's HAProxy primary port
+# trusting ROOTCERT (default the cluster CA), the server's view of the
+# session's TLS
 pgtls() {
 	PGPASSWORD=$(pg_password) PGCONNECT_TIMEOUT=5 PGSSLMODE=$2 \
-		PGSSLROOTCERT=$LAB_TLS_DIR/ca.crt psql -X -q -At \
+		PGSSLROOTCERT=${3:-$LAB_TLS_DIR/ca.crt} psql -X -q -At \
 		-h "$(lab_ip "$1")" -p 5000 -U "$LAB_PGUSER" -d postgres \
 		-c 'select ssl from pg_stat_ssl where pid = pg_backend_pid()' 2>&1
 }
@@ -130,8 +131,9 @@ done
 out=$(pgtls pg1 disable)
 check "psql without TLS (sslmode=disable) is refused by pg_hba: $(head -1 <<<"$out" | cut -c1-100)" \
 	grep -q 'no pg_hba.conf entry' <<<"$out"
-out=$(PGSSLROOTCERT=$oca/ca.crt pgtls pg1 verify-ca)
-check "psql verify-ca with another CA refuses the server" grep -q 'certificate verify failed' <<<"$out"
+out=$(pgtls pg1 verify-ca "$oca/ca.crt")
+check "psql verify-ca trusting another CA refuses the server: $(head -1 <<<"$out" | cut -c1-120)" \
+	grep -q 'certificate verify failed' <<<"$out"
 
 # ---- HAProxy's stats page: https, and its password ------------------------------
 STATS_PW=$(tr -d '\n' <"$STORE/haproxy_stats")
@@ -149,7 +151,16 @@ for h in $LAB_HOSTS; do
 	esac
 done
 
-# ---- and haprov finds nothing to do ----------------------------------------------
+# ---- haprov's own verification runs the same checks, and finds nothing to do ----
+"$HAPROV" apply "$INV" --json >"$T_TMP/apply.json" 2>"$T_TMP/apply.err"
+rc=$?
+check_eq "a no-op apply exits 0" 0 "$rc"
+for s in "verify etcd: TLS" "verify patroni: REST API on https only" \
+	"verify haproxy: stats page on https" "verify postgresql: replication connections on TLS" \
+	"verify postgresql: a client through haproxy"; do
+	check_eq "apply ran '$s...': ok" ok \
+		"$(jq -r --arg s "$s" '[.results[] | select(.step | startswith($s)) | .status] | unique | join(",")' "$T_TMP/apply.json")"
+done
 "$HAPROV" plan "$INV" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
 rc=$?
 [ "$rc" = 0 ] || cat "$T_TMP/plan.out" "$T_TMP/plan.err"
