@@ -334,6 +334,8 @@ out:
 	hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
 		      "verify etcd: health, members, leader",
 		      r < 0 ? err->msg : NULL, NULL, t);
+	if (r == 0)
+		r = hp_tls_verify_etcd(run, err);
 	if (r < 0 && r != HP_EVERIFY)
 		err->code = r = HP_EVERIFY;
 	free(leader);

@@ -371,6 +371,8 @@ int hp_haproxy_verify(struct hp_run *run, struct hp_err *err)
 	hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
 		      "verify haproxy: backends follow the leader",
 		      r < 0 ? err->msg : NULL, NULL, t);
+	if (r == 0)
+		r = hp_tls_verify_haproxy(run, err);
 	if (r < 0)
 		err->code = r = HP_EVERIFY;
 	hp_rest_release(&rest);

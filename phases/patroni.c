@@ -819,6 +819,8 @@ out:
 	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
 		      "verify patroni: leader, streaming, config",
 		      r < 0 ? err->msg : NULL, NULL, t);
+	if (r == 0)
+		r = hp_tls_verify_patroni(run, err);
 	if (r < 0)
 		err->code = r = HP_EVERIFY;
 	json_decref(want);

@@ -691,4 +691,72 @@ int hp_secrets_verify(struct hp_run *run, struct hp_err *err);
 int hp_tuning_converge(struct hp_run *run, struct hp_err *err);
 int hp_tuning_verify(struct hp_run *run, struct hp_err *err);
 
+/* ---- TLS verification (phases/tls_verify.c) ------------------------------ */
+
+/*
+ * Issue 9's checks that each channel refuses what it must, run from this
+ * machine as part of each phase's verify; each records its own step and
+ * returns 0 at once unless inv->tls.enabled and run->rest_tls is set.
+ * HP_EVERIFY names the host and the channel ("etcd on pg2
+ * (10.213.0.12:2379) accepted a client certificate from another CA").
+ *   etcd: each member answers haprov's client certificate and refuses a
+ *     client without one and one from another CA (made in memory);
+ *   patroni: each member answers a write with the password but without a
+ *     client certificate with 403 (or a TLS refusal), the write a no-op
+ *     (PATCH /config of loop_wait's own value); plain http gets no 2xx;
+ *   postgres: every pg_stat_replication row on the leader is on TLS; a
+ *     login through each HAProxy's primary port with sslmode=verify-ca and
+ *     the cluster CA (a 0644 file in a private temporary directory,
+ *     removed after) is on TLS in pg_stat_ssl;
+ *   haproxy: each stats page (https) answers 401 without its password.
+ */
+int hp_tls_verify_etcd(struct hp_run *run, struct hp_err *err);
+int hp_tls_verify_patroni(struct hp_run *run, struct hp_err *err);
+int hp_tls_verify_postgres(struct hp_run *run, struct hp_err *err);
+int hp_tls_verify_haproxy(struct hp_run *run, struct hp_err *err);
+
+/* A refusal: the TLS handshake failed (HP_ETLS) or the connection was
+ * closed or reset without an answer (HP_ECONNECT); never a timeout. */
+bool hp_tls_refused(int rc);
+
+/*
+ * The judgements, pure: rc is hp_rest_call's return, resp its answer (when
+ * rc is 0), cerr its error (when not); who names the host and channel
+ * ("etcd on pg2 (10.213.0.12:2379)"), what the client ("a client without
+ * a certificate"). 0 when as it must be, else HP_EVERIFY in err.
+ */
+/* refused (hp_tls_refused); an HTTP answer or silence is not */
+int hp_tls_judge_refused(const char *who, const char *what, int rc,
+			 const struct hp_rest_resp *resp,
+			 const struct hp_err *cerr, struct hp_err *err);
+/* an HTTP 200 */
+int hp_tls_judge_accepted(const char *who, const char *what, int rc,
+			  const struct hp_rest_resp *resp,
+			  const struct hp_err *cerr, struct hp_err *err);
+/* a write without a client certificate: 403 or refused */
+int hp_tls_judge_cert_required(const char *who, int rc,
+			       const struct hp_rest_resp *resp,
+			       const struct hp_err *cerr, struct hp_err *err);
+/* plain http to a TLS port: refused or an answer that is not 2xx */
+int hp_tls_judge_plain(const char *who, int rc,
+		       const struct hp_rest_resp *resp,
+		       const struct hp_err *cerr, struct hp_err *err);
+/* the stats page without its password: 401 */
+int hp_tls_judge_stats(const char *who, int rc,
+		       const struct hp_rest_resp *resp,
+		       const struct hp_err *cerr, struct hp_err *err);
+/*
+ * psql's answer (-A -t, remote text) to "SELECT application_name,
+ * coalesce(ssl, false) FROM pg_stat_replication LEFT JOIN pg_stat_ssl":
+ * "name|t" lines. A row with f, or a line of any other form, is
+ * HP_EVERIFY; fewer than want rows too, with *short_rows set (worth
+ * asking again: a replica reconnecting).
+ */
+int hp_tls_judge_replication(const char *out, const char *leader,
+			     size_t want, bool *short_rows,
+			     struct hp_err *err);
+/* {"loop_wait": N} with GET /config's own value (a write that changes
+ * nothing), or NULL when config has no sane loop_wait (1..86400). */
+json_t *hp_tls_noop_patch(const json_t *config);
+
 #endif

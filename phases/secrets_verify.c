@@ -236,6 +236,8 @@ int hp_secrets_verify(struct hp_run *run, struct hp_err *err)
 			      "credentials",
 			      r < 0 ? err->msg : NULL, NULL, t);
 	}
+	if (r == 0)
+		r = hp_tls_verify_postgres(run, err);
 	if (r < 0)
 		err->code = r = HP_EVERIFY;
 	hp_rest_release(&rest);

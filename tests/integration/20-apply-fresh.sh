@@ -18,11 +18,10 @@ tail -n 25 "$T_TMP/apply.log"
 check_eq "apply exits 0 on fresh hosts" 0 "$rc"
 
 # etcd: every member healthy, per etcdctl on a host
-eps="http://$(lab_ip pg1):2379,http://$(lab_ip pg2):2379,http://$(lab_ip pg3):2379"
-out=$(lab_ssh pg1 "ETCDCTL_API=3 etcdctl --endpoints=$eps endpoint health 2>&1")
+out=$(lab_etcdctl pg1 endpoint health 2>&1)
 echo "$out"
 check_eq "etcdctl: 3 endpoints healthy" 3 "$(grep -c 'is healthy' <<<"$out")"
-out=$(lab_ssh pg1 "ETCDCTL_API=3 etcdctl --endpoints=$eps member list 2>&1")
+out=$(lab_etcdctl pg1 member list 2>&1)
 check_eq "etcdctl: 3 members" 3 "$(grep -c started <<<"$out")"
 
 # patroni: one Leader and two Replicas running, per patronictl
@@ -76,7 +75,7 @@ for h in $LAB_HOSTS; do
 		"$(lab_ssh "$h" "findmnt -rn -o MAJ:MIN -M /srv/pgwal/wal")"
 done
 check_eq "Patroni refuses an unauthenticated PATCH /config" 401 \
-	"$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -d '{}' "http://$(lab_ip pg1):8008/config")"
+	"$(lab_curl -s -o /dev/null -w '%{http_code}' -X PATCH -d '{}' "$(lab_url pg1 8008 /config)")"
 
 # the state repository has rollback points and no secret value anywhere
 n=$(git -C "$STATE" tag -l 'rp/*' | wc -l)

@@ -6,7 +6,7 @@
 
 inv=$(inv_variant badtiming "s/^    retry_timeout: 10.*/    retry_timeout: 15/")
 head0=$(state_head)
-cfg0=$(curl -s "http://$(lab_ip pg1):8008/config" | jq -S -c .)
+cfg0=$(lab_curl -s "$(lab_url pg1 8008 /config)" | jq -S -c .)
 "$HAPROV" plan "$inv" >"$T_TMP/plan.out" 2>&1
 rc=$?
 cat "$T_TMP/plan.out"
@@ -16,7 +16,7 @@ check "it names file, line and key" grep -qE "badtiming.yml:[0-9]+:[0-9]+: patro
 "$HAPROV" apply "$inv" >"$T_TMP/apply.out" 2>&1
 check_eq "apply refuses with exit 3" 3 "$?"
 check "apply says nothing was done" grep -q "nothing was done" "$T_TMP/apply.out"
-check_eq "the DCS is unchanged" "$cfg0" "$(curl -s "http://$(lab_ip pg1):8008/config" | jq -S -c .)"
+check_eq "the DCS is unchanged" "$cfg0" "$(lab_curl -s "$(lab_url pg1 8008 /config)" | jq -S -c .)"
 check_eq "no commit in the state repository" "$head0" "$(state_head)"
 # nothing sent: haprov never connected (no SSH session in sshd's journal
 # for the last seconds would be a weaker check; it stops before connect)

@@ -36,7 +36,7 @@ check_eq "the timeline moved by exactly one (one switchover)" "$((tl0 + 1))" "$t
 # the former leader's demotion restarted its PostgreSQL once: its start
 # time is after the switchover and it was not restarted again
 check_eq "no pending restart left" 0 \
-	"$(curl -s "http://$(lab_ip pg1):8008/cluster" | jq '[.members[] | select(.pending_restart == true)] | length')"
+	"$(lab_curl -s "$(lab_url pg1 8008 /cluster)" | jq '[.members[] | select(.pending_restart == true)] | length')"
 check_eq "each member restarted once (restart steps + demotion)" 3 \
 	"$(( $(jq '[.results[] | select(.step == "restart postgresql")] | length' "$T_TMP/apply.json") + 1 ))"
 restore_lab

@@ -24,8 +24,8 @@ check "it says what failed" grep -q "phase patroni failed" "$T_TMP/apply.log"
 check "it says it rolled back" grep -q "was rolled back" "$T_TMP/apply.log"
 check_eq "shared_buffers is the old value on every member" "$sb0" "$(show_all shared_buffers)"
 check_eq "GET /config has no shared_buffers" null \
-	"$(curl -s "http://$(lab_ip pg1):8008/config" | jq -r '.postgresql.parameters.shared_buffers')"
-out=$(curl -s "http://$(lab_ip pg1):8008/cluster")
+	"$(lab_curl -s "$(lab_url pg1 8008 /config)" | jq -r '.postgresql.parameters.shared_buffers')"
+out=$(lab_curl -s "$(lab_url pg1 8008 /cluster)")
 check_eq "one leader, three members running" "1 3" \
 	"$(jq '[.members[] | select(.role == "leader")] | length' <<<"$out") $(jq '[.members[] | select(.state == "running")] | length' <<<"$out")"
 writer_stop_check

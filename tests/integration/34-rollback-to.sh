@@ -19,7 +19,7 @@ tail -n 6 "$T_TMP/rb.log"
 check_eq "rollback --to exits 0" 0 "$rc"
 check_eq "the earlier value on every member" "$cp0" "$(show_all checkpoint_timeout)"
 check_eq "the earlier value in GET /config" 15min \
-	"$(curl -s "http://$(lab_ip pg2):8008/config" | jq -r '.postgresql.parameters.checkpoint_timeout')"
+	"$(lab_curl -s "$(lab_url pg2 8008 /config)" | jq -r '.postgresql.parameters.checkpoint_timeout')"
 "$HAPROV" history "$INV" | head -3
 check "history records the rollback" bash -c "'$HAPROV' history '$INV' | head -1 | grep -q rollback"
 "$HAPROV" plan "$INV" >/dev/null 2>&1

@@ -30,7 +30,7 @@ check_eq "the lock was released and the next apply converges" 0 "$rc"
 check_eq "max_connections is 120 everywhere" \
 	"$(printf 'pg1=120\npg2=120\npg3=120')" "$(show_all max_connections)"
 check_eq "no pending restart left" 0 \
-	"$(curl -s "http://$(lab_ip pg1):8008/cluster" | jq '[.members[] | select(.pending_restart == true)] | length')"
+	"$(lab_curl -s "$(lab_url pg1 8008 /cluster)" | jq '[.members[] | select(.pending_restart == true)] | length')"
 restore_lab
 check_eq "max_connections back to the default" \
 	"$(printf 'pg1=100\npg2=100\npg3=100')" "$(show_all max_connections)"

@@ -28,7 +28,7 @@ mc_inv() {
 
 # the member names that are not the leader now
 replicas() {
-	curl -s -m 2 "http://$(lab_ip pg1):8008/cluster" |
+	lab_curl -s -m 2 "$(lab_url pg1 8008 /cluster)" |
 		jq -r '.members[] | select(.role != "leader") | .name'
 }
 
@@ -55,7 +55,7 @@ replica_restarting() {
 	bg_gone && return 0
 	grep -q "dcs config .*changed" "$T_TMP/k.log" || return 1
 	for r in $REPLICAS; do
-		j=$(curl -s -m 1 "http://$(lab_ip "$r"):8008/patroni")
+		j=$(lab_curl -s -m 1 "$(lab_url "$r" 8008 /patroni)")
 		s=$(jq -r .state <<<"$j" 2>/dev/null)
 		pm=$(jq -r .postmaster_start_time <<<"$j" 2>/dev/null)
 		if [ -n "$s" ] && [ "$s" != running ]; then
@@ -76,7 +76,7 @@ switchover_begun() {
 	local s
 	bg_gone && return 0
 	[ "$(grep -c 'restart postgresql *changed' "$T_TMP/k.log")" -ge 2 ] || return 1
-	s=$(curl -s -m 1 "http://$(lab_ip "$LEADER0"):8008/patroni" | jq -r '"\(.role) \(.state)"' 2>/dev/null)
+	s=$(lab_curl -s -m 1 "$(lab_url "$LEADER0" 8008 /patroni)" | jq -r '"\(.role) \(.state)"' 2>/dev/null)
 	case $s in
 	"master running" | "primary running") return 1 ;;
 	esac
@@ -89,12 +89,12 @@ switchover_demoting() {
 	bg_gone && return 0
 	[ "$(grep -c 'restart postgresql *changed' "$T_TMP/k.log")" -ge 2 ] || return 1
 	for r in $REPLICAS; do
-		now=$(curl -s -m 1 "http://$(lab_ip "$r"):8008/cluster" |
+		now=$(lab_curl -s -m 1 "$(lab_url "$r" 8008 /cluster)" |
 			jq -r '.members[] | select(.role == "leader") | .name' 2>/dev/null)
 		[ -n "$now" ] && break
 	done
 	[ -n "$now" ] && [ "$now" != "$LEADER0" ] || return 1
-	s=$(curl -s -m 1 "http://$(lab_ip "$LEADER0"):8008/patroni" | jq -r '"\(.role) \(.state)"' 2>/dev/null)
+	s=$(lab_curl -s -m 1 "$(lab_url "$LEADER0" 8008 /patroni)" | jq -r '"\(.role) \(.state)"' 2>/dev/null)
 	[ "$s" != "replica running" ] || return 1
 	POINT="$now leads, former leader $LEADER0 is '${s:-not answering}'"
 }
@@ -109,7 +109,7 @@ kill_rerun() {
 	# each replica's postmaster start time before the change
 	declare -gA PM0=()
 	for r in $REPLICAS; do
-		PM0[$r]=$(curl -s -m 2 "http://$(lab_ip "$r"):8008/patroni" |
+		PM0[$r]=$(lab_curl -s -m 2 "$(lab_url "$r" 8008 /patroni)" |
 			jq -r .postmaster_start_time 2>/dev/null)
 	done
 	POINT=""

@@ -127,7 +127,7 @@ lab_ssh "$victim" 'd=/run/systemd/system/patroni.service.d; mkdir -p $d &&
 	systemctl daemon-reload && systemctl restart patroni'
 healthy() { [ "$(cluster_shape)" = "1 3 0" ]; }
 victim_running() {
-	[ "$(curl -s -m 2 "http://$(lab_ip "$victim"):8008/patroni" | jq -r .state 2>/dev/null)" = running ]
+	[ "$(lab_curl -s -m 2 "$(lab_url "$victim" 8008 /patroni)" | jq -r .state 2>/dev/null)" = running ]
 }
 sleep 2
 wait_for 120 victim_running && wait_for 120 healthy

@@ -33,7 +33,7 @@ app_login() {
 streaming() {
 	local l
 	l=$(leader_tl | cut -d' ' -f1)
-	curl -s -m 3 "http://$(lab_ip "$l"):8008/patroni" |
+	lab_curl -s -m 3 "$(lab_url "$l" 8008 /patroni)" |
 		jq '[.replication[]? | select(.state == "streaming")] | length'
 }
 
@@ -126,7 +126,7 @@ check_eq "no failover" "$LT0" "$(leader_tl)"
 check_eq "no PostgreSQL restart" "$PM0" "$(postmaster_starts)"
 check_eq "psql as the superuser with its new password" 1 "$(psql_lab 5000 'select 1')"
 check_eq "the REST API answers the old credentials with 401" 401 \
-	"$(printf 'user = "patroni:%s"\n' "$REST_OLD" | curl -s -K - -o /dev/null -w '%{http_code}' -X PATCH -d '{}' "http://$(lab_ip pg1):8008/config")"
+	"$(printf 'user = "patroni:%s"\n' "$REST_OLD" | lab_curl -s -K - -o /dev/null -w '%{http_code}' -X PATCH -d '{}' "$(lab_url pg1 8008 /config)")"
 
 # ---- test 9: no password in PostgreSQL's log -----------------------------------------
 # every value the store has held: current files and versions

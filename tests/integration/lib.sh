@@ -19,7 +19,10 @@ LAB_PGUSER=postgres
 T_PASS=0
 T_FAIL=0
 T_TMP=$(mktemp -d)
-trap 'rm -rf "$T_TMP"' EXIT
+# LAB_TLS_DIR: the cluster CA and haprov's client certificate and key,
+# extracted from the store by lab_tls_files (removed on exit)
+LAB_TLS_DIR=
+trap 'rm -rf "$T_TMP" ${LAB_TLS_DIR:+"$LAB_TLS_DIR"}' EXIT
 
 ok() {
 	T_PASS=$((T_PASS + 1))
@@ -141,9 +144,77 @@ postmaster_starts() {
 	done
 }
 
+# ---- TLS (issue 9): every channel is https when the inventory has TLS on ----
+
+# lab_tls_on: TLS is on in the lab inventory: it is the default, off only
+# with `tls: false` or `tls: {enabled: false}`
+lab_tls_on() {
+	! grep -Eq '^tls:[[:space:]]*(false|\{[[:space:]]*enabled:[[:space:]]*false)' "$INV"
+}
+
+# lab_scheme: https when TLS is on, else http
+lab_scheme() {
+	if lab_tls_on; then echo https; else echo http; fi
+}
+
+# lab_url HOST PORT PATH: the URL of a service on a lab host
+lab_url() {
+	echo "$(lab_scheme)://$(lab_ip "$1"):$2$3"
+}
+
+# store_pem NAME KIND: a store value (one-line base64 DER, provisioner/tls.h)
+# as PEM on stdout; KIND x509 or pkey
+store_pem() {
+	tr -d '\n' <"$STORE/$1" | base64 -d | openssl "$2" -inform DER
+}
+
+# lab_tls_files: the cluster CA (ca.crt) and haprov's client certificate
+# and key (client.crt, client.key) from the secret store, once per test
+# (after the apply that made them), into a 0700 directory under the lab's
+# state directory; LAB_TLS_DIR names it. Removed when the test exits.
+lab_tls_files() {
+	[ -n "$LAB_TLS_DIR" ] && [ -s "$LAB_TLS_DIR/client.key" ] && return 0
+	[ -n "$LAB_TLS_DIR" ] || LAB_TLS_DIR=$(mktemp -d -p "$LAB_STATE" tls.XXXXXX) || return 1
+	chmod 700 "$LAB_TLS_DIR"
+	store_pem tls-ca-cert x509 >"$LAB_TLS_DIR/ca.crt" &&
+		store_pem tls-client-cert x509 >"$LAB_TLS_DIR/client.crt" &&
+		(umask 077 && store_pem tls-client-key pkey >"$LAB_TLS_DIR/client.key")
+}
+
+# lab_tls_refresh: extract again (after an apply that renewed haprov's
+# certificate)
+lab_tls_refresh() {
+	[ -n "$LAB_TLS_DIR" ] && rm -f "$LAB_TLS_DIR"/*
+	lab_tls_files
+}
+
+# lab_curl CURL-ARGS...: curl trusting only the cluster CA, presenting
+# haprov's client certificate, when TLS is on (plain curl otherwise); build
+# the URL with lab_url
+lab_curl() {
+	if lab_tls_on; then
+		lab_tls_files || return 1
+		curl --cacert "$LAB_TLS_DIR/ca.crt" --cert "$LAB_TLS_DIR/client.crt" \
+			--key "$LAB_TLS_DIR/client.key" "$@"
+	else
+		curl "$@"
+	fi
+}
+
+# lab_etcdctl HOST ARGS...: etcdctl (v3) on HOST against the three members,
+# with HOST's own /etc/etcd/tls files when TLS is on
+lab_etcdctl() {
+	local h=$1 x eps="" tls=""
+	shift
+	for x in $LAB_HOSTS; do eps="$eps,$(lab_url "$x" 2379 "")"; done
+	lab_tls_on && tls="--cacert=/etc/etcd/tls/ca.crt --cert=/etc/etcd/tls/etcd.crt --key=/etc/etcd/tls/etcd.key"
+	# shellcheck disable=SC2029 # expanded here on purpose
+	lab_ssh "$h" "ETCDCTL_API=3 etcdctl --endpoints=${eps#,} $tls $(printf '%q ' "$@")"
+}
+
 # "leader timeline" from Patroni
 leader_tl() {
-	curl -s "http://$(lab_ip pg1):8008/cluster" |
+	lab_curl -s "$(lab_url pg1 8008 /cluster)" |
 		jq -r '.members[] | select(.role == "leader") | "\(.name) \(.timeline)"'
 }
 
@@ -157,7 +228,7 @@ show_all() {
 
 # member_config HOST KEY: a key of that member's GET /config
 member_config() {
-	curl -s "http://$(lab_ip "$1"):8008/config" | jq -r ".$2"
+	lab_curl -s "$(lab_url "$1" 8008 /config)" | jq -r ".$2"
 }
 
 # restore the lab inventory's settings (a staged change back)
@@ -266,7 +337,7 @@ no_pkg_procs() {
 cluster_shape() {
 	local h out
 	for h in $LAB_HOSTS; do
-		out=$(curl -s -m 3 "http://$(lab_ip "$h"):8008/cluster") || continue
+		out=$(lab_curl -s -m 3 "$(lab_url "$h" 8008 /cluster)") || continue
 		jq -r '"\([.members[] | select(.role == "leader")] | length) \([.members[] | select(.state == "running" or .state == "streaming")] | length) \([.members[] | select(.pending_restart == true)] | length)"' <<<"$out" 2>/dev/null && return 0
 	done
 	echo "none"
