@@ -185,9 +185,9 @@ static int verify_member(struct hp_hostrun *h, void *arg)
 static int verify_members(struct hp_run *run, const char *leader,
 			  struct hp_err *err)
 {
+	const struct hp_hostrun *h;
 	struct member_check c;
 	char lsn[32];
-	size_t i;
 	int r;
 
 	if ((r = leader_lsn(run, leader, lsn, sizeof(lsn), err)) < 0)
@@ -197,13 +197,9 @@ static int verify_members(struct hp_run *run, const char *leader,
 	c.end = hp_now_ms() + run->inv->validation.timeout_s * 1000LL;
 	if (!hp_run_each(run, HP_ROLE_PATRONI, verify_member, &c))
 		return 0;
-	for (i = 0; i < run->nr_hosts; i++)
-		if (run->hosts[i].failed) {
-			const struct hp_err *e = &run->hosts[i].err;
-
-			return hp_err_set(err, e->code ? e->code : HP_EVERIFY,
-					  "%s", e->msg);
-		}
+	if ((h = hp_run_first_failed(run)))
+		return hp_err_set(err, h->err.code ? h->err.code : HP_EVERIFY,
+				  "%s", h->err.msg);
 	return hp_err_set(err, HP_EVERIFY, "a member failed its check");
 }
 

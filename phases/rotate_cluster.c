@@ -102,17 +102,12 @@ static int env_host(struct hp_hostrun *h, void *arg)
 static int first_failure(struct hp_run *run, const char *what,
 			 struct hp_err *err)
 {
-	size_t i;
+	const struct hp_hostrun *h = hp_run_first_failed(run);
 
-	for (i = 0; i < run->nr_hosts; i++)
-		if (run->hosts[i].failed)
-			return hp_err_set(err, run->hosts[i].err.code
-					       ? run->hosts[i].err.code
-					       : HP_ERROR,
-					  "%s on %s: %s", what,
-					  run->hosts[i].host->name,
-					  run->hosts[i].err.msg);
-	return hp_err_set(err, HP_ERROR, "%s failed", what);
+	if (!h)
+		return hp_err_set(err, HP_ERROR, "%s failed", what);
+	return hp_err_set(err, h->err.code ? h->err.code : HP_ERROR,
+			  "%s on %s: %s", what, h->host->name, h->err.msg);
 }
 
 int hp_rotate_prepare(void *ctx, const struct hp_rotate_target *t,

@@ -361,37 +361,63 @@ static int etcd_member(struct hp_rest rest[3], const struct hp_host *h,
 	return r;
 }
 
+/* The identities a member's probes use, one client each (per worker:
+ * curl handles belong to one thread). */
+struct member_probes {
+	const struct hp_rest_tls *tls[3];
+};
+
+static int etcd_worker(struct hp_hostrun *h, void *arg)
+{
+	const struct member_probes *p = arg;
+	struct hp_rest rest[3];
+	int r = clients_init(h->run, rest, 3, p->tls, &h->err);
+
+	if (r == 0)
+		r = etcd_member(rest, h->host, h->run->inv->etcd.client_port,
+				&h->err);
+	clients_release(rest, 3);
+	return r;
+}
+
+/* After the members' probes ran in parallel: the first failure. */
+static int members_result(struct hp_run *run, size_t failed,
+			  struct hp_err *err)
+{
+	const struct hp_hostrun *h = hp_run_first_failed(run);
+
+	if (!failed)
+		return 0;
+	if (!h)
+		return hp_err_set(err, HP_EVERIFY, "a member failed its check");
+	return hp_err_set(err, h->err.code ? h->err.code : HP_EVERIFY, "%s",
+			  h->err.msg);
+}
+
 int hp_tls_verify_etcd(struct hp_run *run, struct hp_err *err)
 {
-	const struct hp_inventory *inv = run->inv;
 	struct hp_buf cert = HP_BUF_INIT, key = HP_BUF_INIT;
 	struct hp_rest_tls none = { NULL, NULL, NULL, false };
 	struct hp_rest_tls other = none;
-	const struct hp_rest_tls *tls[3];
-	struct hp_rest rest[3];
+	struct member_probes p;
 	int64_t t = hp_now_ms();
-	size_t i;
 	int r;
 
 	if (!tls_active(run))
 		return 0;
-	memset(rest, 0, sizeof(rest));
 	if ((r = other_ca_client(&cert, &key, err)) < 0)
 		goto out;
 	none.ca_pem = other.ca_pem = run->rest_tls->ca_pem;
 	none.insecure = other.insecure = run->rest_tls->insecure;
 	other.cert_pem = cert.buf;
 	other.key_pem = key.buf;
-	tls[0] = run->rest_tls;
-	tls[1] = &none;
-	tls[2] = &other;
-	r = clients_init(run, rest, 3, tls, err);
-	for (i = 0; i < inv->nr_hosts && r == 0; i++)
-		if (inv->hosts[i].roles & HP_ROLE_ETCD)
-			r = etcd_member(rest, &inv->hosts[i],
-					inv->etcd.client_port, err);
+	p.tls[0] = run->rest_tls;
+	p.tls[1] = &none;
+	p.tls[2] = &other;
+	/* the members at once: each probe is a TLS handshake */
+	r = members_result(run, hp_run_each(run, HP_ROLE_ETCD, etcd_worker, &p),
+			   err);
 out:
-	clients_release(rest, 3);
 	buf_wipe(&key);
 	hp_buf_release(&cert);
 	return finish(run,
@@ -446,28 +472,34 @@ out:
 	return r;
 }
 
+static int patroni_worker(struct hp_hostrun *h, void *arg)
+{
+	const struct member_probes *p = arg;
+	struct hp_rest rest[3];
+	int r = clients_init(h->run, rest, 3, p->tls, &h->err);
+
+	if (r == 0)
+		r = patroni_member(h->run, rest, h->host, &h->err);
+	clients_release(rest, 3);
+	return r;
+}
+
 int hp_tls_verify_patroni(struct hp_run *run, struct hp_err *err)
 {
-	const struct hp_inventory *inv = run->inv;
 	struct hp_rest_tls ca = { NULL, NULL, NULL, false };
-	const struct hp_rest_tls *tls[3];
-	struct hp_rest rest[3];
+	struct member_probes p;
 	int64_t t = hp_now_ms();
-	size_t i;
 	int r;
 
 	if (!tls_active(run))
 		return 0;
 	ca.ca_pem = run->rest_tls->ca_pem;
 	ca.insecure = run->rest_tls->insecure;
-	tls[0] = run->rest_tls;
-	tls[1] = &ca;
-	tls[2] = NULL;
-	r = clients_init(run, rest, 3, tls, err);
-	for (i = 0; i < inv->nr_hosts && r == 0; i++)
-		if (inv->hosts[i].roles & HP_ROLE_PATRONI)
-			r = patroni_member(run, rest, &inv->hosts[i], err);
-	clients_release(rest, 3);
+	p.tls[0] = run->rest_tls;
+	p.tls[1] = &ca;
+	p.tls[2] = NULL;
+	r = members_result(
+		run, hp_run_each(run, HP_ROLE_PATRONI, patroni_worker, &p), err);
 	return finish(run,
 		      "verify patroni: REST API on https only, writes need a "
 		      "client certificate",

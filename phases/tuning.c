@@ -148,16 +148,11 @@ static int volume_host(struct hp_hostrun *h, void *arg)
 static int host_failure(struct hp_run *run, const char *what,
 			struct hp_err *err)
 {
-	size_t i;
+	char *w = xasprintf("tuning: %s", what);
+	int r = hp_run_failure(run, w, err);
 
-	for (i = 0; i < run->nr_hosts; i++)
-		if (run->hosts[i].failed)
-			return hp_err_set(err, run->hosts[i].err.code
-						       ? run->hosts[i].err.code
-						       : HP_ERROR,
-					  "tuning: %s: %s", what,
-					  run->hosts[i].err.msg);
-	return hp_err_set(err, HP_ERROR, "tuning: %s failed", what);
+	free(w);
+	return r;
 }
 
 int hp_tuning_converge(struct hp_run *run, struct hp_err *err)

@@ -162,6 +162,13 @@ size_t hp_run_connect(struct hp_run *run, struct hp_err *err);
  * selected and not failed, at most opts.parallel at a time. Returns the
  * number of hosts whose fn returned < 0 (they are marked failed). */
 typedef int (*hp_host_fn)(struct hp_hostrun *h, void *arg);
+/* The first host marked failed (inventory order), or NULL. */
+const struct hp_hostrun *hp_run_first_failed(const struct hp_run *run);
+/* After hp_run_each failed: the first failed host's error into err,
+ * "what: <its message>" with its code (HP_ERROR when it has none); "what
+ * failed" when no host is marked. Returns the code. */
+int hp_run_failure(const struct hp_run *run, const char *what,
+		   struct hp_err *err);
 size_t hp_run_each(struct hp_run *run, unsigned role, hp_host_fn fn,
 		   void *arg);
 

@@ -311,6 +311,27 @@ size_t hp_run_each(struct hp_run *run, unsigned role, hp_host_fn fn,
 	return pool_run(run, role, fn, arg, false);
 }
 
+const struct hp_hostrun *hp_run_first_failed(const struct hp_run *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->nr_hosts; i++)
+		if (run->hosts[i].failed)
+			return &run->hosts[i];
+	return NULL;
+}
+
+int hp_run_failure(const struct hp_run *run, const char *what,
+		   struct hp_err *err)
+{
+	const struct hp_hostrun *h = hp_run_first_failed(run);
+
+	if (!h)
+		return hp_err_set(err, HP_ERROR, "%s failed", what);
+	return hp_err_set(err, h->err.code ? h->err.code : HP_ERROR, "%s: %s",
+			  what, h->err.msg);
+}
+
 /* ---- connecting ---------------------------------------------------------------- */
 
 static int connect_one(struct hp_hostrun *h, void *arg)
