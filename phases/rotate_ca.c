@@ -4,8 +4,8 @@
 #include "rotate_ca.h"
 
 /* Run stage s and record the one after it. */
-static int one_stage(const struct hp_ca_ops *ops, void *ctx,
-		     enum hp_ca_stage s, struct hp_err *err)
+static int one_stage(const struct hp_ca_ops *ops, void *ctx, enum hp_ca_stage s,
+		     struct hp_err *err)
 {
 	int r = ops->run_stage(ctx, s, err);
 
@@ -21,10 +21,9 @@ static int one_stage(const struct hp_ca_ops *ops, void *ctx,
 	return ops->mark(ctx, (enum hp_ca_stage)((int)s + 1), err);
 }
 
-int hp_rotate_ca_run(const struct hp_ca_ops *ops, void *ctx,
-		     struct hp_err *err)
+int hp_rotate_ca_run(const struct hp_ca_ops *ops, void *ctx, struct hp_err *err)
 {
-	enum hp_ca_stage s, prev;
+	enum hp_ca_stage s;
 	int r;
 
 	if ((r = ops->read_stage(ctx, &s, err)) < 0)
@@ -46,7 +45,8 @@ int hp_rotate_ca_run(const struct hp_ca_ops *ops, void *ctx,
 			return r;
 		if (s == HP_CA_DROP)
 			break;
-		prev = s;
+		enum hp_ca_stage prev = s;
+
 		if ((r = ops->read_stage(ctx, &s, err)) < 0)
 			return r;
 		if (s <= prev)

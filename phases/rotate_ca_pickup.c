@@ -20,11 +20,11 @@
 #include "phases.h"
 #include "rotate_ca_priv.h"
 
-#define ETCD_STALE                                                         \
-	"pid=$(systemctl show -p MainPID --value etcd) && "                 \
-	"[ \"${pid:-0}\" != 0 ] && "                                         \
-	"st=$(( $(date +%s) - $(ps -o etimes= -p \"$pid\") )) && "           \
-	"mt=$(stat -c %Y /etc/etcd/tls/ca.crt) && "                    \
+#define ETCD_STALE                                                             \
+	"pid=$(systemctl show -p MainPID --value etcd) && "                    \
+	"[ \"${pid:-0}\" != 0 ] && "                                           \
+	"st=$(( $(date +%s) - $(ps -o etimes= -p \"$pid\") )) && "             \
+	"mt=$(stat -c %Y /etc/etcd/tls/ca.crt) && "                            \
 	"if [ \"$st\" -gt \"$mt\" ]; then echo fresh; else echo stale; fi"
 
 int hp_ca_etcd_stale(const char *out, bool *stale)
@@ -56,8 +56,8 @@ static int etcd_host(struct hp_hostrun *h, void *arg)
 		hp_run_record(h->run, h->host->name, HP_STEP_CHANGED,
 			      "etcd restart", "trust bundle changed", NULL,
 			      hp_now_ms());
-		r = hp_host_sh(h, "systemctl restart etcd", NULL, 0, 120,
-			       NULL, &h->err);
+		r = hp_host_sh(h, "systemctl restart etcd", NULL, 0, 120, NULL,
+			       &h->err);
 		/* healthy, with every member and one leader, before the next */
 		if (r == 0)
 			r = hp_etcd_verify(h->run, &h->err);

@@ -50,9 +50,8 @@ static int read_stage(void *ctx, enum hp_ca_stage *out, struct hp_err *err)
 	if (r == 0)
 		r = read_opt(c->store, HP_CA_NEXT_STAGE, &marker, err);
 	if (r == 0)
-		*out = hp_ca_stage_decide(cert && key, cert && cur &&
-							 !strcmp(cert, cur),
-					  marker);
+		*out = hp_ca_stage_decide(
+			cert && key, cert && cur && !strcmp(cert, cur), marker);
 	free(cert);
 	hp_secret_free(key);
 	free(cur);
@@ -95,8 +94,7 @@ static int start(void *ctx, struct hp_err *err)
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm);
 	cn = xasprintf("haprov %s CA %s", inv->cluster, when);
-	r = hp_tls_ca_new(&p, cn, inv->secrets.tls.ca_validity_days, now,
-			  err);
+	r = hp_tls_ca_new(&p, cn, inv->secrets.tls.ca_validity_days, now, err);
 	free(cn);
 	/* key first: a cert without its key is no rotation */
 	if (r == 0)
@@ -145,7 +143,7 @@ static int same_leader(struct hp_run *run, char **leader, struct hp_err *err)
 	hp_rest_release(&rest);
 	if (r == 0 && !now)
 		r = hp_err_set(err, HP_EVERIFY, "no Patroni leader");
-	if (r == 0 && *leader && strcmp(*leader, now) != 0)
+	if (r == 0 && now && *leader && strcmp(*leader, now) != 0)
 		r = hp_err_set(err, HP_EVERIFY,
 			       "the leader changed from %s to %s", *leader,
 			       now);
@@ -236,16 +234,20 @@ static int finish(void *ctx, struct hp_err *err)
 	free(cert);
 	hp_secret_free(key);
 	for (i = 0; r == 0 && i < HP_ARRAY_SIZE(names); i++) {
-		char *path = xasprintf("%s/%s", c->store, names[i]), eb[128];
+		char *path = xasprintf("%s/%s", c->store, names[i]);
 
-		if (unlink(path) < 0 && errno != ENOENT)
+		if (unlink(path) < 0 && errno != ENOENT) {
+			char eb[128];
+
 			r = hp_err_set(err, HP_EIO, "%s: %s", path,
 				       hp_strerror(errno, eb, sizeof(eb)));
+		}
 		free(path);
 	}
 	if (r == 0)
-		fprintf(stderr, "rotate --ca: the new CA is current (%.1f s "
-				"in all)\n",
+		fprintf(stderr,
+			"rotate --ca: the new CA is current (%.1f s "
+			"in all)\n",
 			(double)(hp_now_ms() - c->t0) / 1000);
 	return r;
 }

@@ -440,7 +440,8 @@ static int ca_next(const struct tls_ctx *c, struct hp_tls_pair *ca,
 	if (hp_secret_read(&marker, c->inv->secrets.store, HP_CA_NEXT_STAGE,
 			   err) < 0)
 		hp_err_clear(err);
-	s = hp_ca_stage_decide(true, !strcmp(p.cert, ca->cert), marker);
+	s = hp_ca_stage_decide(true, p.cert && ca->cert && !strcmp(p.cert, ca->cert),
+			       marker);
 	free(marker);
 	c->m->ca_stage = (int)s;
 	change_add(c->m, NULL, HP_CA_NEXT, xstrdup(hp_ca_stage_next(s)));

@@ -14,18 +14,18 @@
  *                                       hosts are to be rendered for
  * Stage 1: bundle old+new; certificates from the old CA.
  * Stage 2: bundle old+new; host certificates from the new CA.
- * Stage 3: haprov's client certificate from the new CA; bundle new only; then the new CA becomes tls-ca-cert/-key and
- *          the next names are removed (their versions stay).
- * No tls-ca-next-cert: no rotation; one equal to tls-ca-cert: the last
- * stage was promoted but not cleaned up (HP_CA_CLEANUP).
+ * Stage 3: haprov's client certificate from the new CA; bundle new only; then
+ * the new CA becomes tls-ca-cert/-key and the next names are removed (their
+ * versions stay). No tls-ca-next-cert: no rotation; one equal to tls-ca-cert:
+ * the last stage was promoted but not cleaned up (HP_CA_CLEANUP).
  */
 #include <stdbool.h>
 
 #include "util.h"
 
-#define HP_CA_NEXT "tls-ca-next"
-#define HP_CA_NEXT_CERT "tls-ca-next-cert"
-#define HP_CA_NEXT_KEY "tls-ca-next-key"
+#define HP_CA_NEXT	 "tls-ca-next"
+#define HP_CA_NEXT_CERT	 "tls-ca-next-cert"
+#define HP_CA_NEXT_KEY	 "tls-ca-next-key"
 #define HP_CA_NEXT_STAGE "tls-ca-next-stage"
 
 enum hp_ca_stage {

@@ -37,7 +37,8 @@ static void test_stage_decide(void **state)
 	assert_null(hp_ca_stage_marker(HP_CA_NONE));
 }
 
-/* ---- bundles and signers -------------------------------------------------- */
+/* ---- bundles and signers --------------------------------------------------
+ */
 
 #define OLD "-----BEGIN CERTIFICATE-----\nOLD\n-----END CERTIFICATE-----\n"
 #define NEW "-----BEGIN CERTIFICATE-----\nNEW\n-----END CERTIFICATE-----"
