@@ -82,11 +82,20 @@ bool hp_secret_may_generate(enum hp_secret_id id,
 	return ok;
 }
 
-/* Does any Patroni of the inventory answer? Any HTTP answer counts; a
- * timeout cannot tell, so it counts too. */
+/*
+ * Does any Patroni of the inventory answer? Any HTTP answer counts; a
+ * timeout cannot tell, so it counts too, and so does a refused TLS
+ * handshake (a server is there). With tls on this runs before the run's
+ * TLS material is loaded (run->rest_tls is NULL: whether the CA may be
+ * made is part of what it decides), and the client refuses https it
+ * cannot verify before sending anything, which would read as "nothing
+ * answers". So the probe does not verify: it reads nothing of the answer
+ * and sends no credentials.
+ */
 static int patroni_answers(struct hp_run *run, struct hp_secret_evidence *ev,
 			   struct hp_err *err)
 {
+	static const struct hp_rest_tls probe_tls = {.insecure = true};
 	const struct hp_inventory *inv = run->inv;
 	struct hp_rest rest;
 	struct hp_rest_resp resp;
@@ -96,6 +105,8 @@ static int patroni_answers(struct hp_run *run, struct hp_secret_evidence *ev,
 
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
+	if (!rest.tls)
+		rest.tls = &probe_tls;
 	hp_rest_resp_init(&resp);
 	for (i = 0; i < inv->nr_hosts && !ev->patroni_answers[0]; i++) {
 		const struct hp_host *h = &inv->hosts[i];
@@ -105,7 +116,7 @@ static int patroni_answers(struct hp_run *run, struct hp_secret_evidence *ev,
 			continue;
 		url = hp_url(h, inv->patroni.restapi_port, "/cluster");
 		r = hp_rest_call(&rest, "GET", url, NULL, &resp, &e);
-		if (r == 0 || r == HP_ETIMEOUT) {
+		if (r == 0 || r == HP_ETIMEOUT || r == HP_ETLS) {
 			hp_strlcpy(ev->patroni_answers, h->name,
 				   sizeof(ev->patroni_answers));
 			ev->patroni_timeout = r == HP_ETIMEOUT;

@@ -5,6 +5,7 @@
  * those ranges replaced. Every scan moves forward, so a hostile line of
  * any length costs time linear in its length.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -181,6 +182,33 @@ static size_t key_value(const char *l, size_t n, size_t i, bool flow,
 }
 
 /*
+ * A key-named entry whose value is an absolute file path ("key:
+ * /etc/patroni/tls/host.key", Patroni's etcd3 client key) names where a
+ * key is, not the key: it hides nothing, so the file stays diffable and
+ * maskable. Only for names ending in "key" (a password is never a path
+ * worth showing) and only a plain path: '/' then letters, digits and
+ * "._-/", up to the end of the line or a comment.
+ */
+static bool key_file_path(const char *k, size_t kn, const char *l, size_t n,
+			  size_t i)
+{
+	size_t b;
+
+	if (!ends_with_ci(k, kn, "key"))
+		return false;
+	while (i < n && is_space(l[i]))
+		i++;
+	if (i >= n || l[i] != '/')
+		return false;
+	for (b = i; b < n && !is_space(l[b]); b++)
+		if (!(isalnum((unsigned char)l[b]) || strchr("._-/", l[b])))
+			return false;
+	while (b < n && is_space(l[b]))
+		b++;
+	return b >= n || l[b] == '#';
+}
+
+/*
  * A key at l[i] ("name:", "\"name\":", "'name':"), in block context at
  * the start of a line or in flow context after { or ,. Returns where
  * scanning may go on (i when there is no credential key here).
@@ -215,7 +243,8 @@ static size_t try_key(const char *l, size_t n, size_t i, bool flow,
 	/* "key:value" with no space is not a YAML key (a URL, a port) */
 	if (!q && j < n && !is_space(l[j]))
 		return i;
-	if (!credential_key(l + start, end - start))
+	if (!credential_key(l + start, end - start) ||
+	    key_file_path(l + start, end - start, l, n, j))
 		return i;
 	return key_value(l, n, j, flow, lead, st, sp);
 }

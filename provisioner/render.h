@@ -8,27 +8,30 @@
  * always renders the same bytes, so `validate --render`, `plan` and the
  * golden tests all see exactly what `apply` would write.
  *
- * Files by role:
- *   etcd     /etc/default/etcd                      etcd.env
+ * Files by role (TLS files only with the inventory's tls on; each comes
+ * before the file that names it, render_tls.c):
+ *   etcd     /etc/etcd/tls/ca.crt, etcd.crt, etcd.key (secret)
+ *            /etc/default/etcd                      etcd.env
  *            /etc/systemd/system/etcd.service.d/haprov.conf
  *                                                   etcd-dropin.conf
  *   patroni  /etc/postgresql-common/createcluster.conf
  *                                                   createcluster.conf
- *            /etc/patroni/config.yml                patroni.yml
- *            /etc/patroni_env.conf (secret)         patroni_env.conf
+ *            /etc/patroni/tls/ca.crt, host.crt, host.key (secret)
+ *            /etc/patroni/config.yml (secret)       patroni.yml
+ *            /etc/patroni_env.conf                  patroni_env.conf
  *   haproxy  /etc/systemd/system/haproxy.service.d/haprov.conf
  *                                                   haproxy-dropin.conf
  *            /etc/haproxy/haprov_env.conf (secret)  haproxy_env.conf
+ *            /etc/haproxy/tls/ca.crt, stats.pem (secret)
  *            /etc/haproxy/haproxy.cfg               haproxy.cfg
  *
- * Passwords only ever appear in files marked secret (patroni_env.conf,
- * haprov_env.conf): Patroni takes them from its environment
- * (PATRONI_SUPERUSER_PASSWORD, ..._REPLICATION_, ..._REWIND_, and
- * PATRONI_RESTAPI_USERNAME/PASSWORD), which Debian's patroni.service
- * reads from that file; HAProxy expands HAPROV_STATS_PASSWORD, which
- * haproxy.service reads through haprov's drop-in, in haproxy.cfg's
- * "stats auth". So haproxy.cfg and config.yml stay diffable, and a
- * rollback restores them from the state repository.
+ * Passwords and private keys only ever appear in files marked secret:
+ * Patroni's bootstrap passwords in config.yml (0600 postgres, re-read on
+ * a reload; docs/architecture.md "Rotating secrets"), the stats password
+ * in haprov_env.conf (haproxy.service reads it through haprov's drop-in
+ * and HAProxy expands it in haproxy.cfg's "stats auth", so haproxy.cfg
+ * stays diffable), host keys in their 0600 files. A secret file is
+ * committed by hash and masked (phases/restore_mask.c), never in clear.
  */
 #include <jansson.h>
 #include <stdbool.h>

@@ -493,19 +493,45 @@ static int make_views(struct hp_tls_material *m, const struct hp_inventory *inv,
 	return 0;
 }
 
-/* Keep every fresh item as a version (not current). */
+/* Whether the store has a current value for name (not a version). */
+static int has_current(const char *store, const char *name, bool *yes,
+		       struct hp_err *err)
+{
+	char *v = NULL;
+	int r = hp_secret_read(&v, store, name, err);
+
+	hp_secret_free(v);
+	*yes = r == 0;
+	return r == HP_ENOTFOUND ? 0 : r;
+}
+
+/*
+ * Keep every fresh item as a version. A renewal (the store has a current
+ * value) stays a version until the run verified (hp_tls_material_promote):
+ * a failed run leaves the certificate the cluster used current. A first
+ * value (a new CA, a new host's certificate) is made current at once, as
+ * a generated password is: a run that fails after the hosts got it must
+ * find the same one next time, not issue another CA that the running
+ * services do not trust.
+ */
 static int stage(const struct hp_tls_material *m, const char *store,
 		 struct hp_err *err)
 {
 	size_t i;
+	bool cur = true;
 	int r = 0;
 
 	for (i = 0; i < m->nr_items && r == 0; i++) {
-		if (!m->items[i].fresh)
+		const struct hp_tls_item *it = &m->items[i];
+
+		if (!it->fresh)
 			continue;
-		if ((r = hp_secret_store_create(store, err)) == 0)
-			r = hp_secret_keep_version(store, m->items[i].name,
-						   m->items[i].val, NULL, err);
+		if ((r = hp_secret_store_create(store, err)) == 0 &&
+		    (r = has_current(store, it->name, &cur, err)) == 0)
+			r = hp_secret_keep_version(store, it->name, it->val,
+						   NULL, err);
+		if (r == 0 && !cur)
+			r = hp_secret_promote(store, it->name, it->sha256, err);
 	}
 	return r;
 }

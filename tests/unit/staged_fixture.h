@@ -14,8 +14,11 @@
 
 #include "util.h"
 
+/* tls: false: these tests are about Patroni's plaintext REST answers and
+ * the order of restarts, not TLS (test_render_tls.c, test_tls*.c). */
 static const char inv_yaml[] =
 	"cluster: {name: t}\n"
+	"tls: false\n"
 	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
 	"secrets: {superuser: dba}\n"
 	"validation: {timeout_s: 1, soak_s: 0}\n"

@@ -34,8 +34,11 @@ struct fx {
 
 static inline struct fx *fx_new(bool plan)
 {
+	/* tls: false: the steps' subjects (SQL, facts, backups, rotation's
+	 * plaintext REST checks) are not TLS (test_render_tls.c, test_tls*.c) */
 	static const char inv_yaml[] =
 		"cluster: {name: t}\n"
+		"tls: false\n"
 		"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
 		"hosts:\n"
 		"  - {name: pg1, address: 10.0.0.1, roles: [etcd, patroni, "

@@ -94,8 +94,11 @@ static void test_parse_state_cap(void **state)
 
 /* ---- an inventory ------------------------------------------------------ */
 
+/* tls: false: the subject is extensions over plaintext REST answers, not
+ * TLS (test_render_tls.c, test_tls*.c). */
 #define INV_HEAD                                                               \
 	"cluster: {name: t}\n"                                                 \
+	"tls: false\n"                                                         \
 	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"            \
 	"hosts:\n"                                                             \
 	"  - {name: pg1, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n" \

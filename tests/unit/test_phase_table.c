@@ -23,18 +23,29 @@ static int nop(struct hp_run *run, struct hp_err *err)
 	return 0;
 }
 
-static const char *const etcd_f[] = {"etcd.env", "etcd-dropin.conf", NULL};
-static const char *const pg_f[] = {"createcluster.conf", "patroni.yml",
-				   "patroni_env.conf", NULL};
+/* Every rendered template, TLS files included (render order puts them
+ * first in each service's group): each bad table below differs from the
+ * good one by the one defect its check names, so the check that fails is
+ * the one the test means, not a TLS file nobody listed. */
+static const char *const etcd_f[] = {"etcd-ca.crt", "etcd.crt", "etcd.key",
+				     "etcd.env", "etcd-dropin.conf", NULL};
+static const char *const pg_f[] = {"createcluster.conf", "patroni-ca.crt",
+				   "patroni-host.crt",	 "patroni-host.key",
+				   "patroni.yml",	 "patroni_env.conf",
+				   NULL};
 static const char *const ha_f[] = {"haproxy-dropin.conf", "haproxy_env.conf",
+				   "haproxy-ca.crt", "haproxy-stats.pem",
 				   "haproxy.cfg", NULL};
 static const char *const ha_short[] = {"haproxy-dropin.conf",
-				       "haproxy_env.conf", NULL};
+				       "haproxy_env.conf", "haproxy-ca.crt",
+				       "haproxy-stats.pem", NULL};
 static const char *const ha_twice[] = {"haproxy-dropin.conf",
-				       "haproxy_env.conf", "haproxy.cfg",
+				       "haproxy_env.conf", "haproxy-ca.crt",
+				       "haproxy-stats.pem", "haproxy.cfg",
 				       "patroni.yml", NULL};
 static const char *const ha_ghost[] = {"haproxy-dropin.conf",
-				       "haproxy_env.conf", "haproxy.cfg",
+				       "haproxy_env.conf", "haproxy-ca.crt",
+				       "haproxy-stats.pem", "haproxy.cfg",
 				       "ghost.conf", NULL};
 static const char *const rest[] = {HP_DCS_REST, NULL};
 static const char *const tuning_p[] = {

@@ -415,8 +415,11 @@ static void test_dirs_plan(void **state)
 
 /* ---- REST: a 3-member cluster ------------------------------------------ */
 
+/* tls: false: these tests are about Patroni's, etcd's and HAProxy's
+ * plaintext answers, not TLS (test_render_tls.c, test_tls*.c). */
 static const char inv3[] =
 	"cluster: {name: t}\n"
+	"tls: false\n"
 	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
 	"hosts:\n"
 	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n"
@@ -698,6 +701,8 @@ static void test_leader_second_member_answers(void **state)
 						     "0") "]}",
 			    &leader),
 		0);
+	/* NULL is "no member answered": fail, not crash, in strcmp */
+	assert_non_null(leader);
 	assert_string_equal(leader, "c");
 	assert_int_equal(hp_fake_rest_count(&x->rest, "GET", "/cluster"), 2);
 	free(leader);

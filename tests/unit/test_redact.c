@@ -69,6 +69,22 @@ static void test_yaml_keys(void **state)
 	expect("#  password: hunter2\n", "#  password: <redacted>\n");
 }
 
+/* A key-named entry whose value is a file path names a key file, not a
+ * key (Patroni's etcd3 "key: /etc/patroni/tls/host.key"): config.yml must
+ * stay maskable. A password that looks like a path is still hidden. */
+static void test_key_file_paths(void **state)
+{
+	(void)state;
+	unchanged("  key: /etc/patroni/tls/host.key\n");
+	unchanged("  private_key: /etc/x/y.key # the host's\n");
+	unchanged("ssl_key: /etc/ssl/private/a-b_c.key\n");
+	expect("key: /etc/a key\n", "key: <redacted>\n");
+	expect("key: etc/host.key\n", "key: <redacted>\n");
+	expect("key: /etc/$(x)\n", "key: <redacted>\n");
+	expect("password: /etc/hunter2\n", "password: <redacted>\n");
+	expect("secret: /hunter2\n", "secret: <redacted>\n");
+}
+
 static void test_json_and_flow(void **state)
 {
 	(void)state;
@@ -286,6 +302,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_yaml_keys),
+		cmocka_unit_test(test_key_file_paths),
 		cmocka_unit_test(test_json_and_flow),
 		cmocka_unit_test(test_env_and_conninfo),
 		cmocka_unit_test(test_haproxy),

@@ -5,6 +5,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -134,14 +135,71 @@ static void test_longest_match(void **state)
 	free(m);
 }
 
+/* TLS material for the example inventories (tls on by default): PEM by
+ * host index, enough for the largest (example-production.yml, 5 hosts). */
+#define PEM(kind, x)                                                           \
+	"-----BEGIN " kind "-----\n" x "\n-----END " kind "-----\n"
+static const char *const host_certs[] = {
+	PEM("CERTIFICATE", "Q2VydDE="), PEM("CERTIFICATE", "Q2VydDI="),
+	PEM("CERTIFICATE", "Q2VydDM="), PEM("CERTIFICATE", "Q2VydDQ="),
+	PEM("CERTIFICATE", "Q2VydDU=")};
+static const char *const host_keys[] = {
+	PEM("PRIVATE KEY", "S2V5MQ=="), PEM("PRIVATE KEY", "S2V5Mg=="),
+	PEM("PRIVATE KEY", "S2V5Mw=="), PEM("PRIVATE KEY", "S2V5NA=="),
+	PEM("PRIVATE KEY", "S2V5NQ==")};
+static const struct hp_render_tls tls = {PEM("CERTIFICATE", "Q0E="),
+					 host_certs, host_keys};
+
+/* The host key files a host gets: one per service (etcd.key, Patroni's
+ * host.key, HAProxy's stats.pem). */
+static size_t key_files_of(const struct hp_host *h)
+{
+	return !!(h->roles & HP_ROLE_ETCD) + !!(h->roles & HP_ROLE_PATRONI) +
+	       !!(h->roles & HP_ROLE_HAPROXY);
+}
+
+/* One secret file of a rendering: a host key is kept by hash only (it is
+ * secret for another reason than the store's passwords: masking could not
+ * hide it), a file with passwords masks and comes back byte for byte.
+ * Returns whether it was a key file. */
+static bool check_secret_file(const struct hp_rendered_file *f,
+			      const struct hp_render_secrets *s,
+			      const char *host)
+{
+	char *m, *back;
+	size_t n;
+
+	m = hp_secret_mask(f->content, f->len, s);
+	if (strstr(f->content, "PRIVATE KEY")) {
+		if (m)
+			fail_msg("%s: %s holds a key but masks", host,
+				 f->path);
+		return true;
+	}
+	if (!m)
+		fail_msg("%s: %s does not mask", host, f->path);
+	assert_null(strstr(m, s->superuser));
+	assert_null(strstr(m, s->replication));
+	assert_null(strstr(m, s->restapi));
+	assert_null(strstr(m, s->haproxy_stats));
+	back = hp_secret_unmask(m, strlen(m), s, &n);
+	assert_int_equal(n, f->len);
+	assert_memory_equal(back, f->content, n);
+	free(back);
+	free(m);
+	return false;
+}
+
 /* Every file haprov renders with secrets for the example inventories
  * masks (so a rollback can restore it exactly), holds none of the values
- * masked, and comes back byte for byte. */
+ * masked, and comes back byte for byte; every host key file (tls on, the
+ * default) is secret and kept by hash only. */
 static void test_rendered_files_mask(void **state)
 {
 	static const char *const invs[] = {
 		"inventories/lab.yml", "inventories/example-production.yml" };
-	size_t k, h, i, secret_files = 0;
+	struct hp_render_secrets s = rs;
+	size_t k, h, i, secret_files = 0, keys = 0, want_keys = 0;
 
 	(void)state;
 	for (k = 0; k < HP_ARRAY_SIZE(invs); k++) {
@@ -150,43 +208,39 @@ static void test_rendered_files_mask(void **state)
 
 		memset(&d, 0, sizeof(d));
 		assert_int_equal(hp_inventory_load(&inv, invs[k], &d), 0);
+		assert_true(inv->tls.enabled);
+		assert_true(inv->nr_hosts <= HP_ARRAY_SIZE(host_keys));
 		for (h = 0; h < inv->nr_hosts; h++) {
 			struct hp_rendered rd;
 			struct hp_err err;
 
 			memset(&rd, 0, sizeof(rd));
+			s.tls = &tls;
 			assert_int_equal(hp_render_host(&rd, inv,
-							&inv->hosts[h], &rs,
+							&inv->hosts[h], &s,
 							&err),
 					 0);
+			want_keys += key_files_of(&inv->hosts[h]);
 			for (i = 0; i < rd.nr; i++) {
 				const struct hp_rendered_file *f = &rd.files[i];
-				char *m, *back;
-				size_t n;
 
-				if (!f->secret)
+				/* a key outside a secret file: a leak */
+				if (!f->secret) {
+					assert_null(strstr(f->content,
+							   "PRIVATE KEY"));
 					continue;
+				}
 				secret_files++;
-				m = hp_secret_mask(f->content, f->len, &rs);
-				if (!m)
-					fail_msg("%s: %s does not mask",
-						 inv->hosts[h].name, f->path);
-				assert_null(strstr(m, rs.superuser));
-				assert_null(strstr(m, rs.replication));
-				assert_null(strstr(m, rs.restapi));
-				assert_null(strstr(m, rs.haproxy_stats));
-				back = hp_secret_unmask(m, strlen(m), &rs, &n);
-				assert_int_equal(n, f->len);
-				assert_memory_equal(back, f->content, n);
-				free(back);
-				free(m);
+				keys += check_secret_file(
+					f, &s, inv->hosts[h].name);
 			}
 			hp_rendered_release(&rd);
 		}
 		hp_inventory_free(inv);
 		hp_diags_release(&d);
 	}
-	assert_true(secret_files >= 6);
+	assert_true(secret_files - keys >= 6);
+	assert_int_equal(keys, want_keys);
 }
 
 int main(void)

@@ -338,6 +338,12 @@ static void test_load_complete_store_asks_nothing(void **state)
 	fx_free(x);
 }
 
+/* With tls on (the default) a new cluster's secrets load also makes the
+ * TLS material: one step for the CA, one per host (a, b, c), one for
+ * haprov's client certificate (tls_material.c). test_tls_material.c
+ * tests when they reach the store. */
+#define TLS_STEPS (1 + 3 + 1)
+
 /* A new cluster: no store, no commits, nothing answers, no host files. */
 static void test_new_cluster_generates(void **state)
 {
@@ -358,10 +364,11 @@ static void test_new_cluster_generates(void **state)
 		free(f);
 	}
 	assert_string_equal(s.rs.haproxy_stats, s.val[HP_SECRET_HAPROXY_STATS]);
-	/* Patroni was asked on its hosts only */
+	/* Patroni was asked on its hosts only (over https, before the
+	 * material existed: the probe must still reach them) */
 	assert_int_equal(hp_fake_rest_count(&x->rest, "GET", "/cluster"), 2);
 	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED),
-			 HP_SECRET_NR);
+			 HP_SECRET_NR + TLS_STEPS);
 	hp_run_secrets_release(&s);
 	fx_free(x);
 }
@@ -379,8 +386,9 @@ static void test_plan_writes_nothing(void **state)
 	assert_string_equal(s.rs.superuser, "<secret:superuser>");
 	assert_string_equal(s.rs.haproxy_stats, "<secret:haproxy_stats>");
 	assert_null(s.val[HP_SECRET_RESTAPI]);
+	/* the passwords, then the TLS material (tls on by default) */
 	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED),
-			 HP_SECRET_NR);
+			 HP_SECRET_NR + TLS_STEPS);
 	assert_non_null(strstr(x->run.results[0].detail, "would be generated"));
 	hp_run_secrets_release(&s);
 	fx_free(x);
@@ -424,6 +432,13 @@ static void test_existing_cluster_refused(void **state)
 			    "<html>busy</html>", 0);
 	expect_refused(x, false, "superuser", "answers");
 	assert_false(exists(x->store));
+	fx_free(x);
+	/* a refused TLS handshake: a server is there (tls on: the probe
+	 * cannot verify yet, so this is a server the run does not trust) */
+	x = fx_new("tlsrefused", false, NULL);
+	holders(x, "", "", "");
+	hp_fake_rest_fail(&x->rest, "GET", "/cluster", HP_ETLS, 0);
+	expect_refused(x, false, "superuser", "answers");
 	fx_free(x);
 	/* an answer that does not come in time cannot tell */
 	x = fx_new("timeout", false, NULL);

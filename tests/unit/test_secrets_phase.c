@@ -364,6 +364,7 @@ static struct fx *fx_new(bool plan)
 	x->store = xasprintf("%s/store%d", tmpdir, n++);
 	yaml = xasprintf(
 		"cluster: {name: t}\n"
+		"tls: false\n" /* the subject is roles' passwords, not TLS */
 		"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
 		"secrets: {superuser: dba, store: %s, roles: [{name: app, "
 		"databases: [appdb]}, {name: batch, login: false}]}\n"
