@@ -358,6 +358,15 @@ static int leaf_get(const struct tls_ctx *c, const struct hp_tls_pair *ca,
 			why = xasprintf("%s: certificate issued", who);
 		else if (!pinned)
 			why = why_reissue(c, &p, ca, who, h);
+		/* stage 3: a new serial, or Patroni's REST API keeps the
+		 * context that trusts the old CA (architecture.md,
+		 * "Rotating the CA") */
+		if (r == 0 && !why && !pinned && h &&
+		    c->m->ca_stage == HP_CA_DROP)
+			why = xasprintf("%s: CA rotation stage 3: reissued so "
+					"that Patroni's REST API loads the "
+					"bundle without the old CA",
+					who);
 		if (why) {
 			hp_tls_pair_release(&p);
 			if ((r = issue(c, ca, h, &p, err)) < 0) {

@@ -232,11 +232,28 @@ static void test_etcd_stale(void **state)
 	assert_int_equal(hp_ca_etcd_stale(NULL, &stale), HP_EVERIFY);
 }
 
+/* Patroni's REST probe: only "served"/"reloaded" pass */
+static void test_patroni_served(void **state)
+{
+	bool reloaded = true;
+
+	(void)state;
+	assert_int_equal(hp_ca_patroni_served("served\n", &reloaded), 0);
+	assert_false(reloaded);
+	assert_int_equal(hp_ca_patroni_served("reloaded\n", &reloaded), 0);
+	assert_true(reloaded);
+	assert_int_equal(hp_ca_patroni_served("other\n", &reloaded),
+			 HP_EVERIFY);
+	assert_int_equal(hp_ca_patroni_served("", &reloaded), HP_EVERIFY);
+	assert_int_equal(hp_ca_patroni_served(NULL, &reloaded), HP_EVERIFY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stage_decide),
 		cmocka_unit_test(test_bundles),
+		cmocka_unit_test(test_patroni_served),
 		cmocka_unit_test(test_signers),
 		cmocka_unit_test(test_order_fresh),
 		cmocka_unit_test(test_resume),
