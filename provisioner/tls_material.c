@@ -412,7 +412,8 @@ static int pem_item(const struct hp_tls_material *m, const char *name,
  * CA, and during a CA rotation the new one too, or the new one only. */
 static int ca_bundle(struct hp_tls_material *m, struct hp_err *err)
 {
-	const struct hp_tls_item *next = hp_tls_material_item(m, HP_CA_NEXT_CERT);
+	const struct hp_tls_item *next =
+		hp_tls_material_item(m, HP_CA_NEXT_CERT);
 	struct hp_buf b = HP_BUF_INIT;
 	char *cur = NULL, *nxt = NULL;
 	int r;
@@ -449,8 +450,8 @@ static int ca_next(const struct tls_ctx *c, struct hp_tls_pair *ca,
 	if (hp_secret_read(&marker, c->inv->secrets.store, HP_CA_NEXT_STAGE,
 			   err) < 0)
 		hp_err_clear(err);
-	s = hp_ca_stage_decide(true, p.cert && ca->cert && !strcmp(p.cert, ca->cert),
-			       marker);
+	s = hp_ca_stage_decide(
+		true, p.cert && ca->cert && !strcmp(p.cert, ca->cert), marker);
 	free(marker);
 	c->m->ca_stage = (int)s;
 	change_add(c->m, NULL, HP_CA_NEXT, xstrdup(hp_ca_stage_next(s)));

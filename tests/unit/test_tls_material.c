@@ -134,8 +134,8 @@ static void test_generated_then_reused(void **state)
 		assert_int_equal(hp_secret_read(&v, inv.secrets.store,
 						"tls-ca-cert", &err),
 				 0);
-		assert_string_equal(v, hp_tls_material_item(&a, "tls-ca-cert")
-					       ->val);
+		assert_string_equal(
+			v, hp_tls_material_item(&a, "tls-ca-cert")->val);
 		hp_secret_free(v);
 	}
 	hp_strlcpy(sha, sha_of(&a, "tls-host-pg1-cert"), sizeof(sha));
@@ -237,8 +237,8 @@ static void put(const char *name, const char *value)
 	assert_int_equal(hp_secret_keep_version(inv.secrets.store, name, value,
 						sha, &err),
 			 0);
-	assert_int_equal(
-		hp_secret_promote(inv.secrets.store, name, sha, &err), 0);
+	assert_int_equal(hp_secret_promote(inv.secrets.store, name, sha, &err),
+			 0);
 }
 
 /*
@@ -482,8 +482,9 @@ int main(void)
 						setup_inv, teardown_inv),
 		cmocka_unit_test_setup_teardown(test_renewed_within_renew_days,
 						setup_inv, teardown_inv),
-		cmocka_unit_test_setup_teardown(test_ca_rotation_stage3_reissues,
-						setup_inv, teardown_inv),
+		cmocka_unit_test_setup_teardown(
+			test_ca_rotation_stage3_reissues, setup_inv,
+			teardown_inv),
 		cmocka_unit_test_setup_teardown(test_reissued_new_ca_or_address,
 						setup_inv, teardown_inv),
 		cmocka_unit_test_setup_teardown(
