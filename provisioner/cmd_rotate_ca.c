@@ -164,9 +164,9 @@ static int stage_cluster(struct hp_run *run, struct hp_err *err)
 
 	for (i = 0; r == 0 && i < HP_ARRAY_SIZE(names); i++)
 		r = phase(run, names[i], err);
+	run->phase = "rotate-ca";
 	if (r == 0)
 		r = hp_ca_pickup(run, err);
-	run->phase = "rotate-ca";
 	if (r == 0)
 		r = hp_etcd_verify(run, err);
 	if (r == 0)
