@@ -52,16 +52,19 @@ const struct hp_cmd hp_commands[] = {
 	    { "accept-new-host-keys", NULL,
 	      "add unknown host keys to known_hosts" },
 	    { "json", NULL, "print one JSON document with every step" } } },
-	{ "rotate", hp_cmd_rotate, "INVENTORY ROLE... [options]", 2, 65,
+	{ "rotate", hp_cmd_rotate, "INVENTORY (ROLE... | --ca) [options]", 1, 65,
 	  HP_CMD_NEED_INVENTORY | HP_CMD_NEED_STATE | HP_CMD_TAKES_LOCK,
 	  "a new password for each ROLE (an application role of "
 	  "secrets.roles, or superuser, replication, rewind, restapi): "
 	  "applied with no restart and no failover, verified (the new one "
 	  "logs in, the old one is refused), then made current in the store "
 	  "and pinned by a rollback point; a failure puts the old one back "
-	  "(exit 4)",
+	  "(exit 4); --ca: a new cluster CA in three verified stages "
+	  "(bundles old+new, new certificates, old CA dropped), no "
+	  "failover; run again to resume",
 	  { { "accept-new-host-keys", NULL,
-	      "add unknown host keys to known_hosts" } } },
+	      "add unknown host keys to known_hosts" },
+	    { "ca", NULL, "rotate the cluster CA instead of passwords" } } },
 	{ "status", hp_cmd_status, "INVENTORY [--json]", 1, 1,
 	  HP_CMD_NEED_INVENTORY,
 	  "one screen from the REST APIs: etcd, Patroni members, HAProxy "

@@ -17,6 +17,7 @@
 #include "lock.h"
 #include "phases.h"
 #include "render.h"
+#include "rotate_ca_priv.h"
 #include "rotate_priv.h"
 #include "secret_store.h"
 #include "state.h"
@@ -188,7 +189,8 @@ int hp_cmd_rotate(struct hp_cmd_ctx *ctx)
 {
 	const struct hp_inventory *inv = ctx->inv;
 	size_t nr = (size_t)ctx->argc - 1;
-	struct hp_rotate_target *t = xcalloc(nr, sizeof(*t));
+	struct hp_rotate_target *t = xcalloc(nr + 1, sizeof(*t));
+	bool ca = hp_cmd_flag(ctx, "ca");
 	struct hp_run_opts opts;
 	struct hp_run_secrets sec;
 	struct hp_lock *lock = NULL;
@@ -203,7 +205,14 @@ int hp_cmd_rotate(struct hp_cmd_ctx *ctx)
 	memset(&sec, 0, sizeof(sec));
 	memset(&opts, 0, sizeof(opts));
 	opts.accept_new_host_keys = hp_cmd_flag(ctx, "accept-new-host-keys");
-	if ((r = hp_rotate_resolve(inv, ctx->argv + 1, nr, t, &err)) < 0)
+	if (ca != (nr == 0)) {
+		r = hp_err_set(&err, HP_EINVALID,
+			       ca ? "rotate --ca takes no role names"
+				  : "rotate: name a ROLE, or --ca");
+		goto out;
+	}
+	if (!ca &&
+	    (r = hp_rotate_resolve(inv, ctx->argv + 1, nr, t, &err)) < 0)
 		goto out;
 	hp_signals_install();
 	if ((r = hp_lock_acquire(&lock, inv->state_dir, "rotate", &err)) < 0 ||
@@ -217,6 +226,10 @@ int hp_cmd_rotate(struct hp_cmd_ctx *ctx)
 		run.run_id);
 	if (hp_run_connect(&run, &err)) {
 		r = HP_ECONNECT;
+		goto out;
+	}
+	if (ca) {
+		r = hp_cmd_rotate_ca(&run, &err);
 		goto out;
 	}
 	/* a rollback point exists: a missing secret is never generated */

@@ -7,6 +7,7 @@
 #include "secret_store.h"
 #include "tls.h"
 #include "tls_material.h"
+#include "tls_rotation.h"
 
 /* What one certificate decision needs. */
 struct tls_ctx {
@@ -357,6 +358,15 @@ static int leaf_get(const struct tls_ctx *c, const struct hp_tls_pair *ca,
 			why = xasprintf("%s: certificate issued", who);
 		else if (!pinned)
 			why = why_reissue(c, &p, ca, who, h);
+		/* stage 3: a new serial, or Patroni's REST API keeps the
+		 * context that trusts the old CA (architecture.md,
+		 * "Rotating the CA") */
+		if (r == 0 && !why && !pinned && h &&
+		    c->m->ca_stage == HP_CA_DROP)
+			why = xasprintf("%s: CA rotation stage 3: reissued so "
+					"that Patroni's REST API loads the "
+					"bundle without the old CA",
+					who);
 		if (why) {
 			hp_tls_pair_release(&p);
 			if ((r = issue(c, ca, h, &p, err)) < 0) {
@@ -398,6 +408,62 @@ static int pem_item(const struct hp_tls_material *m, const char *name,
 	return pem(out, it->val, kind, err);
 }
 
+/* The trust bundle of the rotation's stage (tls_rotation.h): the current
+ * CA, and during a CA rotation the new one too, or the new one only. */
+static int ca_bundle(struct hp_tls_material *m, struct hp_err *err)
+{
+	const struct hp_tls_item *next =
+		hp_tls_material_item(m, HP_CA_NEXT_CERT);
+	struct hp_buf b = HP_BUF_INIT;
+	char *cur = NULL, *nxt = NULL;
+	int r;
+
+	if ((r = pem_item(m, "tls-ca-cert", "CERTIFICATE", &cur, err)) == 0 &&
+	    next)
+		r = pem(&nxt, next->val, "CERTIFICATE", err);
+	if (r == 0) {
+		hp_ca_bundle(&b, (enum hp_ca_stage)m->ca_stage, cur, nxt);
+		m->ca_pem = hp_buf_detach(&b, NULL);
+	}
+	free(cur);
+	free(nxt);
+	hp_buf_release(&b);
+	return r;
+}
+
+/* During a CA rotation: the new CA (kept as items, so rollback points pin
+ * it) and the stage from the store. *signer gets the CA that issues the
+ * certificates in this stage (the new one from stage 2 on). */
+static int ca_next(const struct tls_ctx *c, struct hp_tls_pair *ca,
+		   struct hp_tls_pair *signer, struct hp_err *err)
+{
+	struct hp_tls_pair p;
+	bool pinned, partial;
+	char *marker = NULL;
+	enum hp_ca_stage s;
+	int r = read_pair(c, HP_CA_NEXT, &p, &pinned, &partial, err);
+
+	if (r == HP_ENOTFOUND)
+		return 0;
+	if (r < 0)
+		return r;
+	if (hp_secret_read(&marker, c->inv->secrets.store, HP_CA_NEXT_STAGE,
+			   err) < 0)
+		hp_err_clear(err);
+	s = hp_ca_stage_decide(
+		true, p.cert && ca->cert && !strcmp(p.cert, ca->cert), marker);
+	free(marker);
+	c->m->ca_stage = (int)s;
+	change_add(c->m, NULL, HP_CA_NEXT, xstrdup(hp_ca_stage_next(s)));
+	if (hp_ca_issue_with_new(s)) {
+		signer->cert = xstrdup(p.cert);
+		signer->key = xstrdup(p.key);
+	}
+	c->m->client_with_new = hp_ca_client_with_new(s);
+	keep_pair(c->m, HP_CA_NEXT, &p, false);
+	return 0;
+}
+
 /* The render and REST views, from the items. */
 static int make_views(struct hp_tls_material *m, const struct hp_inventory *inv,
 		      struct hp_err *err)
@@ -405,7 +471,7 @@ static int make_views(struct hp_tls_material *m, const struct hp_inventory *inv,
 	size_t i;
 	int r;
 
-	if ((r = pem_item(m, "tls-ca-cert", "CERTIFICATE", &m->ca_pem, err)) ||
+	if ((r = ca_bundle(m, err)) ||
 	    (r = pem_item(m, "tls-client-cert", "CERTIFICATE",
 			  &m->client_cert_pem, err)) ||
 	    (r = pem_item(m, "tls-client-key", "PRIVATE KEY",
@@ -485,7 +551,7 @@ int hp_tls_material_make(struct hp_tls_material *m,
 			 bool plan, time_t now, struct hp_err *err)
 {
 	struct tls_ctx c = {m, inv, pins, now};
-	struct hp_tls_pair ca = {0};
+	struct hp_tls_pair ca = {0}, signer = {0};
 	size_t i;
 	int r;
 
@@ -494,18 +560,23 @@ int hp_tls_material_make(struct hp_tls_material *m,
 	m->host_cert_pem = xcalloc(inv->nr_hosts + 1, sizeof(char *));
 	m->host_key_pem = xcalloc(inv->nr_hosts + 1, sizeof(char *));
 	r = ca_get(&c, &ca, err);
+	if (r == 0)
+		r = ca_next(&c, &ca, &signer, err);
 	for (i = 0; r == 0 && i < inv->nr_hosts; i++) {
 		char *base;
 
 		if (!inv->hosts[i].roles)
 			continue;
 		base = xasprintf("tls-host-%s", inv->hosts[i].name);
-		r = leaf_get(&c, &ca, &inv->hosts[i], base, err);
+		r = leaf_get(&c, signer.cert ? &signer : &ca, &inv->hosts[i],
+			     base, err);
 		free(base);
 	}
 	if (r == 0)
-		r = leaf_get(&c, &ca, NULL, "tls-client", err);
+		r = leaf_get(&c, m->client_with_new ? &signer : &ca, NULL,
+			     "tls-client", err);
 	hp_tls_pair_release(&ca);
+	hp_tls_pair_release(&signer);
 	if (r == 0)
 		r = make_views(m, inv, err);
 	if (r == 0 && !plan)

@@ -63,6 +63,10 @@ struct hp_tls_material {
 	char *ca_pem, *client_cert_pem, *client_key_pem;
 	char **host_cert_pem, **host_key_pem; /* by host index; NULL: none */
 	size_t nr_hosts;
+	/* enum hp_ca_stage (tls_rotation.h): HP_CA_NONE outside a CA
+	 * rotation; ca_pem is then the stage's trust bundle */
+	int ca_stage;
+	bool client_with_new; /* the client certificate from the new CA */
 };
 
 /*

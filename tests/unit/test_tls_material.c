@@ -134,8 +134,8 @@ static void test_generated_then_reused(void **state)
 		assert_int_equal(hp_secret_read(&v, inv.secrets.store,
 						"tls-ca-cert", &err),
 				 0);
-		assert_string_equal(v, hp_tls_material_item(&a, "tls-ca-cert")
-					       ->val);
+		assert_string_equal(
+			v, hp_tls_material_item(&a, "tls-ca-cert")->val);
 		hp_secret_free(v);
 	}
 	hp_strlcpy(sha, sha_of(&a, "tls-host-pg1-cert"), sizeof(sha));
@@ -226,6 +226,69 @@ static void test_reissued_new_ca_or_address(void **state)
 	hp_tls_material_release(&a);
 	hp_tls_material_release(&b);
 	hp_tls_material_release(&c);
+}
+
+/* name's current value becomes value. */
+static void put(const char *name, const char *value)
+{
+	struct hp_err err;
+	char sha[65];
+
+	assert_int_equal(hp_secret_keep_version(inv.secrets.store, name, value,
+						sha, &err),
+			 0);
+	assert_int_equal(hp_secret_promote(inv.secrets.store, name, sha, &err),
+			 0);
+}
+
+/*
+ * A CA rotation: stage 2 issues the host certificates from the new CA
+ * once; stage 3 issues them again (a new serial makes Patroni's REST API
+ * load its context, and so the bundle without the old CA), with the
+ * client certificate, unless a rollback point pins them.
+ */
+static void test_ca_rotation_stage3_reissues(void **state)
+{
+	struct hp_tls_material a, b, c, d, e;
+	struct hp_tls_pair ca = {0};
+	struct hp_err err;
+	json_t *pins = json_object();
+	char *host2;
+
+	(void)state;
+	make(&a, NULL, false, T0);
+	promote(&a);
+	assert_int_equal(hp_tls_ca_new(&ca, "next", 3650, T0, &err), 0);
+	put("tls-ca-next-key", ca.key);
+	put("tls-ca-next-cert", ca.cert);
+	put("tls-ca-next-stage", "2");
+	make(&b, NULL, false, T0);
+	assert_non_null(change(&b, "tls-host-pg1"));
+	assert_null(change(&b, "tls-client"));
+	promote(&b);
+	host2 = xstrdup(sha_of(&b, "tls-host-pg1-cert"));
+	/* stage 2 again: nothing new */
+	make(&c, NULL, false, T0);
+	assert_null(change(&c, "tls-host-pg1"));
+	put("tls-ca-next-stage", "3");
+	make(&d, NULL, false, T0);
+	assert_non_null(strstr(change(&d, "tls-host-pg1"), "stage 3"));
+	assert_non_null(strstr(change(&d, "tls-host-pg2"), "stage 3"));
+	assert_non_null(change(&d, "tls-client"));
+	assert_string_not_equal(sha_of(&d, "tls-host-pg1-cert"), host2);
+	/* a rollback point that pins them: kept */
+	hp_tls_material_pins(&d, pins);
+	promote(&d);
+	make(&e, pins, false, T0);
+	assert_null(change(&e, "tls-host-pg1"));
+	free(host2);
+	json_decref(pins);
+	hp_tls_pair_release(&ca);
+	hp_tls_material_release(&a);
+	hp_tls_material_release(&b);
+	hp_tls_material_release(&c);
+	hp_tls_material_release(&d);
+	hp_tls_material_release(&e);
 }
 
 /* Write the PEM of b64 (kind) to tmpdir/name; returns the path. */
@@ -419,6 +482,9 @@ int main(void)
 						setup_inv, teardown_inv),
 		cmocka_unit_test_setup_teardown(test_renewed_within_renew_days,
 						setup_inv, teardown_inv),
+		cmocka_unit_test_setup_teardown(
+			test_ca_rotation_stage3_reissues, setup_inv,
+			teardown_inv),
 		cmocka_unit_test_setup_teardown(test_reissued_new_ca_or_address,
 						setup_inv, teardown_inv),
 		cmocka_unit_test_setup_teardown(
