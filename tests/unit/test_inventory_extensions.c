@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "inventory.h"
+#include "inventory_fixture.h"
 
 #define HEAD                                                                   \
 	"cluster: {name: t}\n"                                                 \
@@ -26,33 +27,6 @@
 	"  databases:\n"                                                       \
 	"    - name: postgres\n"
 
-struct result {
-	int r;
-	struct hp_diags d;
-	struct hp_inventory *inv;
-	char *out;
-};
-
-static void load(struct result *res, const char *yaml)
-{
-	size_t n = 0;
-	FILE *f;
-
-	memset(res, 0, sizeof(*res));
-	res->r = hp_inventory_load_string(&res->inv, yaml, strlen(yaml),
-					  "/r/r.yml", &res->d);
-	f = open_memstream(&res->out, &n);
-	assert_non_null(f);
-	hp_diags_print(&res->d, "r.yml", f);
-	fclose(f);
-}
-
-static void result_release(struct result *res)
-{
-	hp_inventory_free(res->inv);
-	hp_diags_release(&res->d);
-	free(res->out);
-}
 
 static void test_names_and_versions(void **state)
 {

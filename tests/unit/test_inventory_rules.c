@@ -16,6 +16,7 @@
 
 #include "inventory.h"
 #include "inventory_priv.h"
+#include "inventory_fixture.h"
 
 #define HOSTS_ALL                                                              \
 	"hosts:\n"                                                             \
@@ -24,33 +25,6 @@
 	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n"
 #define HEAD "cluster: {name: t}\n" HOSTS_ALL
 
-struct result {
-	int r;
-	struct hp_diags d;
-	struct hp_inventory *inv;
-	char *out;
-};
-
-static void load(struct result *res, const char *yaml)
-{
-	size_t n = 0;
-	FILE *f;
-
-	memset(res, 0, sizeof(*res));
-	res->r = hp_inventory_load_string(&res->inv, yaml, strlen(yaml),
-					  "/r/r.yml", &res->d);
-	f = open_memstream(&res->out, &n);
-	assert_non_null(f);
-	hp_diags_print(&res->d, "r.yml", f);
-	fclose(f);
-}
-
-static void result_release(struct result *res)
-{
-	hp_inventory_free(res->inv);
-	hp_diags_release(&res->d);
-	free(res->out);
-}
 
 /* The one error of a load whose key path is path, or NULL. */
 static const struct hp_diag *diag_at(const struct result *res, const char *path)

@@ -17,6 +17,7 @@
 
 #include "inventory.h"
 #include "inventory_priv.h"
+#include "inventory_fixture.h"
 
 #define HEAD                                                                   \
 	"cluster: {name: t}\n"                                                 \
@@ -24,33 +25,6 @@
 	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n"
 /* HEAD is 3 lines: the first line after it is line 4 */
 
-struct result {
-	int r;
-	struct hp_diags d;
-	struct hp_inventory *inv;
-	char *out;
-};
-
-static void load(struct result *res, const char *yaml)
-{
-	size_t n = 0;
-	FILE *f;
-
-	memset(res, 0, sizeof(*res));
-	res->r = hp_inventory_load_string(&res->inv, yaml, strlen(yaml),
-					  "/r/r.yml", &res->d);
-	f = open_memstream(&res->out, &n);
-	assert_non_null(f);
-	hp_diags_print(&res->d, "r.yml", f);
-	fclose(f);
-}
-
-static void result_release(struct result *res)
-{
-	hp_inventory_free(res->inv);
-	hp_diags_release(&res->d);
-	free(res->out);
-}
 
 /* yaml loads with exactly want printed (warnings; "" for none). */
 static void assert_says(const char *yaml, int r, const char *want)
