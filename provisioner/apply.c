@@ -485,9 +485,9 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 	run_started = true;
 	if ((rc = connect_hosts(&run, &err)) != 0)
 		goto out;
-	/* a plaintext cluster with tls on: stop before anything changes */
+	/* a plaintext cluster with tls on: the migration runs first */
 	if (mode != HP_MODE_ROLLBACK &&
-	    (r = hp_tlsm_gate(&run, false, &plain, &err)) < 0) {
+	    (r = hp_tlsm_gate(&run, true, &plain, &err)) < 0) {
 		rc = fail_exit(r, &err);
 		goto out;
 	}
@@ -505,6 +505,14 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 		rc = hp_apply_rollback_to(&run, t.v, t.nr,
 					  hp_cmd_opt(ctx, "to"), &err);
 		prune_backups(&run);
+		goto out;
+	}
+	if (plain && (r = hp_tlsm_migrate(&run, &err)) < 0) {
+		rc = fail_exit(r, &err);
+		goto out;
+	}
+	if (plain && plan) {
+		rc = HP_EXIT_CHANGES;
 		goto out;
 	}
 	rc = run_phases(&run, &t, &r, &err);

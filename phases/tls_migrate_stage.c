@@ -1,0 +1,89 @@
+/*
+ * The migration's decisions (tls_migrate.h): which stage comes next from
+ * what the hosts say, so that an apply that stopped half-way resumes
+ * where it stopped; the quorum rule; the pause rule.
+ */
+#include "phases.h"
+#include "tls_migrate.h"
+
+/* Every etcd member has https (peer false) or https peer URLs (true). */
+static bool etcd_all(const struct hp_tlsm_facts *f, bool peer)
+{
+	size_t i;
+
+	for (i = 0; i < f->nr_etcd; i++)
+		if (!(peer ? f->etcd[i].peer_https : f->etcd[i].https))
+			return false;
+	return true;
+}
+
+static bool etcd_any_http(const struct hp_tlsm_facts *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nr_etcd; i++)
+		if (f->etcd[i].http)
+			return true;
+	return false;
+}
+
+enum hp_tlsm_stage hp_tlsm_next(const struct hp_tlsm_facts *f)
+{
+	size_t i;
+
+	/* no plaintext listener left: the normal phases take over */
+	if (!etcd_any_http(f))
+		return HP_TLSM_DONE;
+	/* a member without its https listener: the certificates (written
+	 * again, unchanged, if they are there) and the dual listeners */
+	if (!etcd_all(f, false))
+		return HP_TLSM_CERTS;
+	if (!etcd_all(f, true))
+		return HP_TLSM_ETCD_PEERS;
+	/* PostgreSQL's ssl comes on with the leader's Patroni restart, the
+	 * first of stage 5 (ssl is reloadable) */
+	for (i = 0; i < f->nr_patroni; i++)
+		if (!f->rest_https[i])
+			return HP_TLSM_PATRONI;
+	return HP_TLSM_ETCD_FINAL;
+}
+
+const char *hp_tlsm_stage_line(enum hp_tlsm_stage s)
+{
+	switch (s) {
+	case HP_TLSM_CERTS:
+		return "1. certificate files to every host (nothing names them "
+		       "yet)";
+	case HP_TLSM_ETCD_DUAL:
+		return "2. etcd, one member at a time: clients on http and "
+		       "https, peers still http";
+	case HP_TLSM_ETCD_PEERS:
+		return "3. etcd peers to https, one member at a time (member "
+		       "update, restart)";
+	case HP_TLSM_PG_SSL:
+		return "4. PostgreSQL ssl on: with the leader's Patroni restart, "
+		       "the first of stage 5 (a reload)";
+	case HP_TLSM_PATRONI:
+		return "5. Patroni paused, restarted one member at a time (the "
+		       "leader first) with https REST and etcd, HAProxy "
+		       "check-ssl per member";
+	case HP_TLSM_ETCD_FINAL:
+		return "6. etcd https only, one member at a time, then Patroni "
+		       "unpaused";
+	case HP_TLSM_DONE:
+		return "7. the normal phases";
+	}
+	return "?";
+}
+
+bool hp_tlsm_quorum_ok(size_t n, size_t healthy)
+{
+	if (n == 0 || healthy < n)
+		return false;
+	return n == 1 || n - 1 >= n / 2 + 1;
+}
+
+bool hp_tlsm_unpause_after(bool paused_before)
+{
+	return !paused_before;
+}
