@@ -47,20 +47,20 @@ int hp_tlsm_gate(struct hp_run *run, bool migrate, bool *plain,
 /* ---- stages (tls_migrate_stage.c): pure decisions on gathered facts ---- */
 
 enum hp_tlsm_stage {
-	HP_TLSM_CERTS = 1,   /* certificate files to every host */
-	HP_TLSM_ETCD_DUAL,   /* etcd clients on http and https, peers http */
-	HP_TLSM_ETCD_PEERS,  /* member update to https peer URLs, one by one */
-	HP_TLSM_PG_SSL,      /* PostgreSQL ssl on (reload) */
-	HP_TLSM_PATRONI,     /* paused; Patroni restarted with https, one by
-				one, HAProxy check-ssl per member */
-	HP_TLSM_ETCD_FINAL,  /* etcd https only */
-	HP_TLSM_DONE,        /* the normal phases */
+	HP_TLSM_CERTS = 1,  /* certificate files to every host */
+	HP_TLSM_ETCD_DUAL,  /* etcd clients on http and https, peers http */
+	HP_TLSM_ETCD_PEERS, /* member update to https peer URLs, one by one */
+	HP_TLSM_PG_SSL,	    /* PostgreSQL ssl on (reload) */
+	HP_TLSM_PATRONI,    /* paused; Patroni restarted with https, one by
+			       one, HAProxy check-ssl per member */
+	HP_TLSM_ETCD_FINAL, /* etcd https only */
+	HP_TLSM_DONE,	    /* the normal phases */
 };
 
 /* What the hosts say, gathered by hp_tlsm_gather (tls_migrate_run.c). */
 struct hp_tlsm_etcd_fact {
-	bool http;       /* GET /health answers plain http */
-	bool https;      /* ... and https */
+	bool http;	 /* GET /health answers plain http */
+	bool https;	 /* ... and https */
 	bool peer_https; /* the member list names https peer URLs only */
 };
 struct hp_tlsm_facts {
@@ -149,7 +149,7 @@ bool hp_tlsm_cluster_stable(const json_t *cluster, const char *leader,
 
 /* The Patroni stage's state between its steps. */
 struct hp_tlsm_patroni {
-	char *leader;       /* before the stage, a patroni host */
+	char *leader;	    /* before the stage, a patroni host */
 	bool paused_before; /* an operator's pause: left as it was */
 	bool *rest_done;    /* per inventory host: REST https now */
 };

@@ -46,9 +46,10 @@ static void env_line(struct hp_buf *b, const char *l, size_t n,
 		hp_buf_adds(b, ",");
 		add_downgraded(b, l + k, n - k);
 	} else if (key_is(l, n, "ETCD_ADVERTISE_CLIENT_URLS") ||
-		   (peers_http && (key_is(l, n, "ETCD_LISTEN_PEER_URLS") ||
-				   key_is(l, n, "ETCD_INITIAL_ADVERTISE_PEER_URLS") ||
-				   key_is(l, n, "ETCD_INITIAL_CLUSTER")))) {
+		   (peers_http &&
+		    (key_is(l, n, "ETCD_LISTEN_PEER_URLS") ||
+		     key_is(l, n, "ETCD_INITIAL_ADVERTISE_PEER_URLS") ||
+		     key_is(l, n, "ETCD_INITIAL_CLUSTER")))) {
 		add_downgraded(b, l, n);
 	} else {
 		hp_buf_add(b, l, n);
@@ -72,7 +73,7 @@ char *hp_tlsm_etcd_env(const char *final, size_t len,
 			hp_buf_adds(&b, "\n");
 		i += n + (nl ? 1 : 0);
 	}
-	if (!b.buf)
+	if (!b.alloc) /* nothing added: b.buf is the shared empty buffer */
 		return xstrdup("");
 	return b.buf;
 }
@@ -120,7 +121,7 @@ char *hp_tlsm_haproxy_cfg(const struct hp_inventory *inv, const char *final,
 			hp_buf_adds(&b, "\n");
 		i += n + (nl ? 1 : 0);
 	}
-	if (!b.buf)
+	if (!b.alloc) /* nothing added: b.buf is the shared empty buffer */
 		return xstrdup("");
 	return b.buf;
 }
@@ -157,17 +158,20 @@ static int stage_files(struct hp_hostrun *h, const char *phase,
 	f = *out;
 	for (i = 0; i < *nr; i++) {
 		if (cur.certs_only && !in_tls_dir(f[i].path)) {
-			hp_want_files_free(&f[i], 1);
+			/* hp_want_files_free frees its array too */
+			struct hp_want_file *one = xmalloc(sizeof(*one));
+
+			*one = f[i];
+			hp_want_files_free(one, 1);
 			continue;
 		}
 		if (!strcmp(f[i].path, "/etc/default/etcd"))
 			replace(&f[i], hp_tlsm_etcd_env(f[i].content, f[i].len,
 							cur.etcd_form));
 		else if (!strcmp(f[i].path, "/etc/haproxy/haproxy.cfg"))
-			replace(&f[i], hp_tlsm_haproxy_cfg(run->inv,
-							   f[i].content,
-							   f[i].len,
-							   cur.rest_done));
+			replace(&f[i],
+				hp_tlsm_haproxy_cfg(run->inv, f[i].content,
+						    f[i].len, cur.rest_done));
 		f[n++] = f[i];
 	}
 	*nr = n;

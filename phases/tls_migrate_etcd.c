@@ -10,7 +10,7 @@
 #include "phases.h"
 #include "tls_migrate.h"
 
-static const char *const etcd_svcs[] = { "etcd" };
+static const char *const etcd_svcs[] = {"etcd"};
 
 bool hp_tlsm_etcd_healthy(struct hp_run *run, struct hp_rest *rest,
 			  const struct hp_host *host, const char *scheme)
@@ -22,8 +22,7 @@ bool hp_tlsm_etcd_healthy(struct hp_run *run, struct hp_rest *rest,
 	bool ok;
 
 	hp_rest_resp_init(&resp);
-	url = hp_tlsm_url(scheme, host, run->inv->etcd.client_port,
-			  "/health");
+	url = hp_tlsm_url(scheme, host, run->inv->etcd.client_port, "/health");
 	ok = hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
 	     resp.status == 200 &&
 	     (h = json_string_value(json_object_get(resp.json, "health"))) &&
@@ -42,7 +41,7 @@ static bool healthy_any(struct hp_run *run, struct hp_rest *rest,
 
 json_t *hp_tlsm_etcd_members(struct hp_run *run, struct hp_rest *rest)
 {
-	static const char *const schemes[] = { "https", "http" };
+	static const char *const schemes[] = {"https", "http"};
 	const struct hp_inventory *inv = run->inv;
 	json_t *body = json_object(), *out = NULL;
 	struct hp_rest_resp resp;
@@ -61,8 +60,8 @@ json_t *hp_tlsm_etcd_members(struct hp_run *run, struct hp_rest *rest)
 			if (hp_rest_call(rest, "POST", url, body, &resp,
 					 &err) == 0 &&
 			    resp.status == 200 &&
-			    json_is_array(json_object_get(resp.json,
-							  "members")))
+			    json_is_array(
+				    json_object_get(resp.json, "members")))
 				out = json_incref(resp.json);
 			free(url);
 		}
@@ -168,9 +167,11 @@ static int peer_update(struct hp_run *run, struct hp_rest *rest,
 /* etcd.env in form, and a restart when it changed. */
 static int restart_member(struct hp_hostrun *h, enum hp_tlsm_etcd_form form)
 {
-	struct hp_tlsm_files f = { .etcd_form = form };
+	struct hp_tlsm_files f = {.etcd_form = form};
 	struct hp_host_plan p = {
-		.svcs = etcd_svcs, .nr_svcs = 1, .skip_packages = true,
+		.svcs = etcd_svcs,
+		.nr_svcs = 1,
+		.skip_packages = true,
 	};
 	struct hp_facts facts;
 	enum hp_svc_action act;
@@ -194,7 +195,8 @@ static int wait_healthy(struct hp_run *run, struct hp_rest *rest,
 			const struct hp_host *host, const char *scheme,
 			struct hp_err *err)
 {
-	int64_t end = hp_now_ms() + run->inv->validation.timeout_s * 1000;
+	int64_t end =
+		hp_now_ms() + (int64_t)run->inv->validation.timeout_s * 1000;
 
 	while (!hp_tlsm_etcd_healthy(run, rest, host, scheme)) {
 		if (hp_now_ms() >= end || hp_interrupted())

@@ -13,8 +13,8 @@
 #include "phases.h"
 #include "tls_migrate.h"
 
-static const char *const pg_svcs[] = { "patroni" };
-static const char *const ha_svcs[] = { "haproxy" };
+static const char *const pg_svcs[] = {"patroni"};
+static const char *const ha_svcs[] = {"haproxy"};
 
 bool hp_tlsm_cluster_stable(const json_t *cluster, const char *leader,
 			    bool *paused, struct hp_buf *why)
@@ -30,7 +30,8 @@ bool hp_tlsm_cluster_stable(const json_t *cluster, const char *leader,
 	json_array_foreach(ms, i, m)
 	{
 		const char *n = json_string_value(json_object_get(m, "name"));
-		const char *role = json_string_value(json_object_get(m, "role"));
+		const char *role =
+			json_string_value(json_object_get(m, "role"));
 		const char *st = json_string_value(json_object_get(m, "state"));
 
 		if (!n || !role || !st) {
@@ -68,8 +69,8 @@ static json_t *get_json(struct hp_run *run, struct hp_rest *rest,
 	struct hp_rest_resp resp;
 	struct hp_err err;
 	json_t *out = NULL;
-	char *url = hp_tlsm_url(scheme, host, run->inv->patroni.restapi_port,
-				path);
+	char *url =
+		hp_tlsm_url(scheme, host, run->inv->patroni.restapi_port, path);
 
 	hp_rest_resp_init(&resp);
 	if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
@@ -95,8 +96,8 @@ static int patch_pause(struct hp_run *run, struct hp_rest *rest,
 		       const struct hp_host *leader, bool https, bool on,
 		       struct hp_err *err)
 {
-	json_t *body = json_pack("{s:o}", "pause",
-				 on ? json_true() : json_null());
+	json_t *body =
+		json_pack("{s:o}", "pause", on ? json_true() : json_null());
 	struct hp_rest_resp resp;
 	char *url = hp_tlsm_url(https ? "https" : "http", leader,
 				run->inv->patroni.restapi_port, "/config");
@@ -108,8 +109,10 @@ static int patch_pause(struct hp_run *run, struct hp_rest *rest,
 	r = hp_rest_call(rest, "PATCH", url, body, &resp, err);
 	rest->user = rest->password = NULL;
 	if (r == 0 && resp.status != 200)
-		r = hp_err_set(err, HP_EVERIFY, "Patroni %s: PATCH /config "
-			       "pause: HTTP %ld", leader->name, resp.status);
+		r = hp_err_set(err, HP_EVERIFY,
+			       "Patroni %s: PATCH /config "
+			       "pause: HTTP %ld",
+			       leader->name, resp.status);
 	hp_rest_resp_release(&resp);
 	json_decref(body);
 	free(url);
@@ -147,13 +150,35 @@ static int wait_stable(struct hp_run *run, struct hp_rest *rest,
 			r = hp_err_set(err, HP_EVERIFY,
 				       "Patroni cluster as %s sees it is not "
 				       "stable: %s",
-				       host->name, why.buf ? why.buf : "no answer");
+				       host->name,
+				       why.buf ? why.buf : "no answer");
 			break;
 		}
 		hp_sleep_ms(500);
 	}
 	hp_buf_release(&why);
 	return r;
+}
+
+/* The leader named by a GET /cluster answer, when it is a patroni host
+ * of the inventory; NULL otherwise. */
+static const char *leader_of(const json_t *c, const struct hp_inventory *inv)
+{
+	const json_t *m;
+	size_t j;
+
+	json_array_foreach(json_object_get(c, "members"), j, m)
+	{
+		const char *n = json_string_value(json_object_get(m, "name"));
+		const char *role =
+			json_string_value(json_object_get(m, "role"));
+		const struct hp_host *h = n ? hp_inventory_host(inv, n) : NULL;
+
+		if (role && !strcmp(role, "leader") && h &&
+		    (h->roles & HP_ROLE_PATRONI))
+			return h->name;
+	}
+	return NULL;
 }
 
 /* The leader and the pause flag from the first member that answers. */
@@ -165,27 +190,15 @@ static int find_leader(struct hp_run *run, struct hp_rest *rest,
 
 	for (i = 0; i < inv->nr_hosts && !st->leader; i++) {
 		struct hp_buf why = HP_BUF_INIT;
+		const char *ld;
 		json_t *c;
-		const json_t *m;
-		size_t j;
 
 		if (!(inv->hosts[i].roles & HP_ROLE_PATRONI) ||
 		    !(c = get_any(run, rest, &inv->hosts[i], "/cluster")))
 			continue;
-		if (hp_tlsm_cluster_stable(c, NULL, &st->paused_before, &why))
-			json_array_foreach(json_object_get(c, "members"), j, m)
-			{
-				const char *n = json_string_value(
-					json_object_get(m, "name"));
-				const char *role = json_string_value(
-					json_object_get(m, "role"));
-				const struct hp_host *h =
-					hp_inventory_host(inv, n);
-
-				if (!strcmp(role, "leader") && h &&
-				    (h->roles & HP_ROLE_PATRONI))
-					st->leader = xstrdup(n);
-			}
+		if (hp_tlsm_cluster_stable(c, NULL, &st->paused_before, &why) &&
+		    (ld = leader_of(c, inv)))
+			st->leader = xstrdup(ld);
 		hp_buf_release(&why);
 		json_decref(c);
 	}
@@ -217,7 +230,8 @@ static int wait_all_paused(struct hp_run *run, struct hp_rest *rest,
 				return hp_err_set(err, HP_EVERIFY,
 						  "Patroni %s does not report "
 						  "the pause: stopped before "
-						  "any restart", h->name);
+						  "any restart",
+						  h->name);
 			hp_sleep_ms(500);
 		}
 		json_decref(j);
@@ -246,9 +260,9 @@ int hp_tlsm_pause(struct hp_run *run, struct hp_tlsm_patroni *st,
 	if (r == 0)
 		r = wait_all_paused(run, &rest, err);
 	if (r == 0)
-		hp_log_msg(HP_LOG_INFO, __func__,
-			   "Patroni paused%s, leader %s",
-			   st->paused_before ? " (already, by the operator)" : "",
+		hp_log_msg(HP_LOG_INFO, __func__, "Patroni paused%s, leader %s",
+			   st->paused_before ? " (already, by the operator)"
+					     : "",
 			   st->leader);
 out:
 	hp_rest_release(&rest);
@@ -262,7 +276,9 @@ static int converge_svc(struct hp_hostrun *h, const char *phase,
 			bool force)
 {
 	struct hp_host_plan p = {
-		.svcs = svcs, .nr_svcs = 1, .skip_packages = true,
+		.svcs = svcs,
+		.nr_svcs = 1,
+		.skip_packages = true,
 	};
 	struct hp_facts facts;
 	enum hp_svc_action act;
@@ -285,7 +301,7 @@ static int converge_svc(struct hp_hostrun *h, const char *phase,
 static int haproxy_follow(struct hp_run *run, const struct hp_tlsm_patroni *st,
 			  struct hp_err *err)
 {
-	struct hp_tlsm_files f = { .rest_done = st->rest_done };
+	struct hp_tlsm_files f = {.rest_done = st->rest_done};
 	size_t i;
 
 	for (i = 0; i < run->nr_hosts; i++) {
@@ -306,7 +322,7 @@ static int roll_member(struct hp_hostrun *h, struct hp_rest *rest,
 		       struct hp_tlsm_patroni *st, struct hp_err *err)
 {
 	struct hp_run *run = h->run;
-	struct hp_tlsm_files f = { .etcd_form = HP_TLSM_ENV_FINAL };
+	struct hp_tlsm_files f = {.etcd_form = HP_TLSM_ENV_FINAL};
 	int64_t end = deadline(run);
 	json_t *j;
 	int r;
@@ -324,7 +340,8 @@ static int roll_member(struct hp_hostrun *h, struct hp_rest *rest,
 		if (hp_now_ms() >= end || hp_interrupted())
 			return hp_err_set(err, HP_EVERIFY,
 					  "Patroni %s: no paused https REST "
-					  "API after its restart", h->host->name);
+					  "API after its restart",
+					  h->host->name);
 		hp_sleep_ms(250);
 	}
 	json_decref(j);

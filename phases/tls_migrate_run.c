@@ -68,11 +68,11 @@ static int write_certs(struct hp_run *run, struct hp_err *err)
 	static const struct {
 		const char *phase;
 		unsigned role;
-	} ph[] = { { "etcd", HP_ROLE_ETCD },
-		   { "patroni", HP_ROLE_PATRONI },
-		   { "haproxy", HP_ROLE_HAPROXY } };
-	struct hp_tlsm_files f = { .certs_only = true };
-	struct hp_host_plan p = { .skip_packages = true };
+	} ph[] = {{"etcd", HP_ROLE_ETCD},
+		  {"patroni", HP_ROLE_PATRONI},
+		  {"haproxy", HP_ROLE_HAPROXY}};
+	struct hp_tlsm_files f = {.certs_only = true};
+	struct hp_host_plan p = {.skip_packages = true};
 	size_t i, k;
 	int r = 0;
 
@@ -189,7 +189,8 @@ int hp_tlsm_migrate(struct hp_run *run, struct hp_err *err)
 			r = hp_err_set(err, HP_EVERIFY,
 				       "TLS migration: after stage %d the "
 				       "hosts still say stage %d comes next: "
-				       "stopped", (int)was, (int)s);
+				       "stopped",
+				       (int)was, (int)s);
 			break;
 		}
 		hp_log_msg(HP_LOG_INFO, __func__, "%s", hp_tlsm_stage_line(s));
@@ -197,8 +198,10 @@ int hp_tlsm_migrate(struct hp_run *run, struct hp_err *err)
 			hp_err_prefix(err, "TLS migration, stage %d", (int)s);
 			break;
 		}
-		fprintf(stderr, "haprov: TLS migration stage %d done in "
-			"%.1fs\n", (int)s, (double)(hp_now_ms() - t) / 1000.0);
+		fprintf(stderr,
+			"haprov: TLS migration stage %d done in "
+			"%.1fs\n",
+			(int)s, (double)(hp_now_ms() - t) / 1000.0);
 		was = s;
 	}
 	run->phase = NULL;

@@ -61,7 +61,8 @@ const char *hp_tlsm_stage_line(enum hp_tlsm_stage s)
 		return "3. etcd peers to https, one member at a time (member "
 		       "update, restart)";
 	case HP_TLSM_PG_SSL:
-		return "4. PostgreSQL ssl on: with the leader's Patroni restart, "
+		return "4. PostgreSQL ssl on: with the leader's Patroni "
+		       "restart, "
 		       "the first of stage 5 (a reload)";
 	case HP_TLSM_PATRONI:
 		return "5. Patroni paused, restarted one member at a time (the "
