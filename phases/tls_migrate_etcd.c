@@ -126,6 +126,38 @@ static int quorum_check(struct hp_run *run, struct hp_rest *rest,
 			  ok, n, who);
 }
 
+/*
+ * POST member/update until etcd takes it: right after a member's restart
+ * etcd may answer 503 (no leader yet, or an election under way) for a
+ * moment. Anything but 200 after the verification deadline fails, with
+ * the answer quoted printable.
+ */
+static int post_update(struct hp_run *run, struct hp_rest *rest,
+		       const char *url, const json_t *body,
+		       struct hp_rest_resp *resp, struct hp_err *err)
+{
+	int64_t end =
+		hp_now_ms() + (int64_t)run->inv->validation.timeout_s * 1000;
+	struct hp_buf b = HP_BUF_INIT;
+	int r;
+
+	for (;;) {
+		r = hp_rest_call(rest, "POST", url, body, resp, err);
+		if (r == 0 && resp->status == 200)
+			return 0;
+		if (hp_now_ms() >= end || hp_interrupted())
+			break;
+		hp_sleep_ms(500);
+	}
+	if (r < 0)
+		return r;
+	hp_buf_add_printable(&b, resp->body.buf, resp->body.len, 200);
+	r = hp_err_set(err, HP_EVERIFY, "etcd: %s: HTTP %ld: %s", url,
+		       resp->status, b.buf);
+	hp_buf_release(&b);
+	return r;
+}
+
 /* POST member/update: this member's peer URL https, when it is not. */
 static int peer_update(struct hp_run *run, struct hp_rest *rest,
 		       const struct hp_host *host, struct hp_err *err)
@@ -150,13 +182,10 @@ static int peer_update(struct hp_run *run, struct hp_rest *rest,
 	url = hp_tlsm_url("http", host, run->inv->etcd.client_port,
 			  "/v3/cluster/member/update");
 	hp_rest_resp_init(&resp);
-	r = hp_rest_call(rest, "POST", url, body, &resp, err);
-	if (r == 0 && resp.status != 200)
-		r = hp_err_set(err, HP_EVERIFY,
-			       "etcd: member update of %s: HTTP %ld",
-			       host->name, resp.status);
-	hp_log_msg(HP_LOG_INFO, __func__, "%s: etcd peer URL now %s",
-		   host->name, peer);
+	r = post_update(run, rest, url, body, &resp, err);
+	if (r == 0)
+		hp_log_msg(HP_LOG_INFO, __func__, "%s: etcd peer URL now %s",
+			   host->name, peer);
 	hp_rest_resp_release(&resp);
 	json_decref(body);
 	free(url);
