@@ -179,7 +179,10 @@ static int peer_update(struct hp_run *run, struct hp_rest *rest,
 		return 0;
 	peer = hp_tlsm_url("https", host, run->inv->etcd.peer_port, "");
 	body = json_pack("{s:s, s:[s]}", "ID", id, "peerURLs", peer);
-	url = hp_tlsm_url("http", host, run->inv->etcd.client_port,
+	/* over https with haprov's client certificate: etcd 3.4's gateway
+	 * on the http side of a shared port closes its own connection
+	 * (lab: HTTP 503 "connection closed", code 14) */
+	url = hp_tlsm_url("https", host, run->inv->etcd.client_port,
 			  "/v3/cluster/member/update");
 	hp_rest_resp_init(&resp);
 	r = post_update(run, rest, url, body, &resp, err);

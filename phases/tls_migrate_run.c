@@ -159,6 +159,16 @@ static enum hp_tlsm_stage next_now(struct hp_run *run, struct hp_rest *rest)
 	return s;
 }
 
+/* The stages one run_stage carries out. */
+static const char *stage_span(enum hp_tlsm_stage s)
+{
+	if (s <= HP_TLSM_ETCD_DUAL)
+		return s == HP_TLSM_CERTS ? "1-2" : "2";
+	if (s == HP_TLSM_ETCD_PEERS)
+		return "3";
+	return s == HP_TLSM_ETCD_FINAL ? "6" : "4-6";
+}
+
 static void print_plan(enum hp_tlsm_stage s)
 {
 	printf("TLS migration: the cluster runs in plaintext; apply runs "
@@ -199,9 +209,8 @@ int hp_tlsm_migrate(struct hp_run *run, struct hp_err *err)
 			break;
 		}
 		fprintf(stderr,
-			"haprov: TLS migration stage %d done in "
-			"%.1fs\n",
-			(int)s, (double)(hp_now_ms() - t) / 1000.0);
+			"haprov: TLS migration stages %s done in %.1fs\n",
+			stage_span(s), (double)(hp_now_ms() - t) / 1000.0);
 		was = s;
 	}
 	run->phase = NULL;
