@@ -186,27 +186,33 @@ static int find_leader(struct hp_run *run, struct hp_rest *rest,
 		       struct hp_tlsm_patroni *st, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
+	struct hp_buf why = HP_BUF_INIT;
 	size_t i;
 
 	for (i = 0; i < inv->nr_hosts && !st->leader; i++) {
-		struct hp_buf why = HP_BUF_INIT;
+		const struct hp_host *h = &inv->hosts[i];
 		const char *ld;
 		json_t *c;
 
-		if (!(inv->hosts[i].roles & HP_ROLE_PATRONI) ||
-		    !(c = get_any(run, rest, &inv->hosts[i], "/cluster")))
+		if (!(h->roles & HP_ROLE_PATRONI))
 			continue;
-		if (hp_tlsm_cluster_stable(c, NULL, &st->paused_before, &why) &&
-		    (ld = leader_of(c, inv)))
+		hp_buf_reset(&why);
+		hp_buf_addf(&why, "%s: ", h->name);
+		if (!(c = get_any(run, rest, h, "/cluster")))
+			hp_buf_adds(&why, "no answer to GET /cluster");
+		else if (hp_tlsm_cluster_stable(c, NULL, &st->paused_before,
+						&why) &&
+			 (ld = leader_of(c, inv)))
 			st->leader = xstrdup(ld);
-		hp_buf_release(&why);
 		json_decref(c);
 	}
 	if (!st->leader)
-		return hp_err_set(err, HP_EVERIFY,
-				  "Patroni: no stable cluster with a leader of "
-				  "the inventory: the migration waits for one");
-	return 0;
+		hp_err_set(err, HP_EVERIFY,
+			   "Patroni: no stable cluster with a leader of the "
+			   "inventory (%s): the migration waits for one",
+			   why.buf);
+	hp_buf_release(&why);
+	return st->leader ? 0 : HP_EVERIFY;
 }
 
 /* Every patroni member's own GET /patroni says pause. */

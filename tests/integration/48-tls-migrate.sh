@@ -66,7 +66,13 @@ run_haprov "$T_TMP/tls.log" apply "$INV"
 rc=$?
 took=$((SECONDS - t))
 grep -E "TLS migration stage|migrate|apply done" "$T_TMP/tls.log"
-[ $rc -eq 0 ] || tail -n 30 "$T_TMP/tls.log"
+if [ $rc -ne 0 ]; then
+	tail -n 30 "$T_TMP/tls.log"
+	for h in $LAB_HOSTS; do
+		echo "# $h: GET /cluster over http: $(curl -s -m 3 "http://$(lab_ip "$h"):8008/cluster")"
+	done
+	lab_ssh "$LEADER0" "journalctl -u patroni -n 25 --no-pager" | sed 's/^/# /' 
+fi
 check_eq "apply with tls on migrates the running cluster (${took} s)" 0 "$rc"
 writer_stop_check
 echo "# longest write gap: ${WRITER_GAP:-?} s"
