@@ -36,7 +36,9 @@ bool hp_tlsm_plain_etcd(struct hp_run *run, struct hp_rest *rest,
 
 /*
  * The safety gate, before any phase changes anything: with tls off, or
- * when no etcd member answers plain http, returns 0 and *plain = false.
+ * when no etcd member answers plain http and no Patroni member answers
+ * GET /patroni over plain http (a migration stopped half-way), returns 0
+ * and *plain = false.
  * With tls on and a plaintext member, *plain = true and, when the caller
  * cannot migrate (migrate false), returns HP_EVERIFY with a message that
  * names the member and says what to do; with migrate true returns 0.
@@ -48,13 +50,17 @@ int hp_tlsm_gate(struct hp_run *run, bool migrate, bool *plain,
 
 enum hp_tlsm_stage {
 	HP_TLSM_CERTS = 1,  /* certificate files to every host */
-	HP_TLSM_ETCD_DUAL,  /* etcd clients on http and https, peers http */
-	HP_TLSM_ETCD_PEERS, /* member update to https peer URLs, one by one */
-	HP_TLSM_PG_SSL,	    /* PostgreSQL ssl on (reload) */
-	HP_TLSM_PATRONI,    /* paused; Patroni restarted with https, one by
-			       one, HAProxy check-ssl per member */
-	HP_TLSM_ETCD_FINAL, /* etcd https only */
-	HP_TLSM_DONE,	    /* the normal phases */
+	HP_TLSM_ETCD_PEERS, /* member update to https peer URLs, one by one;
+			       clients still http */
+	HP_TLSM_PAUSE,      /* Patroni paused */
+	HP_TLSM_ETCD_CLIENTS, /* etcd clients https only, one by one: the
+				 paused Patroni members lose their DCS, and
+				 neither demote nor fail over */
+	HP_TLSM_PATRONI,    /* Patroni restarted with https REST and etcd,
+			       the leader first (PostgreSQL ssl on by
+			       reload), HAProxy check-ssl per member */
+	HP_TLSM_RESUME,     /* Patroni unpaused, the cluster verified */
+	HP_TLSM_DONE,       /* the normal phases */
 };
 
 /* What the hosts say, gathered by hp_tlsm_gather (tls_migrate_run.c). */
@@ -68,6 +74,7 @@ struct hp_tlsm_facts {
 	size_t nr_etcd;
 	bool *rest_https; /* per patroni host: its REST API answers https */
 	size_t nr_patroni;
+	bool paused; /* every Patroni member reports the pause */
 };
 
 /* The stage to run next (HP_TLSM_DONE: nothing left to migrate). */
@@ -83,11 +90,16 @@ bool hp_tlsm_unpause_after(bool paused_before);
 
 /* ---- intermediate file forms (tls_migrate_env.c) ------------------------ */
 
-/* The etcd EnvironmentFile's forms on the way. */
+/*
+ * The etcd EnvironmentFile's forms on the way. No form serves http and
+ * https clients on one port: etcd 3.4 does answer /health on both, but
+ * its v3 gateway on the http side then closes its own gRPC connection
+ * (lab: HTTP 503 "connection closed", code 14; Patroni's etcd3 client
+ * lost its DCS and the leader demoted itself).
+ */
 enum hp_tlsm_etcd_form {
-	HP_TLSM_ENV_DUAL,  /* clients: the final https URLs plus their http
-			      twins, advertised http; peers http */
-	HP_TLSM_ENV_PEERS, /* as DUAL, but this member's peers https */
+	HP_TLSM_ENV_PEERS, /* clients as before (http, no client TLS
+			      settings); this member's peers https */
 	HP_TLSM_ENV_FINAL, /* as rendered: https only */
 };
 /* The form `form` of the final (tls on) etcd.env text. Caller frees. */
@@ -153,6 +165,9 @@ struct hp_tlsm_patroni {
 	bool paused_before; /* an operator's pause: left as it was */
 	bool *rest_done;    /* per inventory host: REST https now */
 };
+/* The member's GET /patroni (https, else http) says pause. */
+bool hp_tlsm_member_paused(struct hp_run *run, struct hp_rest *rest,
+			   const struct hp_host *host);
 /* Pause (unless paused already) and wait until every member says so. */
 int hp_tlsm_pause(struct hp_run *run, struct hp_tlsm_patroni *st,
 		  struct hp_err *err);

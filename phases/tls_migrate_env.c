@@ -33,27 +33,26 @@ static bool key_is(const char *line, size_t n, const char *key)
 	return n > k && !memcmp(line, key, k) && line[k] == '=';
 }
 
-/* One line of etcd.env in form `form`. */
-static void env_line(struct hp_buf *b, const char *l, size_t n,
-		     enum hp_tlsm_etcd_form form)
+/* The client-side TLS settings: left out while clients are http. */
+static bool client_tls_key(const char *l, size_t n)
 {
-	bool peers_http = form == HP_TLSM_ENV_DUAL;
-	const char *eq = memchr(l, '=', n);
-	size_t k = eq ? (size_t)(eq - l) + 1 : 0;
+	return key_is(l, n, "ETCD_CERT_FILE") ||
+	       key_is(l, n, "ETCD_KEY_FILE") ||
+	       key_is(l, n, "ETCD_TRUSTED_CA_FILE") ||
+	       key_is(l, n, "ETCD_CLIENT_CERT_AUTH");
+}
 
-	if (key_is(l, n, "ETCD_LISTEN_CLIENT_URLS")) {
-		hp_buf_add(b, l, n);
-		hp_buf_adds(b, ",");
-		add_downgraded(b, l + k, n - k);
-	} else if (key_is(l, n, "ETCD_ADVERTISE_CLIENT_URLS") ||
-		   (peers_http &&
-		    (key_is(l, n, "ETCD_LISTEN_PEER_URLS") ||
-		     key_is(l, n, "ETCD_INITIAL_ADVERTISE_PEER_URLS") ||
-		     key_is(l, n, "ETCD_INITIAL_CLUSTER")))) {
+/* One line of etcd.env in the peers form; false: leave it out. */
+static bool env_line(struct hp_buf *b, const char *l, size_t n)
+{
+	if (client_tls_key(l, n))
+		return false;
+	if (key_is(l, n, "ETCD_LISTEN_CLIENT_URLS") ||
+	    key_is(l, n, "ETCD_ADVERTISE_CLIENT_URLS"))
 		add_downgraded(b, l, n);
-	} else {
+	else
 		hp_buf_add(b, l, n);
-	}
+	return true;
 }
 
 char *hp_tlsm_etcd_env(const char *final, size_t len,
@@ -68,8 +67,7 @@ char *hp_tlsm_etcd_env(const char *final, size_t len,
 		const char *nl = memchr(final + i, '\n', len - i);
 		size_t n = nl ? (size_t)(nl - (final + i)) : len - i;
 
-		env_line(&b, final + i, n, form);
-		if (nl)
+		if (env_line(&b, final + i, n) && nl)
 			hp_buf_adds(&b, "\n");
 		i += n + (nl ? 1 : 0);
 	}

@@ -179,11 +179,13 @@ static int peer_update(struct hp_run *run, struct hp_rest *rest,
 		return 0;
 	peer = hp_tlsm_url("https", host, run->inv->etcd.peer_port, "");
 	body = json_pack("{s:s, s:[s]}", "ID", id, "peerURLs", peer);
-	/* over https with haprov's client certificate: etcd 3.4's gateway
-	 * on the http side of a shared port closes its own connection
-	 * (lab: HTTP 503 "connection closed", code 14) */
-	url = hp_tlsm_url("https", host, run->inv->etcd.client_port,
-			  "/v3/cluster/member/update");
+	/* the scheme its clients are on now: etcd 3.4's gateway on the
+	 * http side of a port that also serves https closes its own gRPC
+	 * connection (lab: HTTP 503 "connection closed", code 14) */
+	url = hp_tlsm_url(
+		hp_tlsm_etcd_healthy(run, rest, host, "https") ? "https"
+							       : "http",
+		host, run->inv->etcd.client_port, "/v3/cluster/member/update");
 	hp_rest_resp_init(&resp);
 	r = post_update(run, rest, url, body, &resp, err);
 	if (r == 0)

@@ -160,59 +160,59 @@ static int wait_stable(struct hp_run *run, struct hp_rest *rest,
 	return r;
 }
 
-/* The leader named by a GET /cluster answer, when it is a patroni host
- * of the inventory; NULL otherwise. */
-static const char *leader_of(const json_t *c, const struct hp_inventory *inv)
+bool hp_tlsm_member_paused(struct hp_run *run, struct hp_rest *rest,
+			   const struct hp_host *host)
 {
-	const json_t *m;
-	size_t j;
+	json_t *j = get_any(run, rest, host, "/patroni");
+	bool p = j && json_is_true(json_object_get(j, "pause"));
 
-	json_array_foreach(json_object_get(c, "members"), j, m)
-	{
-		const char *n = json_string_value(json_object_get(m, "name"));
-		const char *role =
-			json_string_value(json_object_get(m, "role"));
-		const struct hp_host *h = n ? hp_inventory_host(inv, n) : NULL;
-
-		if (role && !strcmp(role, "leader") && h &&
-		    (h->roles & HP_ROLE_PATRONI))
-			return h->name;
-	}
-	return NULL;
+	json_decref(j);
+	return p;
 }
 
-/* The leader and the pause flag from the first member that answers. */
+/* A GET /patroni answer of a running primary ("master" before 3.0.3). */
+static bool is_primary(const json_t *j)
+{
+	const char *role = json_string_value(json_object_get(j, "role"));
+	const char *st = json_string_value(json_object_get(j, "state"));
+
+	return role && st && !strcmp(st, "running") &&
+	       (!strcmp(role, "master") || !strcmp(role, "primary"));
+}
+
+/*
+ * The leader from each member's own GET /patroni, which answers without
+ * the DCS (a resumed migration finds Patroni cut off from etcd): exactly
+ * one running primary. paused_before: every member reported the pause.
+ */
 static int find_leader(struct hp_run *run, struct hp_rest *rest,
 		       struct hp_tlsm_patroni *st, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	struct hp_buf why = HP_BUF_INIT;
-	size_t i;
+	size_t i, primaries = 0;
 
-	for (i = 0; i < inv->nr_hosts && !st->leader; i++) {
+	st->paused_before = true;
+	for (i = 0; i < inv->nr_hosts; i++) {
 		const struct hp_host *h = &inv->hosts[i];
-		const char *ld;
-		json_t *c;
+		json_t *j;
 
 		if (!(h->roles & HP_ROLE_PATRONI))
 			continue;
-		hp_buf_reset(&why);
-		hp_buf_addf(&why, "%s: ", h->name);
-		if (!(c = get_any(run, rest, h, "/cluster")))
-			hp_buf_adds(&why, "no answer to GET /cluster");
-		else if (hp_tlsm_cluster_stable(c, NULL, &st->paused_before,
-						&why) &&
-			 (ld = leader_of(c, inv)))
-			st->leader = xstrdup(ld);
-		json_decref(c);
+		j = get_any(run, rest, h, "/patroni");
+		if (!j || !json_is_true(json_object_get(j, "pause")))
+			st->paused_before = false;
+		if (j && is_primary(j) && primaries++ == 0)
+			st->leader = xstrdup(h->name);
+		json_decref(j);
 	}
-	if (!st->leader)
-		hp_err_set(err, HP_EVERIFY,
-			   "Patroni: no stable cluster with a leader of the "
-			   "inventory (%s): the migration waits for one",
-			   why.buf);
-	hp_buf_release(&why);
-	return st->leader ? 0 : HP_EVERIFY;
+	if (primaries == 1)
+		return 0;
+	free(st->leader);
+	st->leader = NULL;
+	return hp_err_set(err, HP_EVERIFY,
+			  "Patroni: %zu running primaries among the members "
+			  "(GET /patroni), not one: the migration waits",
+			  primaries);
 }
 
 /* Every patroni member's own GET /patroni says pause. */
@@ -323,38 +323,52 @@ static int haproxy_follow(struct hp_run *run, const struct hp_tlsm_patroni *st,
 	return 0;
 }
 
-/* One member: final files, restart, REST https and paused, HAProxy. */
+/* Its own GET /patroni over https: paused, running, and the primary
+ * exactly when it was the leader. */
+static bool member_back(const json_t *j, bool leader)
+{
+	const char *st = json_string_value(json_object_get(j, "state"));
+
+	return j && json_is_true(json_object_get(j, "pause")) && st &&
+	       !strcmp(st, "running") && is_primary(j) == leader;
+}
+
+/* One member: final files, restart, REST https and paused, HAProxy. The
+ * whole cluster is judged after the last one (before that, the members
+ * not restarted yet have no DCS). */
 static int roll_member(struct hp_hostrun *h, struct hp_rest *rest,
 		       struct hp_tlsm_patroni *st, struct hp_err *err)
 {
 	struct hp_run *run = h->run;
 	struct hp_tlsm_files f = {.etcd_form = HP_TLSM_ENV_FINAL};
+	bool leader = !strcmp(h->host->name, st->leader);
 	int64_t end = deadline(run);
 	json_t *j;
 	int r;
 
 	j = get_json(run, rest, h->host, "https", "/patroni");
-	if ((r = converge_svc(h, "patroni", pg_svcs, &f, j == NULL)) < 0) {
-		json_decref(j);
+	r = converge_svc(h, "patroni", pg_svcs, &f, j == NULL);
+	json_decref(j);
+	if (r < 0) {
 		*err = h->err;
 		return r;
 	}
-	json_decref(j);
-	while (!(j = get_json(run, rest, h->host, "https", "/patroni")) ||
-	       !json_is_true(json_object_get(j, "pause"))) {
+	while (!member_back(
+		j = get_json(run, rest, h->host, "https", "/patroni"),
+		leader)) {
 		json_decref(j);
 		if (hp_now_ms() >= end || hp_interrupted())
 			return hp_err_set(err, HP_EVERIFY,
-					  "Patroni %s: no paused https REST "
-					  "API after its restart",
-					  h->host->name);
+					  "Patroni %s: not back as a paused, "
+					  "running %s over https after its "
+					  "restart",
+					  h->host->name,
+					  leader ? "primary" : "replica");
 		hp_sleep_ms(250);
 	}
 	json_decref(j);
 	st->rest_done[h->host - run->inv->hosts] = true;
-	if ((r = haproxy_follow(run, st, err)) < 0)
-		return r;
-	return wait_stable(run, rest, h->host, st->leader, true, err);
+	return haproxy_follow(run, st, err);
 }
 
 int hp_tlsm_patroni_roll(struct hp_run *run, struct hp_tlsm_patroni *st,
@@ -377,6 +391,10 @@ int hp_tlsm_patroni_roll(struct hp_run *run, struct hp_tlsm_patroni *st,
 				continue;
 			r = roll_member(h, &rest, st, err);
 		}
+	if (r == 0)
+		r = wait_stable(run, &rest,
+				hp_inventory_host(run->inv, st->leader),
+				st->leader, true, err);
 	hp_rest_release(&rest);
 	return r;
 }

@@ -30,6 +30,7 @@ void hp_tlsm_gather(struct hp_run *run, struct hp_rest *rest,
 {
 	const struct hp_inventory *inv = run->inv;
 	json_t *list = hp_tlsm_etcd_members(run, rest);
+	bool paused = true;
 	size_t i;
 
 	memset(f, 0, sizeof(*f));
@@ -48,10 +49,13 @@ void hp_tlsm_gather(struct hp_run *run, struct hp_rest *rest,
 			    !hp_tlsm_member(list, h->name, id, &e->peer_https))
 				e->peer_https = false;
 		}
-		if (h->roles & HP_ROLE_PATRONI)
+		if (h->roles & HP_ROLE_PATRONI) {
 			f->rest_https[f->nr_patroni++] =
 				rest_https(run, rest, h);
+			paused = paused && hp_tlsm_member_paused(run, rest, h);
+		}
 	}
+	f->paused = paused && f->nr_patroni > 0;
 	json_decref(list);
 }
 
@@ -94,10 +98,9 @@ static int write_certs(struct hp_run *run, struct hp_err *err)
 	return r;
 }
 
-/* Stages 5 and 6 under one pause: Patroni's clients leave etcd's http
- * listeners while no failover can happen. */
-static int patroni_and_final(struct hp_run *run, bool patroni,
-			     struct hp_err *err)
+/* Stages 3-6 from `from`: pause, etcd clients https, Patroni, resume. */
+static int under_pause(struct hp_run *run, enum hp_tlsm_stage from,
+		       struct hp_err *err)
 {
 	struct hp_tlsm_patroni st;
 	int r;
@@ -105,11 +108,13 @@ static int patroni_and_final(struct hp_run *run, bool patroni,
 	memset(&st, 0, sizeof(st));
 	if ((r = hp_tlsm_pause(run, &st, err)) < 0)
 		goto out;
-	if (patroni && (r = hp_tlsm_patroni_roll(run, &st, err)) < 0)
-		goto out;
-	hp_log_msg(HP_LOG_INFO, __func__, "%s",
-		   hp_tlsm_stage_line(HP_TLSM_ETCD_FINAL));
-	if ((r = hp_tlsm_etcd_roll(run, HP_TLSM_ENV_FINAL, err)) < 0)
+	if (from <= HP_TLSM_ETCD_CLIENTS) {
+		hp_log_msg(HP_LOG_INFO, __func__, "%s",
+			   hp_tlsm_stage_line(HP_TLSM_ETCD_CLIENTS));
+		if ((r = hp_tlsm_etcd_roll(run, HP_TLSM_ENV_FINAL, err)) < 0)
+			goto out;
+	}
+	if ((r = hp_tlsm_patroni_roll(run, &st, err)) < 0)
 		goto out;
 	r = hp_tlsm_resume(run, &st, err);
 out:
@@ -131,17 +136,15 @@ static int run_stage(struct hp_run *run, enum hp_tlsm_stage s,
 		if ((r = write_certs(run, err)) < 0)
 			return r;
 		hp_log_msg(HP_LOG_INFO, __func__, "%s",
-			   hp_tlsm_stage_line(HP_TLSM_ETCD_DUAL));
-		return hp_tlsm_etcd_roll(run, HP_TLSM_ENV_DUAL, err);
-	case HP_TLSM_ETCD_DUAL:
-		return hp_tlsm_etcd_roll(run, HP_TLSM_ENV_DUAL, err);
+			   hp_tlsm_stage_line(HP_TLSM_ETCD_PEERS));
+		return hp_tlsm_etcd_roll(run, HP_TLSM_ENV_PEERS, err);
 	case HP_TLSM_ETCD_PEERS:
 		return hp_tlsm_etcd_roll(run, HP_TLSM_ENV_PEERS, err);
-	case HP_TLSM_PG_SSL:
+	case HP_TLSM_PAUSE:
+	case HP_TLSM_ETCD_CLIENTS:
 	case HP_TLSM_PATRONI:
-		return patroni_and_final(run, true, err);
-	case HP_TLSM_ETCD_FINAL:
-		return patroni_and_final(run, false, err);
+	case HP_TLSM_RESUME:
+		return under_pause(run, s, err);
 	case HP_TLSM_DONE:
 		break;
 	}
@@ -162,19 +165,24 @@ static enum hp_tlsm_stage next_now(struct hp_run *run, struct hp_rest *rest)
 /* The stages one run_stage carries out. */
 static const char *stage_span(enum hp_tlsm_stage s)
 {
-	if (s <= HP_TLSM_ETCD_DUAL)
-		return s == HP_TLSM_CERTS ? "1-2" : "2";
-	if (s == HP_TLSM_ETCD_PEERS)
-		return "3";
-	return s == HP_TLSM_ETCD_FINAL ? "6" : "4-6";
+	switch (s) {
+	case HP_TLSM_CERTS:
+		return "1-2";
+	case HP_TLSM_ETCD_PEERS:
+		return "2";
+	case HP_TLSM_PAUSE:
+		return "3-6";
+	case HP_TLSM_ETCD_CLIENTS:
+		return "4-6";
+	default:
+		return "5-6";
+	}
 }
 
 static void print_plan(enum hp_tlsm_stage s)
 {
 	printf("TLS migration: the cluster runs in plaintext; apply runs "
 	       "these stages first, one at a time, each verified:\n");
-	if (s == HP_TLSM_PATRONI)
-		s = HP_TLSM_PG_SSL;
 	for (; s <= HP_TLSM_DONE; s++)
 		printf("  %s\n", hp_tlsm_stage_line(s));
 }

@@ -31,21 +31,18 @@ enum hp_tlsm_stage hp_tlsm_next(const struct hp_tlsm_facts *f)
 {
 	size_t i;
 
-	/* no plaintext listener left: the normal phases take over */
-	if (!etcd_any_http(f))
-		return HP_TLSM_DONE;
-	/* a member without its https listener: the certificates (written
-	 * again, unchanged, if they are there) and the dual listeners */
-	if (!etcd_all(f, false))
-		return HP_TLSM_CERTS;
-	if (!etcd_all(f, true))
-		return HP_TLSM_ETCD_PEERS;
-	/* PostgreSQL's ssl comes on with the leader's Patroni restart, the
-	 * first of stage 5 (ssl is reloadable) */
+	if (etcd_any_http(f)) {
+		/* the certificates (written again, unchanged, if they are
+		 * there) and the peers */
+		if (!etcd_all(f, true))
+			return HP_TLSM_CERTS;
+		return f->paused ? HP_TLSM_ETCD_CLIENTS : HP_TLSM_PAUSE;
+	}
+	/* etcd https only: the Patroni members still on http */
 	for (i = 0; i < f->nr_patroni; i++)
 		if (!f->rest_https[i])
 			return HP_TLSM_PATRONI;
-	return HP_TLSM_ETCD_FINAL;
+	return HP_TLSM_DONE;
 }
 
 const char *hp_tlsm_stage_line(enum hp_tlsm_stage s)
@@ -54,23 +51,21 @@ const char *hp_tlsm_stage_line(enum hp_tlsm_stage s)
 	case HP_TLSM_CERTS:
 		return "1. certificate files to every host (nothing names them "
 		       "yet)";
-	case HP_TLSM_ETCD_DUAL:
-		return "2. etcd, one member at a time: clients on http and "
-		       "https, peers still http";
 	case HP_TLSM_ETCD_PEERS:
-		return "3. etcd peers to https, one member at a time (member "
-		       "update, restart)";
-	case HP_TLSM_PG_SSL:
-		return "4. PostgreSQL ssl on: with the leader's Patroni "
-		       "restart, "
-		       "the first of stage 5 (a reload)";
+		return "2. etcd peers to https, one member at a time (member "
+		       "update, restart); clients still http";
+	case HP_TLSM_PAUSE:
+		return "3. Patroni paused (no failover, PostgreSQL runs on "
+		       "whatever Patroni does)";
+	case HP_TLSM_ETCD_CLIENTS:
+		return "4. etcd clients https only, one member at a time "
+		       "(paused Patroni members lose their DCS until stage 5)";
 	case HP_TLSM_PATRONI:
-		return "5. Patroni paused, restarted one member at a time (the "
-		       "leader first) with https REST and etcd, HAProxy "
-		       "check-ssl per member";
-	case HP_TLSM_ETCD_FINAL:
-		return "6. etcd https only, one member at a time, then Patroni "
-		       "unpaused";
+		return "5. Patroni restarted one member at a time, the leader "
+		       "first, with https REST and etcd; PostgreSQL ssl on by "
+		       "reload; HAProxy check-ssl per member";
+	case HP_TLSM_RESUME:
+		return "6. Patroni unpaused, the cluster verified";
 	case HP_TLSM_DONE:
 		return "7. the normal phases";
 	}
