@@ -80,7 +80,7 @@ static void plaintext_member_stops_the_run(void **state)
 	assert_int_equal(hp_tlsm_gate(&x->run, false, &plain, &x->err),
 			 HP_EVERIFY);
 	assert_true(plain);
-	assert_non_null(strstr(x->err.msg, "member b answers plain http"));
+	assert_non_null(strstr(x->err.msg, "but b answers plain http"));
 	assert_non_null(strstr(x->err.msg, "nothing was changed"));
 	/* stops at the first plaintext member */
 	assert_int_equal(hp_fake_rest_find(&x->fr, "GET", "10.0.0.3", 0), -1);
@@ -111,7 +111,8 @@ static void https_only_cluster_passes(void **state)
 	hp_fake_rest_expect(&x->fr, "GET", "http://", 400, https_400, 0);
 	assert_int_equal(hp_tlsm_gate(&x->run, false, &plain, &x->err), 0);
 	assert_false(plain);
-	assert_int_equal(x->fr.nr_reqs, 3);
+	/* three etcd members and three Patroni REST APIs asked */
+	assert_int_equal(x->fr.nr_reqs, 6);
 	assert_int_equal(x->fr.nr_unexpected, 0);
 	fx_free(x);
 }
@@ -137,6 +138,23 @@ static void non_etcd_json_is_not_plaintext(void **state)
 	hp_fake_rest_expect(&x->fr, "GET", "/health", 200, "{\"ok\":1}", 0);
 	assert_int_equal(hp_tlsm_gate(&x->run, false, &plain, &x->err), 0);
 	assert_false(plain);
+	fx_free(x);
+}
+
+static void patroni_still_plain_is_plaintext(void **state)
+{
+	struct fx *x = fx_new(true);
+	bool plain = false;
+
+	(void)state;
+	/* etcd https only already; c's REST API still plain */
+	hp_fake_rest_expect(&x->fr, "GET", "http://10.0.0.3:8008/patroni", 200,
+			    "{\"state\":\"running\",\"role\":\"replica\"}", 0);
+	hp_fake_rest_expect(&x->fr, "GET", "http://", 400, https_400, 0);
+	assert_int_equal(hp_tlsm_gate(&x->run, false, &plain, &x->err),
+			 HP_EVERIFY);
+	assert_true(plain);
+	assert_non_null(strstr(x->err.msg, "but c answers plain http"));
 	fx_free(x);
 }
 
@@ -192,6 +210,7 @@ int main(void)
 		cmocka_unit_test(https_only_cluster_passes),
 		cmocka_unit_test(nothing_listening_is_not_plaintext),
 		cmocka_unit_test(non_etcd_json_is_not_plaintext),
+		cmocka_unit_test(patroni_still_plain_is_plaintext),
 		cmocka_unit_test(tls_off_asks_nothing),
 		cmocka_unit_test(migrate_lets_the_caller_go_on),
 		cmocka_unit_test(url_brackets_ipv6),

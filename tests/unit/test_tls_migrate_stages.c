@@ -19,12 +19,13 @@
 
 /* ---- the next stage --------------------------------------------------- */
 
-static enum hp_tlsm_stage next_of(const char *etcd, const char *rest)
+static enum hp_tlsm_stage next_of(const char *etcd, const char *rest,
+				  bool paused)
 {
 	/* etcd: per member "h" http, "s" https, "p" https peers, "-" */
 	struct hp_tlsm_etcd_fact e[3];
 	bool r[3];
-	struct hp_tlsm_facts f = {e, 3, r, 3};
+	struct hp_tlsm_facts f = {e, 3, r, 3, paused};
 	size_t i;
 
 	memset(e, 0, sizeof(e));
@@ -42,23 +43,24 @@ static enum hp_tlsm_stage next_of(const char *etcd, const char *rest)
 static void next_stage_from_facts(void **state)
 {
 	(void)state;
-	/* plaintext: no https listener anywhere */
-	assert_int_equal(next_of("h-- h-- h-- ", "hhh"), HP_TLSM_CERTS);
-	/* stage 2 half done: one member lacks https: again from stage 1 */
-	assert_int_equal(next_of("hs- hs- h-- ", "hhh"), HP_TLSM_CERTS);
-	/* every member dual: the peers */
-	assert_int_equal(next_of("hs- hs- hs- ", "hhh"), HP_TLSM_ETCD_PEERS);
-	/* peers half moved */
-	assert_int_equal(next_of("hsp hs- hsp ", "hhh"), HP_TLSM_ETCD_PEERS);
-	/* peers all https, Patroni plaintext or half restarted */
-	assert_int_equal(next_of("hsp hsp hsp ", "hhh"), HP_TLSM_PATRONI);
-	assert_int_equal(next_of("hsp hsp hsp ", "shs"), HP_TLSM_PATRONI);
-	/* Patroni all https, etcd still with http listeners */
-	assert_int_equal(next_of("hsp hsp hsp ", "sss"), HP_TLSM_ETCD_FINAL);
-	assert_int_equal(next_of("-sp hsp -sp ", "sss"), HP_TLSM_ETCD_FINAL);
-	/* no http listener left: the normal phases */
-	assert_int_equal(next_of("-sp -sp -sp ", "sss"), HP_TLSM_DONE);
-	assert_int_equal(next_of("--- --- --- ", "hhh"), HP_TLSM_DONE);
+	/* plaintext */
+	assert_int_equal(next_of("h-- h-- h-- ", "hhh", false), HP_TLSM_CERTS);
+	/* peers half moved: again from the certificates (unchanged) */
+	assert_int_equal(next_of("h-p h-- h-p ", "hhh", false), HP_TLSM_CERTS);
+	/* peers all https, clients http: the pause, or on if paused */
+	assert_int_equal(next_of("h-p h-p h-p ", "hhh", false), HP_TLSM_PAUSE);
+	assert_int_equal(next_of("h-p h-p h-p ", "hhh", true),
+			 HP_TLSM_ETCD_CLIENTS);
+	/* clients half moved: one member still http */
+	assert_int_equal(next_of("-sp h-p -sp ", "hhh", true),
+			 HP_TLSM_ETCD_CLIENTS);
+	/* etcd https only, Patroni on http or half restarted */
+	assert_int_equal(next_of("-sp -sp -sp ", "hhh", true), HP_TLSM_PATRONI);
+	assert_int_equal(next_of("-sp -sp -sp ", "shs", false),
+			 HP_TLSM_PATRONI);
+	/* nothing on http: the normal phases */
+	assert_int_equal(next_of("-sp -sp -sp ", "sss", false), HP_TLSM_DONE);
+	assert_int_equal(next_of("--- --- --- ", "sss", false), HP_TLSM_DONE);
 }
 
 static void stage_lines_are_numbered(void **state)
@@ -104,37 +106,31 @@ static const char env_final[] =
 	"ETCD_ADVERTISE_CLIENT_URLS=https://10.0.0.1:2379\n"
 	"ETCD_INITIAL_CLUSTER=a=https://10.0.0.1:2380,b=https://10.0.0.2:2380\n"
 	"ETCD_CERT_FILE=/etc/etcd/tls/etcd.crt\n"
-	"ETCD_CLIENT_CERT_AUTH=true\n";
+	"ETCD_CLIENT_CERT_AUTH=true\n"
+	"ETCD_PEER_CERT_FILE=/etc/etcd/tls/etcd.crt\n";
 
 static void etcd_env_forms(void **state)
 {
-	char *d, *p, *f;
+	char *p, *f;
 
 	(void)state;
-	d = hp_tlsm_etcd_env(env_final, sizeof(env_final) - 1,
-			     HP_TLSM_ENV_DUAL);
-	assert_string_equal(
-		d, "# head\n"
-		   "ETCD_NAME=a\n"
-		   "ETCD_LISTEN_PEER_URLS=http://10.0.0.1:2380\n"
-		   "ETCD_LISTEN_CLIENT_URLS=https://10.0.0.1:2379,"
-		   "https://127.0.0.1:2379,http://10.0.0.1:2379,"
-		   "http://127.0.0.1:2379\n"
-		   "ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.0.0.1:2380\n"
-		   "ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.1:2379\n"
-		   "ETCD_INITIAL_CLUSTER=a=http://10.0.0.1:2380,"
-		   "b=http://10.0.0.2:2380\n"
-		   "ETCD_CERT_FILE=/etc/etcd/tls/etcd.crt\n"
-		   "ETCD_CLIENT_CERT_AUTH=true\n");
 	p = hp_tlsm_etcd_env(env_final, sizeof(env_final) - 1,
 			     HP_TLSM_ENV_PEERS);
-	assert_non_null(strstr(p, "ETCD_LISTEN_PEER_URLS=https://10.0.0.1"));
-	assert_non_null(strstr(p, "ETCD_ADVERTISE_CLIENT_URLS=http://"));
-	assert_non_null(strstr(p, ",http://127.0.0.1:2379\n"));
+	/* clients as before: http, no client TLS settings; peers https */
+	assert_string_equal(
+		p, "# head\n"
+		   "ETCD_NAME=a\n"
+		   "ETCD_LISTEN_PEER_URLS=https://10.0.0.1:2380\n"
+		   "ETCD_LISTEN_CLIENT_URLS=http://10.0.0.1:2379,"
+		   "http://127.0.0.1:2379\n"
+		   "ETCD_INITIAL_ADVERTISE_PEER_URLS=https://10.0.0.1:2380\n"
+		   "ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.1:2379\n"
+		   "ETCD_INITIAL_CLUSTER=a=https://10.0.0.1:2380,"
+		   "b=https://10.0.0.2:2380\n"
+		   "ETCD_PEER_CERT_FILE=/etc/etcd/tls/etcd.crt\n");
 	f = hp_tlsm_etcd_env(env_final, sizeof(env_final) - 1,
 			     HP_TLSM_ENV_FINAL);
 	assert_string_equal(f, env_final);
-	free(d);
 	free(p);
 	free(f);
 }
@@ -330,6 +326,9 @@ static const char cluster_a[] =
 	"\"streaming\"},{\"name\":\"c\",\"role\":\"replica\",\"state\":"
 	"\"streaming\"}]%s}";
 
+static const char primary[] = "{\"state\":\"running\",\"role\":\"master\"}";
+static const char replica[] = "{\"state\":\"running\",\"role\":\"replica\"}";
+
 static void pause_when_not_paused(void **state)
 {
 	struct fx *x = fx_new();
@@ -341,6 +340,9 @@ static void pause_when_not_paused(void **state)
 	memset(&st, 0, sizeof(st));
 	hp_fake_rest_fail(&x->fr, NULL, "https://", HP_ECONNECT, 0);
 	hp_fake_rest_expect(&x->fr, "GET", "8008/cluster", 200, c, 0);
+	hp_fake_rest_expect(&x->fr, "GET", "10.0.0.1:8008/patroni", 200,
+			    primary, 1);
+	hp_fake_rest_expect(&x->fr, "GET", "8008/patroni", 200, replica, 2);
 	hp_fake_rest_expect(&x->fr, "PATCH", "http://10.0.0.1:8008/config", 200,
 			    "{}", 1);
 	/* b learns of the pause one loop later */
@@ -374,6 +376,10 @@ static void operator_pause_is_kept(void **state)
 	memset(&st, 0, sizeof(st));
 	hp_fake_rest_fail(&x->fr, NULL, "https://", HP_ECONNECT, 0);
 	hp_fake_rest_expect(&x->fr, "GET", "8008/cluster", 200, c, 0);
+	hp_fake_rest_expect(&x->fr, "GET", "10.0.0.1:8008/patroni", 200,
+			    "{\"state\":\"running\",\"role\":\"primary\","
+			    "\"pause\":true}",
+			    0);
 	hp_fake_rest_expect(&x->fr, "GET", "8008/patroni", 200,
 			    "{\"state\":\"running\",\"pause\":true}", 0);
 	assert_int_equal(hp_tlsm_pause(&x->run, &st, &x->err), 0);
@@ -397,14 +403,34 @@ static void pause_not_seen_stops_before_restart(void **state)
 	hp_fake_rest_fail(&x->fr, NULL, "https://", HP_ECONNECT, 0);
 	hp_fake_rest_expect(&x->fr, "GET", "8008/cluster", 200, c, 0);
 	hp_fake_rest_expect(&x->fr, "PATCH", "/config", 200, "{}", 1);
-	hp_fake_rest_expect(&x->fr, "GET", "8008/patroni", 200,
-			    "{\"state\":\"running\"}", 0);
+	hp_fake_rest_expect(&x->fr, "GET", "10.0.0.1:8008/patroni", 200,
+			    primary, 0);
+	hp_fake_rest_expect(&x->fr, "GET", "8008/patroni", 200, replica, 0);
 	x->inv->validation.timeout_s = 0;
 	x->inv->patroni.dcs.loop_wait = 0;
 	assert_int_equal(hp_tlsm_pause(&x->run, &st, &x->err), HP_EVERIFY);
 	assert_non_null(strstr(x->err.msg, "does not report the pause"));
 	hp_tlsm_patroni_release(&st);
 	free(c);
+	fx_free(x);
+}
+
+static void two_primaries_refused(void **state)
+{
+	struct fx *x = fx_new();
+	struct hp_tlsm_patroni st;
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	hp_fake_rest_fail(&x->fr, NULL, "https://", HP_ECONNECT, 0);
+	hp_fake_rest_expect(&x->fr, "GET", "10.0.0.3:8008/patroni", 200,
+			    replica, 0);
+	hp_fake_rest_expect(&x->fr, "GET", "8008/patroni", 200, primary, 0);
+	assert_int_equal(hp_tlsm_pause(&x->run, &st, &x->err), HP_EVERIFY);
+	assert_non_null(strstr(x->err.msg, "2 running primaries"));
+	assert_null(st.leader);
+	assert_int_equal(hp_fake_rest_find(&x->fr, "PATCH", "/config", 0), -1);
+	hp_tlsm_patroni_release(&st);
 	fx_free(x);
 }
 
@@ -455,7 +481,8 @@ static void gather_then_next(void **state)
 	assert_true(f.etcd[0].http && f.etcd[0].https);
 	assert_false(f.etcd[0].peer_https);
 	assert_true(f.etcd[1].peer_https);
-	assert_int_equal(hp_tlsm_next(&f), HP_TLSM_ETCD_PEERS);
+	assert_false(f.paused);
+	assert_int_equal(hp_tlsm_next(&f), HP_TLSM_CERTS);
 	hp_tlsm_facts_release(&f);
 	hp_rest_release(&rest);
 	fx_free(x);
@@ -476,6 +503,7 @@ int main(void)
 		cmocka_unit_test(pause_when_not_paused),
 		cmocka_unit_test(operator_pause_is_kept),
 		cmocka_unit_test(pause_not_seen_stops_before_restart),
+		cmocka_unit_test(two_primaries_refused),
 		cmocka_unit_test(resume_sends_null),
 		cmocka_unit_test(gather_then_next),
 	};
