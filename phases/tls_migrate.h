@@ -84,9 +84,11 @@ const char *hp_tlsm_stage_line(enum hp_tlsm_stage s);
 /* May one member of n be restarted while `healthy` answer healthy? Only
  * when all are and the others keep a quorum (a single member: yes). */
 bool hp_tlsm_quorum_ok(size_t n, size_t healthy);
-/* After the Patroni stage: unpause only what the migration paused (an
- * operator's own pause stays). */
-bool hp_tlsm_unpause_after(bool paused_before);
+/* Before the migration pauses Patroni (stages 1-2), a pause is someone
+ * else's: the migration refuses to start rather than end it later. From
+ * stage 3 on a pause is the migration's own (a stopped apply's), and the
+ * migration ends it. */
+bool hp_tlsm_paused_refused(enum hp_tlsm_stage next, bool paused);
 
 /* ---- intermediate file forms (tls_migrate_env.c) ------------------------ */
 
@@ -162,7 +164,7 @@ bool hp_tlsm_cluster_stable(const json_t *cluster, const char *leader,
 /* The Patroni stage's state between its steps. */
 struct hp_tlsm_patroni {
 	char *leader;	    /* before the stage, a patroni host */
-	bool paused_before; /* an operator's pause: left as it was */
+	bool paused_before; /* paused already: no PATCH */
 	bool *rest_done;    /* per inventory host: REST https now */
 };
 /* The member's GET /patroni (https, else http) says pause. */
@@ -177,7 +179,7 @@ int hp_tlsm_pause(struct hp_run *run, struct hp_tlsm_patroni *st,
  * and the cluster stable with the same leader. */
 int hp_tlsm_patroni_roll(struct hp_run *run, struct hp_tlsm_patroni *st,
 			 struct hp_err *err);
-/* Resume (unless an operator had paused), the cluster stable again. */
+/* Resume, the cluster stable again. */
 int hp_tlsm_resume(struct hp_run *run, struct hp_tlsm_patroni *st,
 		   struct hp_err *err);
 void hp_tlsm_patroni_release(struct hp_tlsm_patroni *st);

@@ -267,7 +267,7 @@ int hp_tlsm_pause(struct hp_run *run, struct hp_tlsm_patroni *st,
 		r = wait_all_paused(run, &rest, err);
 	if (r == 0)
 		hp_log_msg(HP_LOG_INFO, __func__, "Patroni paused%s, leader %s",
-			   st->paused_before ? " (already, by the operator)"
+			   st->paused_before ? " (already, by a stopped run)"
 					     : "",
 			   st->leader);
 out:
@@ -408,9 +408,7 @@ int hp_tlsm_resume(struct hp_run *run, struct hp_tlsm_patroni *st,
 
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
-	if (!hp_tlsm_unpause_after(st->paused_before))
-		hp_warn("Patroni was paused before the migration: left paused");
-	else if ((r = patch_pause(run, &rest, ld, true, false, err)) == 0)
+	if ((r = patch_pause(run, &rest, ld, true, false, err)) == 0)
 		r = wait_stable(run, &rest, ld, st->leader, false, err);
 	hp_rest_release(&rest);
 	return r;

@@ -118,7 +118,7 @@ static int under_pause(struct hp_run *run, enum hp_tlsm_stage from,
 		goto out;
 	r = hp_tlsm_resume(run, &st, err);
 out:
-	if (r < 0 && st.leader && !st.paused_before)
+	if (r < 0 && st.leader)
 		hp_warn("the migration stopped with Patroni paused: a new "
 			"apply resumes it; `patronictl resume` ends the pause "
 			"by hand");
@@ -151,13 +151,15 @@ static int run_stage(struct hp_run *run, enum hp_tlsm_stage s,
 	return 0;
 }
 
-static enum hp_tlsm_stage next_now(struct hp_run *run, struct hp_rest *rest)
+static enum hp_tlsm_stage next_now(struct hp_run *run, struct hp_rest *rest,
+				   bool *refused)
 {
 	struct hp_tlsm_facts f;
 	enum hp_tlsm_stage s;
 
 	hp_tlsm_gather(run, rest, &f);
 	s = hp_tlsm_next(&f);
+	*refused = hp_tlsm_paused_refused(s, f.paused);
 	hp_tlsm_facts_release(&f);
 	return s;
 }
@@ -191,13 +193,24 @@ int hp_tlsm_migrate(struct hp_run *run, struct hp_err *err)
 {
 	struct hp_rest rest;
 	enum hp_tlsm_stage s, was = 0;
+	bool refused = false;
 	int r;
 
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
 	run->phase = "tls-migrate";
-	while ((s = next_now(run, &rest)) != HP_TLSM_DONE) {
+	while ((s = next_now(run, &rest, &refused)) != HP_TLSM_DONE) {
 		int64_t t = hp_now_ms();
+
+		if (refused) {
+			r = hp_err_set(err, HP_EVERIFY,
+				       "TLS migration: Patroni is paused, and "
+				       "not by the migration (it pauses at "
+				       "stage 3): nothing was changed; resume "
+				       "it (patronictl resume) and apply "
+				       "again");
+			break;
+		}
 
 		if (run->opts.plan) {
 			print_plan(s);

@@ -79,7 +79,7 @@ bool hp_tlsm_quorum_ok(size_t n, size_t healthy)
 	return n == 1 || n - 1 >= n / 2 + 1;
 }
 
-bool hp_tlsm_unpause_after(bool paused_before)
+bool hp_tlsm_paused_refused(enum hp_tlsm_stage next, bool paused)
 {
-	return !paused_before;
+	return paused && next < HP_TLSM_PAUSE;
 }

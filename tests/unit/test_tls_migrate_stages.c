@@ -91,8 +91,13 @@ static void quorum_rule(void **state)
 static void pause_rule(void **state)
 {
 	(void)state;
-	assert_true(hp_tlsm_unpause_after(false));
-	assert_false(hp_tlsm_unpause_after(true));
+	/* before the migration's own pause: someone else's, refused */
+	assert_true(hp_tlsm_paused_refused(HP_TLSM_CERTS, true));
+	assert_true(hp_tlsm_paused_refused(HP_TLSM_ETCD_PEERS, true));
+	assert_false(hp_tlsm_paused_refused(HP_TLSM_CERTS, false));
+	/* from stage 3 on: the migration's (a stopped apply's) */
+	assert_false(hp_tlsm_paused_refused(HP_TLSM_ETCD_CLIENTS, true));
+	assert_false(hp_tlsm_paused_refused(HP_TLSM_PATRONI, true));
 }
 
 /* ---- file forms --------------------------------------------------------- */
@@ -366,7 +371,7 @@ static void pause_when_not_paused(void **state)
 	fx_free(x);
 }
 
-static void operator_pause_is_kept(void **state)
+static void stopped_runs_pause_is_ended(void **state)
 {
 	struct fx *x = fx_new();
 	struct hp_tlsm_patroni st;
@@ -382,11 +387,15 @@ static void operator_pause_is_kept(void **state)
 			    0);
 	hp_fake_rest_expect(&x->fr, "GET", "8008/patroni", 200,
 			    "{\"state\":\"running\",\"pause\":true}", 0);
+	hp_fake_rest_expect(&x->fr, "PATCH", "/config", 200, "{}", 1);
 	assert_int_equal(hp_tlsm_pause(&x->run, &st, &x->err), 0);
 	assert_true(st.paused_before);
-	assert_int_equal(hp_tlsm_resume(&x->run, &st, &x->err), 0);
-	/* neither paused nor resumed by the migration */
+	/* paused already: no PATCH to pause */
 	assert_int_equal(hp_fake_rest_find(&x->fr, "PATCH", "/config", 0), -1);
+	/* the resume ends it (here the fake's https refuses: the PATCH was
+	 * sent all the same) */
+	assert_int_equal(hp_tlsm_resume(&x->run, &st, &x->err), HP_ECONNECT);
+	assert_true(hp_fake_rest_find(&x->fr, "PATCH", "/config", 0) >= 0);
 	hp_tlsm_patroni_release(&st);
 	free(c);
 	fx_free(x);
@@ -501,7 +510,7 @@ int main(void)
 		cmocka_unit_test(member_ids_and_peers),
 		cmocka_unit_test(quorum_refused_before_any_change),
 		cmocka_unit_test(pause_when_not_paused),
-		cmocka_unit_test(operator_pause_is_kept),
+		cmocka_unit_test(stopped_runs_pause_is_ended),
 		cmocka_unit_test(pause_not_seen_stops_before_restart),
 		cmocka_unit_test(two_primaries_refused),
 		cmocka_unit_test(resume_sends_null),
