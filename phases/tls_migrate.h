@@ -49,18 +49,18 @@ int hp_tlsm_gate(struct hp_run *run, bool migrate, bool *plain,
 /* ---- stages (tls_migrate_stage.c): pure decisions on gathered facts ---- */
 
 enum hp_tlsm_stage {
-	HP_TLSM_CERTS = 1,  /* certificate files to every host */
-	HP_TLSM_ETCD_PEERS, /* member update to https peer URLs, one by one;
-			       clients still http */
-	HP_TLSM_PAUSE,      /* Patroni paused */
+	HP_TLSM_CERTS = 1,    /* certificate files to every host */
+	HP_TLSM_ETCD_PEERS,   /* member update to https peer URLs, one by one;
+				 clients still http */
+	HP_TLSM_PAUSE,	      /* Patroni paused */
 	HP_TLSM_ETCD_CLIENTS, /* etcd clients https only, one by one: the
 				 paused Patroni members lose their DCS, and
 				 neither demote nor fail over */
-	HP_TLSM_PATRONI,    /* Patroni restarted with https REST and etcd,
-			       the leader first (PostgreSQL ssl on by
-			       reload), HAProxy check-ssl per member */
-	HP_TLSM_RESUME,     /* Patroni unpaused, the cluster verified */
-	HP_TLSM_DONE,       /* the normal phases */
+	HP_TLSM_PATRONI,      /* Patroni restarted with https REST and etcd,
+				 the leader first (PostgreSQL ssl on by
+				 reload), HAProxy check-ssl per member */
+	HP_TLSM_RESUME,	      /* Patroni unpaused, the cluster verified */
+	HP_TLSM_DONE,	      /* the normal phases */
 };
 
 /* What the hosts say, gathered by hp_tlsm_gather (tls_migrate_run.c). */
