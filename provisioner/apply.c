@@ -15,6 +15,7 @@
 #include "phases.h"
 #include "render.h"
 #include "state.h"
+#include "tls_migrate.h"
 
 /* Check a comma list against a lookup; print the first unknown name. */
 /* The phases the driver runs. */
@@ -464,7 +465,7 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 	struct hp_state *state = NULL;
 	struct hp_run_secrets sec;
 	struct hp_err err;
-	bool run_started = false;
+	bool run_started = false, plain = false;
 	int rc, r = 0;
 
 	hp_err_clear(&err);
@@ -484,6 +485,12 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 	run_started = true;
 	if ((rc = connect_hosts(&run, &err)) != 0)
 		goto out;
+	/* a plaintext cluster with tls on: the migration runs first */
+	if (mode != HP_MODE_ROLLBACK &&
+	    (r = hp_tlsm_gate(&run, true, &plain, &err)) < 0) {
+		rc = fail_exit(r, &err);
+		goto out;
+	}
 	/* after connecting: whether a missing secret may be generated
 	 * depends on what the hosts hold */
 	if ((r = hp_run_secrets_load(&sec, &run, commits, &err)) < 0) {
@@ -498,6 +505,14 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 		rc = hp_apply_rollback_to(&run, t.v, t.nr,
 					  hp_cmd_opt(ctx, "to"), &err);
 		prune_backups(&run);
+		goto out;
+	}
+	if (plain && (r = hp_tlsm_migrate(&run, &err)) < 0) {
+		rc = fail_exit(r, &err);
+		goto out;
+	}
+	if (plain && plan) {
+		rc = HP_EXIT_CHANGES;
 		goto out;
 	}
 	rc = run_phases(&run, &t, &r, &err);
