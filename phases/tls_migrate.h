@@ -46,6 +46,24 @@ bool hp_tlsm_plain_etcd(struct hp_run *run, struct hp_rest *rest,
 int hp_tlsm_gate(struct hp_run *run, bool migrate, bool *plain,
 		 struct hp_err *err);
 
+/*
+ * The scheme etcd's peers advertise in an /etc/default/etcd text (remote
+ * or from the state repository): "https", "http", or NULL when the text
+ * has no ETCD_INITIAL_ADVERTISE_PEER_URLS line or it is neither. Static.
+ */
+const char *hp_tlsm_env_peer_scheme(const char *text, size_t len);
+
+/*
+ * A rollback never crosses the move to TLS: restoring a point made before
+ * it would put plain http peer URLs, plain Patroni and pg_hba back on a
+ * TLS cluster (and the reverse), which no reload undoes. HP_EINVALID,
+ * before any change, when the point's etcd peers (its first etcd host's
+ * /etc/default/etcd) use another scheme than the inventory's tls says;
+ * 0 when they agree or the point has no such file.
+ */
+int hp_tlsm_rollback_guard(struct hp_run *run, const char *point,
+			   struct hp_err *err);
+
 /* ---- stages (tls_migrate_stage.c): pure decisions on gathered facts ---- */
 
 enum hp_tlsm_stage {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "phases.h"
+#include "state.h"
 #include "tls_migrate.h"
 
 char *hp_tlsm_url(const char *scheme, const struct hp_host *host, int port,
@@ -112,4 +113,66 @@ int hp_tlsm_gate(struct hp_run *run, bool migrate, bool *plain,
 			  "`tls: false` to keep it plaintext, or use a "
 			  "haprov that migrates a running cluster to TLS",
 			  who);
+}
+
+const char *hp_tlsm_env_peer_scheme(const char *text, size_t len)
+{
+	static const char key[] = "ETCD_INITIAL_ADVERTISE_PEER_URLS=";
+	size_t i = 0, k = sizeof(key) - 1;
+
+	while (text && i < len) {
+		size_t e = i;
+		const char *v = text + i + k;
+
+		while (e < len && text[e] != '\n')
+			e++;
+		if (e - i > k && !memcmp(text + i, key, k)) {
+			if (e - i - k >= 8 && !memcmp(v, "https://", 8))
+				return "https";
+			if (e - i - k >= 7 && !memcmp(v, "http://", 7))
+				return "http";
+			return NULL;
+		}
+		i = e + 1;
+	}
+	return NULL;
+}
+
+int hp_tlsm_rollback_guard(struct hp_run *run, const char *point,
+			   struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	const char *want = inv->tls.enabled ? "https" : "http", *had;
+	struct hp_buf text = HP_BUF_INIT;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < inv->nr_hosts && !(inv->hosts[i].roles & HP_ROLE_ETCD);
+	     i++)
+		;
+	if (i == inv->nr_hosts || !run->state)
+		return 0;
+	{
+		char *path = hp_state_host_path(inv->hosts[i].name,
+						"/etc/default/etcd");
+
+		r = hp_state_read(run->state, point, path, &text, err);
+		free(path);
+	}
+	if (r == HP_ENOTFOUND) {
+		hp_err_clear(err);
+		r = 0;
+	} else if (r == 0 && (had = hp_tlsm_env_peer_scheme(text.buf,
+							     text.len)) &&
+		   strcmp(had, want) != 0) {
+		r = hp_err_set(err, HP_EINVALID,
+			       "the rollback point %.12s has etcd peers on %s "
+			       "and the inventory wants %s (tls %s): a "
+			       "rollback cannot cross the move to TLS; apply "
+			       "the inventory instead",
+			       point, had, want,
+			       inv->tls.enabled ? "on" : "off");
+	}
+	hp_buf_release(&text);
+	return r;
 }

@@ -14,6 +14,7 @@
 #include "bootstrap.h"
 #include "restore.h"
 #include "state.h"
+#include "tls_migrate.h"
 
 /* What phase q recorded at point (its snapshot_path; new reference):
  * missing, unreadable or not a JSON object is an error. */
@@ -80,8 +81,13 @@ static int point_source(struct hp_run *run, const struct hp_phase *ph,
 	size_t i;
 	int r = 0;
 
-	*snaps = json_object();
+	*snaps = NULL;
 	*dcs = NULL;
+	/* never across the move to TLS (the automatic rollback of a phase
+	 * after a migration, or rollback --to an older point) */
+	if ((r = hp_tlsm_rollback_guard(run, point, err)) < 0)
+		return r;
+	*snaps = json_object();
 	for (i = 0; i < 2 && r == 0; i++) {
 		json_t *v = NULL;
 

@@ -10,10 +10,15 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <git2.h>
 
 #include "fake_rest.h"
 #include "phases.h"
+#include "state.h"
 #include "tls_migrate.h"
+
+#define HP_TMPDIR_PREFIX "/tmp/hp-tlsm-"
+#include "tmpdir_fixture.h"
 
 static const char yaml_on[] =
 	"cluster: {name: t}\n"
@@ -202,10 +207,98 @@ static void url_brackets_ipv6(void **state)
 	free(u);
 }
 
+
+/* ---- the rollback guard ------------------------------------------------ */
+
+static void env_peer_scheme(void **state)
+{
+	static const char https_env[] =
+		"# comment\nETCD_NAME=a\n"
+		"ETCD_INITIAL_ADVERTISE_PEER_URLS=https://10.0.0.1:2380\n";
+	static const char http_env[] =
+		"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.0.0.1:2380";
+	static const char odd[] = "ETCD_INITIAL_ADVERTISE_PEER_URLS=ftp://x\n"
+				  "ETCD_LISTEN_PEER_URLS=https://x\n";
+
+	(void)state;
+	assert_string_equal(hp_tlsm_env_peer_scheme(https_env,
+						    sizeof(https_env) - 1),
+			    "https");
+	assert_string_equal(
+		hp_tlsm_env_peer_scheme(http_env, sizeof(http_env) - 1), "http");
+	/* the first matching line decides; another key does not count */
+	assert_null(hp_tlsm_env_peer_scheme(odd, sizeof(odd) - 1));
+	assert_null(hp_tlsm_env_peer_scheme("ETCD_NAME=a\n", 12));
+	/* a cut text never reads past len */
+	assert_null(hp_tlsm_env_peer_scheme(http_env, 38));
+	assert_null(hp_tlsm_env_peer_scheme(NULL, 0));
+}
+
+/* A state repository in tmpdir whose point holds host a's etcd env. */
+static char *point_with_env(struct hp_state **st, const char *env)
+{
+	static const char *const items[] = {"a: etcd"};
+	struct hp_state_run rec = {"20261130T000000.000Z-00000001", "etcd",
+				   "ok", "abc", items, 1};
+	char *path = hp_state_host_path("a", "/etc/default/etcd"), *point = NULL;
+	static int n;
+	char *name = xasprintf("state-%d", n++), *dir = tpath(name);
+	bool committed = false;
+	struct hp_err err;
+
+	if (hp_state_open(st, dir, &err) != 0)
+		fail_msg("state: %s", err.msg);
+	free(dir);
+	free(name);
+	assert_int_equal(hp_state_put(*st, path, env, strlen(env), &err), 0);
+	assert_int_equal(
+		hp_state_commit(*st, NULL, &rec, &committed, &point, &err), 0);
+	assert_true(committed);
+	assert_non_null(point);
+	free(path);
+	return point;
+}
+
+static void guard_case(bool tls, const char *env, int want)
+{
+	struct fx *x = fx_new(tls);
+	struct hp_state *st = NULL;
+	char *point = point_with_env(&st, env);
+
+	x->run.state = st;
+	assert_int_equal(hp_tlsm_rollback_guard(&x->run, point, &x->err),
+			 want);
+	if (want)
+		assert_non_null(strstr(x->err.msg, "cannot cross the move to "
+						   "TLS"));
+	x->run.state = NULL;
+	hp_state_free(st);
+	free(point);
+	fx_free(x);
+}
+
+static void rollback_never_crosses_tls(void **state)
+{
+	static const char plain[] =
+		"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.0.0.1:2380\n";
+	static const char tls[] =
+		"ETCD_INITIAL_ADVERTISE_PEER_URLS=https://10.0.0.1:2380\n";
+
+	(void)state;
+	guard_case(true, plain, HP_EINVALID);  /* a point from before */
+	guard_case(true, tls, 0);
+	guard_case(false, tls, HP_EINVALID);   /* and not back either */
+	guard_case(false, plain, 0);
+	guard_case(true, "ETCD_NAME=a\n", 0); /* nothing to judge by */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(plaintext_member_stops_the_run),
+		cmocka_unit_test(env_peer_scheme),
+		cmocka_unit_test_setup_teardown(rollback_never_crosses_tls, setup,
+						teardown),
 		cmocka_unit_test(unhealthy_plain_member_is_still_plaintext),
 		cmocka_unit_test(https_only_cluster_passes),
 		cmocka_unit_test(nothing_listening_is_not_plaintext),
@@ -216,5 +309,10 @@ int main(void)
 		cmocka_unit_test(url_brackets_ipv6),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int rc;
+
+	git_libgit2_init();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	git_libgit2_shutdown();
+	return rc;
 }
