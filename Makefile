@@ -3,7 +3,7 @@
 # main job on the local lab. Both install what they need (make deps).
 
 CC ?= cc
-PKGS := libssh2 libcurl jansson libgit2 yaml-0.1 libcrypto libpq
+PKGS := libssh2 libcurl jansson libgit2 yaml-0.1 libssl libcrypto libpq
 SANITIZE ?=
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wconversion \

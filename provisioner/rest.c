@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "rest.h"
+#include "rest_quickack.h"
 
 #ifndef HP_VERSION
 #define HP_VERSION "dev"
@@ -297,6 +298,7 @@ static int rest_call(struct hp_rest *r, const char *method, const char *url,
 					     : "Content-Type:");
 
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
+	hp_rest_quickack_setup(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 srcs=$(ls provisioner/*.c phases/*.c rollback/*.c tests/fuzz/*.c 2>/dev/null)
-cflags="-std=c17 -D_GNU_SOURCE -Iprovisioner -Iphases -Irollback -Ibuild -Itests/unit -Itests/fuzz $(pkg-config --cflags libssh2 libcurl jansson libgit2 yaml-0.1 libcrypto libpq)"
+cflags="-std=c17 -D_GNU_SOURCE -Iprovisioner -Iphases -Irollback -Ibuild -Itests/unit -Itests/fuzz $(pkg-config --cflags libssh2 libcurl jansson libgit2 yaml-0.1 libssl libcrypto libpq)"
 make -s build/templates_gen.h >/dev/null || exit 1
 rc=0
 # clang-tidy: one process per file, two at a time (2 cores)
