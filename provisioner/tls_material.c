@@ -155,8 +155,8 @@ static int check_supplied(const struct hp_tls_pair *p, const char *path,
 	return r;
 }
 
-int hp_tls_material_check_supplied(const struct hp_inventory *inv,
-				   time_t now, struct hp_err *err)
+int hp_tls_material_check_supplied(const struct hp_inventory *inv, time_t now,
+				   struct hp_err *err)
 {
 	const struct hp_secrets_tls *t = &inv->secrets.tls;
 	struct hp_tls_pair ca = {0}, p;
