@@ -7,9 +7,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
 #include "render.h"
+#include "tls_material.h"
 
 static int write_rendered(const char *dir, const struct hp_host *host,
 			  const struct hp_rendered *rd, struct hp_err *err)
@@ -49,6 +51,11 @@ int hp_cmd_validate(struct hp_cmd_ctx *ctx)
 		return HP_EXIT_INVALID;
 	}
 	json_decref(dcs);
+	/* supplied certificates and keys: a bad one stops here, offline */
+	if (hp_tls_material_check_supplied(inv, time(NULL), &err) < 0) {
+		fprintf(stderr, "%s: %s\n", ctx->argv[0], err.msg);
+		return HP_EXIT_INVALID;
+	}
 	/* what the hosts' files share is built once: linear in the hosts */
 	cache = hp_render_cache_new(inv, NULL);
 	for (i = 0; i < inv->nr_hosts && rc == HP_EXIT_OK; i++) {

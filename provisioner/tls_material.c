@@ -155,6 +155,40 @@ static int check_supplied(const struct hp_tls_pair *p, const char *path,
 	return r;
 }
 
+int hp_tls_material_check_supplied(const struct hp_inventory *inv, time_t now,
+				   struct hp_err *err)
+{
+	const struct hp_secrets_tls *t = &inv->secrets.tls;
+	struct hp_tls_pair ca = {0}, p;
+	size_t i;
+	int r = 0;
+
+	if (!inv->tls.enabled)
+		return 0;
+	if (t->ca_cert && t->ca_key &&
+	    (r = read_supplied(&ca, t->ca_cert, t->ca_key, "secrets.tls.ca",
+			       err)) == 0)
+		r = check_supplied(&ca, t->ca_cert, NULL, NULL, now, err);
+	for (i = 0; r == 0 && i < inv->nr_hosts; i++) {
+		const struct hp_host *h = &inv->hosts[i];
+		char *what;
+
+		if (!h->tls_cert || !h->tls_key)
+			continue;
+		what = xasprintf("hosts %s tls", h->name);
+		r = read_supplied(&p, h->tls_cert, h->tls_key, what, err);
+		free(what);
+		if (r == 0)
+			r = check_supplied(&p, h->tls_cert, ca.cert, h->address,
+					   now, err);
+		hp_tls_pair_release(&p);
+		if (r < 0)
+			hp_err_prefix(err, "host %s", h->name);
+	}
+	hp_tls_pair_release(&ca);
+	return r;
+}
+
 /* Whether the store already holds p as its current base pair. */
 static bool store_has(const struct tls_ctx *c, const char *base,
 		      const struct hp_tls_pair *p)

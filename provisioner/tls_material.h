@@ -80,6 +80,16 @@ int hp_tls_material_make(struct hp_tls_material *m,
 			 const struct hp_inventory *inv, const json_t *pins,
 			 bool plan, time_t now, struct hp_err *err);
 
+/*
+ * Offline, for `validate`: every supplied file (secrets.tls.ca_cert/ca_key,
+ * hosts[].tls_cert/tls_key) read and checked as plan checks it: the key
+ * matches, valid at now (dates shown otherwise), a host's certificate
+ * names its address and is issued by the supplied CA when there is one.
+ * Touches no store. HP_EINVALID/HP_ENOTFOUND naming the file and why.
+ */
+int hp_tls_material_check_supplied(const struct hp_inventory *inv,
+				   time_t now, struct hp_err *err);
+
 /* The item named name, or NULL. */
 const struct hp_tls_item *hp_tls_material_item(const struct hp_tls_material *m,
 					       const char *name);

@@ -383,6 +383,59 @@ static void test_supplied_host_cert_without_address(void **state)
 	inv.secrets.tls.ca_cert = inv.secrets.tls.ca_key = NULL;
 }
 
+/* validate's offline check of the supplied files: the same refusals as
+ * plan, before any store or host is looked at */
+static void test_validate_checks_supplied(void **state)
+{
+	struct hp_tls_pair ca = {0}, other = {0}, leaf = {0};
+	const char *ips[] = {"10.0.0.9"}, *dns[] = {"pg1"};
+	struct hp_tls_subject s = {"pg1", dns, 1, ips, 1};
+	struct hp_err err;
+
+	(void)state;
+	assert_int_equal(hp_tls_ca_new(&ca, "one", 3650, T0, &err), 0);
+	assert_int_equal(hp_tls_ca_new(&other, "two", 3650, T0, &err), 0);
+	assert_int_equal(
+		hp_tls_issue(&leaf, &ca, &s, HP_TLS_HOST, 365, T0, &err), 0);
+	inv.secrets.tls.ca_cert = write_pem("ca.crt", ca.cert, "CERTIFICATE");
+	inv.secrets.tls.ca_key = write_pem("ca.key", other.key, "PRIVATE KEY");
+	/* a CA whose key is not its certificate's */
+	assert_int_equal(hp_tls_material_check_supplied(&inv, T0, &err),
+			 HP_EINVALID);
+	assert_non_null(strstr(err.msg, inv.secrets.tls.ca_cert));
+	free(inv.secrets.tls.ca_key);
+	inv.secrets.tls.ca_key = write_pem("ca.key", ca.key, "PRIVATE KEY");
+	assert_int_equal(hp_tls_material_check_supplied(&inv, T0, &err), 0);
+	/* a host certificate that does not name the host's address */
+	hosts[0].tls_cert = write_pem("pg1.crt", leaf.cert, "CERTIFICATE");
+	hosts[0].tls_key = write_pem("pg1.key", leaf.key, "PRIVATE KEY");
+	assert_int_equal(hp_tls_material_check_supplied(&inv, T0, &err),
+			 HP_EINVALID);
+	assert_non_null(strstr(err.msg, "pg1.crt"));
+	assert_non_null(strstr(err.msg, "10.0.0.1"));
+	hosts[0].address = (char *)(uintptr_t) "10.0.0.9";
+	assert_int_equal(hp_tls_material_check_supplied(&inv, T0, &err), 0);
+	/* expired: refused with its dates */
+	assert_int_equal(
+		hp_tls_material_check_supplied(&inv, T0 + 400 * DAY, &err),
+		HP_EINVALID);
+	assert_non_null(strstr(err.msg, "expired"));
+	/* tls off: nothing is read */
+	inv.tls.enabled = false;
+	assert_int_equal(
+		hp_tls_material_check_supplied(&inv, T0 + 400 * DAY, &err), 0);
+	assert_false(exists(inv.secrets.store));
+	hp_tls_pair_release(&ca);
+	hp_tls_pair_release(&other);
+	hp_tls_pair_release(&leaf);
+	free(inv.secrets.tls.ca_cert);
+	free(inv.secrets.tls.ca_key);
+	free(hosts[0].tls_cert);
+	free(hosts[0].tls_key);
+	inv.secrets.tls.ca_cert = inv.secrets.tls.ca_key = NULL;
+	hosts[0].tls_cert = hosts[0].tls_key = NULL;
+}
+
 static int count_files(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -493,6 +546,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_supplied_host_cert_without_address, setup_inv,
 			teardown_inv),
+		cmocka_unit_test_setup_teardown(test_validate_checks_supplied,
+						setup_inv, teardown_inv),
 		cmocka_unit_test_setup_teardown(test_plan_writes_nothing,
 						setup_inv, teardown_inv),
 		cmocka_unit_test_setup_teardown(test_pins_hold_every_name,
