@@ -43,6 +43,7 @@ int hp_rest_init(struct hp_rest *r, int timeout_ms, struct hp_err *err)
 				  "cannot create a curl handle (was "
 				  "curl_global_init called?)");
 	r->timeout_ms = timeout_ms;
+	r->quickack_fd = -1;
 	return 0;
 }
 
@@ -298,7 +299,7 @@ static int rest_call(struct hp_rest *r, const char *method, const char *url,
 					     : "Content-Type:");
 
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
-	hp_rest_quickack_setup(c);
+	hp_rest_quickack_setup(c, &r->quickack_fd);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");

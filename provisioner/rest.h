@@ -85,6 +85,7 @@ struct hp_rest {
 	const char *user;     /* basic auth, or NULL; borrowed */
 	const char *password; /* borrowed; never logged */
 	int timeout_ms;	      /* whole-request deadline of hp_rest_call */
+	int quickack_fd;      /* the socket curl made last (rest_quickack.h) */
 	char errbuf[CURL_ERROR_SIZE];
 };
 

@@ -32,40 +32,54 @@ void hp_rest_quickack_msg(int write_p, int content_type, int fd)
 		quickack_fn(fd);
 }
 
+/* curl reads through its own BIO, so SSL_get_fd() says -1: the socket is
+ * the one curl made last for this handle (*arg, from sockopt_cb). */
 static void msg_cb(int write_p, int version, int content_type, const void *buf,
 		   size_t len, SSL *ssl, void *arg)
 {
+	const int *fdp = arg;
+
 	(void)version;
 	(void)buf;
 	(void)len;
-	(void)arg;
-	hp_rest_quickack_msg(write_p, content_type, SSL_get_fd(ssl));
+	(void)ssl;
+	hp_rest_quickack_msg(write_p, content_type, fdp ? *fdp : -1);
 }
 
 static CURLcode ssl_ctx_cb(CURL *c, void *ctx, void *arg)
 {
 	(void)c;
-	(void)arg;
 	SSL_CTX_set_msg_callback(ctx, msg_cb);
+	SSL_CTX_set_msg_callback_arg(ctx, arg);
 	return CURLE_OK;
 }
 
-size_t hp_rest_quickack_header_cb(char *buf, size_t size, size_t n, void *curl)
+static int sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
 {
-	curl_socket_t fd;
+	int *fdp = arg;
+
+	(void)purpose;
+	*fdp = (int)fd;
+	return CURL_SOCKOPT_OK;
+}
+
+size_t hp_rest_quickack_header_cb(char *buf, size_t size, size_t n, void *arg)
+{
+	const int *fdp = arg;
 
 	(void)buf;
 	/* the headers are here: the body waits for their ACK */
-	if (curl &&
-	    curl_easy_getinfo(curl, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
-	    fd != CURL_SOCKET_BAD)
-		quickack_fn((int)fd);
+	if (fdp && *fdp >= 0)
+		quickack_fn(*fdp);
 	return size * n;
 }
 
-void hp_rest_quickack_setup(CURL *c)
+void hp_rest_quickack_setup(CURL *c, int *fdp)
 {
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, fdp);
 	curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+	curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, fdp);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, hp_rest_quickack_header_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, fdp);
 }

@@ -20,8 +20,14 @@
  */
 #include <curl/curl.h>
 
-/* Install the callbacks on c (after curl_easy_reset). */
-void hp_rest_quickack_setup(CURL *c);
+/*
+ * Install the callbacks on c (after curl_easy_reset). *fdp keeps the
+ * socket curl made last for c (curl reads through its own BIO, so OpenSSL
+ * cannot say): it must live as long as c; -1 before the first. With
+ * connections to several servers kept alive, a reused one may be
+ * acknowledged under another's descriptor: that only costs the delay.
+ */
+void hp_rest_quickack_setup(CURL *c, int *fdp);
 
 /* The test seam: what is called with the socket to acknowledge now
  * (NULL restores setsockopt(TCP_QUICKACK)). */
