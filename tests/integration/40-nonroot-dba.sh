@@ -125,12 +125,14 @@ if [ "$rc" != 0 ]; then
 fi
 
 # ---- a healthy cluster, written to as dba --------------------------------------
+# this cluster's CA and haprov's client certificate are in its own store
+STORE=$OPS_STORE
+lab_tls_refresh
 "$HAPROV" status "$OPS_INV" >"$T_TMP/status.out" 2>&1
 rc=$?
 cat "$T_TMP/status.out"
 check_eq "haprov status exits 0" 0 "$rc"
 check_eq "one leader, three members running, no pending restart" "1 3 0" "$(cluster_shape)"
-STORE=$OPS_STORE
 LAB_PGUSER=dba
 check_eq "dba is the superuser, through HAProxy :5000 (the primary)" "dba|t|f" \
 	"$(psql_lab 5000 "select current_user, rolsuper, pg_is_in_recovery() from pg_roles where rolname = current_user" 2>&1)"
@@ -161,6 +163,7 @@ check_eq "haprov restarted two members and switched over once" "2 1" \
 	"$(jq '[.results[] | select(.step == "restart postgresql" and .status == "changed")] | length' "$T_TMP/staged.json") $(jq '[.results[] | select(.step == "switchover" and .status == "changed")] | length' "$T_TMP/staged.json")"
 check_eq "one leader, three members running, no pending restart" "1 3 0" "$(cluster_shape)"
 STORE=$REPO/inventories/.haprov/lab.secrets
+lab_tls_refresh
 # shellcheck disable=SC2034 # read by lib.sh's psql_lab and writer
 LAB_PGUSER=postgres
 
