@@ -252,15 +252,20 @@ void hp_url_set_https(bool on)
 	atomic_store(&url_https, on);
 }
 
-char *hp_url(const struct hp_host *host, int port, const char *path)
+char *hp_url_scheme(const char *scheme, const struct hp_host *host, int port,
+		    const char *path)
 {
-	const char *scheme = atomic_load(&url_https) ? "https" : "http";
-
 	/* an IPv6 literal needs brackets in a URL */
 	if (strchr(host->address, ':'))
 		return xasprintf("%s://[%s]:%d%s", scheme, host->address, port,
 				 path);
 	return xasprintf("%s://%s:%d%s", scheme, host->address, port, path);
+}
+
+char *hp_url(const struct hp_host *host, int port, const char *path)
+{
+	return hp_url_scheme(atomic_load(&url_https) ? "https" : "http", host,
+			     port, path);
 }
 
 void hp_want_files_free(struct hp_want_file *f, size_t nr)

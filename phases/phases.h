@@ -152,6 +152,10 @@ int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
  * when hp_url_set_https(true) was called: hp_run_init does with the
  * inventory's tls.enabled, as does haprov status. The caller frees it. */
 char *hp_url(const struct hp_host *host, int port, const char *path);
+/* The same with an explicit scheme ("http", "https"), whatever the
+ * process-wide one is: probes of the other scheme, the TLS migration. */
+char *hp_url_scheme(const char *scheme, const struct hp_host *host, int port,
+		    const char *path);
 void hp_url_set_https(bool on);
 
 /* Commit the phase's state (files per host, run record, and each

@@ -18,11 +18,6 @@
 #include "rest.h"
 #include "util.h"
 
-/* "<scheme>://address:port/path" (an IPv6 address in brackets), whatever
- * hp_url's process-wide scheme is. The caller frees it. */
-char *hp_tlsm_url(const char *scheme, const struct hp_host *host, int port,
-		  const char *path);
-
 /*
  * Whether an etcd member of the inventory answers GET /health over plain
  * http on its client port: a JSON object with a "health" member, healthy

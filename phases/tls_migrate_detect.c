@@ -9,15 +9,6 @@
 #include "state.h"
 #include "tls_migrate.h"
 
-char *hp_tlsm_url(const char *scheme, const struct hp_host *host, int port,
-		  const char *path)
-{
-	if (strchr(host->address, ':'))
-		return xasprintf("%s://[%s]:%d%s", scheme, host->address, port,
-				 path);
-	return xasprintf("%s://%s:%d%s", scheme, host->address, port, path);
-}
-
 /* An etcd /health answer: a JSON object with "health" (any status). */
 static bool is_etcd_health(const struct hp_rest_resp *resp)
 {
@@ -41,7 +32,8 @@ bool hp_tlsm_plain_etcd(struct hp_run *run, struct hp_rest *rest,
 
 		if (!(h->roles & HP_ROLE_ETCD))
 			continue;
-		url = hp_tlsm_url("http", h, inv->etcd.client_port, "/health");
+		url = hp_url_scheme("http", h, inv->etcd.client_port,
+				    "/health");
 		hp_err_clear(&err);
 		if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
 		    is_etcd_health(&resp)) {
@@ -73,7 +65,7 @@ static bool plain_patroni(struct hp_run *run, struct hp_rest *rest,
 
 		if (!(h->roles & HP_ROLE_PATRONI))
 			continue;
-		url = hp_tlsm_url("http", h, inv->patroni.restapi_port,
+		url = hp_url_scheme("http", h, inv->patroni.restapi_port,
 				  "/patroni");
 		if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
 		    json_is_object(resp.json) &&

@@ -22,7 +22,8 @@ bool hp_tlsm_etcd_healthy(struct hp_run *run, struct hp_rest *rest,
 	bool ok;
 
 	hp_rest_resp_init(&resp);
-	url = hp_tlsm_url(scheme, host, run->inv->etcd.client_port, "/health");
+	url = hp_url_scheme(scheme, host, run->inv->etcd.client_port,
+			    "/health");
 	ok = hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
 	     resp.status == 200 &&
 	     (h = json_string_value(json_object_get(resp.json, "health"))) &&
@@ -53,7 +54,7 @@ json_t *hp_tlsm_etcd_members(struct hp_run *run, struct hp_rest *rest)
 			continue;
 		for (s = 0; s < 2 && !out; s++) {
 			struct hp_err err;
-			char *url = hp_tlsm_url(schemes[s], &inv->hosts[i],
+			char *url = hp_url_scheme(schemes[s], &inv->hosts[i],
 						inv->etcd.client_port,
 						"/v3/cluster/member/list");
 
@@ -177,12 +178,12 @@ static int peer_update(struct hp_run *run, struct hp_rest *rest,
 	json_decref(list);
 	if (https)
 		return 0;
-	peer = hp_tlsm_url("https", host, run->inv->etcd.peer_port, "");
+	peer = hp_url_scheme("https", host, run->inv->etcd.peer_port, "");
 	body = json_pack("{s:s, s:[s]}", "ID", id, "peerURLs", peer);
 	/* the scheme its clients are on now: etcd 3.4's gateway on the
 	 * http side of a port that also serves https closes its own gRPC
 	 * connection (lab: HTTP 503 "connection closed", code 14) */
-	url = hp_tlsm_url(
+	url = hp_url_scheme(
 		hp_tlsm_etcd_healthy(run, rest, host, "https") ? "https"
 							       : "http",
 		host, run->inv->etcd.client_port, "/v3/cluster/member/update");

@@ -70,7 +70,8 @@ static json_t *get_json(struct hp_run *run, struct hp_rest *rest,
 	struct hp_err err;
 	json_t *out = NULL;
 	char *url =
-		hp_tlsm_url(scheme, host, run->inv->patroni.restapi_port, path);
+		hp_url_scheme(scheme, host, run->inv->patroni.restapi_port,
+			      path);
 
 	hp_rest_resp_init(&resp);
 	if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
@@ -99,7 +100,7 @@ static int patch_pause(struct hp_run *run, struct hp_rest *rest,
 	json_t *body =
 		json_pack("{s:o}", "pause", on ? json_true() : json_null());
 	struct hp_rest_resp resp;
-	char *url = hp_tlsm_url(https ? "https" : "http", leader,
+	char *url = hp_url_scheme(https ? "https" : "http", leader,
 				run->inv->patroni.restapi_port, "/config");
 	int r;
 

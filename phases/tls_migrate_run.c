@@ -13,7 +13,7 @@ static bool rest_https(struct hp_run *run, struct hp_rest *rest,
 {
 	struct hp_rest_resp resp;
 	struct hp_err err;
-	char *url = hp_tlsm_url("https", host, run->inv->patroni.restapi_port,
+	char *url = hp_url_scheme("https", host, run->inv->patroni.restapi_port,
 				"/patroni");
 	bool ok;
 

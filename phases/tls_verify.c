@@ -244,15 +244,6 @@ static char *who_dup(const char *svc, const struct hp_host *h, int port)
 	return xasprintf("%s on %s (%s:%d)", svc, h->name, h->address, port);
 }
 
-static char *probe_url(const char *scheme, const struct hp_host *h, int port,
-		       const char *path)
-{
-	if (strchr(h->address, ':'))
-		return xasprintf("%s://[%s]:%d%s", scheme, h->address, port,
-				 path);
-	return xasprintf("%s://%s:%d%s", scheme, h->address, port, path);
-}
-
 static bool tls_active(const struct hp_run *run)
 {
 	return run->inv->tls.enabled && run->rest_tls;
@@ -337,7 +328,7 @@ static int etcd_member(struct hp_rest rest[3], const struct hp_host *h,
 		"a client certificate from another CA",
 	};
 	char *who = who_dup("etcd", h, port);
-	char *url = probe_url("https", h, port, "/v3/maintenance/status");
+	char *url = hp_url_scheme("https", h, port, "/v3/maintenance/status");
 	json_t *empty = json_object();
 	struct hp_rest_resp resp;
 	struct hp_err cerr;
@@ -434,8 +425,8 @@ static int patroni_member(struct hp_run *run, struct hp_rest rest[3],
 {
 	int port = run->inv->patroni.restapi_port;
 	char *who = who_dup("patroni REST API", h, port);
-	char *url = probe_url("https", h, port, "/config");
-	char *plain = probe_url("http", h, port, "/patroni");
+	char *url = hp_url_scheme("https", h, port, "/config");
+	char *plain = hp_url_scheme("http", h, port, "/patroni");
 	struct hp_rest_resp resp;
 	struct hp_err cerr;
 	json_t *body = NULL;
@@ -531,7 +522,8 @@ int hp_tls_verify_haproxy(struct hp_run *run, struct hp_err *err)
 		if (!(h->roles & HP_ROLE_HAPROXY))
 			continue;
 		who = who_dup("haproxy stats page", h, inv->haproxy.stats_port);
-		url = probe_url("https", h, inv->haproxy.stats_port, "/stats");
+		url = hp_url_scheme("https", h, inv->haproxy.stats_port,
+				    "/stats");
 		hp_err_clear(&cerr);
 		rc = hp_rest_call(&rest, "GET", url, NULL, &resp, &cerr);
 		r = hp_tls_judge_stats(who, rc, &resp, &cerr, err);

@@ -198,11 +198,11 @@ static void url_brackets_ipv6(void **state)
 	(void)state;
 	memset(&h, 0, sizeof(h));
 	h.address = (char *)(uintptr_t) "fd00::1";
-	u = hp_tlsm_url("http", &h, 2379, "/health");
+	u = hp_url_scheme("http", &h, 2379, "/health");
 	assert_string_equal(u, "http://[fd00::1]:2379/health");
 	free(u);
 	h.address = (char *)(uintptr_t) "10.0.0.1";
-	u = hp_tlsm_url("https", &h, 2380, "");
+	u = hp_url_scheme("https", &h, 2380, "");
 	assert_string_equal(u, "https://10.0.0.1:2380");
 	free(u);
 }
