@@ -218,6 +218,39 @@ struct hp_dcs_scope hp_run_dcs_scope(const struct hp_run *run)
 	return s;
 }
 
+/*
+ * A staged pass goes host by host because a change (a restart) must be
+ * healthy on one host before the next one gets it. When no host needs a
+ * change that order buys nothing but time, so every host's pass first
+ * runs at once as a plan (read only). When that found nothing to change
+ * and nothing failed, its results are the pass's results. Otherwise they
+ * are dropped and the pass runs host by host, reading everything again.
+ */
+static bool probe_unchanged(struct hp_run *run, unsigned role, hp_host_fn fn,
+			    void *arg)
+{
+	bool *failed = xcalloc(run->nr_hosts + 1, sizeof(*failed));
+	size_t mark, i, bad;
+	bool clean;
+
+	for (i = 0; i < run->nr_hosts; i++)
+		failed[i] = run->hosts[i].failed;
+	mark = hp_run_hold(run);
+	run->opts.plan = true;
+	bad = hp_run_each(run, role, fn, arg);
+	run->opts.plan = false;
+	clean = !bad && !hp_run_count_since(run, mark, HP_STEP_CHANGED) &&
+		!hp_run_count_since(run, mark, HP_STEP_FAILED);
+	for (i = 0; i < run->nr_hosts; i++) {
+		if (run->hosts[i].nr_changed)
+			clean = false;
+		run->hosts[i].failed = failed[i];
+	}
+	hp_run_unhold(run, mark, clean);
+	free(failed);
+	return clean;
+}
+
 int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
 		  hp_host_fn fn, void *arg, struct hp_err *err)
 {
@@ -241,6 +274,14 @@ int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
 		}
 	}
 	return 0;
+}
+
+int hp_run_staged(struct hp_run *run, unsigned role, const char *last,
+		  hp_host_fn fn, void *arg, struct hp_err *err)
+{
+	if (!run->opts.plan && probe_unchanged(run, role, fn, arg))
+		return 0;
+	return hp_run_serial(run, role, last, fn, arg, err);
 }
 
 /* The scheme of hp_url: set once per process before any thread starts

@@ -138,7 +138,7 @@ int hp_etcd_converge(struct hp_run *run, struct hp_err *err)
 		r = hp_err_set(err, HP_ERROR, "etcd: a host failed");
 	} else {
 		rest.timeout_ms = 3000;
-		r = hp_run_serial(run, HP_ROLE_ETCD, NULL, staged_host, &rest,
+		r = hp_run_staged(run, HP_ROLE_ETCD, NULL, staged_host, &rest,
 				  err);
 	}
 	hp_rest_release(&rest);

@@ -105,24 +105,36 @@ static int check_databases(struct ext_run *x, struct hp_err *err)
 	return r;
 }
 
-/* Database d's extensions on host, into *st. */
-static int read_state(struct hp_run *run, const char *host,
-		      const struct hp_ext_db *d, struct hp_ext_state *st,
-		      struct hp_err *err)
+/* Every existing database's extensions on the leader, into x->st, in one
+ * psql session. */
+static int read_states(struct ext_run *x, struct hp_err *err)
 {
-	struct hp_buf out = HP_BUF_INIT;
-	struct hp_sql s;
-	int r;
+	const struct hp_extensions *e = x->e;
+	struct hp_sql_part *p = xcalloc(e->nr_databases + 1, sizeof(*p));
+	size_t *which = xcalloc(e->nr_databases + 1, sizeof(*which));
+	size_t i, n = 0;
+	int r = 0;
 
-	memset(st, 0, sizeof(*st));
-	hp_sql_init(&s);
-	if ((r = hp_ext_state_sql(&s, d, err)) == 0 &&
-	    (r = hp_sql_run(run, host, d->name, &s, false, &out, err)) == 0)
-		r = hp_ext_state_parse(out.buf, st, err);
-	if (r < 0)
-		hp_err_prefix(err, "%s, database %s", host, d->name);
-	hp_sql_release(&s);
-	hp_buf_release(&out);
+	hp_sql_parts_init(p, e->nr_databases);
+	for (i = 0; i < e->nr_databases && r == 0; i++) {
+		if (!x->exists[i])
+			continue;
+		p[n].db = e->databases[i].name;
+		which[n] = i;
+		r = hp_ext_state_sql(&p[n++].sql, &e->databases[i], err);
+	}
+	if (r == 0 && n)
+		r = hp_sql_run_parts(x->run, x->leader, p, n, err);
+	for (i = 0; i < n && r == 0; i++) {
+		memset(&x->st[which[i]], 0, sizeof(x->st[which[i]]));
+		if ((r = hp_ext_state_parse(p[i].out.buf, &x->st[which[i]],
+					    err)) < 0)
+			hp_err_prefix(err, "%s, database %s", x->leader,
+				      p[i].db);
+	}
+	hp_sql_parts_release(p, e->nr_databases);
+	free(p);
+	free(which);
 	return r;
 }
 
@@ -134,18 +146,17 @@ static int decide_all(struct ext_run *x, bool check, struct hp_err *err)
 {
 	const struct hp_extensions *e = x->e;
 	size_t i;
-	int r = 0;
+	int r;
 
-	for (i = 0; i < e->nr_databases && r == 0; i++) {
+	for (i = 0; i < e->nr_databases; i++) {
 		hp_ext_state_release(&x->st[i]);
 		hp_ext_plan_release(&x->plans[i]);
-		if (x->exists[i] &&
-		    (r = read_state(x->run, x->leader, &e->databases[i],
-				    &x->st[i], err)) < 0)
-			break;
+	}
+	if ((r = read_states(x, err)) < 0)
+		return r;
+	for (i = 0; i < e->nr_databases && r == 0; i++)
 		r = hp_ext_decide(&e->databases[i], &x->st[i],
 				  check && x->exists[i], &x->plans[i], err);
-	}
 	return r;
 }
 
@@ -276,7 +287,7 @@ static int ext_init(struct ext_run *x, struct hp_run *run, struct hp_err *err)
 static int converge_live(struct ext_run *x, struct hp_err *err)
 {
 	struct hp_run *run = x->run;
-	size_t i;
+	size_t i, mark;
 	int r;
 
 	if ((r = check_databases(x, err)) < 0 || (r = packages(run, x->e, err)) < 0)
@@ -284,10 +295,12 @@ static int converge_live(struct ext_run *x, struct hp_err *err)
 	/* refused before the restart: an extension no package provides */
 	if ((r = decide_all(x, !run->opts.plan, err)) < 0)
 		return r;
+	mark = hp_run_count(run, PHASE, HP_STEP_CHANGED);
 	if ((r = hp_dcs_converge(run, &x->rest, x->leader, err)) < 0)
 		return r;
-	if (!run->opts.plan) {
-		/* a switchover moves the leader */
+	/* the dynamic settings changed (a restart, maybe a switchover,
+	 * which moves the leader): find it, and read its catalogs again */
+	if (!run->opts.plan && hp_run_count(run, PHASE, HP_STEP_CHANGED) != mark) {
 		free(x->leader);
 		x->leader = NULL;
 		if ((r = hp_patroni_leader(run, &x->rest, &x->leader, NULL,

@@ -348,7 +348,7 @@ int hp_haproxy_converge(struct hp_run *run, struct hp_err *err)
 		return hp_err_set(err, HP_ERROR, "haproxy: a host failed");
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
-	r = hp_run_serial(run, HP_ROLE_HAPROXY, NULL, staged_host, &rest, err);
+	r = hp_run_staged(run, HP_ROLE_HAPROXY, NULL, staged_host, &rest, err);
 	hp_rest_release(&rest);
 	return r;
 }

@@ -207,6 +207,8 @@ static int host_files(struct hp_hostrun *h, struct patroni_ctx *c,
 	int r;
 
 	p.pkgs = pkgs;
+	/* a pass may run twice (hp_run_serial's read-only try first) */
+	hp_facts_release(&c->facts[host_index(h)]);
 	r = hp_phase_host_converge(h, "patroni", &p, &c->facts[host_index(h)],
 				   &h->err);
 	free(pkgs);
@@ -487,7 +489,7 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 			r = hp_err_set(err, HP_EVERIFY, "patroni has no leader");
 			goto out;
 		}
-		r = hp_run_serial(run, HP_ROLE_PATRONI, leader, staged_host,
+		r = hp_run_staged(run, HP_ROLE_PATRONI, leader, staged_host,
 				  &s, err);
 		goto out;
 	}

@@ -147,6 +147,12 @@ int hp_phase_packages_host(struct hp_hostrun *h, void *arg);
  * NULL). Stops at the first failure (marking that host failed). */
 int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
 		  hp_host_fn fn, void *arg, struct hp_err *err);
+/* hp_run_serial for a staged pass whose fn honours plan mode (changes
+ * nothing, and records what it would change, when run->opts.plan): it
+ * first runs at once on every host as a plan; when no host would change
+ * and none failed, those results stand and the serial pass is skipped. */
+int hp_run_staged(struct hp_run *run, unsigned role, const char *last,
+		  hp_host_fn fn, void *arg, struct hp_err *err);
 
 /* "http://address:port/path" for host ("[v6]" in brackets), "https://"
  * when hp_url_set_https(true) was called: hp_run_init does with the
@@ -223,6 +229,11 @@ int hp_sql_var(struct hp_sql *s, const char *name, const char *value,
 void hp_sql_add(struct hp_sql *s, const char *sql);
 /* The whole script (variables, then text) appended to out. */
 void hp_sql_script(const struct hp_sql *s, struct hp_buf *out);
+/* A database name that may go to psql's -d or \connect (NULL: yes): an
+ * SQL identifier of the inventory's kind. The inventory checks it; it is
+ * checked again here because psql reads "host=..." and "postgresql://..."
+ * as a connection string. */
+bool hp_sql_db_name_ok(const char *db);
 /* hp_psql_command's command line for database db (NULL: postgres). */
 void hp_psql_command_db(struct hp_buf *out, const char *superuser,
 			const char *db);
@@ -237,6 +248,31 @@ void hp_psql_command_db(struct hp_buf *out, const char *superuser,
 int hp_sql_run(struct hp_run *run, const char *host, const char *db,
 	       const struct hp_sql *s, bool write, struct hp_buf *out,
 	       struct hp_err *err);
+
+/*
+ * Several read-only scripts in one psql session on a member
+ * (phases/sql_session.c): part i runs in database db (NULL: postgres; psql
+ * \connects between parts, the name a variable) and out gets what psql
+ * printed for it, told apart by marker lines that carry a random nonce.
+ */
+struct hp_sql_part {
+	const char *db;     /* borrowed; NULL: postgres */
+	struct hp_sql sql;  /* the part's script */
+	struct hp_buf out;  /* its answer (remote text) */
+};
+void hp_sql_parts_init(struct hp_sql_part *p, size_t nr);
+void hp_sql_parts_release(struct hp_sql_part *p, size_t nr);
+int hp_sql_run_parts(struct hp_run *run, const char *host,
+		     struct hp_sql_part *p, size_t nr, struct hp_err *err);
+/* The session's script, into out (unit tests). */
+int hp_sql_parts_script(const struct hp_sql_part *p, size_t nr,
+			const char *nonce, struct hp_sql *out,
+			struct hp_err *err);
+/* psql's answer split into the parts' out at the nonce's marker lines;
+ * HP_EREMOTE when a marker is missing, repeated, out of order, or text
+ * follows the last one. */
+int hp_sql_split_parts(const char *ans, size_t len, const char *nonce,
+		       struct hp_sql_part *p, size_t nr, struct hp_err *err);
 
 /* ---- staged changes (phases/staged*.c, phases/rolling.c) -------------- */
 
@@ -541,6 +577,10 @@ bool hp_ext_state_ok(const struct hp_ext_db *d, const struct hp_ext_state *st,
 bool hp_ext_preload_has(const char *show, const char *lib);
 /* s (len bytes) is a pg_lsn as PostgreSQL prints it: "16/B374D848". */
 bool hp_ext_lsn_ok(const char *s, size_t len);
+/* The WAL position a leader's GET /patroni answer gives (role master or
+ * primary, xlog.location a non-negative integer) as pg_lsn text ("X/Y")
+ * into lsn; false when the answer does not say. */
+bool hp_ext_lsn_from_status(const json_t *status, char *lsn, size_t size);
 
 /* ---- the tuning phase (phases/tuning.c, phases/tuning_wal.c) ---------- */
 

@@ -116,13 +116,10 @@ void hp_psql_command_db(struct hp_buf *out, const char *superuser,
 	hp_shell_join(out, argv);
 }
 
-/* A database name that may go to psql's -d: an SQL identifier of the
- * inventory's kind (the inventory checks it; checked again here, because
- * psql would read "host=..." as a connection string). */
-static bool db_name_ok(const char *db)
+bool hp_sql_db_name_ok(const char *db)
 {
-	return !db || (*db && !strchr(db, '=') && db[0] != '-' &&
-		       strlen(db) <= 63);
+	return !db || (*db && !strchr(db, '=') && !strstr(db, "://") &&
+		       db[0] != '-' && strlen(db) <= 63);
 }
 
 int hp_sql_run(struct hp_run *run, const char *host, const char *db,
@@ -140,7 +137,7 @@ int hp_sql_run(struct hp_run *run, const char *host, const char *db,
 	if (write && run->opts.plan)
 		return hp_err_set(err, HP_EINVALID,
 				  "internal: a writing SQL step in plan mode");
-	if (!db_name_ok(db))
+	if (!hp_sql_db_name_ok(db))
 		return hp_err_set(err, HP_EINVALID, "not a database name");
 	hp_buf_init(&res, SQL_OUT_MAX);
 	hp_psql_command_db(&cmd, run->inv->secrets.superuser, db);

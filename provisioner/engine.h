@@ -143,6 +143,9 @@ struct hp_run {
 	pthread_mutex_t mu;
 	struct hp_step_result *results;
 	size_t nr_results, alloc_results;
+	/* hp_run_hold: progress lines wait here instead of being printed */
+	bool holding;
+	struct hp_buf held;
 };
 
 /* ---- run lifecycle ------------------------------------------------------ */
@@ -181,6 +184,18 @@ int hp_run_rest_init(struct hp_run *run, struct hp_rest *r, int timeout_ms,
 /* How long a run waits for a lock on a host (haprov's host lock, dpkg's
  * lock): validation.timeout_s, or 120 s when it is not set. */
 int hp_run_wait_s(const struct hp_run *run);
+
+/*
+ * Tentative results: from hp_run_hold on, progress lines (hp_run_record,
+ * hp_run_note) are held back; hp_run_unhold prints them and keeps the
+ * results (keep), or drops both: the results recorded since the mark
+ * hp_run_hold returned are removed. Called with no worker running.
+ */
+size_t hp_run_hold(struct hp_run *run);
+void hp_run_unhold(struct hp_run *run, size_t mark, bool keep);
+/* Results with status st recorded since mark (hp_run_hold). */
+size_t hp_run_count_since(struct hp_run *run, size_t mark,
+			  enum hp_step_status st);
 
 /* ---- the desired-state source ------------------------------------------- */
 
@@ -338,6 +353,11 @@ int hp_facts_gather(struct hp_hostrun *h, const struct hp_want_file *files,
 		    size_t nr_files, const char *const *pkgs, size_t nr_pkgs,
 		    const char *const *svcs, size_t nr_svcs,
 		    struct hp_facts *out, struct hp_err *err);
+
+/* The facts command (hp_facts_gather runs it), appended to cmd. */
+void hp_facts_cmd(struct hp_buf *cmd, const struct hp_want_file *files,
+		  size_t nr_files, const char *const *pkgs, size_t nr_pkgs,
+		  const char *const *svcs, size_t nr_svcs);
 
 /*
  * Parse the facts command's answer (text, len bytes, from the host: any

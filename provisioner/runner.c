@@ -83,6 +83,7 @@ void hp_run_init(struct hp_run *run, const struct hp_inventory *inv,
 		 run->run_id, who, (long)getpid());
 	run->t0 = hp_now_ms();
 	pthread_mutex_init(&run->mu, NULL);
+	hp_buf_init(&run->held, 0);
 	run->nr_hosts = inv->nr_hosts;
 	run->hosts = xcalloc(inv->nr_hosts, sizeof(*run->hosts));
 	for (i = 0; i < inv->nr_hosts; i++) {
@@ -150,6 +151,7 @@ void hp_run_release(struct hp_run *run)
 		free(run->results[i].diff);
 	}
 	free(run->results);
+	hp_buf_release(&run->held);
 	hp_desired_clear(run);
 	pthread_mutex_destroy(&run->mu);
 	memset(run, 0, sizeof(*run));
@@ -439,6 +441,59 @@ static char *clean_diff(const char *diff)
 	return hp_buf_detach(&out, NULL);
 }
 
+/* A progress line, with run->mu held: printed, or held (hp_run_hold). */
+static void emit(struct hp_run *run, const char *line)
+{
+	if (run->holding)
+		hp_buf_adds(&run->held, line);
+	else
+		fputs(line, stderr);
+}
+
+size_t hp_run_hold(struct hp_run *run)
+{
+	size_t mark;
+
+	pthread_mutex_lock(&run->mu);
+	run->holding = true;
+	hp_buf_reset(&run->held);
+	mark = run->nr_results;
+	pthread_mutex_unlock(&run->mu);
+	return mark;
+}
+
+void hp_run_unhold(struct hp_run *run, size_t mark, bool keep)
+{
+	size_t i;
+
+	pthread_mutex_lock(&run->mu);
+	run->holding = false;
+	if (keep && run->held.len)
+		fputs(run->held.buf, stderr);
+	hp_buf_reset(&run->held);
+	for (i = mark; !keep && i < run->nr_results; i++) {
+		free(run->results[i].step);
+		free(run->results[i].detail);
+		free(run->results[i].diff);
+	}
+	if (!keep && mark < run->nr_results)
+		run->nr_results = mark;
+	pthread_mutex_unlock(&run->mu);
+}
+
+size_t hp_run_count_since(struct hp_run *run, size_t mark,
+			  enum hp_step_status st)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&run->mu);
+	for (i = mark; i < run->nr_results; i++)
+		if (run->results[i].status == st)
+			n++;
+	pthread_mutex_unlock(&run->mu);
+	return n;
+}
+
 void hp_run_note(struct hp_run *run, const char *host, const char *fmt, ...)
 {
 	struct hp_buf msg = HP_BUF_INIT, line = HP_BUF_INIT;
@@ -453,7 +508,7 @@ void hp_run_note(struct hp_run *run, const char *host, const char *fmt, ...)
 	hp_buf_addch(&line, '\n');
 	/* one write: parallel hosts never interleave */
 	pthread_mutex_lock(&run->mu);
-	fputs(line.buf, stderr);
+	emit(run, line.buf);
 	pthread_mutex_unlock(&run->mu);
 	hp_buf_release(&msg);
 	hp_buf_release(&line);
@@ -487,7 +542,7 @@ void hp_run_record(struct hp_run *run, const char *host,
 		 (double)(now - run->t0) / 1000.0, host ? host : "-",
 		 r->phase, step, label, r->detail ? ": " : "",
 		 r->detail ? r->detail : "", (double)r->ms / 1000.0);
-	fputs(line, stderr);
+	emit(run, line);
 	pthread_mutex_unlock(&run->mu);
 }
 

@@ -50,6 +50,10 @@ struct hp_fake_expect {
 	int ret;       /* non-zero: exec returns this HP_E* code instead */
 	int times;     /* how many calls it may answer; 0: any number */
 	int used;      /* how many it has answered */
+	/* hp_fake_expect_session: a psql session's answers, one per
+	 * section; such an expectation answers only scripts with \echo */
+	char **sections;
+	size_t nr_sections;
 };
 
 struct hp_fake_call {
@@ -152,6 +156,48 @@ hp_fake_expect_exact(struct hp_fake *f, const char *cmd, int exit_code,
 		     const char *out, const char *err)
 {
 	return hp_fake__add_expect(f, cmd, true, exit_code, out, err);
+}
+
+/*
+ * A psql session of several sections (phases/sql_session.c): a command
+ * containing match whose standard input has `\echo <marker>` lines is
+ * answered, for the k-th such line, with sections[k] ("" past nr) and then
+ * the marker line, as psql would print them. Commands without \echo lines
+ * in their input pass this expectation by.
+ */
+static inline struct hp_fake_expect *
+hp_fake_expect_session(struct hp_fake *f, const char *match,
+		       const char *const *sections, size_t nr)
+{
+	struct hp_fake_expect *e = hp_fake__add_expect(f, match, false, 0, "",
+						       "");
+	size_t i;
+
+	e->sections = xcalloc(nr + 1, sizeof(*e->sections));
+	for (i = 0; i < nr; i++)
+		e->sections[i] = xstrdup(sections[i]);
+	e->nr_sections = nr;
+	return e;
+}
+
+/* The session's answer to script (see hp_fake_expect_session). */
+static inline void hp_fake__session(const struct hp_fake_expect *e,
+				    const char *script, struct hp_buf *out)
+{
+	const char *p = script;
+	size_t k = 0;
+
+	while (p && (p = strstr(p, "\\echo ")) != NULL) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (k < e->nr_sections)
+			hp_buf_adds(out, e->sections[k]);
+		hp_buf_add(out, p + 6, n - 6);
+		hp_buf_addch(out, '\n');
+		k++;
+		p += n;
+	}
 }
 
 /* Make call number n (1-based, counting exec, put and get) return code
@@ -287,7 +333,9 @@ static inline int hp_fake__exec(void *ctx, const char *cmd,
 	if (r)
 		return call->ret = hp_fake__fail(f, err, r, cmd);
 	for (i = 0; i < f->nr_expects && !e; i++)
-		if (hp_fake__matches(f->expects[i], cmd))
+		if (hp_fake__matches(f->expects[i], cmd) &&
+		    (!f->expects[i]->sections ||
+		     (call->data && strstr(call->data, "\\echo "))))
 			e = f->expects[i];
 	if (!e) {
 		f->nr_unexpected++;
@@ -313,6 +361,8 @@ static inline int hp_fake__exec(void *ctx, const char *cmd,
 			snprintf(err->host, sizeof(err->host), "%s", f->host);
 		return call->ret = e->ret;
 	}
+	if (e->sections)
+		hp_fake__session(e, call->data, &res->out);
 	/* the same cap as the real transport: res->out.max */
 	if (hp_buf_adds(&res->out, e->out) < 0 ||
 	    hp_buf_adds(&res->errout, e->err) < 0) {
@@ -396,12 +446,15 @@ static inline void hp_fake_transport(struct hp_fake *f,
 
 static inline void hp_fake_release(struct hp_fake *f)
 {
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < f->nr_expects; i++) {
 		free(f->expects[i]->match);
 		free(f->expects[i]->out);
 		free(f->expects[i]->err);
+		for (k = 0; k < f->expects[i]->nr_sections; k++)
+			free(f->expects[i]->sections[k]);
+		free(f->expects[i]->sections);
 		free(f->expects[i]);
 	}
 	for (i = 0; i < f->nr_calls; i++) {

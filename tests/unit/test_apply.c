@@ -222,7 +222,10 @@ static int host_exec(void *ctx, const char *cmd, const void *in, size_t len,
 		free(path);
 		return 0;
 	}
-	while ((path = quoted_after(p, "f='", &p))) { /* the facts */
+	/* the facts: the files are the quoted words of "for f in ... ; do" */
+	p = strstr(cmd, "for f in ");
+	while (p && (p = strchr(p, '\'')) && p < strstr(cmd, "; do") &&
+	       (path = quoted_after(p, "'", &p))) {
 		const struct hp_fake_file *file = hp_fake_file(f, path);
 
 		if (file) {

@@ -121,7 +121,8 @@ static void test_facts_one_command(void **state)
 	assert_string_equal(facts.svcs[0].active, "active");
 	assert_int_equal(facts.svcs[0].main_pid, 4242);
 	/* every path and name went through the quoting function */
-	assert_non_null(strstr(x->fake[0].calls[0].what, "f='/etc/a'"));
+	assert_non_null(strstr(x->fake[0].calls[0].what,
+			       "for f in '/etc/a' '/etc/b'; do"));
 	assert_non_null(strstr(x->fake[0].calls[0].what, "'haproxy'"));
 	hp_facts_release(&facts);
 	fx_free(x);
@@ -528,6 +529,134 @@ static void test_host_filter(void **state)
 	fx_free(x);
 }
 
+/* ---- hp_run_staged: a read-only try at once, then host by host --------- */
+
+struct stg {
+	const char *change_on; /* this host would change */
+	const char *fail_on;   /* this host fails its read-only try */
+	int plan_calls, real_calls;
+	char order[8]; /* hosts of the real pass, in order */
+};
+
+static int stg_fn(struct hp_hostrun *h, void *arg)
+{
+	struct stg *s = arg;
+	const char *name = h->host->name;
+	bool change = s->change_on && !strcmp(name, s->change_on);
+
+	if (h->run->opts.plan) {
+		__atomic_fetch_add(&s->plan_calls, 1, __ATOMIC_SEQ_CST);
+		if (s->fail_on && !strcmp(name, s->fail_on))
+			return hp_err_set(&h->err, HP_EREMOTE, "read failed");
+	} else {
+		/* the real pass is one host at a time */
+		s->order[s->real_calls++] = name[0];
+	}
+	if (change)
+		h->nr_changed++;
+	hp_run_record(h->run, name, change ? HP_STEP_CHANGED : HP_STEP_OK,
+		      "thing", NULL, NULL, hp_now_ms());
+	return 0;
+}
+
+/* Nothing to change anywhere: the read-only try is the pass. */
+static void test_staged_noop_is_one_parallel_pass(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct stg s = { 0 };
+
+	(void)state;
+	assert_int_equal(hp_run_staged(&x->run, 0, "a", stg_fn, &s, &x->err),
+			 0);
+	assert_int_equal(s.plan_calls, 3);
+	assert_int_equal(s.real_calls, 0);
+	assert_int_equal(x->run.nr_results, 3);
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_OK), 3);
+	/* the run is not left in plan mode, nor holding its output */
+	assert_false(x->run.opts.plan);
+	assert_false(x->run.holding);
+	fx_free(x);
+}
+
+/* One host would change: the try's results are dropped and the pass
+ * runs host by host, `last` last. */
+static void test_staged_change_goes_serial(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct stg s = { .change_on = "b" };
+
+	(void)state;
+	assert_int_equal(hp_run_staged(&x->run, 0, "a", stg_fn, &s, &x->err),
+			 0);
+	assert_int_equal(s.plan_calls, 3);
+	assert_int_equal(s.real_calls, 3);
+	assert_memory_equal(s.order, "bca", 3);
+	/* only the real pass's results */
+	assert_int_equal(x->run.nr_results, 3);
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED), 1);
+	assert_false(x->run.opts.plan);
+	fx_free(x);
+}
+
+/* A host whose try failed is not left failed: the real pass reads it
+ * again (and says what is wrong, if anything). */
+static void test_staged_try_failure_goes_serial(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct stg s = { .fail_on = "c" };
+
+	(void)state;
+	assert_int_equal(hp_run_staged(&x->run, 0, NULL, stg_fn, &s, &x->err),
+			 0);
+	assert_int_equal(s.real_calls, 3);
+	assert_memory_equal(s.order, "abc", 3);
+	assert_false(x->run.hosts[2].failed);
+	assert_int_equal(x->run.nr_results, 3);
+	fx_free(x);
+}
+
+/* plan itself: the serial pass as before (it changes nothing anyway). */
+static void test_staged_in_plan(void **state)
+{
+	struct fx *x = fx_new(true);
+	struct stg s = { 0 };
+
+	(void)state;
+	assert_int_equal(hp_run_staged(&x->run, 0, NULL, stg_fn, &s, &x->err),
+			 0);
+	assert_int_equal(s.plan_calls, 3);
+	assert_int_equal(x->run.nr_results, 3);
+	assert_true(x->run.opts.plan);
+	fx_free(x);
+}
+
+/* Held results are dropped from the mark on, or kept. */
+static void test_hold_unhold(void **state)
+{
+	struct fx *x = fx_new(false);
+	size_t mark;
+
+	(void)state;
+	hp_run_record(&x->run, "a", HP_STEP_OK, "before", NULL, NULL, 0);
+	mark = hp_run_hold(&x->run);
+	assert_int_equal(mark, 1);
+	hp_run_record(&x->run, "a", HP_STEP_CHANGED, "tentative", "d", "x",
+		      0);
+	assert_int_equal(hp_run_count_since(&x->run, mark, HP_STEP_CHANGED),
+			 1);
+	assert_true(x->run.held.len > 0);
+	hp_run_unhold(&x->run, mark, false);
+	assert_int_equal(x->run.nr_results, 1);
+	assert_string_equal(x->run.results[0].step, "before");
+	assert_int_equal(x->run.held.len, 0);
+	mark = hp_run_hold(&x->run);
+	hp_run_record(&x->run, "a", HP_STEP_OK, "kept", NULL, NULL, 0);
+	hp_run_unhold(&x->run, mark, true);
+	assert_int_equal(x->run.nr_results, 2);
+	assert_string_equal(x->run.results[1].step, "kept");
+	fx_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +677,11 @@ int main(void)
 		cmocka_unit_test(test_step_7_of_9_fails),
 		cmocka_unit_test(test_pool_marks_only_the_failing_host),
 		cmocka_unit_test(test_host_filter),
+		cmocka_unit_test(test_staged_noop_is_one_parallel_pass),
+		cmocka_unit_test(test_staged_change_goes_serial),
+		cmocka_unit_test(test_staged_try_failure_goes_serial),
+		cmocka_unit_test(test_staged_in_plan),
+		cmocka_unit_test(test_hold_unhold),
 	};
 
 	hp_log_set_level(HP_LOG_ERROR);

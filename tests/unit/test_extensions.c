@@ -465,13 +465,21 @@ static void test_plan_writes_nothing(void **state)
 {
 	struct px *x = px_new(INV_EXT, true);
 	size_t i, k;
+	const char *const states[] = { state_answer };
+	long sc;
 
 	(void)state;
 	x->run.phase = "extensions";
+	/* the databases, then every database's extensions in one session */
+	hp_fake_expect_session(&x->fake[1], "'-d' 'postgres'", states, 1);
 	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "D|app\n", "");
-	hp_fake_expect(&x->fake[1], "'-d' 'app'", 0, state_answer, "");
 	if (hp_extensions_converge(&x->run, &x->err) != 0)
 		fail_msg("%s", x->err.msg);
+	sc = hp_fake_find_call(&x->fake[1], HP_FAKE_EXEC, "'-d' 'postgres'", 1);
+	assert_true(sc >= 0);
+	assert_non_null(strstr(x->fake[1].calls[sc].data,
+			       "\\set hp_session_db 'app'\n"
+			       "\\connect :\"hp_session_db\"\n"));
 	assert_int_equal(count_changed(&x->run, "create pgcrypto in database "
 						"app"),
 			 1);
@@ -561,38 +569,149 @@ static void test_verify_names_what_failed(void **state)
 
 	(void)state;
 	x->run.phase = "extensions";
-	/* the leader pg2: its WAL position first, then (with the other
-	 * members, in parallel) its preload and database app */
-	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "0/3000060\n", "")
-		->times = 1;
-	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0,
-		       "pg_stat_statements,pg_cron\n", "");
-	hp_fake_expect(&x->fake[1], "'-d' 'app'", 0, good, "");
-	/* pg1: no pg_cron in its preload */
-	hp_fake_expect(&x->fake[0], "'-d' 'postgres'", 0,
-		       "pg_stat_statements\x1b[2J\n", "");
+	/* the leader pg2: its WAL position first (GET /patroni does not say
+	 * it here: from psql), then, with the other members in parallel,
+	 * one session each: the preload, replayed?, database app */
+	{
+		const char *const leader[] = { "pg_stat_statements,pg_cron\n",
+					       "t\n", good };
+		const char *const pg1[] = { "pg_stat_statements\x1b[2J\n",
+					    "t\n", good };
+
+		hp_fake_expect_session(&x->fake[1], "'-d' 'postgres'", leader,
+				       3);
+		hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0,
+			       "0/3000060\n", "");
+		/* pg1: no pg_cron in its preload */
+		hp_fake_expect_session(&x->fake[0], "'-d' 'postgres'", pg1, 3);
+	}
 	assert_int_equal(hp_extensions_verify(&x->run, &x->err), HP_EVERIFY);
 	assert_non_null(strstr(x->err.msg, "pg1: shared_preload_libraries is "
 					   "'pg_stat_statements"));
 	assert_non_null(strstr(x->err.msg, "no pg_cron"));
 	assert_null(strchr(x->err.msg, '\x1b'));
+	/* a replica's session asks about the leader's position */
+	assert_true(hp_fake_find_call(&x->fake[0], HP_FAKE_EXEC, "psql", 0) >=
+		    0);
+	assert_non_null(strstr(x->fake[0].calls[0].data,
+			       "\\set lsn '0/3000060'"));
 	px_free(x);
 
 	/* pg1 replayed the leader's position, but lacks pgcrypto */
 	x = px_new(yaml, false);
 	x->run.phase = "extensions";
-	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "0/3000060\n", "")
-		->times = 1;
-	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "pg_cron\n", "");
-	hp_fake_expect(&x->fake[1], "'-d' 'app'", 0, good, "");
-	hp_fake_expect(&x->fake[0], "'-d' 'postgres'", 0, "pg_cron\n", "")
-		->times = 1;
-	hp_fake_expect(&x->fake[0], "'-d' 'postgres'", 0, "t\n", "");
-	hp_fake_expect(&x->fake[0], "'-d' 'app'", 0, "E|pg_cron|1.5\n", "");
+	{
+		const char *const leader[] = { "pg_cron\n", "t\n", good };
+		const char *const pg1[] = { "pg_cron\n", "t\n",
+					    "E|pg_cron|1.5\n" };
+
+		hp_fake_expect_session(&x->fake[1], "'-d' 'postgres'", leader,
+				       3);
+		hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0,
+			       "0/3000060\n", "");
+		hp_fake_expect_session(&x->fake[0], "'-d' 'postgres'", pg1, 3);
+	}
 	assert_int_equal(hp_extensions_verify(&x->run, &x->err), HP_EVERIFY);
 	assert_non_null(strstr(x->err.msg, "pg1: database app: extension "
 					   "pgcrypto is missing"));
 	px_free(x);
+}
+
+/* What px_new's GET /patroni expectation answers, from now on. */
+static void set_patroni_answer(struct px *x, const char *body)
+{
+	size_t i;
+
+	for (i = 0; i < x->rest.nr_exp; i++) {
+		if (strcmp(x->rest.exp[i].match, ":8008/patroni") != 0)
+			continue;
+		free(x->rest.exp[i].body);
+		x->rest.exp[i].body = xstrdup(body);
+		x->rest.exp[i].body_len = strlen(body);
+	}
+}
+
+/* The leader's position from GET /patroni; a replica that has not
+ * replayed it yet is asked again, and its catalogs read after. */
+static void test_verify_waits_for_replay(void **state)
+{
+	static const char yaml[] =
+		INV_EXT "  shared_preload_libraries: [pg_cron]\n";
+	static const char good[] = "E|pgcrypto|1.3\nE|pg_cron|1.5\n"
+				   "E|vector|0.7\nE|citext|1.6\n";
+	const char *const leader[] = { "pg_cron\n", "\n", good };
+	const char *const stale[] = { "pg_cron\n", "f\n", "" };
+	struct px *x = px_new(yaml, false);
+	size_t k;
+
+	(void)state;
+	x->run.phase = "extensions";
+	/* 0x3000060 = 50331744: "0/3000060" (every member answers GET
+	 * /patroni alike here: only the leader's is asked for it) */
+	set_patroni_answer(x, "{\"state\": \"running\", \"role\": "
+			      "\"master\", \"xlog\": {\"location\": "
+			      "50331744}}");
+	hp_fake_expect_session(&x->fake[1], "'-d' 'postgres'", leader, 3);
+	for (k = 0; k < 3; k += 2) {
+		hp_fake_expect_session(&x->fake[k], "'-d' 'postgres'", stale,
+				       3);
+		/* asked again: replayed now */
+		hp_fake_expect(&x->fake[k], "'-d' 'postgres'", 0, "t\n", "");
+		hp_fake_expect(&x->fake[k], "'-d' 'app'", 0, good, "");
+	}
+	if (hp_extensions_verify(&x->run, &x->err) != 0)
+		fail_msg("%s", x->err.msg);
+	for (k = 0; k < 3; k += 2) {
+		assert_non_null(strstr(x->fake[k].calls[0].data,
+				       "\\set lsn '0/3000060'"));
+		assert_int_equal(hp_fake_count_calls(&x->fake[k], HP_FAKE_EXEC,
+						     "'-d' 'app'"),
+				 1);
+	}
+	/* the leader's position did not come from psql */
+	assert_int_equal(hp_fake_count_calls(&x->fake[1], HP_FAKE_EXEC,
+					     "psql"),
+			 1);
+	px_free(x);
+}
+
+static void test_lsn_from_status(void **state)
+{
+	char lsn[32];
+	json_t *j;
+
+	(void)state;
+	j = json_loads("{\"role\": \"master\", \"xlog\": {\"location\": "
+		       "94489280512}}",
+		       0, NULL);
+	assert_true(hp_ext_lsn_from_status(j, lsn, sizeof(lsn)));
+	assert_string_equal(lsn, "16/0");
+	json_decref(j);
+	j = json_loads("{\"role\": \"primary\", \"xlog\": {\"location\": "
+		       "50331744}}",
+		       0, NULL);
+	assert_true(hp_ext_lsn_from_status(j, lsn, sizeof(lsn)));
+	assert_string_equal(lsn, "0/3000060");
+	assert_true(hp_ext_lsn_ok(lsn, strlen(lsn)));
+	assert_false(hp_ext_lsn_from_status(j, lsn, 5)); /* no room */
+	json_decref(j);
+	/* a replica, a negative or non-integer position, no answer */
+	j = json_loads("{\"role\": \"replica\", \"xlog\": "
+		       "{\"location\": 5}}",
+		       0, NULL);
+	assert_false(hp_ext_lsn_from_status(j, lsn, sizeof(lsn)));
+	json_decref(j);
+	j = json_loads("{\"role\": \"master\", \"xlog\": "
+		       "{\"location\": -1}}",
+		       0, NULL);
+	assert_false(hp_ext_lsn_from_status(j, lsn, sizeof(lsn)));
+	json_decref(j);
+	j = json_loads("{\"role\": \"master\", \"xlog\": "
+		       "{\"location\": \"0/1\"}}",
+		       0, NULL);
+	assert_false(hp_ext_lsn_from_status(j, lsn, sizeof(lsn)));
+	json_decref(j);
+	assert_false(hp_ext_lsn_from_status(NULL, lsn, sizeof(lsn)));
 }
 
 int main(void)
@@ -611,6 +730,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_database),
 		cmocka_unit_test(test_database_a_role_creates),
 		cmocka_unit_test(test_verify_names_what_failed),
+		cmocka_unit_test(test_verify_waits_for_replay),
+		cmocka_unit_test(test_lsn_from_status),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,13 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <sys/stat.h>
+
 #include "steps_fixture.h"
+
+#define HP_TMPDIR_PREFIX "/tmp/hp-facts-"
+#include "tmpdir_fixture.h"
 
 /* ---- facts parser ------------------------------------------------------------------ */
 
@@ -175,6 +181,74 @@ static void test_facts_gather_hostile_answer(void **state)
 	fx_free(x);
 }
 
+/* ---- the facts command, run by this machine's /bin/sh ----------------------- */
+
+static void put_local(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* The batched command (one sha256sum, one stat, one dpkg-query) answers
+ * in the items' order, whatever exists, and the parser takes it. */
+static void test_facts_cmd_runs(void **state)
+{
+	char *a = tpath("a"), *gone = tpath("gone"), *sp = tpath("b c"),
+	     *bs = tpath("d\\e");
+	struct hp_want_file wf[4] = { { 0 } };
+	const char *pkgs[] = { "no-such-package-haprov", "dpkg" };
+	const char *svcs[] = { "haprov-no-such-unit" };
+	struct hp_buf cmd = HP_BUF_INIT, out = HP_BUF_INIT;
+	char sha[65], line[512];
+	struct hp_facts f;
+	struct hp_err err;
+	FILE *p;
+
+	(void)state;
+	put_local(a, "alpha\n", 0640);
+	put_local(sp, "space\n", 0600);
+	put_local(bs, "slash\n", 0644);
+	wf[0].path = a;
+	wf[1].path = gone;
+	wf[2].path = sp;
+	wf[3].path = bs;
+	hp_facts_cmd(&cmd, wf, 4, pkgs, 2, svcs, 1);
+	p = popen(cmd.buf, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p))
+		hp_buf_adds(&out, line);
+	assert_int_equal(pclose(p), 0);
+	if (hp_facts_parse(out.buf, out.len, 4, 2, 1, &f, &err) != 0)
+		fail_msg("%s\n%s", err.msg, out.buf);
+	hp_sha256_hex("alpha\n", 6, sha);
+	assert_true(f.files[0].exists);
+	assert_string_equal(f.files[0].sha256, sha);
+	assert_int_equal(f.files[0].mode, 0640);
+	assert_false(f.files[1].exists);
+	hp_sha256_hex("space\n", 6, sha);
+	assert_true(f.files[2].exists);
+	assert_string_equal(f.files[2].sha256, sha);
+	assert_int_equal(f.files[2].mode, 0600);
+	/* sha256sum escapes a name with a backslash: still the hash */
+	hp_sha256_hex("slash\n", 6, sha);
+	assert_string_equal(f.files[3].sha256, sha);
+	assert_false(f.pkg_installed[0]);
+	assert_true(f.pkg_installed[1]);
+	assert_string_equal(f.svcs[0].enabled, "none");
+	assert_int_equal(f.svcs[0].main_pid, 0);
+	hp_facts_release(&f);
+	free(a);
+	free(gone);
+	free(sp);
+	free(bs);
+	hp_buf_release(&cmd);
+	hp_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +256,8 @@ int main(void)
 		cmocka_unit_test(test_facts_parse_hostile),
 		cmocka_unit_test(test_facts_parse_huge_and_nul),
 		cmocka_unit_test(test_facts_gather_hostile_answer),
+		cmocka_unit_test_setup_teardown(test_facts_cmd_runs, setup,
+						teardown),
 	};
 
 	hp_log_set_level(HP_LOG_ERROR);

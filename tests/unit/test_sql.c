@@ -197,6 +197,141 @@ static void test_run_errors(void **state)
 	fx_free(x);
 }
 
+/* ---- one session, several parts (phases/sql_session.c) ----------------- */
+
+#define NONCE "0123456789abcdef0123456789abcdef"
+
+static void test_parts_script(void **state)
+{
+	struct hp_sql_part p[3];
+	struct hp_sql all;
+	struct hp_err err;
+	const char *s;
+
+	(void)state;
+	hp_sql_parts_init(p, 3);
+	hp_sql_add(&p[0].sql, "SHOW x;");
+	p[1].db = "appdb";
+	assert_int_equal(hp_sql_var(&p[1].sql, "n0", "pg'cron", &err), 0);
+	hp_sql_add(&p[1].sql, "SELECT :'n0';");
+	p[2].db = "appdb"; /* the same database: no second \connect */
+	hp_sql_add(&p[2].sql, "SELECT 2;");
+	hp_sql_init(&all);
+	assert_int_equal(hp_sql_parts_script(p, 3, NONCE, &all, &err), 0);
+	s = all.vars.buf;
+	assert_string_equal(s, "SHOW x;\n"
+			       "\\echo " NONCE " 0\n"
+			       "\\set hp_session_db 'appdb'\n"
+			       "\\connect :\"hp_session_db\"\n"
+			       "\\set n0 'pg''cron'\n"
+			       "SELECT :'n0';\n"
+			       "\\echo " NONCE " 1\n"
+			       "SELECT 2;\n"
+			       "\\echo " NONCE " 2\n");
+	hp_sql_release(&all);
+	/* a name psql would take for a connection string */
+	hp_sql_init(&all);
+	p[1].db = "host=evil";
+	assert_int_equal(hp_sql_parts_script(p, 3, NONCE, &all, &err),
+			 HP_EINVALID);
+	hp_sql_release(&all);
+	hp_sql_init(&all);
+	p[1].db = "postgresql://evil/x";
+	assert_int_equal(hp_sql_parts_script(p, 3, NONCE, &all, &err),
+			 HP_EINVALID);
+	hp_sql_release(&all);
+	hp_sql_parts_release(p, 3);
+}
+
+static int split(const char *ans, struct hp_sql_part *p, size_t nr)
+{
+	struct hp_err err;
+
+	return hp_sql_split_parts(ans, strlen(ans), NONCE, p, nr, &err);
+}
+
+static void test_parts_split(void **state)
+{
+	struct hp_sql_part p[3];
+
+	(void)state;
+	hp_sql_parts_init(p, 3);
+	assert_int_equal(split("a\nb\n" NONCE " 0\n" NONCE " 1\nc\n" NONCE
+			       " 2\n",
+			       p, 3),
+			 0);
+	assert_string_equal(p[0].out.buf, "a\nb\n");
+	assert_string_equal(p[1].out.buf, "");
+	assert_string_equal(p[2].out.buf, "c\n");
+	/* the last marker without its newline */
+	assert_int_equal(split("x\n" NONCE " 0\ny\n" NONCE " 1\nz\n" NONCE
+			       " 2",
+			       p, 3),
+			 0);
+	assert_string_equal(p[2].out.buf, "z\n");
+	/* a marker missing, out of order, repeated, or one too many */
+	assert_int_equal(split("a\n" NONCE " 0\nb\n" NONCE " 1\n", p, 3),
+			 HP_EREMOTE);
+	assert_int_equal(split(NONCE " 1\n" NONCE " 0\n" NONCE " 2\n", p, 3),
+			 HP_EREMOTE);
+	assert_int_equal(split(NONCE " 0\n" NONCE " 0\n" NONCE " 2\n", p, 3),
+			 HP_EREMOTE);
+	assert_int_equal(split(NONCE " 0\n" NONCE " 1\n" NONCE " 2\n" NONCE
+			       " 3\n",
+			       p, 3),
+			 HP_EREMOTE);
+	assert_int_equal(split(NONCE " 0\n" NONCE " 1\n" NONCE " 10\n", p, 3),
+			 HP_EREMOTE);
+	/* text after the last section */
+	assert_int_equal(split(NONCE " 0\n" NONCE " 1\n" NONCE " 2\nmore\n",
+			       p, 3),
+			 HP_EREMOTE);
+	/* catalog text cannot forge a marker of another nonce, nor one
+	 * with the nonce as a prefix of a longer word */
+	assert_int_equal(split("ffff" NONCE " 0\n" NONCE "0 0\n" NONCE
+			       " 0\n" NONCE " 1\n" NONCE " 2\n",
+			       p, 3),
+			 0);
+	assert_string_equal(p[0].out.buf, "ffff" NONCE " 0\n" NONCE "0 0\n");
+	assert_int_equal(split("", p, 3), HP_EREMOTE);
+	hp_sql_parts_release(p, 3);
+}
+
+static void test_parts_run(void **state)
+{
+	struct fx *x = fx_new(false);
+	const char *const answers[] = { "one\n", "two\n" };
+	struct hp_sql_part p[2];
+	long i;
+
+	(void)state;
+	hp_fake_expect_session(&x->fake, "psql", answers, 2);
+	hp_sql_parts_init(p, 2);
+	hp_sql_add(&p[0].sql, "SELECT 1;");
+	p[1].db = "appdb";
+	hp_sql_add(&p[1].sql, "SELECT 2;");
+	assert_int_equal(hp_sql_run_parts(&x->run, "pg2", p, 2, &x->err), 0);
+	assert_string_equal(p[0].out.buf, "one\n");
+	assert_string_equal(p[1].out.buf, "two\n");
+	/* one psql, in postgres, a read: no host lock */
+	assert_int_equal(x->fake.nr_calls, 1);
+	i = hp_fake_find_call(&x->fake, HP_FAKE_EXEC, "psql", 0);
+	assert_true(i >= 0);
+	assert_non_null(strstr(x->fake.calls[i].what, "'-d' 'postgres'"));
+	assert_null(strstr(x->fake.calls[i].what, "flock"));
+	hp_sql_parts_release(p, 2);
+	fx_free(x);
+	/* an answer without the markers (psql stopped early): an error */
+	x = fx_new(false);
+	hp_fake_expect(&x->fake, "psql", 0, "one\n", "");
+	hp_sql_parts_init(p, 2);
+	assert_int_equal(hp_sql_run_parts(&x->run, "pg2", p, 2, &x->err),
+			 HP_EREMOTE);
+	assert_non_null(strstr(x->err.msg, "psql on pg2"));
+	hp_sql_parts_release(p, 2);
+	fx_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +343,9 @@ int main(void)
 		cmocka_unit_test(test_run_read_takes_no_lock),
 		cmocka_unit_test(test_run_plan_never_writes),
 		cmocka_unit_test(test_run_errors),
+		cmocka_unit_test(test_parts_script),
+		cmocka_unit_test(test_parts_split),
+		cmocka_unit_test(test_parts_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

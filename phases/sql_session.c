@@ -1,0 +1,151 @@
+/*
+ * One psql session for several scripts: what a check asks of every
+ * database of a member costs one psql start (about 50 ms on a host: runuser,
+ * psql, a connection) instead of one per database.
+ *
+ * Part i runs in its database (psql's \connect between parts, the name a
+ * psql variable like every value) and ends with `\echo <nonce> i`. Its
+ * answer is what psql printed between the previous marker line and that
+ * one. The nonce is 32 random hex digits drawn for the session, so no text
+ * a catalog holds can forge a marker; a missing, repeated or out-of-order
+ * marker is an error, never a guess.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "phases.h"
+
+void hp_sql_parts_init(struct hp_sql_part *p, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		p[i].db = NULL;
+		hp_sql_init(&p[i].sql);
+		hp_buf_init(&p[i].out, 0);
+	}
+}
+
+void hp_sql_parts_release(struct hp_sql_part *p, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		hp_sql_release(&p[i].sql);
+		hp_buf_release(&p[i].out);
+	}
+}
+
+static void make_nonce(char nonce[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[16];
+	size_t i;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		/* no entropy: still unlike any catalog text */
+		int64_t t = hp_now_ms();
+
+		for (i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)((t >> (8 * (i % 8))) ^ 0x5a);
+	}
+	for (i = 0; i < sizeof(rnd); i++) {
+		nonce[2 * i] = hex[rnd[i] >> 4];
+		nonce[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	nonce[32] = '\0';
+}
+
+int hp_sql_parts_script(const struct hp_sql_part *p, size_t nr,
+			const char *nonce, struct hp_sql *out,
+			struct hp_err *err)
+{
+	const char *cur = "postgres";
+	size_t i;
+	int r;
+
+	for (i = 0; i < nr; i++) {
+		const char *db = p[i].db ? p[i].db : "postgres";
+
+		if (!hp_sql_db_name_ok(db))
+			return hp_err_set(err, HP_EINVALID,
+					  "not a database name");
+		if (strcmp(db, cur) != 0) {
+			/* the name is a variable: psql quotes it */
+			if ((r = hp_sql_var(out, "hp_session_db", db, err)) < 0)
+				return r;
+			hp_buf_adds(&out->vars,
+				    "\\connect :\"hp_session_db\"\n");
+			cur = db;
+		}
+		/* the whole script goes in vars, in order: wiped on release
+		 * like any value */
+		hp_sql_script(&p[i].sql, &out->vars);
+		if (out->vars.len && out->vars.buf[out->vars.len - 1] != '\n')
+			hp_buf_addch(&out->vars, '\n');
+		hp_buf_addf(&out->vars, "\\echo %s %zu\n", nonce, i);
+	}
+	return 0;
+}
+
+int hp_sql_split_parts(const char *ans, size_t len, const char *nonce,
+		       struct hp_sql_part *p, size_t nr, struct hp_err *err)
+{
+	size_t nl = strlen(nonce), pos = 0, start = 0, i = 0;
+
+	while (pos < len) {
+		const char *line = ans + pos;
+		const char *end = memchr(line, '\n', len - pos);
+		size_t n = end ? (size_t)(end - line) : len - pos;
+		size_t next = pos + n + (end ? 1 : 0);
+
+		if (n > nl && !memcmp(line, nonce, nl) && line[nl] == ' ') {
+			char want[32];
+
+			snprintf(want, sizeof(want), "%zu", i);
+			if (i >= nr || n - nl - 1 != strlen(want) ||
+			    memcmp(line + nl + 1, want, n - nl - 1) != 0)
+				return hp_err_set(err, HP_EREMOTE,
+						  "psql's answer has its "
+						  "sections out of order (at "
+						  "section %zu of %zu)",
+						  i, nr);
+			hp_buf_reset(&p[i].out);
+			hp_buf_add(&p[i].out, ans + start, pos - start);
+			i++;
+			start = next;
+		}
+		pos = next;
+	}
+	if (i != nr)
+		return hp_err_set(err, HP_EREMOTE,
+				  "psql's answer ends after section %zu of "
+				  "%zu",
+				  i, nr);
+	if (start != len)
+		return hp_err_set(err, HP_EREMOTE,
+				  "psql's answer has text after its last "
+				  "section");
+	return 0;
+}
+
+int hp_sql_run_parts(struct hp_run *run, const char *host,
+		     struct hp_sql_part *p, size_t nr, struct hp_err *err)
+{
+	struct hp_buf ans = HP_BUF_INIT;
+	struct hp_sql all;
+	char nonce[33];
+	int r;
+
+	make_nonce(nonce);
+	hp_sql_init(&all);
+	if ((r = hp_sql_parts_script(p, nr, nonce, &all, err)) == 0 &&
+	    (r = hp_sql_run(run, host, NULL, &all, false, &ans, err)) == 0 &&
+	    (r = hp_sql_split_parts(ans.buf, ans.len, nonce, p, nr, err)) < 0)
+		hp_err_prefix(err, "psql on %s", host);
+	hp_sql_release(&all);
+	hp_buf_release(&ans);
+	return r;
+}
