@@ -235,8 +235,12 @@ void hp_sql_script(const struct hp_sql *s, struct hp_buf *out);
  * as a connection string. */
 bool hp_sql_db_name_ok(const char *db);
 /* hp_psql_command's command line for database db (NULL: postgres). */
-void hp_psql_command_db(struct hp_buf *out, const char *superuser,
+void hp_psql_command_db(struct hp_buf *out, const struct hp_inventory *inv,
 			const char *db);
+/* The command line from its parts: bin_dir's psql (NULL: psql on PATH),
+ * port, role superuser (NULL: postgres), database db (NULL: postgres). */
+void hp_psql_argv(struct hp_buf *out, const char *bin_dir, int port,
+		  const char *superuser, const char *db);
 /*
  * Run the script on host (an inventory name; in the run, connected) in
  * database db (NULL: postgres), as hp_psql_command does, the script on
@@ -320,14 +324,16 @@ int hp_sql_literal(struct hp_buf *out, const char *s, size_t len,
 
 /*
  * The one psql command line haprov runs, with no SQL in it (the SQL goes on
- * standard input): "cd / && runuser -u postgres -- psql -X -q -A -t -v
- * ON_ERROR_STOP=1 -U <superuser> -d postgres", every word through the
- * shell-quoting function. The OS user is postgres (Debian runs PostgreSQL
- * as postgres); the database role is the inventory's secrets.superuser,
- * which the rendered pg_hba/pg_ident let OS user postgres use over the
- * local socket (peer, map haprov_super).
+ * standard input): "cd / && runuser -u postgres -- <bin_dir>/psql -X -q -A
+ * -t -v ON_ERROR_STOP=1 -p <pg_port> -U <superuser> -d postgres", every
+ * word through the shell-quoting function. psql is the version's own
+ * binary, not Debian's /usr/bin/psql (a Perl wrapper that costs 25 ms a
+ * start); the port is the inventory's, on the local socket. The OS user is
+ * postgres (Debian runs PostgreSQL as postgres); the database role is the
+ * inventory's secrets.superuser, which the rendered pg_hba/pg_ident let OS
+ * user postgres use over the local socket (peer, map haprov_super).
  */
-void hp_psql_command(struct hp_buf *out, const char *superuser);
+void hp_psql_command(struct hp_buf *out, const struct hp_inventory *inv);
 
 /* The hot-standby settings a replica must have at least as high as the
  * primary's (PostgreSQL refuses to run a hot standby otherwise), with
@@ -614,6 +620,8 @@ struct hp_wal_facts {
 	char pttype[32];     /* blkid PTTYPE (a partition table) */
 	char uuid[64];       /* blkid UUID */
 	char label[32];      /* blkid LABEL */
+	bool zero_read;      /* the first MiB was read (only when blkid
+				finds no signature: rc 2) */
 	bool nonzero;        /* a non-zero byte in the device's first MiB */
 	char devno[24];      /* "major:minor", decimal */
 	char mounts[HP_WAL_MAX_MOUNTS][256]; /* where the device is mounted */

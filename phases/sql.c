@@ -11,6 +11,7 @@
  * script goes on psql's standard input, so no value is in a command line,
  * and psql runs with ON_ERROR_STOP.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,21 +90,26 @@ void hp_sql_script(const struct hp_sql *s, struct hp_buf *out)
 	hp_buf_add(out, s->text.buf ? s->text.buf : "", s->text.len);
 }
 
-void hp_psql_command_db(struct hp_buf *out, const char *superuser,
-			const char *db)
+void hp_psql_argv(struct hp_buf *out, const char *bin_dir, int port,
+		  const char *superuser, const char *db)
 {
+	char *psql = bin_dir && *bin_dir ? xasprintf("%s/psql", bin_dir)
+					 : xstrdup("psql");
+	char portbuf[16];
 	const char *const argv[] = {
 		"runuser",
 		"-u",
 		"postgres",
 		"--",
-		"psql",
+		psql,
 		"-X",
 		"-q",
 		"-A",
 		"-t",
 		"-v",
 		"ON_ERROR_STOP=1",
+		"-p",
+		portbuf,
 		"-U",
 		superuser && *superuser ? superuser : "postgres",
 		"-d",
@@ -111,9 +117,18 @@ void hp_psql_command_db(struct hp_buf *out, const char *superuser,
 		NULL,
 	};
 
+	snprintf(portbuf, sizeof(portbuf), "%d", port > 0 ? port : 5432);
 	/* runuser keeps the working directory; postgres may not read it */
 	hp_buf_adds(out, "cd / && ");
 	hp_shell_join(out, argv);
+	free(psql);
+}
+
+void hp_psql_command_db(struct hp_buf *out, const struct hp_inventory *inv,
+			const char *db)
+{
+	hp_psql_argv(out, inv->patroni.bin_dir, inv->patroni.pg_port,
+		     inv->secrets.superuser, db);
 }
 
 bool hp_sql_db_name_ok(const char *db)
@@ -140,7 +155,7 @@ int hp_sql_run(struct hp_run *run, const char *host, const char *db,
 	if (!hp_sql_db_name_ok(db))
 		return hp_err_set(err, HP_EINVALID, "not a database name");
 	hp_buf_init(&res, SQL_OUT_MAX);
-	hp_psql_command_db(&cmd, run->inv->secrets.superuser, db);
+	hp_psql_command_db(&cmd, run->inv, db);
 	hp_sql_script(s, &script);
 	r = write ? hp_host_sh(h, cmd.buf, script.buf, script.len, 120, &res,
 			       err)

@@ -62,9 +62,9 @@ int hp_sql_literal(struct hp_buf *out, const char *s, size_t len,
 	return 0;
 }
 
-void hp_psql_command(struct hp_buf *out, const char *superuser)
+void hp_psql_command(struct hp_buf *out, const struct hp_inventory *inv)
 {
-	hp_psql_command_db(out, superuser, NULL);
+	hp_psql_command_db(out, inv, NULL);
 }
 
 /* Append name, lowercased (GUC names are case-insensitive and
@@ -236,7 +236,7 @@ int hp_staged_psql(struct hp_run *run, const char *host, const char *sql,
 		return hp_err_set(err, HP_ECONNECT, "no session to %s",
 				  host ? host : "the leader");
 	hp_buf_init(&res, PSQL_OUT_MAX);
-	hp_psql_command(&cmd, run->inv->secrets.superuser);
+	hp_psql_command(&cmd, run->inv);
 	r = hp_host_sh_read(h, cmd.buf, sql, strlen(sql), 30, &res, err);
 	if (r < 0 && err) {
 		/* the message quotes remote stderr */

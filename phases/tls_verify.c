@@ -663,12 +663,25 @@ static int pg_client(struct hp_run *run, const struct hp_host *ha,
 	return r < 0 ? HP_EVERIFY : 0;
 }
 
+struct client_check {
+	const struct hp_secret_role *role;
+	const char *secret, *rootcert;
+};
+
+/* hp_run_each: every HAProxy host at once (libpq is thread-safe). */
+static int pg_client_worker(struct hp_hostrun *h, void *arg)
+{
+	const struct client_check *c = arg;
+
+	return pg_client(h->run, h->host, c->role, c->secret, c->rootcert,
+			 &h->err);
+}
+
 static int pg_clients(struct hp_run *run, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
 	const struct hp_secret_role *role;
 	char dir[192], *path = NULL, *secret = NULL;
-	size_t i;
 	int r;
 
 	if (!hp_inventory_count_role(inv, HP_ROLE_HAPROXY))
@@ -681,10 +694,14 @@ static int pg_clients(struct hp_run *run, struct hp_err *err)
 				  "internal: the run has no cluster CA");
 	}
 	r = ca_file(dir, sizeof(dir), &path, run->rest_tls->ca_pem, err);
-	for (i = 0; i < inv->nr_hosts && r == 0; i++)
-		if (inv->hosts[i].roles & HP_ROLE_HAPROXY)
-			r = pg_client(run, &inv->hosts[i], role, secret, path,
-				      err);
+	if (r == 0) {
+		struct client_check c = { role, secret, path };
+
+		r = members_result(run,
+				   hp_run_each(run, HP_ROLE_HAPROXY,
+					       pg_client_worker, &c),
+				   err);
+	}
 	if (path)
 		unlink(path);
 	if (*dir)

@@ -51,10 +51,14 @@ void hp_wal_facts_cmd(struct hp_buf *out, const char *device,
 	hp_buf_adds(
 		out,
 		"; if [ -b \"$d\" ]; then echo B; "
-		"o=$(blkid -p -o export -- \"$d\" 2>/dev/null); echo \"R $?\"; "
-		"printf '%s\\n' \"$o\" | head -n 16 | grep . | sed 's/^/I /'; "
+		"o=$(blkid -p -o export -- \"$d\" 2>/dev/null); rc=$?; "
+		"echo \"R $rc\"; "
+		"printf '%s\\n' \"$o\" | sed -n '/./s/^/I /p' | head -n 16; "
+		/* whether the first MiB is all zeros matters (and costs a
+		 * read) only when blkid finds no signature */
+		"if [ \"$rc\" = 2 ]; then "
 		"echo \"Z $(head -c 1048576 -- \"$d\" | tr -d '\\000' | "
-		"head -c 1 | wc -c)\"; "
+		"head -c 1 | wc -c)\"; fi; "
 		"set -- $(stat -L -c '%t %T' -- \"$d\"); "
 		"mm=$(printf '%d:%d' \"0x$1\" \"0x$2\"); echo \"K $mm\"; "
 		"findmnt -rn -o MAJ:MIN,TARGET | "
@@ -142,7 +146,7 @@ static int facts_line(struct hp_wal_facts *f, const char *line,
 		if (line[0] == 'R')
 			f->blkid_rc = n;
 		else if (line[0] == 'Z')
-			f->nonzero = n != 0;
+			f->zero_read = true, f->nonzero = n != 0;
 		else
 			f->wal_entries = n;
 		return 0;
@@ -272,8 +276,13 @@ static enum hp_wal_action unmounted(const struct hp_wal_facts *f,
 			      "haprov never formats a device that holds "
 			      "data", f->type[0] ? f->type : "unknown type");
 	}
-	if (f->blkid_rc == 2 && !f->nonzero)
+	if (f->blkid_rc == 2 && f->zero_read && !f->nonzero)
 		return HP_WAL_FORMAT;
+	if (f->blkid_rc == 2 && !f->zero_read)
+		return refuse(why, host, device,
+			      "has no signature blkid knows, and its first "
+			      "MiB could not be read: haprov does not format "
+			      "a device it has not seen is blank");
 	if (f->blkid_rc == 2)
 		return refuse(why, host, device,
 			      "has no signature blkid knows but its first "
@@ -330,20 +339,40 @@ enum hp_wal_action hp_wal_decide(const struct hp_wal_facts *f,
 
 /* ---- on a host ------------------------------------------------------------- */
 
+/*
+ * The facts, read on the host, or the ones read before in this run when the
+ * run has recorded no change since (the patroni and tuning phases each
+ * check the volume before they change anything and again in their host
+ * pass: one read serves them all on a cluster that needs nothing). Every
+ * change is recorded, a mount or a pg_wal move by the steps here, so a
+ * change anywhere makes the next check read again.
+ */
 static int read_facts(struct hp_hostrun *h, struct hp_wal_facts *f,
 		      struct hp_err *err)
 {
 	const struct hp_inventory *inv = h->run->inv;
 	struct hp_buf cmd = HP_BUF_INIT, out = HP_BUF_INIT;
-	char *pg_wal = xasprintf("%s/pg_wal", inv->patroni.data_dir);
+	size_t at = hp_run_changes(h->run);
+	char *pg_wal;
 	int r;
 
+	if (h->wal_facts && h->wal_facts_at == at) {
+		memcpy(f, h->wal_facts, sizeof(*f));
+		return 0;
+	}
 	memset(f, 0, sizeof(*f));
+	pg_wal = xasprintf("%s/pg_wal", inv->patroni.data_dir);
 	hp_wal_facts_cmd(&cmd, inv->tuning.wal_device, inv->tuning.wal_dir,
 			 pg_wal);
 	r = hp_host_sh_read(h, cmd.buf, NULL, 0, 30, &out, err);
 	if (r == 0)
 		r = hp_wal_facts_parse(out.buf, out.len, f, err);
+	if (r == 0) {
+		if (!h->wal_facts)
+			h->wal_facts = xmalloc(sizeof(*f));
+		memcpy(h->wal_facts, f, sizeof(*f));
+		h->wal_facts_at = at;
+	}
 	free(pg_wal);
 	hp_buf_release(&cmd);
 	hp_buf_release(&out);

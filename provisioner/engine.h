@@ -86,6 +86,11 @@ struct hp_hostrun {
 	size_t nr_recs, alloc_recs;
 	bool made_backups;      /* this run backed up a file on the host
 				   (then hp_backups_prune is due) */
+	/* phases/tuning_wal.c: the WAL-volume facts last read on the host
+	 * (owned) and hp_run_changes then: read again once anything
+	 * changed */
+	void *wal_facts;
+	size_t wal_facts_at;
 };
 
 /* Forget the per-phase records (restart/reload lists, file records; their
@@ -143,6 +148,7 @@ struct hp_run {
 	pthread_mutex_t mu;
 	struct hp_step_result *results;
 	size_t nr_results, alloc_results;
+	size_t nr_changes; /* CHANGED results ever recorded (hp_run_changes) */
 	/* hp_run_hold: progress lines wait here instead of being printed */
 	bool holding;
 	struct hp_buf held;
@@ -193,6 +199,9 @@ int hp_run_wait_s(const struct hp_run *run);
  */
 size_t hp_run_hold(struct hp_run *run);
 void hp_run_unhold(struct hp_run *run, size_t mark, bool keep);
+/* How many CHANGED results the run has recorded so far, dropped ones
+ * included: a number that grows whenever anything may have changed. */
+size_t hp_run_changes(struct hp_run *run);
 /* Results with status st recorded since mark (hp_run_hold). */
 size_t hp_run_count_since(struct hp_run *run, size_t mark,
 			  enum hp_step_status st);

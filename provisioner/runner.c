@@ -143,6 +143,7 @@ void hp_run_release(struct hp_run *run)
 		if (h->tr.ops)
 			h->tr.ops->close(h->tr.ctx);
 		hp_hostrun_phase_reset(h);
+		free(h->wal_facts);
 	}
 	free(run->hosts);
 	for (i = 0; i < run->nr_results; i++) {
@@ -481,6 +482,16 @@ void hp_run_unhold(struct hp_run *run, size_t mark, bool keep)
 	pthread_mutex_unlock(&run->mu);
 }
 
+size_t hp_run_changes(struct hp_run *run)
+{
+	size_t n;
+
+	pthread_mutex_lock(&run->mu);
+	n = run->nr_changes;
+	pthread_mutex_unlock(&run->mu);
+	return n;
+}
+
 size_t hp_run_count_since(struct hp_run *run, size_t mark,
 			  enum hp_step_status st)
 {
@@ -537,6 +548,8 @@ void hp_run_record(struct hp_run *run, const char *host,
 	r->diff = clean_f;
 	r->status = st;
 	r->ms = now - started_ms;
+	if (st == HP_STEP_CHANGED)
+		run->nr_changes++;
 	/* one write per line: parallel hosts never interleave */
 	snprintf(line, sizeof(line), "[%6.1fs] %-8s %-8s %-40s %s%s%s (%.1fs)\n",
 		 (double)(now - run->t0) / 1000.0, host ? host : "-",

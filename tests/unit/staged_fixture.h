@@ -30,8 +30,9 @@ static const char inv_yaml[] =
 
 /* The psql command every SQL call must use: no SQL, no parameter name. */
 static const char psql_cmd[] =
-	"cd / && 'runuser' '-u' 'postgres' '--' 'psql' '-X' '-q' '-A' '-t' "
-	"'-v' 'ON_ERROR_STOP=1' '-U' 'dba' '-d' 'postgres'";
+	"cd / && 'runuser' '-u' 'postgres' '--' "
+	"'/usr/lib/postgresql/15/bin/psql' '-X' '-q' '-A' '-t' "
+	"'-v' 'ON_ERROR_STOP=1' '-p' '5432' '-U' 'dba' '-d' 'postgres'";
 
 /* What the leader's PostgreSQL answers: running values of the hot-standby
  * settings (max_connections from the test). */

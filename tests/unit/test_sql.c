@@ -85,11 +85,11 @@ static void test_command_db(void **state)
 	struct hp_buf b = HP_BUF_INIT;
 
 	(void)state;
-	hp_psql_command_db(&b, "dba", "app db");
+	hp_psql_argv(&b, "/usr/lib/postgresql/15/bin", 5432, "dba", "app db");
 	assert_non_null(strstr(b.buf, "'-U' 'dba' '-d' 'app db'"));
 	assert_non_null(strstr(b.buf, "ON_ERROR_STOP=1"));
 	hp_buf_reset(&b);
-	hp_psql_command_db(&b, NULL, NULL);
+	hp_psql_argv(&b, NULL, 0, NULL, NULL);
 	assert_non_null(strstr(b.buf, "'-U' 'postgres' '-d' 'postgres'"));
 	hp_buf_release(&b);
 }

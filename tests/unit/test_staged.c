@@ -250,15 +250,22 @@ static void test_psql_command(void **state)
 	struct hp_buf b = HP_BUF_INIT;
 
 	(void)state;
-	hp_psql_command(&b, "dba");
+	hp_psql_argv(&b, "/usr/lib/postgresql/15/bin", 5432, "dba", NULL);
 	assert_string_equal(b.buf, psql_cmd);
 	hp_buf_reset(&b);
 	/* the role goes through the shell-quoting function */
-	hp_psql_command(&b, "x'y");
+	hp_psql_argv(&b, "/usr/lib/postgresql/15/bin", 5432, "x'y", NULL);
 	assert_non_null(strstr(b.buf, "'-U' 'x'\\''y' '-d'"));
 	hp_buf_reset(&b);
-	hp_psql_command(&b, NULL);
-	assert_non_null(strstr(b.buf, "'-U' 'postgres' '-d'"));
+	/* defaults: psql on PATH, 5432, postgres */
+	hp_psql_argv(&b, NULL, 0, NULL, NULL);
+	assert_non_null(strstr(b.buf, "'--' 'psql' '-X'"));
+	assert_non_null(strstr(b.buf, "'-p' '5432' '-U' 'postgres' '-d'"));
+	hp_buf_reset(&b);
+	/* another version's binary and port */
+	hp_psql_argv(&b, "/usr/lib/postgresql/16/bin", 5433, NULL, NULL);
+	assert_non_null(strstr(b.buf, "'/usr/lib/postgresql/16/bin/psql'"));
+	assert_non_null(strstr(b.buf, "'-p' '5433'"));
 	/* never -c: SQL goes on standard input */
 	assert_null(strstr(b.buf, "-c"));
 	hp_buf_release(&b);

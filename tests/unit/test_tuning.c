@@ -167,6 +167,11 @@ static void test_decide(void **state)
 	/* blank: no signature and the first MiB all zeros */
 	assert_int_equal(decide(BLANK, &why), HP_WAL_FORMAT);
 	assert_string_equal(why.buf, "");
+	/* no signature, and the first MiB not read: never formatted */
+	assert_int_equal(decide("B\nR 2\nK 7:7\nN 0\n", &why),
+			 HP_WAL_REFUSE);
+	assert_non_null(strstr(why.buf, "could not be read"));
+	hp_buf_reset(&why);
 	/* no signature, but data in the first MiB */
 	assert_int_equal(decide("B\nR 2\nZ 1\nK 7:7\nN 0\n", &why),
 			 HP_WAL_REFUSE);
@@ -414,7 +419,18 @@ static void test_volume_refused(void **state)
 	assert_non_null(strstr(x->err.msg, "nothing changed"));
 	assert_int_equal(x->fake.nr_calls, 1);
 	assert_int_equal(calls_with(&x->fake, "mkfs"), 0);
-	/* the check alone refuses too, and writes nothing */
+	/* the check alone refuses too, and writes nothing; from the same
+	 * read while the run changed nothing */
+	assert_int_equal(hp_wal_volume_check(x->h, &x->err), HP_EINVALID);
+	assert_int_equal(x->fake.nr_calls, 1);
+	/* once the run changed anything, the host is read again */
+	hp_run_record(x->h->run, "pg2", HP_STEP_CHANGED, "something", NULL,
+		      NULL, 0);
+	assert_int_equal(hp_wal_volume_check(x->h, &x->err), HP_EINVALID);
+	assert_int_equal(x->fake.nr_calls, 2);
+	/* an OK or a failure recorded does not count as a change */
+	hp_run_record(x->h->run, "pg2", HP_STEP_OK, "something", NULL, NULL,
+		      0);
 	assert_int_equal(hp_wal_volume_check(x->h, &x->err), HP_EINVALID);
 	assert_int_equal(x->fake.nr_calls, 2);
 	fx_free(x);
