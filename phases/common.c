@@ -383,6 +383,64 @@ static int converge_files(struct hp_hostrun *h, const struct hp_host_plan *p,
 	return 0;
 }
 
+/*
+ * A phase's packages pass and its host pass each ask a host for facts. When
+ * the packages pass names the services too, it asks about the phase's files
+ * and services as well (one command either way) and keeps the answer; the
+ * host pass uses it when it asks about the same files and services and the
+ * run has recorded no change since (hp_run_changes).
+ */
+static char *facts_key(const char *phase, const struct hp_want_file *wf,
+		       size_t nwf, const struct hp_host_plan *p)
+{
+	struct hp_buf k = HP_BUF_INIT;
+	size_t i;
+
+	hp_buf_adds(&k, phase);
+	for (i = 0; i < nwf; i++)
+		hp_buf_addf(&k, "\nf %s", wf[i].path);
+	for (i = 0; i < p->nr_svcs; i++)
+		hp_buf_addf(&k, "\ns %s", p->svcs[i]);
+	return hp_buf_detach(&k, NULL);
+}
+
+static void facts_keep(struct hp_hostrun *h, char *key,
+		       const struct hp_facts *f)
+{
+	if (h->facts_cache)
+		hp_facts_release(h->facts_cache);
+	else
+		h->facts_cache = xcalloc(1, sizeof(*h->facts_cache));
+	hp_facts_copy(h->facts_cache, f);
+	free(h->facts_key);
+	h->facts_key = key;
+	h->facts_at = hp_run_changes(h->run);
+}
+
+static bool facts_take(struct hp_hostrun *h, const char *key,
+		       struct hp_facts *out)
+{
+	if (!h->facts_cache || !h->facts_key ||
+	    strcmp(h->facts_key, key) != 0 ||
+	    h->facts_at != hp_run_changes(h->run))
+		return false;
+	hp_facts_copy(out, h->facts_cache);
+	return true;
+}
+
+/* Files and services ask about them; the packages pass of a plan with
+ * services gathers for the host pass too. */
+static int gather(struct hp_hostrun *h, const struct hp_host_plan *p,
+		  const struct hp_want_file *wf, size_t nwf, const char *key,
+		  struct hp_facts *facts, struct hp_err *err)
+{
+	if (p->skip_packages && facts_take(h, key, facts))
+		return 0;
+	return hp_facts_gather(h, wf, nwf, p->pkgs,
+			       p->skip_packages ? 0 : p->nr_pkgs, p->svcs,
+			       p->nr_svcs, facts, err);
+}
+
 int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 			   const struct hp_host_plan *p,
 			   struct hp_facts *facts_out, struct hp_err *err)
@@ -391,17 +449,18 @@ int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 	struct hp_facts facts;
 	size_t nwf = 0, ngone = 0, i;
 	bool changed, pre_done = false;
+	bool files = !p->packages_only || p->nr_svcs;
+	char *key = NULL;
 	int r;
 
 	memset(&facts, 0, sizeof(facts));
 	memset(facts_out, 0, sizeof(*facts_out));
 	hp_hostrun_phase_reset(h);
-	if (!p->packages_only && (r = host_files(h, phase, &wf, &nwf, &gone,
-						 &ngone, err)) < 0)
+	if (files && (r = host_files(h, phase, &wf, &nwf, &gone, &ngone,
+				     err)) < 0)
 		goto out;
-	if ((r = hp_facts_gather(h, wf, nwf, p->pkgs,
-				 p->skip_packages ? 0 : p->nr_pkgs, p->svcs,
-				 p->nr_svcs, &facts, err)) < 0)
+	key = facts_key(phase, wf, nwf, p);
+	if ((r = gather(h, p, wf, nwf, key, &facts, err)) < 0)
 		goto out;
 	if (p->skip_packages) {
 		goto files;
@@ -433,6 +492,10 @@ int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 	} else {
 		hp_run_record(h->run, h->host->name, HP_STEP_OK, "packages",
 			      NULL, NULL, hp_now_ms());
+		if (p->packages_only && files) {
+			facts_keep(h, key, &facts);
+			key = NULL;
+		}
 	}
 	if (p->packages_only)
 		goto out;
@@ -443,6 +506,7 @@ files:
 	*facts_out = facts;
 	memset(&facts, 0, sizeof(facts));
 out:
+	free(key);
 	hp_facts_release(&facts);
 	hp_want_files_free(wf, nwf);
 	hp_want_files_free(gone, ngone);

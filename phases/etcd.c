@@ -58,6 +58,7 @@ static int converge_host(struct hp_hostrun *h, void *arg)
 /* the packages pass: every host at once (apt is the slow part) */
 static const struct hp_pkg_pass pkg_pass = {
 	"etcd", { .pkgs = etcd_pkgs, .nr_pkgs = HP_ARRAY_SIZE(etcd_pkgs),
+		  .svcs = etcd_svcs, .nr_svcs = HP_ARRAY_SIZE(etcd_svcs),
 		  .post_install_cmd = ETCD_POST_INSTALL },
 };
 /* hp_run_each takes a void *; the pass only reads it */

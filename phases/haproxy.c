@@ -264,7 +264,8 @@ static bool stats_ok(const struct hp_rest_resp *resp, void *arg,
 
 /* the packages pass: every host at once (apt is the slow part) */
 static const struct hp_pkg_pass pkg_pass = {
-	"haproxy", { .pkgs = ha_pkgs, .nr_pkgs = HP_ARRAY_SIZE(ha_pkgs), },
+	"haproxy", { .pkgs = ha_pkgs, .nr_pkgs = HP_ARRAY_SIZE(ha_pkgs),
+		     .svcs = ha_svcs, .nr_svcs = HP_ARRAY_SIZE(ha_svcs) },
 };
 /* hp_run_each takes a void *; the pass only reads it */
 #define PKG_PASS ((void *)(uintptr_t)&pkg_pass)

@@ -146,23 +146,42 @@ static void record_dir(struct hp_hostrun *h, const char *dir,
 	free(parent);
 }
 
-/* One directory through own(): 0 or the remote failure. */
-static int own_dir(struct hp_hostrun *h, const char *dir, const char *what,
-		   bool parent_for_pg, struct hp_err *err)
+/* The data directory and wal_dir (may be NULL) through own(), in one
+ * command; "-- wal" between their answers. */
+static int own_dirs(struct hp_hostrun *h, const char *data, const char *wal,
+		    struct hp_err *err)
 {
 	struct hp_buf cmd = HP_BUF_INIT, out = HP_BUF_INIT;
+	char *second;
 	int r;
 
 	hp_buf_addf(&cmd, "export LC_ALL=C; umask 022; plan=%d; ",
 		    h->run->opts.plan ? 1 : 0);
 	hp_buf_adds(&cmd, OWN_DIR_FN "own ");
-	hp_shell_quote(&cmd, dir);
-	hp_buf_addf(&cmd, " %d", parent_for_pg ? 1 : 0);
+	hp_shell_quote(&cmd, data);
+	hp_buf_adds(&cmd, " 1");
+	if (wal) {
+		/* on stderr too: a failure's message says which one */
+		hp_buf_adds(&cmd, " || exit $?; echo '-- wal'; "
+				  "echo 'wal_dir:' >&2; own ");
+		hp_shell_quote(&cmd, wal);
+		hp_buf_adds(&cmd, " 0");
+	}
 	r = hp_host_sh(h, cmd.buf, NULL, 0, 30, &out, err);
-	if (r == 0)
-		record_dir(h, dir, what, parent_for_pg, out.buf);
-	else
-		hp_err_prefix(err, "%s %s", what, dir);
+	if (r < 0) {
+		bool in_wal = wal && strstr(err->msg, "wal_dir:");
+
+		if (!in_wal)
+			hp_err_prefix(err, "data directory %s", data);
+		goto out;
+	}
+	second = out.buf ? strstr(out.buf, "-- wal\n") : NULL;
+	if (second)
+		*second = '\0';
+	record_dir(h, data, "data directory", true, out.buf);
+	if (wal)
+		record_dir(h, wal, "wal_dir", false, second ? second + 7 : "");
+out:
 	hp_buf_release(&cmd);
 	hp_buf_release(&out);
 	return r;
@@ -185,9 +204,7 @@ int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err)
 	/* tuning.wal_device mounted at wal_dir before initdb (tuning_wal.c) */
 	r = hp_wal_volume_host(h, err);
 	if (r == 0)
-		r = own_dir(h, data, "data directory", true, err);
-	if (r == 0 && wal)
-		r = own_dir(h, wal, "wal_dir", false, err);
+		r = own_dirs(h, data, wal, err);
 	free(data);
 	free(wal);
 	return r;
@@ -465,6 +482,9 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 		size_t failed;
 
 		pass.plan.pkgs = pkgs;
+		/* with the services: the host pass's facts come along */
+		pass.plan.svcs = pg_svcs;
+		pass.plan.nr_svcs = HP_ARRAY_SIZE(pg_svcs);
 		failed = hp_run_each(run, HP_ROLE_PATRONI,
 				     hp_phase_packages_host, &pass);
 		free(pkgs);

@@ -135,10 +135,14 @@ int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 			   struct hp_facts *facts_out, struct hp_err *err);
 
 /* The first pass of a staged phase, for hp_run_each: install the plan's
- * missing packages on a host (arg: a struct hp_pkg_pass). */
+ * missing packages on a host (arg: a struct hp_pkg_pass). A plan that names
+ * the services also reads the phase's files and those services in the same
+ * command, and keeps the answer for the host pass (hp_phase_host_converge
+ * with skip_packages, the same files and services) while the run records
+ * no change. */
 struct hp_pkg_pass {
 	const char *phase;
-	struct hp_host_plan plan; /* pkgs and post_install_cmd are used */
+	struct hp_host_plan plan; /* pkgs, post_install_cmd, svcs are used */
 };
 int hp_phase_packages_host(struct hp_hostrun *h, void *arg);
 

@@ -197,6 +197,16 @@ static int leader_needs_move(struct hp_run *run, struct hp_rest *rest,
 	return hp_wal_move_needed(run, leader, out, err);
 }
 
+/* hp_run_each: whether the host's pg_wal is still to move, into
+ * need[its index]. */
+static int need_worker(struct hp_hostrun *h, void *arg)
+{
+	bool *need = arg;
+
+	return hp_wal_move_needed(h->run, h->host->name,
+				  &need[h - h->run->hosts], &h->err);
+}
+
 int hp_wal_move_rolling(struct hp_run *run, struct hp_rest *rest,
 			struct hp_err *err)
 {
@@ -206,15 +216,17 @@ int hp_wal_move_rolling(struct hp_run *run, struct hp_rest *rest,
 	int r = 0;
 
 	if (!run->opts.plan) {
+		bool *need = xcalloc(run->nr_hosts + 1, sizeof(*need));
 		bool any = false;
 
 		/* nothing to move (the usual no-op apply): no roll, no wait
-		 * for a stable cluster after each member */
-		for (i = 0; i < run->inv->nr_hosts && r == 0 && !any; i++)
-			if (run->inv->hosts[i].roles & HP_ROLE_PATRONI)
-				r = hp_wal_move_needed(
-					run, run->inv->hosts[i].name, &any,
-					err);
+		 * for a stable cluster after each member; every member is
+		 * asked at once */
+		if (hp_run_each(run, HP_ROLE_PATRONI, need_worker, need))
+			r = hp_run_failure(run, "tuning", err);
+		for (i = 0; i < run->nr_hosts; i++)
+			any = any || need[i];
+		free(need);
 		if (r < 0 || !any)
 			return r;
 		return hp_rolling_members(run, rest, &how, err);

@@ -91,6 +91,12 @@ struct hp_hostrun {
 	 * changed */
 	void *wal_facts;
 	size_t wal_facts_at;
+	/* phases/common.c: the facts a phase's packages pass read (files,
+	 * services), for its host pass while nothing changed: the key names
+	 * the phase, the files and the services asked about */
+	struct hp_facts *facts_cache;
+	char *facts_key;
+	size_t facts_at;
 };
 
 /* Forget the per-phase records (restart/reload lists, file records; their
@@ -355,6 +361,8 @@ struct hp_facts {
 	size_t nr_svcs;
 };
 void hp_facts_release(struct hp_facts *f);
+/* A deep copy of f into out. */
+void hp_facts_copy(struct hp_facts *out, const struct hp_facts *f);
 
 /* Read facts for files, packages and services in ONE remote command. On
  * error out's arrays still exist (zeroed); release them either way. */

@@ -22,6 +22,25 @@ void hp_facts_release(struct hp_facts *f)
 	memset(f, 0, sizeof(*f));
 }
 
+void hp_facts_copy(struct hp_facts *out, const struct hp_facts *f)
+{
+	memset(out, 0, sizeof(*out));
+	out->nr_files = f->nr_files;
+	out->files = xcalloc(f->nr_files + 1, sizeof(*out->files));
+	if (f->nr_files)
+		memcpy(out->files, f->files, f->nr_files * sizeof(*f->files));
+	out->nr_pkgs = f->nr_pkgs;
+	out->pkg_installed = xcalloc(f->nr_pkgs + 1,
+				     sizeof(*out->pkg_installed));
+	if (f->nr_pkgs)
+		memcpy(out->pkg_installed, f->pkg_installed,
+		       f->nr_pkgs * sizeof(*f->pkg_installed));
+	out->nr_svcs = f->nr_svcs;
+	out->svcs = xcalloc(f->nr_svcs + 1, sizeof(*out->svcs));
+	if (f->nr_svcs)
+		memcpy(out->svcs, f->svcs, f->nr_svcs * sizeof(*f->svcs));
+}
+
 /* The fields of one line, split on single or repeated spaces. */
 struct facts_line {
 	const char *w[6];

@@ -144,6 +144,10 @@ void hp_run_release(struct hp_run *run)
 			h->tr.ops->close(h->tr.ctx);
 		hp_hostrun_phase_reset(h);
 		free(h->wal_facts);
+		if (h->facts_cache)
+			hp_facts_release(h->facts_cache);
+		free(h->facts_cache);
+		free(h->facts_key);
 	}
 	free(run->hosts);
 	for (i = 0; i < run->nr_results; i++) {

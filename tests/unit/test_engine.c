@@ -487,6 +487,102 @@ static void test_step_7_of_9_fails(void **state)
 	fx_free(x);
 }
 
+/* ---- the packages pass's facts serve the host pass ----------------------- */
+
+static int one_file(struct hp_hostrun *h, const char *phase,
+		    struct hp_want_file **out, size_t *nr, struct hp_err *err)
+{
+	struct hp_want_file *wf = xcalloc(1, sizeof(*wf));
+
+	(void)h;
+	(void)phase;
+	(void)err;
+	wf[0].path = xstrdup("/etc/one");
+	wf[0].content = xstrdup("x");
+	wf[0].len = 1;
+	wf[0].mode = 0644;
+	wf[0].owner = xstrdup("root");
+	wf[0].group = xstrdup("root");
+	*out = wf;
+	*nr = 1;
+	return 0;
+}
+
+static void test_packages_pass_facts_reused(void **state)
+{
+	static const char *const pkgs[] = { "etcd-server" };
+	static const char *const svcs[] = { "etcd" };
+	struct fx *x = fx_new(false);
+	struct hp_fake *fk = &x->fake[0];
+	struct hp_pkg_pass pass = { "alpha", { 0 } };
+	struct hp_host_plan p;
+	struct hp_facts facts;
+	char sha[65], *answer;
+
+	(void)state;
+	x->run.phase_files_cb = one_file;
+	hp_sha256_hex("x", 1, sha);
+	answer = xasprintf("F %s 644 root root\nP ii\nS enabled active 42\n",
+			   sha);
+	hp_fake_expect(fk, "for f in '/etc/one'", 0, answer, "")->times = 1;
+	pass.plan.pkgs = pkgs;
+	pass.plan.nr_pkgs = 1;
+	pass.plan.svcs = svcs;
+	pass.plan.nr_svcs = 1;
+	assert_int_equal(hp_phase_packages_host(&x->run.hosts[0], &pass), 0);
+	assert_int_equal(fk->nr_calls, 1);
+	/* the host pass asks nothing more */
+	memset(&p, 0, sizeof(p));
+	p.svcs = svcs;
+	p.nr_svcs = 1;
+	p.skip_packages = true;
+	assert_int_equal(hp_phase_host_converge(&x->run.hosts[0], "alpha", &p,
+						&facts, &x->err),
+			 0);
+	assert_int_equal(fk->nr_calls, 1);
+	assert_true(facts.files[0].exists);
+	assert_string_equal(facts.svcs[0].active, "active");
+	hp_facts_release(&facts);
+	/* another phase, or other services: asked again */
+	free(answer);
+	answer = xasprintf("F %s 644 root root\nS enabled active 42\n", sha);
+	hp_fake_expect(fk, "for f in '/etc/one'", 0, answer, "");
+	assert_int_equal(hp_phase_host_converge(&x->run.hosts[0], "beta", &p,
+						&facts, &x->err),
+			 0);
+	assert_int_equal(fk->nr_calls, 2);
+	hp_facts_release(&facts);
+	/* a change recorded since: asked again */
+	hp_run_record(&x->run, "b", HP_STEP_CHANGED, "x", NULL, NULL, 0);
+	assert_int_equal(hp_phase_host_converge(&x->run.hosts[0], "alpha", &p,
+						&facts, &x->err),
+			 0);
+	assert_int_equal(fk->nr_calls, 3);
+	hp_facts_release(&facts);
+	free(answer);
+	fx_free(x);
+}
+
+/* A packages pass that does not name the services asks only about the
+ * packages. */
+static void test_packages_pass_without_services(void **state)
+{
+	static const char *const pkgs[] = { "etcd-server" };
+	struct fx *x = fx_new(false);
+	struct hp_pkg_pass pass = { "alpha", { 0 } };
+
+	(void)state;
+	x->run.phase_files_cb = one_file;
+	hp_fake_expect(&x->fake[0], "dpkg-query", 0, "P ii\n", "");
+	pass.plan.pkgs = pkgs;
+	pass.plan.nr_pkgs = 1;
+	assert_int_equal(hp_phase_packages_host(&x->run.hosts[0], &pass), 0);
+	assert_int_equal(x->fake[0].nr_calls, 1);
+	assert_null(strstr(x->fake[0].calls[0].what, "for f in"));
+	assert_null(x->run.hosts[0].facts_cache);
+	fx_free(x);
+}
+
 static int fail_on_b(struct hp_hostrun *h, void *arg)
 {
 	int *count = arg;
@@ -675,6 +771,8 @@ int main(void)
 		cmocka_unit_test(test_service_needs),
 		cmocka_unit_test(test_service_enable_and_start),
 		cmocka_unit_test(test_step_7_of_9_fails),
+		cmocka_unit_test(test_packages_pass_facts_reused),
+		cmocka_unit_test(test_packages_pass_without_services),
 		cmocka_unit_test(test_pool_marks_only_the_failing_host),
 		cmocka_unit_test(test_host_filter),
 		cmocka_unit_test(test_staged_noop_is_one_parallel_pass),

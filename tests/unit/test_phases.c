@@ -321,9 +321,11 @@ static void test_dirs_missing_parents(void **state)
 	yaml = dir_inventory(data, wal);
 	x = fx_new(yaml, false);
 	use_sandbox_paths(x, data, wal);
-	hp_fake_expect(&x->fake[0], "", 0, "own\nmkparent\n", "");
+	/* one command for both directories, their answers apart */
+	hp_fake_expect(&x->fake[0], "", 0,
+		       "own\nmkparent\n-- wal\nown\nmkparent\n", "");
 	assert_int_equal(hp_patroni_dirs(&x->run.hosts[0], &x->err), 0);
-	assert_int_equal(x->fake[0].nr_calls, 2);
+	assert_int_equal(x->fake[0].nr_calls, 1);
 	replay_in_sandbox(x, &s);
 	log = sandbox_log(&s);
 	data[strlen(data) - 1] = '\0';
@@ -383,6 +385,40 @@ static void test_dirs_refuse_symlink(void **state)
 	free(data);
 	free(target);
 	fx_free(x);
+	sandbox_free(&s);
+}
+
+/* One command for both directories: a failure says which one failed. */
+static void test_dirs_failure_named(void **state)
+{
+	struct sandbox s;
+	struct fx *x;
+	char *data, *wal, *yaml;
+
+	(void)state;
+	sandbox_new(&s);
+	data = xasprintf("%s/pgdata", s.root);
+	wal = xasprintf("%s/wal", s.root);
+	yaml = dir_inventory(data, wal);
+	x = fx_new(yaml, false);
+	use_sandbox_paths(x, data, wal);
+	hp_fake_expect(&x->fake[0], "", 3, "-- wal\n",
+		       "wal_dir:\nx is a symbolic link\n");
+	assert_true(hp_patroni_dirs(&x->run.hosts[0], &x->err) < 0);
+	assert_non_null(strstr(x->err.msg, "wal_dir: x is a symbolic link"));
+	assert_null(strstr(x->err.msg, "data directory"));
+	fx_free(x);
+	x = fx_new(yaml, false);
+	use_sandbox_paths(x, data, wal);
+	hp_fake_expect(&x->fake[0], "", 3, "", "x is a symbolic link\n");
+	assert_true(hp_patroni_dirs(&x->run.hosts[0], &x->err) < 0);
+	assert_non_null(strstr(x->err.msg, "data directory "));
+	assert_null(strstr(x->err.msg, "wal_dir"));
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_OK), 0);
+	fx_free(x);
+	free(yaml);
+	free(data);
+	free(wal);
 	sandbox_free(&s);
 }
 
@@ -1086,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(test_converge_leaves_existing_parent_alone),
 		cmocka_unit_test(test_dirs_missing_parents),
 		cmocka_unit_test(test_dirs_refuse_symlink),
+		cmocka_unit_test(test_dirs_failure_named),
 		cmocka_unit_test(test_dirs_plan),
 		cmocka_unit_test(test_patroni_verify_good),
 		cmocka_unit_test(test_patroni_verify_leader_outside),

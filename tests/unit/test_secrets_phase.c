@@ -451,7 +451,7 @@ static void leader_state(struct fx *x, const char *pw, const char *bpw)
 	row_db(&b, "appdb", "app");
 	hp_buf_adds(&b, "E\n");
 	/* the read comes first; the writes (under flock) after */
-	hp_fake_expect(&x->fake[0], "'psql'", 0, b.buf, "")->times = 1;
+	hp_fake_expect(&x->fake[0], "/psql'", 0, b.buf, "")->times = 1;
 	hp_buf_release(&b);
 }
 
@@ -723,7 +723,7 @@ static void test_verify_wrong_owner(void **state)
 	row_role(&s, "batch", false, w);
 	row_db(&s, "appdb", "dba");
 	hp_buf_adds(&s, "E\n");
-	hp_fake_expect(&x->fake[0], "'psql'", 0, s.buf, "")->times = 1;
+	hp_fake_expect(&x->fake[0], "/psql'", 0, s.buf, "")->times = 1;
 	assert_int_equal(hp_secrets_verify(&x->run, &x->err), HP_EVERIFY);
 	assert_non_null(strstr(x->err.msg, "database appdb is owned by dba"));
 	hp_buf_release(&s);

@@ -638,9 +638,48 @@ static void test_move_refusals(void **state)
 	mv_free(&m);
 }
 
+/* Whether any member's pg_wal is still to move: every member asked at
+ * once; all moved (the no-op) is no roll at all; a link elsewhere is an
+ * error naming the member, before anything moves. */
+static void test_move_rolling_asks_every_member(void **state)
+{
+	struct fx *x = tx_new(false);
+	struct hp_fake other[2];
+	struct hp_rest rest;
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		hp_fake_init(&other[k]);
+		hp_fake_transport(&other[k], &x->run.hosts[k * 2].tr,
+				  k ? "pg3" : "pg1");
+		hp_fake_expect(&other[k], "readlink", 0, "done\n", "");
+	}
+	hp_fake_expect(&x->fake, "readlink", 0, "done\n", "")->times = 1;
+	assert_int_equal(hp_run_rest_init(&x->run, &rest, 1000, &x->err), 0);
+	assert_int_equal(hp_wal_move_rolling(&x->run, &rest, &x->err), 0);
+	assert_int_equal(calls_with(&other[0], "readlink"), 1);
+	assert_int_equal(calls_with(&x->fake, "readlink"), 1);
+	assert_int_equal(calls_with(&other[1], "readlink"), 1);
+	/* pg2's pg_wal links elsewhere */
+	hp_fake_expect(&x->fake, "readlink", 0, "other\n", "");
+	assert_int_equal(hp_wal_move_rolling(&x->run, &rest, &x->err),
+			 HP_EVERIFY);
+	assert_non_null(strstr(x->err.msg, "pg2: "));
+	assert_non_null(strstr(x->err.msg, "does not move it"));
+	assert_int_equal(calls_with(&x->fake, "systemctl stop"), 0);
+	hp_rest_release(&rest);
+	for (k = 0; k < 2; k++) {
+		hp_fake_release(&other[k]);
+		x->run.hosts[k * 2].tr.ops = NULL;
+	}
+	fx_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_move_rolling_asks_every_member),
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_hostile),
 		cmocka_unit_test(test_decide),
