@@ -282,7 +282,9 @@ out:
 	return r;
 }
 
-int hp_etcd_verify(struct hp_run *run, struct hp_err *err)
+/* Every member healthy, naming the same leader; the member list as the
+ * inventory has it. */
+static int health_check(struct hp_run *run, void *arg, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
 	int deadline = inv->validation.timeout_s * 1000;
@@ -294,6 +296,7 @@ int hp_etcd_verify(struct hp_run *run, struct hp_err *err)
 	size_t i;
 	int r;
 
+	(void)arg;
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		goto out_noinit;
 	hp_rest_resp_init(&resp);
@@ -332,17 +335,25 @@ int hp_etcd_verify(struct hp_run *run, struct hp_err *err)
 		break;
 	}
 out:
-	hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
-		      "verify etcd: health, members, leader",
-		      r < 0 ? err->msg : NULL, NULL, t);
-	if (r == 0)
-		r = hp_tls_verify_etcd(run, err);
-	if (r < 0 && r != HP_EVERIFY)
-		err->code = r = HP_EVERIFY;
 	free(leader);
 	hp_rest_resp_release(&resp);
 	hp_rest_release(&rest);
 out_noinit:
 	json_decref(empty);
+	return r;
+}
+
+int hp_etcd_verify(struct hp_run *run, struct hp_err *err)
+{
+	/* at once (hp_checks_run) */
+	struct hp_check c[2] = {
+		{ "verify etcd: health, members, leader", health_check, NULL,
+		  false },
+	};
+	size_t n = 1 + hp_tls_etcd_checks(run, c + 1);
+	int r = hp_checks_run(run, c, n, err);
+
+	if (r < 0 && r != HP_EVERIFY)
+		err->code = r = HP_EVERIFY;
 	return r;
 }

@@ -795,7 +795,8 @@ out:
 	return r;
 }
 
-int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
+/* A leader, every member streaming, the dynamic settings as wanted. */
+static int cluster_check(struct hp_run *run, void *arg, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
 	int deadline = inv->validation.timeout_s * 1000;
@@ -808,6 +809,7 @@ int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
 	int64_t t = hp_now_ms();
 	int r;
 
+	(void)arg;
 	hp_rest_resp_init(&resp);
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
@@ -838,16 +840,24 @@ int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
 		hp_err_prefix(err, "GET /config on %s differs from the "
 				   "inventory", leader);
 out:
-	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
-		      "verify patroni: leader, streaming, config",
-		      r < 0 ? err->msg : NULL, NULL, t);
-	if (r == 0)
-		r = hp_tls_verify_patroni(run, err);
-	if (r < 0)
-		err->code = r = HP_EVERIFY;
 	json_decref(want);
 	free(leader);
 	hp_rest_resp_release(&resp);
 	hp_rest_release(&rest);
+	return r;
+}
+
+int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
+{
+	/* at once (hp_checks_run) */
+	struct hp_check c[2] = {
+		{ "verify patroni: leader, streaming, config", cluster_check,
+		  NULL, false },
+	};
+	size_t n = 1 + hp_tls_patroni_checks(run, c + 1);
+	int r = hp_checks_run(run, c, n, err);
+
+	if (r < 0)
+		err->code = r = HP_EVERIFY;
 	return r;
 }

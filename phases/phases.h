@@ -664,6 +664,11 @@ int hp_wal_facts_parse(const char *text, size_t len, struct hp_wal_facts *f,
 enum hp_wal_action hp_wal_decide(const struct hp_wal_facts *f,
 				 const char *host, const char *device,
 				 const char *wal_dir, struct hp_buf *why);
+/* The verify's lighter command, answered in the same lines (B, K, W, L,
+ * D): is device (may be NULL: not asked) mounted at wal_dir, and where
+ * does pg_wal point; 8 ms of a host's CPU instead of 25. */
+void hp_wal_verify_cmd(struct hp_buf *out, const char *device,
+		       const char *wal_dir, const char *pg_wal);
 /* The /etc/fstab line that mounts file system uuid at wal_dir. */
 void hp_wal_fstab_line(struct hp_buf *out, const char *uuid,
 		       const char *wal_dir);
@@ -751,8 +756,8 @@ int hp_tuning_verify(struct hp_run *run, struct hp_err *err);
 
 /*
  * Issue 9's checks that each channel refuses what it must, run from this
- * machine as part of each phase's verify; each records its own step and
- * returns 0 at once unless inv->tls.enabled and run->rest_tls is set.
+ * machine as part of each phase's verify (hp_checks_run entries, none
+ * unless inv->tls.enabled and run->rest_tls is set).
  * HP_EVERIFY names the host and the channel ("etcd on pg2
  * (10.213.0.12:2379) accepted a client certificate from another CA").
  *   etcd: each member answers haprov's client certificate and refuses a
@@ -766,10 +771,12 @@ int hp_tuning_verify(struct hp_run *run, struct hp_err *err);
  *     removed after) is on TLS in pg_stat_ssl;
  *   haproxy: each stats page (https) answers 401 without its password.
  */
-int hp_tls_verify_etcd(struct hp_run *run, struct hp_err *err);
-int hp_tls_verify_patroni(struct hp_run *run, struct hp_err *err);
-int hp_tls_verify_postgres(struct hp_run *run, struct hp_err *err);
-int hp_tls_verify_haproxy(struct hp_run *run, struct hp_err *err);
+/* Each channel's checks as hp_checks_run entries, into out (room for 1;
+ * postgres: 2): how many (0 when TLS is off). */
+size_t hp_tls_etcd_checks(const struct hp_run *run, struct hp_check *out);
+size_t hp_tls_patroni_checks(const struct hp_run *run, struct hp_check *out);
+size_t hp_tls_postgres_checks(const struct hp_run *run, struct hp_check *out);
+size_t hp_tls_haproxy_checks(const struct hp_run *run, struct hp_check *out);
 
 /* A refusal: the TLS handshake failed (HP_ETLS) or the connection was
  * closed or reset without an answer (HP_ECONNECT); never a timeout. */

@@ -209,37 +209,54 @@ out:
 	return r;
 }
 
-int hp_secrets_verify(struct hp_run *run, struct hp_err *err)
+static int state_check(struct hp_run *run, void *arg, struct hp_err *err)
 {
 	struct hp_rest rest;
-	int64_t t = hp_now_ms();
 	int r;
 
+	(void)arg;
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
 	r = check_state(run, &rest, err);
-	hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
-		      "verify secrets: roles, passwords and owners",
-		      r < 0 ? err->msg : NULL, NULL, t);
-	if (r == 0) {
-		t = hp_now_ms();
-		r = check_logins(run, err);
-		hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
-			      "verify secrets: logins through haproxy",
-			      r < 0 ? err->msg : NULL, NULL, t);
-	}
-	if (r == 0) {
-		t = hp_now_ms();
-		r = check_rest_auth(run, &rest, err);
-		hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
-			      "verify secrets: patroni REST API needs "
-			      "credentials",
-			      r < 0 ? err->msg : NULL, NULL, t);
-	}
-	if (r == 0)
-		r = hp_tls_verify_postgres(run, err);
+	hp_rest_release(&rest);
+	return r;
+}
+
+static int logins_check(struct hp_run *run, void *arg, struct hp_err *err)
+{
+	(void)arg;
+	return check_logins(run, err);
+}
+
+static int rest_auth_check(struct hp_run *run, void *arg, struct hp_err *err)
+{
+	struct hp_rest rest;
+	int r;
+
+	(void)arg;
+	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
+		return r;
+	r = check_rest_auth(run, &rest, err);
+	hp_rest_release(&rest);
+	return r;
+}
+
+int hp_secrets_verify(struct hp_run *run, struct hp_err *err)
+{
+	/* at once (hp_checks_run): the psql ones on the leader's session,
+	 * the logins and the REST API each on a thread */
+	struct hp_check c[5] = {
+		{ "verify secrets: roles, passwords and owners", state_check,
+		  NULL, true },
+		{ "verify secrets: logins through haproxy", logins_check, NULL,
+		  false },
+		{ "verify secrets: patroni REST API needs credentials",
+		  rest_auth_check, NULL, false },
+	};
+	size_t n = 3 + hp_tls_postgres_checks(run, c + 3);
+	int r = hp_checks_run(run, c, n, err);
+
 	if (r < 0)
 		err->code = r = HP_EVERIFY;
-	hp_rest_release(&rest);
 	return r;
 }

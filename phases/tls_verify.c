@@ -250,16 +250,6 @@ static bool tls_active(const struct hp_run *run)
 }
 
 /* The step's record and the phase's error code. */
-static int finish(struct hp_run *run, const char *step, int r, int64_t t,
-		  struct hp_err *err)
-{
-	hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_OK, step,
-		      r < 0 ? err->msg : NULL, NULL, t);
-	if (r < 0)
-		err->code = r = HP_EVERIFY;
-	return r;
-}
-
 /* PEM of a client certificate from a throwaway CA that exists only here. */
 static int other_ca_client(struct hp_buf *cert, struct hp_buf *key,
 			   struct hp_err *err)
@@ -385,17 +375,15 @@ static int members_result(struct hp_run *run, size_t failed,
 			  h->err.msg);
 }
 
-int hp_tls_verify_etcd(struct hp_run *run, struct hp_err *err)
+static int etcd_check(struct hp_run *run, void *arg, struct hp_err *err)
 {
 	struct hp_buf cert = HP_BUF_INIT, key = HP_BUF_INIT;
 	struct hp_rest_tls none = { NULL, NULL, NULL, false };
 	struct hp_rest_tls other = none;
 	struct member_probes p;
-	int64_t t = hp_now_ms();
 	int r;
 
-	if (!tls_active(run))
-		return 0;
+	(void)arg;
 	if ((r = other_ca_client(&cert, &key, err)) < 0)
 		goto out;
 	none.ca_pem = other.ca_pem = run->rest_tls->ca_pem;
@@ -411,10 +399,19 @@ int hp_tls_verify_etcd(struct hp_run *run, struct hp_err *err)
 out:
 	buf_wipe(&key);
 	hp_buf_release(&cert);
-	return finish(run,
-		      "verify etcd: TLS, only the cluster CA's client "
-		      "certificates get in",
-		      r, t, err);
+	return r < 0 ? HP_EVERIFY : 0;
+}
+
+size_t hp_tls_etcd_checks(const struct hp_run *run, struct hp_check *out)
+{
+	if (!tls_active(run))
+		return 0;
+	/* hosts: it runs the members' probes on the run's host workers */
+	out[0] = (struct hp_check){
+		"verify etcd: TLS, only the cluster CA's client certificates "
+		"get in",
+		etcd_check, NULL, true };
+	return 1;
 }
 
 /* GET /config with haprov's certificate (rest[0]), then the no-op write
@@ -475,42 +472,48 @@ static int patroni_worker(struct hp_hostrun *h, void *arg)
 	return r;
 }
 
-int hp_tls_verify_patroni(struct hp_run *run, struct hp_err *err)
+static int patroni_check(struct hp_run *run, void *arg, struct hp_err *err)
 {
 	struct hp_rest_tls ca = { NULL, NULL, NULL, false };
 	struct member_probes p;
-	int64_t t = hp_now_ms();
-	int r;
 
-	if (!tls_active(run))
-		return 0;
+	(void)arg;
 	ca.ca_pem = run->rest_tls->ca_pem;
 	ca.insecure = run->rest_tls->insecure;
 	p.tls[0] = run->rest_tls;
 	p.tls[1] = &ca;
 	p.tls[2] = NULL;
-	r = members_result(
-		run, hp_run_each(run, HP_ROLE_PATRONI, patroni_worker, &p), err);
-	return finish(run,
-		      "verify patroni: REST API on https only, writes need a "
-		      "client certificate",
-		      r, t, err);
+	return members_result(run,
+			      hp_run_each(run, HP_ROLE_PATRONI, patroni_worker,
+					  &p),
+			      err) < 0
+		       ? HP_EVERIFY
+		       : 0;
 }
 
-int hp_tls_verify_haproxy(struct hp_run *run, struct hp_err *err)
+size_t hp_tls_patroni_checks(const struct hp_run *run, struct hp_check *out)
+{
+	if (!tls_active(run))
+		return 0;
+	out[0] = (struct hp_check){
+		"verify patroni: REST API on https only, writes need a client "
+		"certificate",
+		patroni_check, NULL, true };
+	return 1;
+}
+
+static int haproxy_check(struct hp_run *run, void *arg, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
 	struct hp_rest_resp resp;
 	struct hp_rest rest;
 	struct hp_err cerr;
-	int64_t t = hp_now_ms();
 	size_t i;
 	int r;
 
-	if (!tls_active(run) || !hp_inventory_count_role(inv, HP_ROLE_HAPROXY))
-		return 0;
+	(void)arg;
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
-		return finish(run, "verify haproxy: TLS", r, t, err);
+		return HP_EVERIFY;
 	hp_rest_resp_init(&resp);
 	rest.tls = run->rest_tls;
 	rest.user = rest.password = NULL; /* the probe: no password */
@@ -532,9 +535,18 @@ int hp_tls_verify_haproxy(struct hp_run *run, struct hp_err *err)
 	}
 	hp_rest_resp_release(&resp);
 	hp_rest_release(&rest);
-	return finish(run, "verify haproxy: stats page on https needs its "
-			   "password",
-		      r, t, err);
+	return r < 0 ? HP_EVERIFY : 0;
+}
+
+size_t hp_tls_haproxy_checks(const struct hp_run *run, struct hp_check *out)
+{
+	if (!tls_active(run) ||
+	    !hp_inventory_count_role(run->inv, HP_ROLE_HAPROXY))
+		return 0;
+	out[0] = (struct hp_check){
+		"verify haproxy: stats page on https needs its password",
+		haproxy_check, NULL, false };
+	return 1;
 }
 
 /* ---- PostgreSQL ---------------------------------------------------------- */
@@ -664,17 +676,46 @@ static int pg_client(struct hp_run *run, const struct hp_host *ha,
 }
 
 struct client_check {
+	struct hp_run *run;
 	const struct hp_secret_role *role;
 	const char *secret, *rootcert;
+	const struct hp_host **ha; /* the HAProxy hosts */
+	struct hp_err *errs;
+	int *rs;
 };
 
-/* hp_run_each: every HAProxy host at once (libpq is thread-safe). */
-static int pg_client_worker(struct hp_hostrun *h, void *arg)
+/* hp_fanout: every HAProxy host at once (libpq is thread-safe). */
+static void pg_client_one(size_t i, void *arg)
 {
-	const struct client_check *c = arg;
+	struct client_check *c = arg;
 
-	return pg_client(h->run, h->host, c->role, c->secret, c->rootcert,
-			 &h->err);
+	hp_err_clear(&c->errs[i]);
+	c->rs[i] = pg_client(c->run, c->ha[i], c->role, c->secret,
+			     c->rootcert, &c->errs[i]);
+}
+
+/* A login through each HAProxy at once; the first failure in inventory
+ * order. */
+static int pg_clients_each(struct client_check *c, struct hp_err *err)
+{
+	const struct hp_inventory *inv = c->run->inv;
+	size_t i, n = 0;
+	int r = 0;
+
+	c->ha = xcalloc(inv->nr_hosts + 1, sizeof(const struct hp_host *));
+	c->errs = xcalloc(inv->nr_hosts + 1, sizeof(*c->errs));
+	c->rs = xcalloc(inv->nr_hosts + 1, sizeof(*c->rs));
+	for (i = 0; i < inv->nr_hosts; i++)
+		if (inv->hosts[i].roles & HP_ROLE_HAPROXY)
+			c->ha[n++] = &inv->hosts[i];
+	hp_fanout(n, pg_client_one, c);
+	for (i = 0; i < n && r == 0; i++)
+		if ((r = c->rs[i]) < 0)
+			*err = c->errs[i];
+	free(c->ha);
+	free(c->errs);
+	free(c->rs);
+	return r;
 }
 
 static int pg_clients(struct hp_run *run, struct hp_err *err)
@@ -695,12 +736,10 @@ static int pg_clients(struct hp_run *run, struct hp_err *err)
 	}
 	r = ca_file(dir, sizeof(dir), &path, run->rest_tls->ca_pem, err);
 	if (r == 0) {
-		struct client_check c = { role, secret, path };
+		struct client_check c = { run, role, secret, path, NULL, NULL,
+					  NULL };
 
-		r = members_result(run,
-				   hp_run_each(run, HP_ROLE_HAPROXY,
-					       pg_client_worker, &c),
-				   err);
+		r = pg_clients_each(&c, err);
 	}
 	if (path)
 		unlink(path);
@@ -711,26 +750,37 @@ static int pg_clients(struct hp_run *run, struct hp_err *err)
 	return r;
 }
 
-int hp_tls_verify_postgres(struct hp_run *run, struct hp_err *err)
+static int pg_replication_check(struct hp_run *run, void *arg,
+				struct hp_err *err)
 {
 	struct hp_rest rest;
-	int64_t t = hp_now_ms();
 	int r;
 
-	if (!tls_active(run))
-		return 0;
+	(void)arg;
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
-		return finish(run, "verify postgresql: TLS", r, t, err);
+		return r;
 	r = pg_replication(run, &rest, err);
 	hp_rest_release(&rest);
-	r = finish(run, "verify postgresql: replication connections on TLS",
-		   r, t, err);
-	if (r < 0)
-		return r;
-	t = hp_now_ms();
-	r = pg_clients(run, err);
-	return finish(run,
-		      "verify postgresql: a client through haproxy with "
-		      "sslmode=verify-ca is on TLS",
-		      r, t, err);
+	return r < 0 ? HP_EVERIFY : 0;
+}
+
+static int pg_clients_check(struct hp_run *run, void *arg,
+			    struct hp_err *err)
+{
+	(void)arg;
+	return pg_clients(run, err) < 0 ? HP_EVERIFY : 0;
+}
+
+size_t hp_tls_postgres_checks(const struct hp_run *run, struct hp_check *out)
+{
+	if (!tls_active(run))
+		return 0;
+	out[0] = (struct hp_check){
+		"verify postgresql: replication connections on TLS",
+		pg_replication_check, NULL, true };
+	out[1] = (struct hp_check){
+		"verify postgresql: a client through haproxy with "
+		"sslmode=verify-ca is on TLS",
+		pg_clients_check, NULL, false };
+	return 2;
 }

@@ -254,9 +254,7 @@ static int verify_host(struct hp_hostrun *h, void *arg)
 	(void)arg;
 	memset(&f, 0, sizeof(f));
 	paths(inv, &p, &t);
-	/* the facts command without a device still reads the link */
-	hp_wal_facts_cmd(&cmd, device ? device : "/dev/null/none",
-			 inv->tuning.wal_dir, p);
+	hp_wal_verify_cmd(&cmd, device, inv->tuning.wal_dir, p);
 	r = hp_host_sh_read(h, cmd.buf, NULL, 0, 30, &out, &h->err);
 	if (r == 0)
 		r = hp_wal_facts_parse(out.buf, out.len, &f, &h->err);

@@ -72,6 +72,27 @@ void hp_wal_facts_cmd(struct hp_buf *out, const char *device,
 		"elif [ -d \"$p\" ]; then echo D; fi; exit 0");
 }
 
+void hp_wal_verify_cmd(struct hp_buf *out, const char *device,
+		       const char *wal_dir, const char *pg_wal)
+{
+	hp_buf_adds(out, "export LC_ALL=C; w=");
+	hp_shell_quote(out, wal_dir);
+	hp_buf_adds(out, "; p=");
+	hp_shell_quote(out, pg_wal);
+	if (device) {
+		hp_buf_adds(out, "; d=");
+		hp_shell_quote(out, device);
+		hp_buf_adds(out, "; if [ -b \"$d\" ]; then echo B; "
+				 "set -- $(stat -L -c '%t %T' -- \"$d\"); "
+				 "printf 'K %d:%d\\n' \"0x$1\" \"0x$2\"; fi");
+	}
+	hp_buf_adds(out,
+		    "; findmnt -rn -o MAJ:MIN -M \"$w\" | head -n 2 | "
+		    "sed 's/^/W /'; "
+		    "if [ -L \"$p\" ]; then echo \"L $(readlink -- \"$p\")\"; "
+		    "elif [ -d \"$p\" ]; then echo D; fi; exit 0");
+}
+
 /* Copy a field (printable, at most size - 1 bytes) or fail. */
 static int field(char *dst, size_t size, const char *v, const char *line,
 		 struct hp_err *err)

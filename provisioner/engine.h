@@ -212,6 +212,30 @@ size_t hp_run_changes(struct hp_run *run);
 size_t hp_run_count_since(struct hp_run *run, size_t mark,
 			  enum hp_step_status st);
 
+/* ---- verification steps at once (checks.c) ------------------------------- */
+
+/* One verification step: fn returns 0, or an HP_E* code with err set. */
+struct hp_check {
+	const char *step; /* "verify secrets: logins through haproxy" */
+	int (*fn)(struct hp_run *run, void *arg, struct hp_err *err);
+	void *arg;
+	bool hosts; /* uses the hosts' SSH sessions: on the calling thread */
+};
+/*
+ * Run the checks at once: those with hosts set one after the other on this
+ * thread, each other one on a thread of its own (all on this thread under
+ * a unit test's REST seam). Then record each in list order (OK, or FAILED
+ * with its message) with its own duration. Returns the first failure in
+ * list order (its code; err set), or 0.
+ */
+int hp_checks_run(struct hp_run *run, const struct hp_check *c, size_t n,
+		  struct hp_err *err);
+
+/* fn(i, arg) for every i below n at once, each on a thread of its own (on
+ * this thread when one cannot be made); returns when all are done. fn must
+ * not touch the hosts' sessions. */
+void hp_fanout(size_t n, void (*fn)(size_t i, void *arg), void *arg);
+
 /* ---- the desired-state source ------------------------------------------- */
 
 /* The rollback point the run restores, or NULL: the inventory. */

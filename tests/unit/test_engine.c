@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
+
 #include "fake_transport.h"
 #include "engine.h"
 #include "phases.h"
@@ -753,6 +755,137 @@ static void test_hold_unhold(void **state)
 	fx_free(x);
 }
 
+/* ---- hp_checks_run, hp_fanout ----------------------------------------- */
+
+struct chk {
+	pthread_t caller, a_thread;
+	int b_here, c_here;
+	int calls;
+};
+
+static bool wait_flag(int *flag)
+{
+	int64_t end = hp_now_ms() + 5000;
+
+	while (!__atomic_load_n(flag, __ATOMIC_SEQ_CST))
+		if (hp_now_ms() > end)
+			return false;
+		else
+			hp_sleep_ms(1);
+	return true;
+}
+
+static int chk_a(struct hp_run *run, void *arg, struct hp_err *err)
+{
+	struct chk *k = arg;
+
+	(void)run;
+	(void)err;
+	k->a_thread = pthread_self();
+	__atomic_fetch_add(&k->calls, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* b and c each wait for the other: they pass only when run at once */
+static int chk_b(struct hp_run *run, void *arg, struct hp_err *err)
+{
+	struct chk *k = arg;
+
+	(void)run;
+	__atomic_fetch_add(&k->calls, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&k->b_here, 1, __ATOMIC_SEQ_CST);
+	if (!wait_flag(&k->c_here))
+		return hp_err_set(err, HP_ETIMEOUT, "c never ran");
+	return hp_err_set(err, HP_EVERIFY, "b broke");
+}
+
+static int chk_c(struct hp_run *run, void *arg, struct hp_err *err)
+{
+	struct chk *k = arg;
+
+	(void)run;
+	__atomic_fetch_add(&k->calls, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&k->c_here, 1, __ATOMIC_SEQ_CST);
+	if (!wait_flag(&k->b_here))
+		return hp_err_set(err, HP_ETIMEOUT, "b never ran");
+	return 0;
+}
+
+static void test_checks_at_once(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct chk k = { 0 };
+	struct hp_check c[3] = {
+		{ "verify a", chk_a, &k, true },
+		{ "verify b", chk_b, &k, false },
+		{ "verify c", chk_c, &k, false },
+	};
+
+	(void)state;
+	k.caller = pthread_self();
+	assert_int_equal(hp_checks_run(&x->run, c, 3, &x->err), HP_EVERIFY);
+	assert_int_equal(k.calls, 3);
+	assert_string_equal(x->err.msg, "b broke");
+	/* a check on the hosts runs on the calling thread */
+	assert_true(pthread_equal(k.a_thread, k.caller));
+	/* recorded in list order, whatever finished first */
+	assert_int_equal(x->run.nr_results, 3);
+	assert_string_equal(x->run.results[0].step, "verify a");
+	assert_int_equal(x->run.results[0].status, HP_STEP_OK);
+	assert_string_equal(x->run.results[1].step, "verify b");
+	assert_int_equal(x->run.results[1].status, HP_STEP_FAILED);
+	assert_string_equal(x->run.results[1].detail, "b broke");
+	assert_string_equal(x->run.results[2].step, "verify c");
+	assert_int_equal(x->run.results[2].status, HP_STEP_OK);
+	fx_free(x);
+}
+
+static int chk_fail(struct hp_run *run, void *arg, struct hp_err *err)
+{
+	(void)run;
+	return hp_err_set(err, HP_EREMOTE, "%s", (const char *)arg);
+}
+
+/* The first failure in list order is the answer; none: 0. */
+static void test_checks_first_failure(void **state)
+{
+	static char one[] = "one", two[] = "two";
+	struct fx *x = fx_new(false);
+	struct chk k = { 0 };
+	struct hp_check c[3] = {
+		{ "verify a", chk_a, &k, true },
+		{ "verify one", chk_fail, one, false },
+		{ "verify two", chk_fail, two, true },
+	};
+
+	(void)state;
+	assert_int_equal(hp_checks_run(&x->run, c, 3, &x->err), HP_EREMOTE);
+	assert_string_equal(x->err.msg, "one");
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_FAILED), 2);
+	assert_int_equal(hp_checks_run(&x->run, c, 1, &x->err), 0);
+	fx_free(x);
+}
+
+static void fan_one(size_t i, void *arg)
+{
+	int *seen = arg;
+
+	__atomic_fetch_add(&seen[i], 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_fanout(void **state)
+{
+	int seen[5] = { 0 };
+	size_t i;
+
+	(void)state;
+	hp_fanout(5, fan_one, seen);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(seen[i], 1);
+	hp_fanout(0, fan_one, seen);
+	assert_int_equal(seen[0], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -780,6 +913,9 @@ int main(void)
 		cmocka_unit_test(test_staged_try_failure_goes_serial),
 		cmocka_unit_test(test_staged_in_plan),
 		cmocka_unit_test(test_hold_unhold),
+		cmocka_unit_test(test_checks_at_once),
+		cmocka_unit_test(test_checks_first_failure),
+		cmocka_unit_test(test_fanout),
 	};
 
 	hp_log_set_level(HP_LOG_ERROR);

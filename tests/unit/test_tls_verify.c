@@ -424,12 +424,24 @@ static void fx_free(struct fx *x)
 	free(x);
 }
 
+/* A channel's checks through hp_checks_run, as a phase's verify runs
+ * them (under the REST seam: one after the other). */
+static int run_checks(size_t (*provide)(const struct hp_run *,
+					struct hp_check *),
+		      struct fx *x)
+{
+	struct hp_check c[2];
+	size_t n = provide(&x->run, c);
+
+	return n ? hp_checks_run(&x->run, c, n, &x->err) : 0;
+}
+
 static void test_etcd_probes(void **state)
 {
 	struct fx *x = fx_new();
 
 	(void)state;
-	assert_int_equal(hp_tls_verify_etcd(&x->run, &x->err), 0);
+	assert_int_equal(run_checks(hp_tls_etcd_checks, x), 0);
 	/* three identities at each of the two members; the other CA's
 	 * client is a real certificate and key, trusting the cluster CA */
 	assert_int_equal(x->srv.nr_calls, 6);
@@ -438,7 +450,7 @@ static void test_etcd_probes(void **state)
 
 	x = fx_new();
 	x->srv.etcd_open = true;
-	assert_int_equal(hp_tls_verify_etcd(&x->run, &x->err), HP_EVERIFY);
+	assert_int_equal(run_checks(hp_tls_etcd_checks, x), HP_EVERIFY);
 	assert_string_equal(x->err.msg,
 			    "etcd on pg1 (10.0.0.1:2379) accepted a client "
 			    "without a certificate (HTTP 200)");
@@ -446,7 +458,7 @@ static void test_etcd_probes(void **state)
 
 	x = fx_new();
 	x->srv.etcd_any_ca = true;
-	assert_int_equal(hp_tls_verify_etcd(&x->run, &x->err), HP_EVERIFY);
+	assert_int_equal(run_checks(hp_tls_etcd_checks, x), HP_EVERIFY);
 	assert_string_equal(x->err.msg,
 			    "etcd on pg1 (10.0.0.1:2379) accepted a client "
 			    "certificate from another CA (HTTP 200)");
@@ -454,7 +466,7 @@ static void test_etcd_probes(void **state)
 
 	x = fx_new();
 	x->srv.etcd_timeout = true;
-	assert_int_equal(hp_tls_verify_etcd(&x->run, &x->err), HP_EVERIFY);
+	assert_int_equal(run_checks(hp_tls_etcd_checks, x), HP_EVERIFY);
 	assert_msg(&x->err, "silence proves nothing");
 	fx_free(x);
 }
@@ -464,7 +476,7 @@ static void test_patroni_probes(void **state)
 	struct fx *x = fx_new();
 
 	(void)state;
-	assert_int_equal(hp_tls_verify_patroni(&x->run, &x->err), 0);
+	assert_int_equal(run_checks(hp_tls_patroni_checks, x), 0);
 	/* the write: no certificate, the password, and a no-op */
 	assert_int_equal(x->srv.patch_ident, ID_CA_ONLY);
 	assert_true(x->srv.patch_had_pw);
@@ -476,7 +488,7 @@ static void test_patroni_probes(void **state)
 
 	x = fx_new();
 	x->srv.patroni_pw = true;
-	assert_int_equal(hp_tls_verify_patroni(&x->run, &x->err), HP_EVERIFY);
+	assert_int_equal(run_checks(hp_tls_patroni_checks, x), HP_EVERIFY);
 	assert_string_equal(x->err.msg,
 			    "patroni REST API on pg1 (10.0.0.1:8008) accepted "
 			    "a write without a client certificate (HTTP 200)");
@@ -484,7 +496,7 @@ static void test_patroni_probes(void **state)
 
 	x = fx_new();
 	x->srv.patroni_plain = true;
-	assert_int_equal(hp_tls_verify_patroni(&x->run, &x->err), HP_EVERIFY);
+	assert_int_equal(run_checks(hp_tls_patroni_checks, x), HP_EVERIFY);
 	assert_msg(&x->err, "(10.0.0.1:8008) answered a plain-HTTP request");
 	fx_free(x);
 }
@@ -494,13 +506,13 @@ static void test_haproxy_probe(void **state)
 	struct fx *x = fx_new();
 
 	(void)state;
-	assert_int_equal(hp_tls_verify_haproxy(&x->run, &x->err), 0);
+	assert_int_equal(run_checks(hp_tls_haproxy_checks, x), 0);
 	assert_int_equal(x->srv.nr_calls, 2);
 	fx_free(x);
 
 	x = fx_new();
 	x->srv.stats_open = true;
-	assert_int_equal(hp_tls_verify_haproxy(&x->run, &x->err), HP_EVERIFY);
+	assert_int_equal(run_checks(hp_tls_haproxy_checks, x), HP_EVERIFY);
 	assert_msg(&x->err, "haproxy stats page on pg1 (10.0.0.1:7000) "
 			    "served the stats page without its password");
 	fx_free(x);
@@ -513,16 +525,35 @@ static void test_off(void **state)
 
 	(void)state;
 	x->inv->tls.enabled = false;
-	assert_int_equal(hp_tls_verify_etcd(&x->run, &x->err), 0);
-	assert_int_equal(hp_tls_verify_patroni(&x->run, &x->err), 0);
-	assert_int_equal(hp_tls_verify_haproxy(&x->run, &x->err), 0);
-	assert_int_equal(hp_tls_verify_postgres(&x->run, &x->err), 0);
+	assert_int_equal(run_checks(hp_tls_etcd_checks, x), 0);
+	assert_int_equal(run_checks(hp_tls_patroni_checks, x), 0);
+	assert_int_equal(run_checks(hp_tls_haproxy_checks, x), 0);
+	assert_int_equal(run_checks(hp_tls_postgres_checks, x), 0);
 	x->inv->tls.enabled = true;
 	x->run.rest_tls = NULL;
-	assert_int_equal(hp_tls_verify_etcd(&x->run, &x->err), 0);
-	assert_int_equal(hp_tls_verify_postgres(&x->run, &x->err), 0);
+	assert_int_equal(run_checks(hp_tls_etcd_checks, x), 0);
+	assert_int_equal(run_checks(hp_tls_postgres_checks, x), 0);
 	assert_int_equal(x->srv.nr_calls, 0);
 	assert_int_equal(x->run.nr_results, 0);
+	fx_free(x);
+}
+
+/* The checks run as hp_checks_run entries: each recorded under its step,
+ * the failure's message with it. */
+static void test_checks_recorded(void **state)
+{
+	struct fx *x = fx_new();
+
+	(void)state;
+	x->srv.stats_open = true;
+	assert_int_equal(run_checks(hp_tls_haproxy_checks, x), HP_EVERIFY);
+	assert_int_equal(x->run.nr_results, 1);
+	assert_int_equal(x->run.results[0].status, HP_STEP_FAILED);
+	assert_string_equal(x->run.results[0].step,
+			    "verify haproxy: stats page on https needs its "
+			    "password");
+	assert_non_null(strstr(x->run.results[0].detail,
+			       "without its password"));
 	fx_free(x);
 }
 
@@ -538,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_noop_patch),
 		cmocka_unit_test(test_etcd_probes),
 		cmocka_unit_test(test_patroni_probes),
+		cmocka_unit_test(test_checks_recorded),
 		cmocka_unit_test(test_haproxy_probe),
 		cmocka_unit_test(test_off),
 	};

@@ -470,6 +470,34 @@ static void test_facts_cmd_local(void **state)
 	assert_false(f.block);
 	assert_int_equal(f.wal_entries, -1);
 	assert_string_equal(f.link, "/target/pg_wal");
+	/* the verify's command: the same answer for the link, nothing
+	 * mounted at w, no block device */
+	hp_buf_reset(&cmd);
+	hp_buf_reset(&out);
+	hp_wal_verify_cmd(&cmd, dev, w, p);
+	assert_int_equal(run_sh(cmd.buf, NULL, &out), 0);
+	assert_int_equal(parse(out.buf, &f), 0);
+	assert_false(f.block);
+	assert_false(f.wal_mounted);
+	assert_string_equal(f.link, "/target/pg_wal");
+	/* without a device; pg_wal a directory */
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkdir(p, 0700), 0);
+	hp_buf_reset(&cmd);
+	hp_buf_reset(&out);
+	hp_wal_verify_cmd(&cmd, NULL, w, p);
+	assert_null(strstr(cmd.buf, "-b"));
+	assert_int_equal(run_sh(cmd.buf, NULL, &out), 0);
+	assert_int_equal(parse(out.buf, &f), 0);
+	assert_true(f.wal_is_dir);
+	assert_string_equal(f.link, "");
+	/* the root file system is mounted at / */
+	hp_buf_reset(&cmd);
+	hp_buf_reset(&out);
+	hp_wal_verify_cmd(&cmd, NULL, "/", p);
+	assert_int_equal(run_sh(cmd.buf, NULL, &out), 0);
+	assert_int_equal(parse(out.buf, &f), 0);
+	assert_true(f.wal_mounted);
 	rm_tree(dir);
 	free(dir);
 	free(dev);
