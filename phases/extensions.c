@@ -31,6 +31,10 @@ struct ext_run {
 	bool *exists;		   /* per e->databases */
 	struct hp_ext_state *st;   /* per e->databases */
 	struct hp_ext_plan *plans; /* per e->databases */
+	/* st was read with the databases (read_leader), when the run had
+	 * made this many changes (hp_run_changes) */
+	bool st_read;
+	size_t st_at;
 };
 
 static void ext_run_release(struct ext_run *x)
@@ -66,21 +70,65 @@ static bool role_creates(const struct hp_inventory *inv, const char *db)
  * role creates is fine (the secrets phase runs first); in apply it must
  * exist by now.
  */
-static int check_databases(struct ext_run *x, struct hp_err *err)
+/*
+ * Which databases exist, and (the usual case: all of them do) every
+ * database's extensions with it, in one psql session on the leader. When
+ * the session fails (a database missing: its \connect fails) only the
+ * databases are asked, on their own; their extensions are read later.
+ */
+static int read_leader(struct ext_run *x, struct hp_err *err)
 {
 	const struct hp_extensions *e = x->e;
+	size_t n = e->nr_databases + 1, i;
+	struct hp_sql_part *p = xcalloc(n, sizeof(*p));
 	struct hp_buf out = HP_BUF_INIT;
+	struct hp_err e2;
 	struct hp_sql s;
-	size_t i;
 	int r;
 
-	if (!e->nr_databases)
-		return 0;
+	hp_sql_parts_init(p, n);
+	if ((r = hp_ext_dbs_sql(&p[0].sql, e, err)) < 0)
+		goto out;
+	for (i = 0; i < e->nr_databases && r == 0; i++) {
+		p[i + 1].db = e->databases[i].name;
+		r = hp_ext_state_sql(&p[i + 1].sql, &e->databases[i], err);
+	}
+	if (r < 0)
+		goto out;
+	x->st_at = hp_run_changes(x->run);
+	if (hp_sql_run_parts(x->run, x->leader, p, n, &e2) == 0) {
+		if ((r = hp_ext_dbs_parse(p[0].out.buf, e, x->exists, err)) < 0)
+			goto out;
+		for (i = 0; i < e->nr_databases && r == 0; i++)
+			if ((r = hp_ext_state_parse(p[i + 1].out.buf, &x->st[i],
+						    err)) < 0)
+				hp_err_prefix(err, "%s, database %s",
+					      x->leader, p[i + 1].db);
+		x->st_read = r == 0;
+		goto out;
+	}
 	hp_sql_init(&s);
 	if ((r = hp_ext_dbs_sql(&s, e, err)) == 0 &&
 	    (r = hp_sql_run(x->run, x->leader, NULL, &s, false, &out, err)) ==
 		    0)
 		r = hp_ext_dbs_parse(out.buf, e, x->exists, err);
+	hp_sql_release(&s);
+out:
+	hp_sql_parts_release(p, n);
+	free(p);
+	hp_buf_release(&out);
+	return r;
+}
+
+static int check_databases(struct ext_run *x, struct hp_err *err)
+{
+	const struct hp_extensions *e = x->e;
+	size_t i;
+	int r;
+
+	if (!e->nr_databases)
+		return 0;
+	r = read_leader(x, err);
 	for (i = 0; r == 0 && i < e->nr_databases; i++) {
 		const char *db = e->databases[i].name;
 
@@ -100,8 +148,6 @@ static int check_databases(struct ext_run *x, struct hp_err *err)
 				       "(run it first: --phase secrets)",
 				       db, x->leader);
 	}
-	hp_sql_release(&s);
-	hp_buf_release(&out);
 	return r;
 }
 
@@ -146,14 +192,19 @@ static int decide_all(struct ext_run *x, bool check, struct hp_err *err)
 {
 	const struct hp_extensions *e = x->e;
 	size_t i;
-	int r;
+	int r = 0;
 
-	for (i = 0; i < e->nr_databases; i++) {
-		hp_ext_state_release(&x->st[i]);
+	for (i = 0; i < e->nr_databases; i++)
 		hp_ext_plan_release(&x->plans[i]);
+	/* read with the databases, and nothing changed since (the packages
+	 * decide what is available): as good as read now */
+	if (!x->st_read || x->st_at != hp_run_changes(x->run)) {
+		for (i = 0; i < e->nr_databases; i++)
+			hp_ext_state_release(&x->st[i]);
+		if ((r = read_states(x, err)) < 0)
+			return r;
 	}
-	if ((r = read_states(x, err)) < 0)
-		return r;
+	x->st_read = false;
 	for (i = 0; i < e->nr_databases && r == 0; i++)
 		r = hp_ext_decide(&e->databases[i], &x->st[i],
 				  check && x->exists[i], &x->plans[i], err);

@@ -363,18 +363,70 @@ static int soak(struct hp_run *run, struct hp_rest *rest, const char *leader,
 
 /* Whether any patroni member of the inventory waits for a restart (left
  * by an interrupted run). */
+struct pending_ask {
+	struct hp_run *run;
+	const struct hp_host **m; /* the members */
+	bool *pending;
+	struct hp_err *errs;
+	int *rs;
+};
+
+/* hp_fanout: one member's GET /patroni, on a REST client of its own. */
+static void pending_one(size_t i, void *arg)
+{
+	struct pending_ask *a = arg;
+	struct hp_rest rest;
+
+	hp_err_clear(&a->errs[i]);
+	if ((a->rs[i] = hp_run_rest_init(a->run, &rest, 3000, &a->errs[i])) <
+	    0)
+		return;
+	a->rs[i] = hp_member_pending(a->run, &rest, a->m[i]->name,
+				     &a->pending[i], &a->errs[i]);
+	hp_rest_release(&rest);
+}
+
+/*
+ * Whether a member has a restart pending: every member asked at once (one
+ * after the other on rest under a unit test's REST seam). The answer is the
+ * first member, in inventory order, that failed to say or has one pending.
+ */
 static int any_pending(struct hp_run *run, struct hp_rest *rest, bool *out,
 		       struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	size_t i;
+	struct pending_ask a = { run, NULL, NULL, NULL, NULL };
+	size_t i, n = 0;
 	int r = 0;
 
 	*out = false;
-	for (i = 0; i < inv->nr_hosts && r == 0 && !*out; i++)
+	a.m = xcalloc(inv->nr_hosts + 1, sizeof(const struct hp_host *));
+	a.pending = xcalloc(inv->nr_hosts + 1, sizeof(*a.pending));
+	a.errs = xcalloc(inv->nr_hosts + 1, sizeof(*a.errs));
+	a.rs = xcalloc(inv->nr_hosts + 1, sizeof(*a.rs));
+	for (i = 0; i < inv->nr_hosts; i++)
 		if (inv->hosts[i].roles & HP_ROLE_PATRONI)
-			r = hp_member_pending(run, rest, inv->hosts[i].name,
-					      out, err);
+			a.m[n++] = &inv->hosts[i];
+	if (run->rest_ops) {
+		for (i = 0; i < n; i++) {
+			a.rs[i] = hp_member_pending(run, rest, a.m[i]->name,
+						    &a.pending[i], &a.errs[i]);
+			if (a.rs[i] < 0 || a.pending[i])
+				break;
+		}
+	} else {
+		hp_fanout(n, pending_one, &a);
+	}
+	for (i = 0; i < n && r == 0 && !*out; i++) {
+		if ((r = a.rs[i]) < 0)
+			*err = a.errs[i];
+		else
+			*out = a.pending[i];
+	}
+	free(a.m);
+	free(a.pending);
+	free(a.errs);
+	free(a.rs);
 	return r;
 }
 

@@ -465,17 +465,19 @@ static void test_plan_writes_nothing(void **state)
 {
 	struct px *x = px_new(INV_EXT, true);
 	size_t i, k;
-	const char *const states[] = { state_answer };
+	const char *const states[] = { "D|app\n", state_answer };
 	long sc;
 
 	(void)state;
 	x->run.phase = "extensions";
-	/* the databases, then every database's extensions in one session */
-	hp_fake_expect_session(&x->fake[1], "'-d' 'postgres'", states, 1);
-	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "D|app\n", "");
+	/* the databases and every database's extensions: one session */
+	hp_fake_expect_session(&x->fake[1], "'-d' 'postgres'", states, 2);
 	if (hp_extensions_converge(&x->run, &x->err) != 0)
 		fail_msg("%s", x->err.msg);
-	sc = hp_fake_find_call(&x->fake[1], HP_FAKE_EXEC, "'-d' 'postgres'", 1);
+	assert_int_equal(hp_fake_count_calls(&x->fake[1], HP_FAKE_EXEC,
+					     "psql"),
+			 1);
+	sc = hp_fake_find_call(&x->fake[1], HP_FAKE_EXEC, "'-d' 'postgres'", 0);
 	assert_true(sc >= 0);
 	assert_non_null(strstr(x->fake[1].calls[sc].data,
 			       "\\set hp_session_db 'app'\n"
@@ -501,6 +503,72 @@ static void test_plan_writes_nothing(void **state)
 		}
 	assert_int_equal(hp_fake_rest_count(&x->rest, "PATCH", "/"), 0);
 	assert_int_equal(hp_fake_rest_count(&x->rest, "POST", "/"), 0);
+	px_free(x);
+}
+
+/* The one session fails (a database gone between two questions, or any
+ * psql error): the databases are asked on their own, then the states. */
+static void test_read_falls_back(void **state)
+{
+	struct px *x = px_new(INV_EXT, true);
+	const char *const both[] = { "D|app\n", state_answer };
+	const char *const states[] = { state_answer };
+
+	(void)state;
+	x->run.phase = "extensions";
+	hp_fake_expect_session(&x->fake[1], "'-d' 'postgres'", both, 2)
+		->exit_code = 2;
+	x->fake[1].expects[0]->times = 1;
+	hp_fake_expect_session(&x->fake[1], "'-d' 'postgres'", states, 1);
+	hp_fake_expect(&x->fake[1], "'-d' 'postgres'", 0, "D|app\n", "");
+	if (hp_extensions_converge(&x->run, &x->err) != 0)
+		fail_msg("%s", x->err.msg);
+	assert_int_equal(hp_fake_count_calls(&x->fake[1], HP_FAKE_EXEC,
+					     "psql"),
+			 3);
+	assert_int_equal(count_changed(&x->run, "create pgcrypto in database "
+						"app"),
+			 1);
+	px_free(x);
+}
+
+/* What was read with the databases is read again once the run changed
+ * something since (here plan's packages to install: what is available
+ * may differ once they are). */
+static void test_read_again_after_a_change(void **state)
+{
+	static const char yaml[] =
+		INV_EXT "  packages: [postgresql-15-cron]\n";
+	struct px *x = px_new(yaml, true);
+	const char *const both[] = { "D|app\n", state_answer };
+	const char *const states[] = { state_answer };
+	size_t k;
+
+	(void)state;
+	x->run.phase = "extensions";
+	hp_fake_expect_session(&x->fake[1], "'-d' 'postgres'", both, 2)
+		->times = 1;
+	hp_fake_expect_session(&x->fake[1], "'-d' 'postgres'", states, 1);
+	for (k = 0; k < 3; k++)
+		hp_fake_expect(&x->fake[k], "dpkg-query", 0, "P \n", "");
+	if (hp_extensions_converge(&x->run, &x->err) != 0)
+		fail_msg("%s", x->err.msg);
+	assert_int_equal(hp_fake_count_calls(&x->fake[1], HP_FAKE_EXEC,
+					     "psql"),
+			 2);
+	px_free(x);
+
+	/* no package to install: read once */
+	x = px_new(yaml, true);
+	x->run.phase = "extensions";
+	hp_fake_expect_session(&x->fake[1], "'-d' 'postgres'", both, 2);
+	for (k = 0; k < 3; k++)
+		hp_fake_expect(&x->fake[k], "dpkg-query", 0, "P ii\n", "");
+	if (hp_extensions_converge(&x->run, &x->err) != 0)
+		fail_msg("%s", x->err.msg);
+	assert_int_equal(hp_fake_count_calls(&x->fake[1], HP_FAKE_EXEC,
+					     "psql"),
+			 1);
 	px_free(x);
 }
 
@@ -727,6 +795,8 @@ int main(void)
 		cmocka_unit_test(test_state_and_dbs_sql),
 		cmocka_unit_test(test_preload_and_lsn),
 		cmocka_unit_test(test_plan_writes_nothing),
+		cmocka_unit_test(test_read_falls_back),
+		cmocka_unit_test(test_read_again_after_a_change),
 		cmocka_unit_test(test_unknown_database),
 		cmocka_unit_test(test_database_a_role_creates),
 		cmocka_unit_test(test_verify_names_what_failed),
