@@ -272,6 +272,10 @@ void hp_sql_parts_init(struct hp_sql_part *p, size_t nr);
 void hp_sql_parts_release(struct hp_sql_part *p, size_t nr);
 int hp_sql_run_parts(struct hp_run *run, const char *host,
 		     struct hp_sql_part *p, size_t nr, struct hp_err *err);
+/* The order the parts run in (order: nr indexes): those in postgres
+ * first, then each other database's together, in the order they first
+ * appear. */
+void hp_sql_parts_order(const struct hp_sql_part *p, size_t nr, size_t *order);
 /* The session's script, into out (unit tests). */
 int hp_sql_parts_script(const struct hp_sql_part *p, size_t nr,
 			const char *nonce, struct hp_sql *out,
@@ -637,6 +641,8 @@ struct hp_wal_facts {
 	bool fstab_many;     /* more than one such line */
 	char link[256];      /* readlink of data_dir/pg_wal ("" : not a link) */
 	bool wal_is_dir;     /* data_dir/pg_wal is a real directory */
+	bool old_copy;       /* data_dir/pg_wal.haprov-old exists: a move's
+				copy not yet removed */
 };
 
 /* What to do with the device (hp_wal_decide). */
@@ -664,6 +670,10 @@ int hp_wal_facts_parse(const char *text, size_t len, struct hp_wal_facts *f,
 enum hp_wal_action hp_wal_decide(const struct hp_wal_facts *f,
 				 const char *host, const char *device,
 				 const char *wal_dir, struct hp_buf *why);
+/* The facts of the host's tuning.wal_device (set), read on the host or,
+ * while the run has recorded no change since the last read, that read. */
+int hp_wal_facts_read(struct hp_hostrun *h, struct hp_wal_facts *f,
+		      struct hp_err *err);
 /* The verify's lighter command, answered in the same lines (B, K, W, L,
  * D): is device (may be NULL: not asked) mounted at wal_dir, and where
  * does pg_wal point; 8 ms of a host's CPU instead of 25. */

@@ -4,9 +4,10 @@
  * psql, a connection) instead of one per database.
  *
  * Part i runs in its database (psql's \connect between parts, the name a
- * psql variable like every value) and ends with `\echo <nonce> i`. Its
- * answer is what psql printed between the previous marker line and that
- * one. The nonce is 32 random hex digits drawn for the session, so no text
+ * psql variable like every value; the parts of one database run together,
+ * those of the session's own first, so each database is connected to once)
+ * and ends with `\echo <nonce> i`. Its answer is what psql printed between
+ * the previous marker line and that one. The nonce is 32 random hex digits drawn for the session, so no text
  * a catalog holds can forge a marker; a missing, repeated or out-of-order
  * marker is an error, never a guess.
  */
@@ -58,24 +59,53 @@ static void make_nonce(char nonce[33])
 	nonce[32] = '\0';
 }
 
+static const char *part_db(const struct hp_sql_part *p)
+{
+	return p->db ? p->db : "postgres";
+}
+
+void hp_sql_parts_order(const struct hp_sql_part *p, size_t nr, size_t *order)
+{
+	bool *done = xcalloc(nr + 1, sizeof(*done));
+	size_t i, j, k = 0;
+
+	/* the session's own database first, then each other one in the order
+	 * it first appears: one \connect per database */
+	for (i = 0; i < nr; i++)
+		if (!strcmp(part_db(&p[i]), "postgres"))
+			order[k++] = i, done[i] = true;
+	for (i = 0; i < nr; i++) {
+		if (done[i])
+			continue;
+		for (j = i; j < nr; j++)
+			if (!done[j] && !strcmp(part_db(&p[j]), part_db(&p[i])))
+				order[k++] = j, done[j] = true;
+	}
+	free(done);
+}
+
 int hp_sql_parts_script(const struct hp_sql_part *p, size_t nr,
 			const char *nonce, struct hp_sql *out,
 			struct hp_err *err)
 {
+	size_t *order = xcalloc(nr + 1, sizeof(*order));
 	const char *cur = "postgres";
-	size_t i;
-	int r;
+	size_t k;
+	int r = 0;
 
-	for (i = 0; i < nr; i++) {
-		const char *db = p[i].db ? p[i].db : "postgres";
+	hp_sql_parts_order(p, nr, order);
+	for (k = 0; k < nr && r == 0; k++) {
+		size_t i = order[k];
+		const char *db = part_db(&p[i]);
 
-		if (!hp_sql_db_name_ok(db))
-			return hp_err_set(err, HP_EINVALID,
-					  "not a database name");
+		if (!hp_sql_db_name_ok(db)) {
+			r = hp_err_set(err, HP_EINVALID, "not a database name");
+			break;
+		}
 		if (strcmp(db, cur) != 0) {
 			/* the name is a variable: psql quotes it */
 			if ((r = hp_sql_var(out, "hp_session_db", db, err)) < 0)
-				return r;
+				break;
 			hp_buf_adds(&out->vars,
 				    "\\connect :\"hp_session_db\"\n");
 			cur = db;
@@ -87,48 +117,55 @@ int hp_sql_parts_script(const struct hp_sql_part *p, size_t nr,
 			hp_buf_addch(&out->vars, '\n');
 		hp_buf_addf(&out->vars, "\\echo %s %zu\n", nonce, i);
 	}
-	return 0;
+	free(order);
+	return r;
 }
 
 int hp_sql_split_parts(const char *ans, size_t len, const char *nonce,
 		       struct hp_sql_part *p, size_t nr, struct hp_err *err)
 {
-	size_t nl = strlen(nonce), pos = 0, start = 0, i = 0;
+	size_t nl = strlen(nonce), pos = 0, start = 0, k = 0;
+	size_t *order = xcalloc(nr + 1, sizeof(*order));
+	int r = 0;
 
-	while (pos < len) {
+	hp_sql_parts_order(p, nr, order);
+	while (pos < len && r == 0) {
 		const char *line = ans + pos;
 		const char *end = memchr(line, '\n', len - pos);
 		size_t n = end ? (size_t)(end - line) : len - pos;
 		size_t next = pos + n + (end ? 1 : 0);
 
 		if (n > nl && !memcmp(line, nonce, nl) && line[nl] == ' ') {
-			char want[32];
+			char want[32] = "";
 
-			snprintf(want, sizeof(want), "%zu", i);
-			if (i >= nr || n - nl - 1 != strlen(want) ||
-			    memcmp(line + nl + 1, want, n - nl - 1) != 0)
-				return hp_err_set(err, HP_EREMOTE,
-						  "psql's answer has its "
-						  "sections out of order (at "
-						  "section %zu of %zu)",
-						  i, nr);
-			hp_buf_reset(&p[i].out);
-			hp_buf_add(&p[i].out, ans + start, pos - start);
-			i++;
+			if (k < nr)
+				snprintf(want, sizeof(want), "%zu", order[k]);
+			if (k >= nr || n - nl - 1 != strlen(want) ||
+			    memcmp(line + nl + 1, want, n - nl - 1) != 0) {
+				r = hp_err_set(err, HP_EREMOTE,
+					       "psql's answer has its "
+					       "sections out of order (at "
+					       "section %zu of %zu)",
+					       k, nr);
+				break;
+			}
+			hp_buf_reset(&p[order[k]].out);
+			hp_buf_add(&p[order[k]].out, ans + start, pos - start);
+			k++;
 			start = next;
 		}
 		pos = next;
 	}
-	if (i != nr)
-		return hp_err_set(err, HP_EREMOTE,
-				  "psql's answer ends after section %zu of "
-				  "%zu",
-				  i, nr);
-	if (start != len)
-		return hp_err_set(err, HP_EREMOTE,
-				  "psql's answer has text after its last "
-				  "section");
-	return 0;
+	if (r == 0 && k != nr)
+		r = hp_err_set(err, HP_EREMOTE,
+			       "psql's answer ends after section %zu of %zu",
+			       k, nr);
+	else if (r == 0 && start != len)
+		r = hp_err_set(err, HP_EREMOTE,
+			       "psql's answer has text after its last "
+			       "section");
+	free(order);
+	return r;
 }
 
 int hp_sql_run_parts(struct hp_run *run, const char *host,

@@ -44,6 +44,25 @@ int hp_wal_move_needed(struct hp_run *run, const char *name, bool *out,
 	if (!h || !run->inv->tuning.wal_dir)
 		return 0;
 	paths(run->inv, &p, &t);
+	/* with a WAL volume the volume's facts say it (read once a run
+	 * while nothing changes) */
+	if (run->inv->tuning.wal_device) {
+		struct hp_wal_facts f;
+
+		if ((r = hp_wal_facts_read(h, &f, err)) == 0) {
+			if (f.link[0] && strcmp(f.link, t) != 0)
+				r = hp_err_set(err, HP_EVERIFY,
+					       "%s: %s is a symbolic link, "
+					       "but not to %s: haprov does not "
+					       "move it (nothing changed)",
+					       name, p, t);
+			else
+				*out = strcmp(f.link, t) != 0 || f.old_copy;
+		}
+		free(p);
+		free(t);
+		return r;
+	}
 	hp_buf_adds(&cmd, "p=");
 	hp_shell_quote(&cmd, p);
 	hp_buf_adds(&cmd, "; t=");

@@ -69,7 +69,9 @@ void hp_wal_facts_cmd(struct hp_buf *out, const char *device,
 		"awk -v w=\"$w\" '$1 !~ /^#/ && $2 == w { print \"F \" $0 }' "
 		"/etc/fstab 2>/dev/null | head -n 2; "
 		"if [ -L \"$p\" ]; then echo \"L $(readlink -- \"$p\")\"; "
-		"elif [ -d \"$p\" ]; then echo D; fi; exit 0");
+		"elif [ -d \"$p\" ]; then echo D; fi; "
+		/* a move's copy not yet removed (tuning_move.c) */
+		"if [ -e \"$p.haprov-old\" ]; then echo O; fi; exit 0");
 }
 
 void hp_wal_verify_cmd(struct hp_buf *out, const char *device,
@@ -151,6 +153,8 @@ static int facts_line(struct hp_wal_facts *f, const char *line,
 		return f->block = true, 0;
 	if (!strcmp(line, "D"))
 		return f->wal_is_dir = true, 0;
+	if (!strcmp(line, "O"))
+		return f->old_copy = true, 0;
 	if (line[0] && line[1] != ' ')
 		goto bad;
 	switch (line[0]) {
@@ -368,7 +372,7 @@ enum hp_wal_action hp_wal_decide(const struct hp_wal_facts *f,
  * change is recorded, a mount or a pg_wal move by the steps here, so a
  * change anywhere makes the next check read again.
  */
-static int read_facts(struct hp_hostrun *h, struct hp_wal_facts *f,
+int hp_wal_facts_read(struct hp_hostrun *h, struct hp_wal_facts *f,
 		      struct hp_err *err)
 {
 	const struct hp_inventory *inv = h->run->inv;
@@ -412,7 +416,7 @@ static int decide_host(struct hp_hostrun *h, struct hp_wal_facts *f,
 		return hp_err_set(err, HP_EINVALID,
 				  "tuning.wal_device and tuning.wal_dir must "
 				  "be absolute paths of [A-Za-z0-9/._-]");
-	if ((r = read_facts(h, f, err)) < 0)
+	if ((r = hp_wal_facts_read(h, f, err)) < 0)
 		return r;
 	*act = hp_wal_decide(f, h->host->name, t->wal_device, t->wal_dir,
 			     &why);

@@ -160,9 +160,9 @@ hp_fake_expect_exact(struct hp_fake *f, const char *cmd, int exit_code,
 
 /*
  * A psql session of several sections (phases/sql_session.c): a command
- * containing match whose standard input has `\echo <marker>` lines is
- * answered, for the k-th such line, with sections[k] ("" past nr) and then
- * the marker line, as psql would print them. Commands without \echo lines
+ * containing match whose standard input has `\echo <nonce> <part>` lines
+ * is answered, for each such line, with sections[part] ("" past nr) and
+ * then the marker line, as psql would print them. Commands without \echo lines
  * in their input pass this expectation by.
  */
 static inline struct hp_fake_expect *
@@ -191,8 +191,12 @@ static inline void hp_fake__session(const struct hp_fake_expect *e,
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 
-		if (k < e->nr_sections)
-			hp_buf_adds(out, e->sections[k]);
+		/* "\echo <nonce> <part>": the part's answer */
+		const char *sp = memchr(p + 6, ' ', n - 6);
+		size_t part = sp ? (size_t)strtoul(sp + 1, NULL, 10) : k;
+
+		if (part < e->nr_sections)
+			hp_buf_adds(out, e->sections[part]);
 		hp_buf_add(out, p + 6, n - 6);
 		hp_buf_addch(out, '\n');
 		k++;

@@ -297,6 +297,56 @@ static void test_parts_split(void **state)
 	hp_sql_parts_release(p, 3);
 }
 
+/* The parts of one database run together, postgres's first: one
+ * \connect per other database; the answer comes in that order. */
+static void test_parts_grouped(void **state)
+{
+	struct hp_sql_part p[4];
+	struct hp_sql all;
+	struct hp_err err;
+	size_t order[4];
+	const char *s, *c;
+
+	(void)state;
+	hp_sql_parts_init(p, 4);
+	p[0].db = "appdb";
+	hp_sql_add(&p[0].sql, "SELECT 'a';");
+	p[1].db = "postgres";
+	hp_sql_add(&p[1].sql, "SELECT 'b';");
+	p[2].db = "appdb";
+	hp_sql_add(&p[2].sql, "SELECT 'c';");
+	hp_sql_add(&p[3].sql, "SELECT 'd';");
+	hp_sql_parts_order(p, 4, order);
+	assert_int_equal(order[0], 1);
+	assert_int_equal(order[1], 3);
+	assert_int_equal(order[2], 0);
+	assert_int_equal(order[3], 2);
+	hp_sql_init(&all);
+	assert_int_equal(hp_sql_parts_script(p, 4, NONCE, &all, &err), 0);
+	s = all.vars.buf;
+	c = strstr(s, "\\connect");
+	assert_non_null(c);
+	assert_null(strstr(c + 1, "\\connect"));
+	assert_true(strstr(s, "SELECT 'd'") < c);
+	assert_true(strstr(s, "SELECT 'c'") > c);
+	hp_sql_release(&all);
+	/* markers in run order: each part gets its own answer */
+	assert_int_equal(split("b\n" NONCE " 1\nd\n" NONCE " 3\na\n" NONCE
+			       " 0\nc\n" NONCE " 2\n",
+			       p, 4),
+			 0);
+	assert_string_equal(p[0].out.buf, "a\n");
+	assert_string_equal(p[1].out.buf, "b\n");
+	assert_string_equal(p[2].out.buf, "c\n");
+	assert_string_equal(p[3].out.buf, "d\n");
+	/* in index order instead: not what the script runs */
+	assert_int_equal(split(NONCE " 0\n" NONCE " 1\n" NONCE " 2\n" NONCE
+			       " 3\n",
+			       p, 4),
+			 HP_EREMOTE);
+	hp_sql_parts_release(p, 4);
+}
+
 static void test_parts_run(void **state)
 {
 	struct fx *x = fx_new(false);
@@ -345,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_run_errors),
 		cmocka_unit_test(test_parts_script),
 		cmocka_unit_test(test_parts_split),
+		cmocka_unit_test(test_parts_grouped),
 		cmocka_unit_test(test_parts_run),
 	};
 

@@ -470,6 +470,13 @@ static void test_facts_cmd_local(void **state)
 	assert_false(f.block);
 	assert_int_equal(f.wal_entries, -1);
 	assert_string_equal(f.link, "/target/pg_wal");
+	assert_false(f.old_copy);
+	/* a move's copy left behind */
+	write_file(dir, "pg_wal.haprov-old", "x", 0644);
+	hp_buf_reset(&out);
+	assert_int_equal(run_sh(cmd.buf, NULL, &out), 0);
+	assert_int_equal(parse(out.buf, &f), 0);
+	assert_true(f.old_copy);
 	/* the verify's command: the same answer for the link, nothing
 	 * mounted at w, no block device */
 	hp_buf_reset(&cmd);
@@ -668,7 +675,10 @@ static void test_move_refusals(void **state)
 
 /* Whether any member's pg_wal is still to move: every member asked at
  * once; all moved (the no-op) is no roll at all; a link elsewhere is an
- * error naming the member, before anything moves. */
+ * error naming the member, before anything moves. With a WAL volume the
+ * volume's facts say it (one read while nothing changes). */
+#define MOVED "B\nR 0\nK 7:7\nM " WAL "\nW 7:7\nN 1\nL " WAL "/pg_wal\n"
+
 static void test_move_rolling_asks_every_member(void **state)
 {
 	struct fx *x = tx_new(false);
@@ -681,16 +691,21 @@ static void test_move_rolling_asks_every_member(void **state)
 		hp_fake_init(&other[k]);
 		hp_fake_transport(&other[k], &x->run.hosts[k * 2].tr,
 				  k ? "pg3" : "pg1");
-		hp_fake_expect(&other[k], "readlink", 0, "done\n", "");
+		hp_fake_expect(&other[k], "blkid", 0, MOVED, "");
 	}
-	hp_fake_expect(&x->fake, "readlink", 0, "done\n", "")->times = 1;
+	hp_fake_expect(&x->fake, "blkid", 0, MOVED, "")->times = 1;
 	assert_int_equal(hp_run_rest_init(&x->run, &rest, 1000, &x->err), 0);
 	assert_int_equal(hp_wal_move_rolling(&x->run, &rest, &x->err), 0);
-	assert_int_equal(calls_with(&other[0], "readlink"), 1);
-	assert_int_equal(calls_with(&x->fake, "readlink"), 1);
-	assert_int_equal(calls_with(&other[1], "readlink"), 1);
-	/* pg2's pg_wal links elsewhere */
-	hp_fake_expect(&x->fake, "readlink", 0, "other\n", "");
+	assert_int_equal(calls_with(&other[0], "blkid"), 1);
+	assert_int_equal(calls_with(&x->fake, "blkid"), 1);
+	assert_int_equal(calls_with(&other[1], "blkid"), 1);
+	/* asked again: the same read serves while the run changed nothing */
+	assert_int_equal(hp_wal_move_rolling(&x->run, &rest, &x->err), 0);
+	assert_int_equal(calls_with(&x->fake, "blkid"), 1);
+	/* pg2's pg_wal links elsewhere (read again after a change) */
+	hp_run_record(&x->run, "pg2", HP_STEP_CHANGED, "x", NULL, NULL, 0);
+	hp_fake_expect(&x->fake, "blkid", 0,
+		       "B\nR 0\nK 7:7\nW 7:7\nN 1\nL /elsewhere\n", "");
 	assert_int_equal(hp_wal_move_rolling(&x->run, &rest, &x->err),
 			 HP_EVERIFY);
 	assert_non_null(strstr(x->err.msg, "pg2: "));
@@ -704,10 +719,43 @@ static void test_move_rolling_asks_every_member(void **state)
 	fx_free(x);
 }
 
+/* What the facts say about a move: done, still to do (no link yet, or a
+ * copy left behind), or a link elsewhere. */
+static void test_move_needed_from_facts(void **state)
+{
+	static const struct {
+		const char *answer;
+		int r;
+		bool need;
+	} cases[] = {
+		{ MOVED, 0, false },
+		{ MOVED "O\n", 0, true },
+		{ "B\nR 0\nK 7:7\nW 7:7\nN 1\nD\n", 0, true },
+		{ "B\nR 0\nK 7:7\nW 7:7\nN 1\n", 0, true },
+		{ "B\nR 0\nK 7:7\nW 7:7\nN 1\nL /x\n", HP_EVERIFY, false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < HP_ARRAY_SIZE(cases); i++) {
+		struct fx *x = tx_new(false);
+		bool need = !cases[i].need;
+
+		hp_fake_expect(&x->fake, "blkid", 0, cases[i].answer, "");
+		assert_int_equal(hp_wal_move_needed(&x->run, "pg2", &need,
+						    &x->err),
+				 cases[i].r);
+		if (cases[i].r == 0)
+			assert_true(need == cases[i].need);
+		fx_free(x);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_move_rolling_asks_every_member),
+		cmocka_unit_test(test_move_needed_from_facts),
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_hostile),
 		cmocka_unit_test(test_decide),
