@@ -354,55 +354,27 @@ int hp_haproxy_converge(struct hp_run *run, struct hp_err *err)
 	return r;
 }
 
-struct backends_check {
-	struct hp_run *run;
-	const struct hp_host **ha;
-	struct hp_err *errs;
-	int *rs;
-};
-
-/* hp_fanout: one HAProxy's backends, on a REST client of its own. */
-static void backends_one(size_t i, void *arg)
+/* hp_hosts_at_once: one HAProxy's backends, on a REST client of its own
+ * (the caller's under a unit test's REST seam). */
+static int backends_one(struct hp_run *run, const struct hp_host *h,
+			void *arg, struct hp_err *err)
 {
-	struct backends_check *b = arg;
-	struct hp_rest rest;
+	struct hp_rest own;
+	int r;
 
-	hp_err_clear(&b->errs[i]);
-	if ((b->rs[i] = hp_run_rest_init(b->run, &rest, 3000, &b->errs[i])) <
-	    0)
-		return;
-	b->rs[i] = wait_backends(b->run, &rest, b->ha[i], &b->errs[i]);
-	hp_rest_release(&rest);
+	(void)arg;
+	if ((r = hp_run_rest_init(run, &own, 3000, err)) < 0)
+		return r;
+	r = wait_backends(run, &own, h, err);
+	hp_rest_release(&own);
+	return r;
 }
 
 /* Every HAProxy at once; the first failure in inventory order. */
 static int backends_check(struct hp_run *run, void *arg, struct hp_err *err)
 {
-	const struct hp_inventory *inv = run->inv;
-	struct backends_check b = { run, NULL, NULL, NULL };
-	size_t i, n = 0;
-	int r = 0;
-
 	(void)arg;
-	b.ha = xcalloc(inv->nr_hosts + 1, sizeof(const struct hp_host *));
-	b.errs = xcalloc(inv->nr_hosts + 1, sizeof(*b.errs));
-	b.rs = xcalloc(inv->nr_hosts + 1, sizeof(*b.rs));
-	for (i = 0; i < inv->nr_hosts; i++)
-		if (inv->hosts[i].roles & HP_ROLE_HAPROXY)
-			b.ha[n++] = &inv->hosts[i];
-	/* the REST seam of a unit test is not made for threads */
-	if (run->rest_ops)
-		for (i = 0; i < n; i++)
-			backends_one(i, &b);
-	else
-		hp_fanout(n, backends_one, &b);
-	for (i = 0; i < n && r == 0; i++)
-		if ((r = b.rs[i]) < 0)
-			*err = b.errs[i];
-	free(b.ha);
-	free(b.errs);
-	free(b.rs);
-	return r;
+	return hp_hosts_at_once(run, HP_ROLE_HAPROXY, backends_one, NULL, err);
 }
 
 int hp_haproxy_verify(struct hp_run *run, struct hp_err *err)

@@ -363,71 +363,37 @@ static int soak(struct hp_run *run, struct hp_rest *rest, const char *leader,
 
 /* Whether any patroni member of the inventory waits for a restart (left
  * by an interrupted run). */
-struct pending_ask {
-	struct hp_run *run;
-	const struct hp_host **m; /* the members */
-	bool *pending;
-	struct hp_err *errs;
-	int *rs;
-};
-
-/* hp_fanout: one member's GET /patroni, on a REST client of its own. */
-static void pending_one(size_t i, void *arg)
+/* hp_hosts_at_once: 1 when the member has a restart pending. On a REST
+ * client of its own (under a unit test's REST seam, where the calls run
+ * one after the other, the caller's). */
+static int pending_one(struct hp_run *run, const struct hp_host *h, void *arg,
+		       struct hp_err *err)
 {
-	struct pending_ask *a = arg;
-	struct hp_rest rest;
+	struct hp_rest own, *rest = arg;
+	bool pending = false;
+	int r;
 
-	hp_err_clear(&a->errs[i]);
-	if ((a->rs[i] = hp_run_rest_init(a->run, &rest, 3000, &a->errs[i])) <
-	    0)
-		return;
-	a->rs[i] = hp_member_pending(a->run, &rest, a->m[i]->name,
-				     &a->pending[i], &a->errs[i]);
-	hp_rest_release(&rest);
+	if (!run->rest_ops) {
+		if ((r = hp_run_rest_init(run, &own, 3000, err)) < 0)
+			return r;
+		rest = &own;
+	}
+	r = hp_member_pending(run, rest, h->name, &pending, err);
+	if (rest == &own)
+		hp_rest_release(&own);
+	return r < 0 ? r : pending;
 }
 
-/*
- * Whether a member has a restart pending: every member asked at once (one
- * after the other on rest under a unit test's REST seam). The answer is the
- * first member, in inventory order, that failed to say or has one pending.
- */
+/* Whether a member has a restart pending: every member asked at once. The
+ * answer is the first member, in inventory order, that failed to say or
+ * has one pending. */
 static int any_pending(struct hp_run *run, struct hp_rest *rest, bool *out,
 		       struct hp_err *err)
 {
-	const struct hp_inventory *inv = run->inv;
-	struct pending_ask a = { run, NULL, NULL, NULL, NULL };
-	size_t i, n = 0;
-	int r = 0;
+	int r = hp_hosts_at_once(run, HP_ROLE_PATRONI, pending_one, rest, err);
 
-	*out = false;
-	a.m = xcalloc(inv->nr_hosts + 1, sizeof(const struct hp_host *));
-	a.pending = xcalloc(inv->nr_hosts + 1, sizeof(*a.pending));
-	a.errs = xcalloc(inv->nr_hosts + 1, sizeof(*a.errs));
-	a.rs = xcalloc(inv->nr_hosts + 1, sizeof(*a.rs));
-	for (i = 0; i < inv->nr_hosts; i++)
-		if (inv->hosts[i].roles & HP_ROLE_PATRONI)
-			a.m[n++] = &inv->hosts[i];
-	if (run->rest_ops) {
-		for (i = 0; i < n; i++) {
-			a.rs[i] = hp_member_pending(run, rest, a.m[i]->name,
-						    &a.pending[i], &a.errs[i]);
-			if (a.rs[i] < 0 || a.pending[i])
-				break;
-		}
-	} else {
-		hp_fanout(n, pending_one, &a);
-	}
-	for (i = 0; i < n && r == 0 && !*out; i++) {
-		if ((r = a.rs[i]) < 0)
-			*err = a.errs[i];
-		else
-			*out = a.pending[i];
-	}
-	free(a.m);
-	free(a.pending);
-	free(a.errs);
-	free(a.rs);
-	return r;
+	*out = r > 0;
+	return r < 0 ? r : 0;
 }
 
 /*

@@ -676,46 +676,18 @@ static int pg_client(struct hp_run *run, const struct hp_host *ha,
 }
 
 struct client_check {
-	struct hp_run *run;
 	const struct hp_secret_role *role;
 	const char *secret, *rootcert;
-	const struct hp_host **ha; /* the HAProxy hosts */
-	struct hp_err *errs;
-	int *rs;
 };
 
-/* hp_fanout: every HAProxy host at once (libpq is thread-safe). */
-static void pg_client_one(size_t i, void *arg)
+/* hp_hosts_at_once: a login through one HAProxy (libpq is
+ * thread-safe). */
+static int pg_client_one(struct hp_run *run, const struct hp_host *h,
+			 void *arg, struct hp_err *err)
 {
-	struct client_check *c = arg;
+	const struct client_check *c = arg;
 
-	hp_err_clear(&c->errs[i]);
-	c->rs[i] = pg_client(c->run, c->ha[i], c->role, c->secret,
-			     c->rootcert, &c->errs[i]);
-}
-
-/* A login through each HAProxy at once; the first failure in inventory
- * order. */
-static int pg_clients_each(struct client_check *c, struct hp_err *err)
-{
-	const struct hp_inventory *inv = c->run->inv;
-	size_t i, n = 0;
-	int r = 0;
-
-	c->ha = xcalloc(inv->nr_hosts + 1, sizeof(const struct hp_host *));
-	c->errs = xcalloc(inv->nr_hosts + 1, sizeof(*c->errs));
-	c->rs = xcalloc(inv->nr_hosts + 1, sizeof(*c->rs));
-	for (i = 0; i < inv->nr_hosts; i++)
-		if (inv->hosts[i].roles & HP_ROLE_HAPROXY)
-			c->ha[n++] = &inv->hosts[i];
-	hp_fanout(n, pg_client_one, c);
-	for (i = 0; i < n && r == 0; i++)
-		if ((r = c->rs[i]) < 0)
-			*err = c->errs[i];
-	free(c->ha);
-	free(c->errs);
-	free(c->rs);
-	return r;
+	return pg_client(run, h, c->role, c->secret, c->rootcert, err);
 }
 
 static int pg_clients(struct hp_run *run, struct hp_err *err)
@@ -736,10 +708,10 @@ static int pg_clients(struct hp_run *run, struct hp_err *err)
 	}
 	r = ca_file(dir, sizeof(dir), &path, run->rest_tls->ca_pem, err);
 	if (r == 0) {
-		struct client_check c = { run, role, secret, path, NULL, NULL,
-					  NULL };
+		struct client_check c = { role, secret, path };
 
-		r = pg_clients_each(&c, err);
+		r = hp_hosts_at_once(run, HP_ROLE_HAPROXY, pg_client_one, &c,
+				     err);
 	}
 	if (path)
 		unlink(path);

@@ -121,3 +121,54 @@ void hp_fanout(size_t n, void (*fn)(size_t i, void *arg), void *arg)
 	free(tid);
 	free(started);
 }
+
+struct at_once {
+	struct hp_run *run;
+	const struct hp_host **h;
+	hp_host_check_fn fn;
+	void *arg;
+	struct hp_err *errs;
+	int *rs;
+};
+
+static void at_once_one(size_t i, void *p)
+{
+	struct at_once *a = p;
+
+	hp_err_clear(&a->errs[i]);
+	a->rs[i] = a->fn(a->run, a->h[i], a->arg, &a->errs[i]);
+}
+
+int hp_hosts_at_once(struct hp_run *run, unsigned role, hp_host_check_fn fn,
+		     void *arg, struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	struct at_once a = { run, NULL, fn, arg, NULL, NULL };
+	size_t i, n = 0;
+	int r = 0;
+
+	a.h = xcalloc(inv->nr_hosts + 1, sizeof(const struct hp_host *));
+	a.errs = xcalloc(inv->nr_hosts + 1, sizeof(*a.errs));
+	a.rs = xcalloc(inv->nr_hosts + 1, sizeof(*a.rs));
+	for (i = 0; i < inv->nr_hosts; i++)
+		if (!role || (inv->hosts[i].roles & role))
+			a.h[n++] = &inv->hosts[i];
+	if (run->rest_ops) {
+		/* a unit test's REST seam: one after the other, up to the
+		 * first that says something */
+		for (i = 0; i < n; i++) {
+			at_once_one(i, &a);
+			if (a.rs[i] != 0)
+				break;
+		}
+	} else {
+		hp_fanout(n, at_once_one, &a);
+	}
+	for (i = 0; i < n && r == 0; i++)
+		if ((r = a.rs[i]) < 0)
+			*err = a.errs[i];
+	free(a.h);
+	free(a.errs);
+	free(a.rs);
+	return r;
+}

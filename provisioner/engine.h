@@ -236,6 +236,18 @@ int hp_checks_run(struct hp_run *run, const struct hp_check *c, size_t n,
  * not touch the hosts' sessions. */
 void hp_fanout(size_t n, void (*fn)(size_t i, void *arg), void *arg);
 
+/*
+ * fn for every host with role (0: all) at once, each on a thread of its
+ * own (one after the other, up to the first non-zero, under a unit test's
+ * REST seam). fn returns 0, a positive answer, or an HP_E* code with its err
+ * set; it makes its own REST clients and never touches a host's session.
+ * Returns the first non-zero in inventory order (an error's err copied).
+ */
+typedef int (*hp_host_check_fn)(struct hp_run *run, const struct hp_host *h,
+				void *arg, struct hp_err *err);
+int hp_hosts_at_once(struct hp_run *run, unsigned role, hp_host_check_fn fn,
+		     void *arg, struct hp_err *err);
+
 /* ---- the desired-state source ------------------------------------------- */
 
 /* The rollback point the run restores, or NULL: the inventory. */

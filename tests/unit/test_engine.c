@@ -886,6 +886,53 @@ static void test_fanout(void **state)
 	assert_int_equal(seen[0], 1);
 }
 
+/* hp_hosts_at_once: every host at once; the first non-zero in inventory
+ * order is the answer, whatever finished first. */
+struct hao {
+	int here[3];
+	int answer[3]; /* what each host's fn returns */
+	int calls;
+};
+
+static int hao_fn(struct hp_run *run, const struct hp_host *h, void *arg,
+		  struct hp_err *err)
+{
+	struct hao *a = arg;
+	size_t i = (size_t)(h - run->inv->hosts);
+
+	__atomic_fetch_add(&a->calls, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&a->here[i], 1, __ATOMIC_SEQ_CST);
+	/* a waits for c: they pass only when run at once */
+	if (i == 0 && !wait_flag(&a->here[2]))
+		return hp_err_set(err, HP_ETIMEOUT, "c never ran");
+	if (a->answer[i] < 0)
+		return hp_err_set(err, a->answer[i], "%s broke", h->name);
+	return a->answer[i];
+}
+
+static void test_hosts_at_once(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hao a = { { 0 }, { 0, 0, 0 }, 0 };
+
+	(void)state;
+	assert_int_equal(hp_hosts_at_once(&x->run, 0, hao_fn, &a, &x->err), 0);
+	assert_int_equal(a.calls, 3);
+	/* c and b fail: b's failure is the answer (inventory order) */
+	memset(&a, 0, sizeof(a));
+	a.answer[1] = HP_EREMOTE;
+	a.answer[2] = HP_EVERIFY;
+	assert_int_equal(hp_hosts_at_once(&x->run, 0, hao_fn, &a, &x->err),
+			 HP_EREMOTE);
+	assert_string_equal(x->err.msg, "b broke");
+	/* a positive answer before a failure in inventory order wins */
+	memset(&a, 0, sizeof(a));
+	a.answer[1] = 1;
+	a.answer[2] = HP_EVERIFY;
+	assert_int_equal(hp_hosts_at_once(&x->run, 0, hao_fn, &a, &x->err), 1);
+	fx_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -916,6 +963,7 @@ int main(void)
 		cmocka_unit_test(test_checks_at_once),
 		cmocka_unit_test(test_checks_first_failure),
 		cmocka_unit_test(test_fanout),
+		cmocka_unit_test(test_hosts_at_once),
 	};
 
 	hp_log_set_level(HP_LOG_ERROR);
