@@ -370,11 +370,15 @@ static int backends_one(struct hp_run *run, const struct hp_host *h,
 	return r;
 }
 
-/* Every HAProxy at once; the first failure in inventory order. */
+int hp_haproxy_backends_ok(struct hp_run *run, struct hp_err *err)
+{
+	return hp_hosts_at_once(run, HP_ROLE_HAPROXY, backends_one, NULL, err);
+}
+
 static int backends_check(struct hp_run *run, void *arg, struct hp_err *err)
 {
 	(void)arg;
-	return hp_hosts_at_once(run, HP_ROLE_HAPROXY, backends_one, NULL, err);
+	return hp_haproxy_backends_ok(run, err);
 }
 
 int hp_haproxy_verify(struct hp_run *run, struct hp_err *err)

@@ -762,6 +762,46 @@ int hp_secrets_verify(struct hp_run *run, struct hp_err *err);
 int hp_tuning_converge(struct hp_run *run, struct hp_err *err);
 int hp_tuning_verify(struct hp_run *run, struct hp_err *err);
 
+/* ---- HAProxy's runtime API and the switchover (phases/haproxy_runtime.c,
+ * phases/switchover.c) --------------------------------------------------- */
+
+/* A backend or server name haprov sends to the runtime API:
+ * [A-Za-z0-9._-]{1,63}. */
+bool hp_haproxy_name_ok(const char *s);
+/* "set server BACKEND/SERVER WHAT\n" appended to out; what: one of "state
+ * ready", "state drain", "state maint", "health up", "health down".
+ * HP_EINVALID for anything else or a bad name. */
+int hp_haproxy_server_cmd(struct hp_buf *out, const char *backend,
+			  const char *server, const char *what,
+			  struct hp_err *err);
+/* HAProxy's answer (remote text) to nr_cmds "set server" commands: one
+ * empty line each; any text is its error, quoted printable (HP_EREMOTE). */
+int hp_haproxy_answer_check(const char *ans, size_t len, size_t nr_cmds,
+			    struct hp_err *err);
+/* cmds (lines) as the one line sent: "; " between the commands. */
+void hp_haproxy_one_line(struct hp_buf *out, const char *cmds);
+/* Send cmds (lines from hp_haproxy_server_cmd) to h's HAProxy; on every
+ * HAProxy host at once (the first failure in inventory order). */
+int hp_haproxy_runtime(struct hp_hostrun *h, const char *cmds,
+		       struct hp_err *err);
+int hp_haproxy_runtime_all(struct hp_run *run, const char *cmds,
+			   struct hp_err *err);
+/* Every HAProxy host's primary backend routes to the Patroni leader and
+ * its replicas backend to the replicas (waited for, within
+ * validation.timeout_s); all hosts at once, the first failure in inventory
+ * order. */
+int hp_haproxy_backends_ok(struct hp_run *run, struct hp_err *err);
+/*
+ * Switch over from leader to candidate (phases/switchover.c has the
+ * steps): the leader drained in HAProxy, POST /switchover, the HAProxys
+ * told the moment the candidate serves as primary, then verified (the
+ * former leader streams from the candidate). A busy answer is waited out. *gap_ms (may be NULL): from the drain to the
+ * HAProxys routing to the new leader, -1 when it did not get there.
+ */
+int hp_switchover_run(struct hp_run *run, struct hp_rest *rest,
+		      const char *leader, const char *candidate,
+		      int64_t *gap_ms, struct hp_err *err);
+
 /* ---- TLS verification (phases/tls_verify.c) ------------------------------ */
 
 /*

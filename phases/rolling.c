@@ -132,54 +132,39 @@ static int restart_member(struct hp_run *run, struct hp_rest *rest,
 
 /*
  * Switch over from leader to candidate, once the cluster is stable and
- * led by leader; verified: the candidate leads, the former leader streams
- * from it. A busy answer is waited out as in restart_member; a cluster
- * that meanwhile is led by the candidate is done.
+ * led by leader (hp_switchover_run: the leader drained in HAProxy first,
+ * the HAProxys told at once); verified: the candidate leads, the former
+ * leader streams from it, the backends follow. A cluster that meanwhile is
+ * led by the candidate is done.
  */
 static int switchover(struct hp_run *run, struct hp_rest *rest,
 		      const char *leader, const char *candidate,
 		      struct hp_err *err)
 {
-	int timeout_ms = run->inv->validation.timeout_s * 1000;
-	int64_t t = hp_now_ms(), end = t + timeout_ms;
-	struct hp_rest_resp resp;
-	json_t *body = json_pack("{s:s, s:s}", "leader", leader, "candidate",
-				 candidate);
-	char *what = xasprintf("%s -> %s", leader, candidate), *now = NULL;
+	int64_t t = hp_now_ms(), gap = -1;
+	char *what = NULL, *now = NULL;
 	int r;
 
-	hp_rest_resp_init(&resp);
-	for (;;) {
-		free(now);
-		now = NULL;
-		if ((r = hp_staged_wait_stable(run, rest, &now, err)) < 0)
-			break;
-		if (!strcmp(now, candidate))
-			break; /* a busy answer was the switchover itself */
-		if (strcmp(now, leader) != 0) {
+	if ((r = hp_staged_wait_stable(run, rest, &now, err)) == 0 &&
+	    strcmp(now, candidate) != 0) {
+		if (strcmp(now, leader) != 0)
 			r = hp_err_set(err, HP_EVERIFY,
 				       "the leader changed from %s to %s "
 				       "before the switchover; stopping here "
 				       "(run apply again to finish it)",
 				       leader, now);
-			break;
-		}
-		r = hp_member_write(run, rest, "POST", leader, "/switchover",
-				    body, timeout_ms, &resp, err);
-		if (r == 0 || !hp_member_busy(&resp) || hp_now_ms() >= end)
-			break;
-		if ((r = busy_pause(leader, err)) < 0)
-			break;
+		else
+			r = hp_switchover_run(run, rest, leader, candidate,
+					      &gap, err);
 	}
-	if (r == 0)
-		r = hp_patroni_wait_healthy(run, rest, candidate, timeout_ms,
-					    err);
+	what = gap >= 0 ? xasprintf("%s -> %s (HAProxy on the new leader "
+				    "%.1f s after the drain)",
+				    leader, candidate, (double)gap / 1000)
+			: xasprintf("%s -> %s", leader, candidate);
 	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
 		      "switchover", r < 0 ? err->msg : what, NULL, t);
 	free(now);
 	free(what);
-	hp_rest_resp_release(&resp);
-	json_decref(body);
 	return r;
 }
 

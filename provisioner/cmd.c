@@ -65,6 +65,17 @@ const struct hp_cmd hp_commands[] = {
 	  { { "accept-new-host-keys", NULL,
 	      "add unknown host keys to known_hosts" },
 	    { "ca", NULL, "rotate the cluster CA instead of passwords" } } },
+	{ "switchover", hp_cmd_switchover, "INVENTORY [--to MEMBER]", 1, 1,
+	  HP_CMD_NEED_INVENTORY,
+	  "switch the Patroni leader over to MEMBER (default: the first "
+	  "other member of the inventory), the write gap kept short: the "
+	  "leader drained in HAProxy first, HAProxy told the moment the new "
+	  "leader serves; refused unless the cluster is stable and MEMBER "
+	  "streams; verified (the former leader streams from the new one, "
+	  "the backends follow)",
+	  { { "to", "MEMBER", "the member to lead next" },
+	    { "accept-new-host-keys", NULL,
+	      "add unknown host keys to known_hosts" } } },
 	{ "status", hp_cmd_status, "INVENTORY [--json]", 1, 1,
 	  HP_CMD_NEED_INVENTORY,
 	  "one screen from the REST APIs: etcd, Patroni members, HAProxy "

@@ -92,5 +92,11 @@ int hp_cmd_status(struct hp_cmd_ctx *ctx);
 int hp_cmd_history(struct hp_cmd_ctx *ctx);
 int hp_cmd_rollback(struct hp_cmd_ctx *ctx);
 int hp_cmd_rotate(struct hp_cmd_ctx *ctx);
+int hp_cmd_switchover(struct hp_cmd_ctx *ctx);
+/* The switchover's candidate: to (must be a patroni host of inv other than
+ * leader), or the first patroni host in inventory order that is not the
+ * leader. HP_EINVALID with the reason. */
+int hp_switchover_pick(const struct hp_inventory *inv, const char *leader,
+		       const char *to, const char **out, struct hp_err *err);
 
 #endif

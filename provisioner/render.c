@@ -522,6 +522,7 @@ static int haproxy_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	hp_render_set_str(c, "stats_bind", s);
 	free(s);
 	hp_render_set_str(c, "stats_user", HP_HAPROXY_STATS_USER);
+	hp_render_set_str(c, "admin_socket", HP_HAPROXY_ADMIN_SOCKET);
 	hp_render_set_str(c, "env_file", HAPROXY_ENV_PATH);
 	hp_render_set_int(c, "primary_port", h->primary_port);
 	hp_render_set_int(c, "replica_port", h->replica_port);

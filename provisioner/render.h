@@ -50,6 +50,8 @@
 /* The HAProxy stats page's basic-auth user, and the secret holding its
  * password. */
 #define HP_HAPROXY_STATS_USER "haprov"
+/* HAProxy's admin socket (the runtime API): 0600, root's, on each host. */
+#define HP_HAPROXY_ADMIN_SOCKET "/run/haproxy/haprov-admin.sock"
 #define HP_HAPROXY_STATS_SECRET "haproxy_stats"
 
 /*

@@ -267,6 +267,10 @@ static inline int sim_call(void *ctx, const struct hp_rest *r,
 			s->nr_transit_answers++;
 	} else if (!strcmp(method, "GET") && !strcmp(path, "/config")) {
 		out = json_dumps(s->config, JSON_COMPACT);
+	} else if (!strcmp(method, "GET") && !strcmp(path, "/primary")) {
+		/* what HAProxy's check asks: 200 on the leader only */
+		status = m == s->leader ? 200 : 503;
+		out = xstrdup("{}");
 	} else {
 		if (sim_write(s, m, method, path, body, &status, &out) < 0) {
 			s->nr_bad++;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "fake_patroni.h"
+#include "fake_transport.h"
 #include "phases.h"
 #include "staged_fixture.h"
 
@@ -24,12 +25,14 @@ struct fx {
 	struct hp_rest rest;
 	struct hp_err err;
 	struct sim s;
+	struct hp_fake fake[3]; /* HAProxy's runtime API around a switchover */
 };
 
 static struct fx *fx_new(void)
 {
 	struct fx *x = xcalloc(1, sizeof(*x));
 	struct hp_run_opts o;
+	size_t i;
 
 	memset(&o, 0, sizeof(o));
 	assert_int_equal(hp_inventory_load_string(&x->inv, inv_yaml,
@@ -37,6 +40,14 @@ static struct fx *fx_new(void)
 						  "/tmp/t.yml", &x->diags),
 			 0);
 	hp_run_init(&x->run, x->inv, &o);
+	for (i = 0; i < 3; i++) {
+		hp_fake_init(&x->fake[i]);
+		x->fake[i].strict = true;
+		hp_fake_transport(&x->fake[i], &x->run.hosts[i].tr,
+				  x->inv->hosts[i].name);
+		hp_fake_expect(&x->fake[i], "IO::Socket::UNIX", 0, "\n\n\n",
+			       "");
+	}
 	sim_init(&x->s, "{\"ttl\": 30}");
 	x->run.rest_ops = &sim_ops;
 	x->run.rest_ctx = &x->s;
@@ -50,10 +61,14 @@ static struct fx *fx_new(void)
 
 static void fx_free(struct fx *x)
 {
+	size_t i;
+
 	hp_rest_release(&x->rest);
 	free(x->run.restapi_user);
 	free(x->run.restapi_password);
 	hp_run_release(&x->run);
+	for (i = 0; i < 3; i++)
+		hp_fake_release(&x->fake[i]);
 	assert_int_equal(x->s.nr_bad, 0);
 	sim_release(&x->s);
 	hp_inventory_free(x->inv);

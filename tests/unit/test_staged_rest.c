@@ -52,6 +52,10 @@ static struct fx *fx_new(bool plan, const struct hp_rest_ops *ops, void *ctx)
 		x->fake[i].strict = true;
 		hp_fake_transport(&x->fake[i], &x->run.hosts[i].tr,
 				  x->inv->hosts[i].name);
+		/* HAProxy's runtime API around a switchover: each command
+		 * answered with an empty line */
+		hp_fake_expect(&x->fake[i], "IO::Socket::UNIX", 0, "\n\n\n",
+			       "");
 	}
 	hp_fake_rest_init(&x->fr);
 	x->run.rest_ops = ops ? ops : &hp_fake_rest_ops;
@@ -109,6 +113,26 @@ static void sim_done(struct sim *s)
 static const char cfg100[] = "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
 			     "{\"max_connections\": \"100\"}}}";
 
+/* A host's calls but those to HAProxy's runtime API. */
+static size_t other_calls(const struct hp_fake *f)
+{
+	return f->nr_calls -
+	       hp_fake_count_calls(f, HP_FAKE_EXEC, "IO::Socket::UNIX");
+}
+
+/* The runtime commands every HAProxy got, in order, one string. */
+static char *runtime_log(const struct hp_fake *f)
+{
+	struct hp_buf b = HP_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < f->nr_calls; i++)
+		if (strstr(f->calls[i].what, "IO::Socket::UNIX") &&
+		    f->calls[i].data)
+			hp_buf_adds(&b, f->calls[i].data);
+	return hp_buf_detach(&b, NULL);
+}
+
 /* The psql call on host 0: exactly the one command, the SQL on stdin. */
 static void assert_psql_call(struct fx *x, const char *stdin_sql)
 {
@@ -118,12 +142,12 @@ static void assert_psql_call(struct fx *x, const char *stdin_sql)
 	assert_string_equal(x->fake[0].calls[i].what, psql_cmd);
 	assert_null(strstr(x->fake[0].calls[i].what, "max_connections"));
 	assert_string_equal(x->fake[0].calls[i].data, stdin_sql);
-	/* only one */
-	assert_int_equal(hp_fake_find_call(&x->fake[0], HP_FAKE_EXEC, NULL,
-					   (size_t)i + 1),
-			 -1);
-	assert_int_equal(x->fake[1].nr_calls + x->fake[2].nr_calls, 0);
+	/* only one, besides HAProxy's runtime API around a switchover */
+	assert_int_equal(other_calls(&x->fake[0]), 1);
+	assert_int_equal(other_calls(&x->fake[1]) + other_calls(&x->fake[2]),
+			 0);
 }
+
 
 static void run_change(struct sim *s, const char *want, long long running,
 		       const char *restart, const char *log)
@@ -162,6 +186,73 @@ static void test_grow_replicas_then_switchover(void **state)
 	assert_int_equal(s.leader, 1);
 	assert_false(s.pending[0] || s.pending[1] || s.pending[2]);
 	sim_done(&s);
+}
+
+/* The switchover's HAProxy path: the leader drained before the POST, the
+ * new leader's health up, the former leader's down and its drain off the
+ * moment the new one serves; on every HAProxy. */
+static void test_switchover_drains_first(void **state)
+{
+	static const char want[] = "set server primary/a state drain\n"
+				   "set server primary/b health up; "
+				   "set server primary/a health down; "
+				   "set server primary/a state ready\n";
+	struct sim s;
+	struct fx *x;
+	int64_t gap = -1;
+	size_t i;
+
+	(void)state;
+	sim_init(&s, cfg100);
+	x = fx_new(false, &sim_ops, &s);
+	assert_int_equal(hp_switchover_run(&x->run, &x->rest, "a", "b", &gap,
+					   &x->err),
+			 0);
+	assert_string_equal(s.log.buf, "switchover a>b;");
+	assert_int_equal(s.leader, 1);
+	assert_true(gap >= 0);
+	for (i = 0; i < 3; i++) {
+		char *log = runtime_log(&x->fake[i]);
+
+		assert_string_equal(log, want);
+		free(log);
+	}
+	fx_free(x);
+	sim_done(&s);
+}
+
+/* Patroni refuses the switchover: the drain is lifted again, nothing
+ * else sent; a candidate that is no other patroni host is refused before
+ * anything. */
+static void test_switchover_refused_undrains(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *log;
+
+	(void)state;
+	sim_init(&s, cfg100);
+	s.fail = "POST /switchover";
+	s.fail_status = 412;
+	x = fx_new(false, &sim_ops, &s);
+	assert_true(hp_switchover_run(&x->run, &x->rest, "a", "b", NULL,
+				      &x->err) < 0);
+	log = runtime_log(&x->fake[1]);
+	assert_string_equal(log, "set server primary/a state drain\n"
+				 "set server primary/a state ready\n");
+	free(log);
+	assert_int_equal(s.leader, 0);
+	fx_free(x);
+	x = fx_new(false, &sim_ops, &s);
+	assert_int_equal(hp_switchover_run(&x->run, &x->rest, "a", "a", NULL,
+					   &x->err),
+			 HP_EINVALID);
+	assert_int_equal(hp_switchover_run(&x->run, &x->rest, "a", "zz", NULL,
+					   &x->err),
+			 HP_EINVALID);
+	assert_int_equal(x->fake[0].nr_calls, 0);
+	fx_free(x);
+	sim_release(&s);
 }
 
 static void test_grow_restarts_former_leader_if_pending(void **state)
@@ -782,6 +873,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grow_replicas_then_switchover),
+		cmocka_unit_test(test_switchover_drains_first),
+		cmocka_unit_test(test_switchover_refused_undrains),
 		cmocka_unit_test(test_grow_restarts_former_leader_if_pending),
 		cmocka_unit_test(test_shrink_leader_first_no_switchover),
 		cmocka_unit_test(test_shrink_interrupted_still_leader_first),
