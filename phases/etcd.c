@@ -345,13 +345,14 @@ out_noinit:
 
 int hp_etcd_verify(struct hp_run *run, struct hp_err *err)
 {
-	/* at once (hp_checks_run) */
+	/* the TLS checks once the members answer: a member still starting
+	 * refuses every connection (hp_checks_then) */
 	struct hp_check c[2] = {
 		{ "verify etcd: health, members, leader", health_check, NULL,
 		  false },
 	};
 	size_t n = 1 + hp_tls_etcd_checks(run, c + 1);
-	int r = hp_checks_run(run, c, n, err);
+	int r = hp_checks_then(run, c, 1, n, err);
 
 	if (r < 0 && r != HP_EVERIFY)
 		err->code = r = HP_EVERIFY;

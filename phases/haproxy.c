@@ -383,7 +383,8 @@ static int backends_check(struct hp_run *run, void *arg, struct hp_err *err)
 
 int hp_haproxy_verify(struct hp_run *run, struct hp_err *err)
 {
-	/* at once (hp_checks_run) */
+	/* the stats page's check once the backends are right
+	 * (hp_checks_then): a reload may still be under way before */
 	struct hp_check c[2] = {
 		{ "verify haproxy: backends follow the leader", backends_check,
 		  NULL, false },
@@ -394,7 +395,7 @@ int hp_haproxy_verify(struct hp_run *run, struct hp_err *err)
 	if (!hp_inventory_count_role(run->inv, HP_ROLE_HAPROXY))
 		return 0;
 	n = 1 + hp_tls_haproxy_checks(run, c + 1);
-	if ((r = hp_checks_run(run, c, n, err)) < 0)
+	if ((r = hp_checks_then(run, c, 1, n, err)) < 0)
 		err->code = r = HP_EVERIFY;
 	return r;
 }

@@ -271,13 +271,14 @@ out:
 
 int hp_patroni_verify(struct hp_run *run, struct hp_err *err)
 {
-	/* at once (hp_checks_run) */
+	/* the TLS checks once there is a healthy cluster: right after a
+	 * bootstrap the members are still starting (hp_checks_then) */
 	struct hp_check c[2] = {
 		{ "verify patroni: leader, streaming, config", cluster_check,
 		  NULL, false },
 	};
 	size_t n = 1 + hp_tls_patroni_checks(run, c + 1);
-	int r = hp_checks_run(run, c, n, err);
+	int r = hp_checks_then(run, c, 1, n, err);
 
 	if (r < 0)
 		err->code = r = HP_EVERIFY;

@@ -86,6 +86,16 @@ int hp_checks_run(struct hp_run *run, const struct hp_check *c, size_t n,
 	return r;
 }
 
+int hp_checks_then(struct hp_run *run, const struct hp_check *c,
+		   size_t first, size_t n, struct hp_err *err)
+{
+	int r = hp_checks_run(run, c, first < n ? first : n, err);
+
+	if (r == 0 && first < n)
+		r = hp_checks_run(run, c + first, n - first, err);
+	return r;
+}
+
 struct fanout {
 	void (*fn)(size_t i, void *arg);
 	void *arg;

@@ -230,6 +230,11 @@ struct hp_check {
  */
 int hp_checks_run(struct hp_run *run, const struct hp_check *c, size_t n,
 		  struct hp_err *err);
+/* The first `first` checks at once, then, only when all of them passed,
+ * the rest at once: for checks that need what the first ones wait for (a
+ * service that answers at all). */
+int hp_checks_then(struct hp_run *run, const struct hp_check *c,
+		   size_t first, size_t n, struct hp_err *err);
 
 /* fn(i, arg) for every i below n at once, each on a thread of its own (on
  * this thread when one cannot be made); returns when all are done. fn must

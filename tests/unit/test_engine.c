@@ -866,6 +866,35 @@ static void test_checks_first_failure(void **state)
 	fx_free(x);
 }
 
+/* hp_checks_then: the rest only once the first ones passed. */
+static void test_checks_then(void **state)
+{
+	static char one[] = "one";
+	struct fx *x = fx_new(false);
+	struct chk k = { 0 };
+	struct hp_check pass_then[2] = {
+		{ "verify a", chk_a, &k, false },
+		{ "verify one", chk_fail, one, false },
+	};
+	struct hp_check fail_then[2] = {
+		{ "verify one", chk_fail, one, false },
+		{ "verify a", chk_a, &k, false },
+	};
+
+	(void)state;
+	assert_int_equal(hp_checks_then(&x->run, pass_then, 1, 2, &x->err),
+			 HP_EREMOTE);
+	assert_int_equal(k.calls, 1);
+	assert_int_equal(x->run.nr_results, 2);
+	k.calls = 0;
+	assert_int_equal(hp_checks_then(&x->run, fail_then, 1, 2, &x->err),
+			 HP_EREMOTE);
+	/* a never ran, and is not recorded */
+	assert_int_equal(k.calls, 0);
+	assert_int_equal(x->run.nr_results, 3);
+	fx_free(x);
+}
+
 static void fan_one(size_t i, void *arg)
 {
 	int *seen = arg;
@@ -962,6 +991,7 @@ int main(void)
 		cmocka_unit_test(test_hold_unhold),
 		cmocka_unit_test(test_checks_at_once),
 		cmocka_unit_test(test_checks_first_failure),
+		cmocka_unit_test(test_checks_then),
 		cmocka_unit_test(test_fanout),
 		cmocka_unit_test(test_hosts_at_once),
 	};
