@@ -138,10 +138,14 @@ int hp_cmd_switchover(struct hp_cmd_ctx *ctx)
 	/* never generates a secret: the cluster exists */
 	if ((r = hp_run_secrets_load(&sec, &run, true, &err)) < 0)
 		goto out;
+	/* the stats page's password (the backends check) is in the run's
+	 * secrets */
+	run.secrets = &sec.rs;
 	run.restapi_user = inv->secrets.restapi_user;
 	run.restapi_password = sec.val[HP_SECRET_RESTAPI];
 	r = switchover(&run, to, &err);
 	run.restapi_password = NULL;
+	run.secrets = NULL;
 out:
 	if (r < 0)
 		fprintf(stderr, "haprov: %s\n", err.msg);
