@@ -69,9 +69,9 @@ static bool primary_200(const struct hp_rest_resp *resp, void *arg,
 	return false;
 }
 
-/* POST /switchover, a busy answer waited out; *posted when accepted. */
+/* POST /switchover, a busy answer waited out; 0 when accepted. */
 static int post(struct hp_run *run, struct hp_rest *rest, const char *leader,
-		const char *candidate, bool *posted, struct hp_err *err)
+		const char *candidate, struct hp_err *err)
 {
 	int timeout_ms = run->inv->validation.timeout_s * 1000;
 	int64_t end = hp_now_ms() + timeout_ms;
@@ -81,17 +81,14 @@ static int post(struct hp_run *run, struct hp_rest *rest, const char *leader,
 	struct hp_err e2;
 	int r;
 
-	*posted = false;
 	hp_rest_resp_init(&resp);
 	for (;;) {
 		if ((r = tell(run, leader, candidate, 1, err)) < 0)
 			break;
 		r = hp_member_write(run, rest, "POST", leader, "/switchover",
 				    body, timeout_ms, &resp, err);
-		if (r == 0) {
-			*posted = true;
+		if (r == 0)
 			break;
-		}
 		/* not accepted: clients back on the leader while we wait */
 		if (tell(run, leader, candidate, 0, &e2) < 0)
 			hp_warn("%s", e2.msg);
@@ -117,7 +114,6 @@ int hp_switchover_run(struct hp_run *run, struct hp_rest *rest,
 	const struct hp_host *ch = hp_inventory_host(inv, candidate);
 	int timeout_ms = inv->validation.timeout_s * 1000;
 	int64_t t = hp_now_ms();
-	bool posted = false;
 	struct hp_err e2;
 	char *url;
 	int r;
@@ -129,7 +125,7 @@ int hp_switchover_run(struct hp_run *run, struct hp_rest *rest,
 				  "%s is not another patroni host of the "
 				  "inventory",
 				  candidate);
-	if ((r = post(run, rest, leader, candidate, &posted, err)) < 0)
+	if ((r = post(run, rest, leader, candidate, err)) < 0)
 		return r;
 	/* the new leader serves writes: what HAProxy's check asks */
 	url = hp_url(ch, inv->patroni.restapi_port, "/primary");
