@@ -245,8 +245,8 @@ static int service_host(struct hp_hostrun *h, void *arg)
 			       &h->err);
 }
 
-static bool primary_ok(const struct hp_rest_resp *resp, void *arg,
-		       struct hp_buf *why)
+bool hp_patroni_primary_ok(const struct hp_rest_resp *resp, void *arg,
+			   struct hp_buf *why)
 {
 	(void)arg;
 	if (resp->status == 200)
@@ -542,7 +542,8 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 			hp_rest_resp_init(&resp);
 			r = hp_rest_poll(&rest, "GET", url, NULL,
 					 inv->validation.timeout_s * 1000, 500,
-					 primary_ok, NULL, &resp, err);
+					 hp_patroni_primary_ok, NULL, &resp,
+					 err);
 			hp_run_record(run, first->host->name,
 				      r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
 				      "bootstrap: leader ready",

@@ -201,6 +201,10 @@ int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err);
 
 /* Wait until GET /cluster shows one leader (leader) and every member
  * running, and the leader's GET /patroni shows every replica streaming. */
+/* hp_rest_poll's test for GET /primary: 200, the member serves as the
+ * primary (what HAProxy's check asks). */
+bool hp_patroni_primary_ok(const struct hp_rest_resp *resp, void *arg,
+			   struct hp_buf *why);
 int hp_patroni_wait_healthy(struct hp_run *run, struct hp_rest *rest,
 			    const char *leader, int deadline_ms,
 			    struct hp_err *err);

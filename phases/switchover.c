@@ -59,16 +59,6 @@ static int tell(struct hp_run *run, const char *leader, const char *candidate,
 	return r;
 }
 
-static bool primary_200(const struct hp_rest_resp *resp, void *arg,
-			struct hp_buf *why)
-{
-	(void)arg;
-	if (resp->status == 200)
-		return true;
-	hp_buf_addf(why, "GET /primary answered %ld", resp->status);
-	return false;
-}
-
 /* POST /switchover, a busy answer waited out; 0 when accepted. */
 static int post(struct hp_run *run, struct hp_rest *rest, const char *leader,
 		const char *candidate, struct hp_err *err)
@@ -129,8 +119,8 @@ int hp_switchover_run(struct hp_run *run, struct hp_rest *rest,
 		return r;
 	/* the new leader serves writes: what HAProxy's check asks */
 	url = hp_url(ch, inv->patroni.restapi_port, "/primary");
-	r = hp_rest_poll(rest, "GET", url, NULL, timeout_ms, 50, primary_200,
-			 NULL, NULL, err);
+	r = hp_rest_poll(rest, "GET", url, NULL, timeout_ms, 50,
+			 hp_patroni_primary_ok, NULL, NULL, err);
 	free(url);
 	if (r == 0) {
 		r = tell(run, leader, candidate, 3, err);
