@@ -351,6 +351,10 @@ int hp_haproxy_converge(struct hp_run *run, struct hp_err *err)
 		return r;
 	r = hp_run_staged(run, HP_ROLE_HAPROXY, NULL, staged_host, &rest, err);
 	hp_rest_release(&rest);
+	/* a killed switchover can leave the leader drained: clients would
+	 * find no primary once it leads again */
+	if (r == 0)
+		r = hp_haproxy_lift_drains(run, err);
 	return r;
 }
 

@@ -161,3 +161,111 @@ int hp_haproxy_runtime_all(struct hp_run *run, const char *cmds,
 		return 0;
 	return hp_run_failure(run, "haproxy runtime API", err);
 }
+
+/* srv_admin_state's bit for a drain forced through the runtime API
+ * (HAProxy's SRV_ADMF_FDRAIN) */
+#define FDRAIN 0x08
+
+int hp_haproxy_drained(const char *ans, size_t len, struct hp_strlist *out,
+		       struct hp_err *err)
+{
+	size_t pos = 0, nr = 0;
+
+	/* "show servers state": a version line, a "# be_id be_name srv_id
+	 * srv_name srv_addr srv_op_state srv_admin_state ..." header, then a
+	 * line per server; only the primary backend's are asked for */
+	while (pos < len) {
+		const char *l = ans + pos, *nl = memchr(l, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - l) : len - pos;
+		char line[512], *f[8], *save = NULL, *tok;
+		size_t k = 0;
+
+		pos += n + 1;
+		if (++nr > 256)
+			return hp_err_set(err, HP_EREMOTE,
+					  "show servers state: more than 256 "
+					  "lines");
+		if (n >= sizeof(line))
+			return hp_err_set(err, HP_EREMOTE,
+					  "show servers state: a line of %zu "
+					  "bytes",
+					  n);
+		/* an empty line (l[0] is its newline), the header */
+		if (l[0] == '\n' || l[0] == '#')
+			continue;
+		memcpy(line, l, n);
+		line[n] = '\0';
+		for (tok = strtok_r(line, " ", &save); tok && k < 8;
+		     tok = strtok_r(NULL, " ", &save))
+			f[k++] = tok;
+		if (k == 1 && strspn(f[0], "0123456789") == strlen(f[0]))
+			continue; /* the format version */
+		if (k < 7 || strcmp(f[1], "primary") != 0 ||
+		    !hp_haproxy_name_ok(f[3]) ||
+		    strspn(f[6], "0123456789") != strlen(f[6]) ||
+		    strlen(f[6]) > 4) {
+			char *q = hp_printable_dup(l, n < 120 ? n : 120);
+
+			hp_err_set(err, HP_EREMOTE,
+				   "show servers state: unexpected line '%s'",
+				   q);
+			free(q);
+			return HP_EREMOTE;
+		}
+		if (strtol(f[6], NULL, 10) & FDRAIN)
+			hp_strlist_add(out, f[3]);
+	}
+	return 0;
+}
+
+/* hp_run_each: lift a drain that an interrupted switchover left on the
+ * host's HAProxy (plan: say so). */
+static int lift_host(struct hp_hostrun *h, void *arg)
+{
+	struct hp_buf cmd = HP_BUF_INIT, out = HP_BUF_INIT, fix = HP_BUF_INIT;
+	struct hp_strlist drained = { NULL, 0, 0 };
+	int64_t t = hp_now_ms();
+	size_t i;
+	int r;
+
+	(void)arg;
+	if (!h->tr.ops)
+		return hp_err_set(&h->err, HP_ECONNECT,
+				  "haproxy on %s: no session", h->host->name);
+	hp_buf_adds(&cmd, CLIENT);
+	hp_shell_quote(&cmd, HP_HAPROXY_ADMIN_SOCKET);
+	r = hp_host_sh_read(h, cmd.buf, "show servers state primary\n", 27, 10,
+			    &out, &h->err);
+	if (r == 0)
+		r = hp_haproxy_drained(out.buf, out.len, &drained, &h->err);
+	for (i = 0; r == 0 && i < drained.nr; i++)
+		r = hp_haproxy_server_cmd(&fix, "primary", drained.items[i],
+					  "state ready", &h->err);
+	if (r == 0 && drained.nr && !h->run->opts.plan)
+		r = hp_haproxy_runtime(h, fix.buf, &h->err);
+	if (r == 0 && drained.nr)
+		h->nr_changed++;
+	if (r == 0)
+		hp_run_record(h->run, h->host->name,
+			      drained.nr ? HP_STEP_CHANGED : HP_STEP_OK,
+			      "runtime: no drain left",
+			      drained.nr ? "a drain an interrupted switchover "
+					   "left is lifted"
+					 : NULL,
+			      NULL, t);
+	else
+		hp_err_prefix(&h->err, "haproxy on %s: runtime state",
+			      h->host->name);
+	hp_strlist_clear(&drained);
+	hp_buf_release(&cmd);
+	hp_buf_release(&out);
+	hp_buf_release(&fix);
+	return r;
+}
+
+int hp_haproxy_lift_drains(struct hp_run *run, struct hp_err *err)
+{
+	if (!hp_run_each(run, HP_ROLE_HAPROXY, lift_host, NULL))
+		return 0;
+	return hp_run_failure(run, "haproxy", err);
+}

@@ -790,6 +790,15 @@ int hp_haproxy_runtime(struct hp_hostrun *h, const char *cmds,
 		       struct hp_err *err);
 int hp_haproxy_runtime_all(struct hp_run *run, const char *cmds,
 			   struct hp_err *err);
+/* The servers of the primary backend whose drain was forced through the
+ * runtime API, from "show servers state primary"'s answer (remote text,
+ * checked; HP_EREMOTE for a line that is not one), added to out. */
+int hp_haproxy_drained(const char *ans, size_t len, struct hp_strlist *out,
+		       struct hp_err *err);
+/* On every HAProxy host: lift a drain in the primary backend that an
+ * interrupted switchover left (a step per host; plan: says so). Forced
+ * maintenance, an operator's, is left alone. */
+int hp_haproxy_lift_drains(struct hp_run *run, struct hp_err *err);
 /* Every HAProxy host's primary backend routes to the Patroni leader and
  * its replicas backend to the replicas (waited for, within
  * validation.timeout_s); all hosts at once, the first failure in inventory

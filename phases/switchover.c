@@ -29,6 +29,12 @@ static int cmds(struct hp_buf *out, const char *leader, const char *candidate,
 {
 	int r;
 
+	/* the candidate's drain lifted too: one left by a killed
+	 * switchover would leave the new leader without clients */
+	if (step == 1 &&
+	    (r = hp_haproxy_server_cmd(out, "primary", candidate,
+				       "state ready", err)) < 0)
+		return r;
 	if (step == 1)
 		return hp_haproxy_server_cmd(out, "primary", leader,
 					     "state drain", err);

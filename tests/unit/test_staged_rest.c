@@ -193,7 +193,8 @@ static void test_grow_replicas_then_switchover(void **state)
  * moment the new one serves; on every HAProxy. */
 static void test_switchover_drains_first(void **state)
 {
-	static const char want[] = "set server primary/a state drain\n"
+	static const char want[] = "set server primary/b state ready; "
+				   "set server primary/a state drain\n"
 				   "set server primary/b health up; "
 				   "set server primary/a health down; "
 				   "set server primary/a state ready\n";
@@ -238,7 +239,8 @@ static void test_switchover_refused_undrains(void **state)
 	assert_true(hp_switchover_run(&x->run, &x->rest, "a", "b", NULL,
 				      &x->err) < 0);
 	log = runtime_log(&x->fake[1]);
-	assert_string_equal(log, "set server primary/a state drain\n"
+	assert_string_equal(log, "set server primary/b state ready; "
+				 "set server primary/a state drain\n"
 				 "set server primary/a state ready\n");
 	free(log);
 	assert_int_equal(s.leader, 0);

@@ -137,6 +137,97 @@ static void test_runtime_on_stdin(void **state)
 	fx_free(x);
 }
 
+/* "show servers state primary": the servers whose drain was forced (bit
+ * 0x08 of srv_admin_state), never one in forced maintenance only. */
+static void test_drained(void **state)
+{
+	static const char ans[] =
+		"1\n"
+		"# be_id be_name srv_id srv_name srv_addr srv_op_state "
+		"srv_admin_state srv_uweight\n"
+		"2 primary 1 pg1 10.0.0.1 0 8 1 1 0 8 2 0 6 0 0 0 - 1 - 0\n"
+		"2 primary 2 pg2 10.0.0.2 2 0 1 1 0 8 2 4 6 0 0 0 - 3 - 0\n"
+		"2 primary 3 pg3 10.0.0.3 0 1 1 1 0 8 2 0 6 0 0 0 - 3 - 0\n"
+		"\n";
+	struct hp_strlist l = { NULL, 0, 0 };
+	struct hp_err err;
+
+	(void)state;
+	assert_int_equal(hp_haproxy_drained(ans, sizeof(ans) - 1, &l, &err),
+			 0);
+	assert_int_equal(l.nr, 1);
+	assert_string_equal(l.items[0], "pg1");
+	hp_strlist_clear(&l);
+	/* drain and maintenance together: the drain is haprov's */
+	assert_int_equal(hp_haproxy_drained("2 primary 1 pg1 x 0 9\n", 22, &l,
+					    &err),
+			 0);
+	assert_int_equal(l.nr, 1);
+	hp_strlist_clear(&l);
+	/* hostile answers: refused, nothing taken */
+	assert_int_equal(hp_haproxy_drained("2 primary 1 pg1;x y 0 8\n", 24,
+					    &l, &err),
+			 HP_EREMOTE);
+	assert_int_equal(hp_haproxy_drained("2 replicas 1 pg1 y 0 8\n", 23, &l,
+					    &err),
+			 HP_EREMOTE);
+	assert_int_equal(hp_haproxy_drained("2 primary 1 pg1 y 0 8x\n", 23, &l,
+					    &err),
+			 HP_EREMOTE);
+	assert_int_equal(hp_haproxy_drained("Unknown command\n", 16, &l, &err),
+			 HP_EREMOTE);
+	{
+		char big[700];
+
+		memset(big, 'a', sizeof(big));
+		assert_int_equal(hp_haproxy_drained(big, sizeof(big), &l, &err),
+				 HP_EREMOTE);
+	}
+	assert_int_equal(l.nr, 0);
+	assert_null(strchr(err.msg, '\n'));
+}
+
+/* The haproxy phase lifts a drain a killed switchover left, and only
+ * that; plan says so and sends nothing. */
+static void test_lift_drains(void **state)
+{
+	static const char shown[] =
+		"1\n# be_id be_name srv_id srv_name srv_addr srv_op_state "
+		"srv_admin_state\n"
+		"2 primary 1 pg1 10.0.0.1 0 8 1\n"
+		"2 primary 2 pg2 10.0.0.2 2 1 1\n";
+	int plan;
+
+	(void)state;
+	for (plan = 0; plan < 2; plan++) {
+		struct fx *x = fx_new(plan == 1);
+		long i;
+
+		x->run.hosts[0].selected = false;
+		x->run.hosts[2].selected = false;
+		hp_fake_expect(&x->fake, "IO::Socket::UNIX", 0, shown, "")
+			->times = 1;
+		hp_fake_expect(&x->fake, "IO::Socket::UNIX", 0, "\n", "");
+		assert_int_equal(hp_haproxy_lift_drains(&x->run, &x->err), 0);
+		assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED),
+				 1);
+		assert_string_equal(x->fake.calls[0].data,
+				    "show servers state primary\n");
+		i = hp_fake_find_call(&x->fake, HP_FAKE_EXEC,
+				      "IO::Socket::UNIX", 1);
+		if (plan) {
+			assert_true(i < 0);
+		} else {
+			assert_true(i >= 0);
+			/* pg1's drain; pg2's maintenance is an operator's */
+			assert_string_equal(x->fake.calls[i].data,
+					    "set server primary/pg1 state "
+					    "ready\n");
+		}
+		fx_free(x);
+	}
+}
+
 static void test_pick(void **state)
 {
 	struct fx *x = fx_new(false);
@@ -172,6 +263,8 @@ int main(void)
 		cmocka_unit_test(test_server_cmd),
 		cmocka_unit_test(test_answer_check),
 		cmocka_unit_test(test_runtime_on_stdin),
+		cmocka_unit_test(test_drained),
+		cmocka_unit_test(test_lift_drains),
 		cmocka_unit_test(test_pick),
 	};
 
