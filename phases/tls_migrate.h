@@ -23,11 +23,11 @@
  * http on its client port: a JSON object with a "health" member, healthy
  * or not (an https-only etcd answers a plain request with HTTP 400 and
  * text, which is not plaintext; nothing listening is not either). *who
- * (may be NULL) gets the first such member's name (borrowed from the
- * inventory). Never fails: an unreachable member is simply not plaintext.
+ * (may be NULL) gets the first such member's name in inventory order
+ * (borrowed from the inventory). Every member asked at once. Never fails:
+ * an unreachable member is simply not plaintext.
  */
-bool hp_tlsm_plain_etcd(struct hp_run *run, struct hp_rest *rest,
-			const char **who);
+bool hp_tlsm_plain_etcd(struct hp_run *run, const char **who);
 
 /*
  * The safety gate, before any phase changes anything: with tls off, or

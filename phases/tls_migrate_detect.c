@@ -16,156 +16,69 @@ static bool is_etcd_health(const struct hp_rest_resp *resp)
 	       json_object_get(resp->json, "health") != NULL;
 }
 
-bool hp_tlsm_plain_etcd(struct hp_run *run, struct hp_rest *rest,
-			const char **who)
+/* A Patroni member's GET /patroni over plain http: a JSON object with
+ * "state" (a migration that stopped after etcd went https only). */
+static bool is_patroni_status(const struct hp_rest_resp *resp)
 {
-	const struct hp_inventory *inv = run->inv;
-	struct hp_rest_resp resp;
-	struct hp_err err;
-	bool plain = false;
-	size_t i;
-
-	hp_rest_resp_init(&resp);
-	for (i = 0; i < inv->nr_hosts && !plain; i++) {
-		const struct hp_host *h = &inv->hosts[i];
-		char *url;
-
-		if (!(h->roles & HP_ROLE_ETCD))
-			continue;
-		url = hp_url_scheme("http", h, inv->etcd.client_port,
-				    "/health");
-		hp_err_clear(&err);
-		if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
-		    is_etcd_health(&resp)) {
-			plain = true;
-			if (who)
-				*who = h->name;
-		}
-		free(url);
-	}
-	hp_rest_resp_release(&resp);
-	return plain;
+	return json_is_object(resp->json) &&
+	       json_object_get(resp->json, "state") != NULL;
 }
 
-/* A Patroni member whose REST API answers GET /patroni over plain http:
- * a migration that stopped after etcd went https only. */
-static bool plain_patroni(struct hp_run *run, struct hp_rest *rest,
-			  const char **who)
+/* hp_hosts_at_once: the host's 1-based inventory index when it answers
+ * plain http (arg: the etcd flag), else 0; never an error. On a REST
+ * client of its own (under a unit test's REST seam, where the calls run
+ * one after the other, a fresh one all the same). */
+static int plain_one(struct hp_run *run, const struct hp_host *h, void *arg,
+		     struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	struct hp_rest_resp resp;
-	bool plain = false;
-	size_t i;
-
-	hp_rest_resp_init(&resp);
-	for (i = 0; i < inv->nr_hosts && !plain; i++) {
-		const struct hp_host *h = &inv->hosts[i];
-		struct hp_err err;
-		char *url;
-
-		if (!(h->roles & HP_ROLE_PATRONI))
-			continue;
-		url = hp_url_scheme("http", h, inv->patroni.restapi_port,
-				  "/patroni");
-		if (hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
-		    json_is_object(resp.json) &&
-		    json_object_get(resp.json, "state")) {
-			plain = true;
-			*who = h->name;
-		}
-		free(url);
-	}
-	hp_rest_resp_release(&resp);
-	return plain;
-}
-
-/* One plain-http probe: an etcd member's /health or a Patroni member's
- * /patroni. */
-struct probe {
-	const struct hp_host *h;
-	bool etcd;
-	bool plain;
-};
-
-struct probes {
-	struct hp_run *run;
-	struct probe *p;
-};
-
-/* hp_fanout: one probe, on a REST client of its own. */
-static void probe_one(size_t i, void *arg)
-{
-	struct probes *ps = arg;
-	struct probe *p = &ps->p[i];
-	const struct hp_inventory *inv = ps->run->inv;
+	bool etcd = arg != NULL, plain = false;
 	struct hp_rest_resp resp;
 	struct hp_rest rest;
-	struct hp_err err;
+	struct hp_err e;
 	char *url;
 
-	if (hp_run_rest_init(ps->run, &rest, 2000, &err) < 0)
-		return;
+	(void)err;
+	if (hp_run_rest_init(run, &rest, 2000, &e) < 0)
+		return 0;
 	hp_rest_resp_init(&resp);
-	url = p->etcd ? hp_url_scheme("http", p->h, inv->etcd.client_port,
-				      "/health")
-		      : hp_url_scheme("http", p->h, inv->patroni.restapi_port,
-				      "/patroni");
-	if (hp_rest_call(&rest, "GET", url, NULL, &resp, &err) == 0)
-		p->plain = p->etcd ? is_etcd_health(&resp)
-				   : json_is_object(resp.json) &&
-					     json_object_get(resp.json,
-							     "state") != NULL;
+	url = etcd ? hp_url_scheme("http", h, inv->etcd.client_port, "/health")
+		   : hp_url_scheme("http", h, inv->patroni.restapi_port,
+				   "/patroni");
+	if (hp_rest_call(&rest, "GET", url, NULL, &resp, &e) == 0)
+		plain = etcd ? is_etcd_health(&resp) : is_patroni_status(&resp);
 	free(url);
 	hp_rest_resp_release(&resp);
 	hp_rest_release(&rest);
+	return plain ? (int)(h - inv->hosts) + 1 : 0;
 }
 
-/* Every member probed at once; the first plain one, etcd's first, in
- * inventory order. */
-static bool plain_any(struct hp_run *run, const char **who)
+bool hp_tlsm_plain_etcd(struct hp_run *run, const char **who)
 {
-	const struct hp_inventory *inv = run->inv;
-	struct probes ps = { run, xcalloc(2 * inv->nr_hosts + 1,
-					  sizeof(struct probe)) };
-	size_t i, n = 0;
-	bool plain = false;
+	struct hp_err e;
+	int i = hp_hosts_at_once(run, HP_ROLE_ETCD, plain_one, run, &e);
 
-	for (i = 0; i < inv->nr_hosts; i++)
-		if (inv->hosts[i].roles & HP_ROLE_ETCD)
-			ps.p[n++] = (struct probe){ &inv->hosts[i], true,
-						    false };
-	for (i = 0; i < inv->nr_hosts; i++)
-		if (inv->hosts[i].roles & HP_ROLE_PATRONI)
-			ps.p[n++] = (struct probe){ &inv->hosts[i], false,
-						    false };
-	hp_fanout(n, probe_one, &ps);
-	for (i = 0; i < n && !plain; i++)
-		if ((plain = ps.p[i].plain))
-			*who = ps.p[i].h->name;
-	free(ps.p);
-	return plain;
+	if (i > 0 && who)
+		*who = run->inv->hosts[i - 1].name;
+	return i > 0;
 }
 
 int hp_tlsm_gate(struct hp_run *run, bool migrate, bool *plain,
 		 struct hp_err *err)
 {
-	struct hp_rest rest;
 	const char *who = NULL;
+	struct hp_err e;
+	int i;
 
 	*plain = false;
 	if (!run->inv->tls.enabled)
 		return 0;
-	if (!run->rest_ops) {
-		*plain = plain_any(run, &who);
-	} else {
-		/* a unit test's REST seam: one after the other */
-		int r = hp_run_rest_init(run, &rest, 2000, err);
-
-		if (r < 0)
-			return r;
-		*plain = hp_tlsm_plain_etcd(run, &rest, &who) ||
-			 plain_patroni(run, &rest, &who);
-		hp_rest_release(&rest);
+	/* every member at once; etcd's answer first */
+	if (!(*plain = hp_tlsm_plain_etcd(run, &who)) &&
+	    (i = hp_hosts_at_once(run, HP_ROLE_PATRONI, plain_one, NULL,
+				  &e)) > 0) {
+		*plain = true;
+		who = run->inv->hosts[i - 1].name;
 	}
 	if (!*plain || migrate)
 		return 0;

@@ -122,6 +122,25 @@ static void https_only_cluster_passes(void **state)
 	fx_free(x);
 }
 
+/* etcd on https already, a Patroni member still on plain http (a
+ * migration stopped half-way): plaintext, and that member named. */
+static void plain_patroni_member_is_named(void **state)
+{
+	struct fx *x = fx_new(true);
+	bool plain = false;
+
+	(void)state;
+	hp_fake_rest_expect(&x->fr, "GET", ":2379/health", 400, https_400, 0);
+	hp_fake_rest_fail(&x->fr, "GET", "10.0.0.1:8008", HP_ECONNECT, 0);
+	hp_fake_rest_expect(&x->fr, "GET", "http://10.0.0.2:8008/patroni", 200,
+			    "{\"state\": \"running\"}", 0);
+	assert_int_equal(hp_tlsm_gate(&x->run, false, &plain, &x->err),
+			 HP_EVERIFY);
+	assert_true(plain);
+	assert_non_null(strstr(x->err.msg, "but b answers plain http"));
+	fx_free(x);
+}
+
 static void nothing_listening_is_not_plaintext(void **state)
 {
 	struct fx *x = fx_new(true);
@@ -301,6 +320,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test(unhealthy_plain_member_is_still_plaintext),
 		cmocka_unit_test(https_only_cluster_passes),
+		cmocka_unit_test(plain_patroni_member_is_named),
 		cmocka_unit_test(nothing_listening_is_not_plaintext),
 		cmocka_unit_test(non_etcd_json_is_not_plaintext),
 		cmocka_unit_test(patroni_still_plain_is_plaintext),
