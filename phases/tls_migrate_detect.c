@@ -24,21 +24,18 @@ static bool is_patroni_status(const struct hp_rest_resp *resp)
 	       json_object_get(resp->json, "state") != NULL;
 }
 
-/* hp_hosts_at_once: the host's 1-based inventory index when it answers
- * plain http (arg: the etcd flag), else 0; never an error. On a REST
- * client of its own (under a unit test's REST seam, where the calls run
- * one after the other, a fresh one all the same). */
-static int plain_one(struct hp_run *run, const struct hp_host *h, void *arg,
-		     struct hp_err *err)
+/* The host's 1-based inventory index when it answers plain http (etcd's
+ * GET /health, else Patroni's GET /patroni), else 0. On a REST client of
+ * its own. */
+static int plain_probe(struct hp_run *run, const struct hp_host *h, bool etcd)
 {
 	const struct hp_inventory *inv = run->inv;
-	bool etcd = arg != NULL, plain = false;
 	struct hp_rest_resp resp;
 	struct hp_rest rest;
 	struct hp_err e;
+	bool plain = false;
 	char *url;
 
-	(void)err;
 	if (hp_run_rest_init(run, &rest, 2000, &e) < 0)
 		return 0;
 	hp_rest_resp_init(&resp);
@@ -53,10 +50,28 @@ static int plain_one(struct hp_run *run, const struct hp_host *h, void *arg,
 	return plain ? (int)(h - inv->hosts) + 1 : 0;
 }
 
+/* hp_hosts_at_once: never an error, an unreachable member is not
+ * plaintext */
+static int plain_etcd_one(struct hp_run *run, const struct hp_host *h,
+			  void *arg, struct hp_err *err)
+{
+	(void)arg;
+	(void)err;
+	return plain_probe(run, h, true);
+}
+
+static int plain_patroni_one(struct hp_run *run, const struct hp_host *h,
+			     void *arg, struct hp_err *err)
+{
+	(void)arg;
+	(void)err;
+	return plain_probe(run, h, false);
+}
+
 bool hp_tlsm_plain_etcd(struct hp_run *run, const char **who)
 {
 	struct hp_err e;
-	int i = hp_hosts_at_once(run, HP_ROLE_ETCD, plain_one, run, &e);
+	int i = hp_hosts_at_once(run, HP_ROLE_ETCD, plain_etcd_one, NULL, &e);
 
 	if (i > 0 && who)
 		*who = run->inv->hosts[i - 1].name;
@@ -75,8 +90,8 @@ int hp_tlsm_gate(struct hp_run *run, bool migrate, bool *plain,
 		return 0;
 	/* every member at once; etcd's answer first */
 	if (!(*plain = hp_tlsm_plain_etcd(run, &who)) &&
-	    (i = hp_hosts_at_once(run, HP_ROLE_PATRONI, plain_one, NULL,
-				  &e)) > 0) {
+	    (i = hp_hosts_at_once(run, HP_ROLE_PATRONI, plain_patroni_one,
+				  NULL, &e)) > 0) {
 		*plain = true;
 		who = run->inv->hosts[i - 1].name;
 	}
