@@ -76,6 +76,11 @@ struct hp_etcd {
 
 /* Patroni's dynamic configuration, stored in the DCS (PATCH /config). */
 struct hp_dcs {
+	/* "default" or "fast": a named set of values for ttl, loop_wait,
+	 * retry_timeout and haproxy.check (inventory_preset.c) that fills
+	 * the keys the operator did not write; a written key wins. Not
+	 * Patroni's: it never reaches the DCS. */
+	char *preset;                     /* "default" */
 	int ttl;                          /* 30 */
 	int loop_wait;                    /* 10 */
 	int retry_timeout;                /* 10 */
@@ -207,6 +212,10 @@ struct hp_inventory {
 	char *path;       /* as given */
 	char *dir;        /* absolute directory of the file */
 	char *cluster;    /* cluster.name */
+	/* cluster.environment: "production" (default), "staging", "test" or
+	 * "lab"; always set after load. `haprov drill` runs without --yes
+	 * only on lab and test. */
+	char *environment;
 	char *state_dir;  /* default "<dir>/.haprov/<cluster>" */
 	struct hp_ssh ssh;
 	struct hp_host *hosts;
@@ -225,6 +234,14 @@ struct hp_inventory {
 	struct hp_backups {
 		int keep;
 	} backups;
+	/* drill: how `haprov drill` makes a whole host die at once and
+	 * brings it back, run on the machine running haprov (not on the
+	 * hosts): /bin/sh command templates with {host} and {address} (see
+	 * hp_drill_command). Both or neither; NULL when absent. */
+	struct hp_drill_conf {
+		char *crash_command; /* "virsh destroy {host}" */
+		char *boot_command;  /* "virsh start {host}" */
+	} drill;
 };
 
 /* One diagnostic: "file:line:col: key.path: message". */
@@ -289,5 +306,25 @@ const struct hp_host *hp_inventory_host(const struct hp_inventory *inv,
 					const char *name);
 size_t hp_inventory_count_role(const struct hp_inventory *inv, unsigned role);
 const char *hp_kvlist_get(const struct hp_kvlist *l, const char *key);
+
+/* ---- drill command templates (drill_template.c) ------------------------- */
+
+/*
+ * A drill command template is a /bin/sh command line holding the
+ * placeholders {host} (the inventory host name) and {address} (its
+ * address), each written bare: it is replaced by the value in single
+ * quotes (hp_shell_quote), so "virsh destroy {host}" becomes
+ * "virsh destroy 'db1'". Any other {...}, a lone { or }, an empty
+ * template and a control character (a line break, a tab, ...) make it a
+ * bad template.
+ *
+ * hp_drill_template_check: 0 when tmpl is a good template, else -1 with
+ * err saying why. hp_drill_command: tmpl expanded for host h, appended to
+ * out (which must have no max); 0, or -1 with err set and out untouched
+ * on a bad template (or a host without the name or address it needs).
+ */
+int hp_drill_template_check(const char *tmpl, struct hp_err *err);
+int hp_drill_command(const char *tmpl, const struct hp_host *h,
+		     struct hp_buf *out, struct hp_err *err);
 
 #endif

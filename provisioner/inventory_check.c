@@ -196,13 +196,14 @@ static void check_etcd(struct hp_inventory *inv, struct hp_inv_loader *ld)
  */
 static void check_timing(struct hp_inventory *inv, struct hp_inv_loader *ld)
 {
-	static const char *const keys[] = {"patroni.dcs.ttl",
-					   "patroni.dcs.loop_wait",
-					   "patroni.dcs.retry_timeout"};
+	static const char *const keys[] = {
+		"patroni.dcs.loop_wait", "patroni.dcs.retry_timeout",
+		"patroni.dcs.ttl", "patroni.dcs.preset"};
 	static const char *const at[] = {
 		"patroni.dcs.ttl", "patroni.dcs.retry_timeout",
 		"patroni.dcs.loop_wait", "patroni.dcs", "patroni"};
 	const struct hp_dcs *d = &inv->patroni.dcs;
+	struct hp_buf note = HP_BUF_INIT;
 	size_t i;
 	int sum;
 
@@ -212,13 +213,17 @@ static void check_timing(struct hp_inventory *inv, struct hp_inv_loader *ld)
 	sum = d->loop_wait + 2 * d->retry_timeout;
 	if (sum <= d->ttl)
 		return;
+	/* a preset filled some of the three: say which, or the numbers
+	 * look like nothing the operator wrote */
+	hp_inv_preset_note(ld, keys, 3, &note);
 	diag_at(ld, first_set(ld, at, HP_ARRAY_SIZE(at)), false, "patroni.dcs",
 		false,
 		"loop_wait (%d) + 2 * retry_timeout (%d) = %d exceeds ttl "
 		"(%d): Patroni requires loop_wait + 2*retry_timeout <= ttl; "
 		"it would accept this and then lose the leader key without "
-		"any fault",
-		d->loop_wait, d->retry_timeout, sum, d->ttl);
+		"any fault%s",
+		d->loop_wait, d->retry_timeout, sum, d->ttl, note.buf);
+	hp_buf_release(&note);
 }
 
 /* "pg1", "pg1 and pg2", "pg1, pg2 and pg3". */
@@ -753,4 +758,5 @@ void hp_inv_cross_check(struct hp_inventory *inv, struct hp_inv_loader *ld)
 	check_secrets(inv, ld);
 	check_extensions(inv, ld);
 	hp_inv_check_tls(inv, ld);
+	hp_inv_check_drill(inv, ld);
 }

@@ -25,10 +25,14 @@ static char *home_dir(void)
 	return xstrdup("/");
 }
 
+/* A key the file does not set takes its preset's value, if the preset
+ * (patroni.dcs.preset, defaulted first) has one, else def. */
 static void def_int(const struct hp_inv_loader *ld, const char *path, int *v,
 		    int def)
 {
-	if (!hp_inv_was_set(ld, path))
+	if (hp_inv_was_set(ld, path))
+		return;
+	if (!hp_inv_preset_value(ld->inv->patroni.dcs.preset, path, v))
 		*v = def;
 }
 
@@ -82,7 +86,8 @@ static void default_networks(struct hp_inventory *inv,
  * Every default in one place, after the walk and before the cross checks
  * (which then see the effective values). Derived defaults follow what
  * they derive from: sudo from the user, data_dir from pg_version, soak_s
- * from loop_wait.
+ * from loop_wait; and the preset comes first, so what derives from a key
+ * it fills sees its value.
  */
 void hp_inventory_apply_defaults(struct hp_inventory *inv,
 				 const struct hp_inv_loader *ld)
@@ -98,6 +103,9 @@ void hp_inventory_apply_defaults(struct hp_inventory *inv,
 	char *home = home_dir();
 	size_t i;
 
+	/* first: the preset fills integer keys below (def_int) */
+	def_str(&pat->dcs.preset, xstrdup("default"));
+	def_str(&inv->environment, xstrdup("production"));
 	def_str(&inv->state_dir,
 		xasprintf("%s/.haprov/%s",
 			  strcmp(inv->dir, "/") != 0 ? inv->dir : "", cl));

@@ -10,6 +10,8 @@
  *   inventory_syntax.c    value syntax (names, networks, paths, units)
  *   inventory_hba.c       pg_hba lines and allowed_networks
  *   inventory_defaults.c  every default
+ *   inventory_preset.c    patroni.dcs.preset: its table of values
+ *   inventory_drill.c     the drill section's checks
  *   inventory_check.c     checks across keys
  *   inventory_diag.c      diagnostics and marks
  *   inventory_index.c     a string index for the duplicate checks
@@ -285,6 +287,7 @@ bool hp_inv_valid_fraction(const char *s);
 bool hp_inv_valid_wal_size(const char *s);
 bool hp_inv_valid_wal_buffers(const char *s);
 bool hp_inv_valid_wal_compression(const char *s);
+bool hp_inv_valid_environment(const char *s);
 
 /* AF_INET or AF_INET6 with the address in buf, or 0: not an IP literal. */
 int hp_inv_ip_family(const char *s, unsigned char buf[16]);
@@ -318,6 +321,34 @@ bool hp_inv_is_password_key(const char *key);
 /* Absolute, lexically normalised ("a/./b/../c" -> "a/c"). The caller
  * frees the result. base must be absolute; rel may be absolute. */
 char *hp_inv_path_join(const char *base, const char *rel);
+
+/* ---- presets (inventory_preset.c) -------------------------------------- */
+
+/* One value a preset gives a key it fills (an integer key's full path). */
+struct hp_inv_preset_value {
+	const char *key;
+	int value;
+};
+/* s names a preset: default or fast. */
+bool hp_inv_valid_preset(const char *s);
+/* The values preset fills, *nr of them; NULL with *nr 0 for default, an
+ * unknown name or NULL. */
+const struct hp_inv_preset_value *hp_inv_preset_values(const char *preset,
+						       size_t *nr);
+/* The value preset gives key (a full path): true with it in *value. */
+bool hp_inv_preset_value(const char *preset, const char *key, int *value);
+/* Append "; ttl and retry_timeout come from preset fast": those of keys
+ * (full paths) not written that the inventory's preset filled. */
+void hp_inv_preset_note(const struct hp_inv_loader *ld, const char *const *keys,
+			size_t n, struct hp_buf *b);
+
+/* ---- the drill section (inventory_drill.c) ------------------------------ */
+
+/* A drill command template for the schema's check: one line, braces only
+ * in {host} and {address} (hp_drill_template_check). */
+bool hp_inv_check_drill_command(const char *s, struct hp_buf *why);
+/* Across its keys: both commands or neither. */
+void hp_inv_check_drill(struct hp_inventory *inv, struct hp_inv_loader *ld);
 
 /* ---- after the walk (inventory_defaults.c, inventory_check.c) ----------- */
 

@@ -70,6 +70,11 @@
 		.key = (k), .type = T_STRLIST, .flags = (fl),                  \
 		.off = offsetof(st, m), .check = (c), .what = (w)              \
 	}
+#define CHECKED_STR(k, st, m, fl, c, w)                                        \
+	{                                                                      \
+		.key = (k), .type = T_STR, .flags = (fl),                      \
+		.off = offsetof(st, m), .check = (c), .what = (w)              \
+	}
 #define MAPLIST(k, fl, s, l)                                                   \
 	{                                                                      \
 		.key = (k), .type = T_MAPLIST, .flags = (fl), .sub = &(s),     \
@@ -99,6 +104,8 @@
 static const struct hp_inv_field cluster_fields[] = {
 	STR("name", struct hp_inventory, cluster, F_REQ, hp_inv_valid_name,
 	    W_NAME),
+	STR("environment", struct hp_inventory, environment, 0,
+	    hp_inv_valid_environment, "production, staging, test or lab"),
 	LPATH("state_dir", struct hp_inventory, state_dir, 0),
 };
 static const struct hp_inv_section cluster_sec = SECTION(cluster_fields);
@@ -142,6 +149,8 @@ static const struct hp_inv_field etcd_fields[] = {
 static const struct hp_inv_section etcd_sec = SECTION(etcd_fields);
 
 static const struct hp_inv_field dcs_fields[] = {
+	STR("preset", struct hp_dcs, preset, 0, hp_inv_valid_preset,
+	    "default or fast"),
 	INT("ttl", struct hp_dcs, ttl, 5, 3600),
 	INT("loop_wait", struct hp_dcs, loop_wait, 1, 3600),
 	INT("retry_timeout", struct hp_dcs, retry_timeout, 1, 3600),
@@ -435,6 +444,17 @@ static const struct hp_inv_field backups_fields[] = {
 };
 static const struct hp_inv_section backups_sec = SECTION(backups_fields);
 
+#define W_DRILL "a shell command template with {host} and {address}"
+
+/* drill: both or neither (inventory_drill.c); empty means not set. */
+static const struct hp_inv_field drill_fields[] = {
+	CHECKED_STR("crash_command", struct hp_drill_conf, crash_command,
+		    F_NULL, hp_inv_check_drill_command, W_DRILL),
+	CHECKED_STR("boot_command", struct hp_drill_conf, boot_command, F_NULL,
+		    hp_inv_check_drill_command, W_DRILL),
+};
+static const struct hp_inv_section drill_sec = SECTION(drill_fields);
+
 /* tls: a mapping, or a boolean standing for {enabled: BOOL} (F_SCALAR). */
 static const struct hp_inv_field tls_fields[] = {
 	BOOL("enabled", struct hp_tls_conf, enabled),
@@ -494,6 +514,7 @@ static const struct hp_inv_field top_fields[] = {
 	MAP("tuning", struct hp_inventory, tuning, 0, tuning_sec),
 	MAP("validation", struct hp_inventory, validation, 0, validation_sec),
 	MAP("backups", struct hp_inventory, backups, 0, backups_sec),
+	MAP("drill", struct hp_inventory, drill, 0, drill_sec),
 };
 const struct hp_inv_section hp_inv_top_sec = SECTION(top_fields);
 

@@ -402,6 +402,19 @@ bool hp_inv_valid_wal_compression(const char *s)
 	return false;
 }
 
+/* cluster.environment, as written: `haprov drill` compares it exactly. */
+bool hp_inv_valid_environment(const char *s)
+{
+	static const char *const words[] = {"production", "staging", "test",
+					    "lab"};
+	size_t i;
+
+	for (i = 0; i < HP_ARRAY_SIZE(words); i++)
+		if (!strcmp(s, words[i]))
+			return true;
+	return false;
+}
+
 /*
  * "password", "passwd", "secret", and keys ending in "_password" and the
  * like. Not a substring match: password_encryption is a PostgreSQL

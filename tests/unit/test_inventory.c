@@ -368,6 +368,7 @@ static void test_defaults(void **state)
 	assert_string_equal(inv->patroni.allowed_networks.items[0],
 			    "192.0.2.10/32");
 
+	assert_string_equal(inv->patroni.dcs.preset, "default");
 	assert_int_equal(inv->patroni.dcs.ttl, 30);
 	assert_int_equal(inv->patroni.dcs.loop_wait, 10);
 	assert_int_equal(inv->patroni.dcs.retry_timeout, 10);
@@ -416,6 +417,9 @@ static void test_defaults(void **state)
 	assert_int_equal(inv->validation.soak_s, 20);
 	assert_int_equal(inv->validation.max_lag_bytes, 1048576);
 	assert_int_equal(inv->backups.keep, 20);
+	assert_string_equal(inv->environment, "production");
+	assert_null(inv->drill.crash_command);
+	assert_null(inv->drill.boot_command);
 
 	hp_inventory_free(inv);
 	free(dir);
@@ -592,10 +596,12 @@ static void test_paths(void **state)
 	hp_diags_release(&d);
 }
 
-/* print, load what was printed, print again: the same text. */
-static void roundtrip(const char *path)
+/* print inv (freed here), load what was printed, print again: the same
+ * text. The second load is returned (the caller frees it). */
+static struct hp_inventory *roundtrip_inv(struct hp_inventory *inv,
+					  const char *path)
 {
-	struct hp_inventory *inv = load_ok(path), *again;
+	struct hp_inventory *again;
 	struct hp_diags d = {0};
 	char *one = render_inventory(inv), *two;
 	int r;
@@ -617,10 +623,56 @@ static void roundtrip(const char *path)
 		print_diff(one, two);
 	assert_string_equal(one, two);
 	hp_inventory_free(inv);
-	hp_inventory_free(again);
 	hp_diags_release(&d);
 	free(one);
 	free(two);
+	return again;
+}
+
+static void roundtrip(const char *path)
+{
+	hp_inventory_free(roundtrip_inv(load_ok(path), path));
+}
+
+/*
+ * A preset's values come back as written keys, with the preset: the
+ * printed inventory loads to the same values (a written ttl, the preset's
+ * loop_wait and retry_timeout, the derived soak_s), environment and drill
+ * commands (whose braces and quotes survive the printer's quoting).
+ */
+static void test_print_roundtrip_preset(void **state)
+{
+	static const char yaml[] =
+		"cluster: {name: q, environment: lab}\n" HOSTS
+		"patroni: {dcs: {preset: fast, ttl: 20}}\n"
+		"haproxy: {check: {rise: 3}}\n"
+		"drill:\n"
+		"  crash_command: \"virsh destroy {host} # it's \\\"x\\\"\"\n"
+		"  boot_command: virsh start {host} --address={address}\n";
+	struct hp_diags d = {0};
+	struct hp_inventory *inv, *again;
+	int r;
+
+	(void)state;
+	inv = load_str(yaml, "/q/q.yml", &d, &r);
+	assert_int_equal(r, 0);
+	assert_int_equal(d.nr, 0);
+	again = roundtrip_inv(inv, "/q/q.yml");
+	assert_string_equal(again->patroni.dcs.preset, "fast");
+	assert_int_equal(again->patroni.dcs.ttl, 20);
+	assert_int_equal(again->patroni.dcs.loop_wait, 2);
+	assert_int_equal(again->patroni.dcs.retry_timeout, 4);
+	assert_int_equal(again->haproxy.check.inter_ms, 500);
+	assert_int_equal(again->haproxy.check.fall, 2);
+	assert_int_equal(again->haproxy.check.rise, 3);
+	assert_int_equal(again->validation.soak_s, 4);
+	assert_string_equal(again->environment, "lab");
+	assert_string_equal(again->drill.crash_command,
+			    "virsh destroy {host} # it's \"x\"");
+	assert_string_equal(again->drill.boot_command,
+			    "virsh start {host} --address={address}");
+	hp_inventory_free(again);
+	hp_diags_release(&d);
 }
 
 static void test_print_roundtrip(void **state)
@@ -879,6 +931,7 @@ int main(void)
 		cmocka_unit_test(test_full_values),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_print_roundtrip),
+		cmocka_unit_test(test_print_roundtrip_preset),
 		cmocka_unit_test(test_print_quoting),
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_warnings_do_not_fail),
