@@ -4,6 +4,7 @@
  * has quorum. Verified with every member's GET /health, the member list
  * (equal to the inventory) and one leader that every member agrees on.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,9 +65,6 @@ static const struct hp_pkg_pass pkg_pass = {
 /* hp_run_each takes a void *; the pass only reads it */
 #define PKG_PASS ((void *)(uintptr_t)&pkg_pass)
 
-static bool health_ok(const struct hp_rest_resp *resp, void *arg,
-		      struct hp_buf *why);
-
 /* A live cluster: one member at a time, each healthy again before the
  * next, so quorum is never at risk. */
 static int staged_host(struct hp_hostrun *h, void *arg)
@@ -91,7 +89,7 @@ static int staged_host(struct hp_hostrun *h, void *arg)
 
 		r = hp_rest_poll(rest, "GET", url, NULL,
 				 inv->validation.timeout_s * 1000, 250,
-				 health_ok, NULL, NULL, &h->err);
+				 hp_etcd_health_ok, NULL, NULL, &h->err);
 		free(url);
 	}
 	return r;
@@ -115,7 +113,7 @@ static bool etcd_live(struct hp_run *run, struct hp_rest *rest)
 			continue;
 		url = hp_url(&inv->hosts[i], inv->etcd.client_port, "/health");
 		live = hp_rest_call(rest, "GET", url, NULL, &resp, &err) == 0 &&
-		       health_ok(&resp, NULL, &why);
+		       hp_etcd_health_ok(&resp, NULL, &why);
 		free(url);
 	}
 	hp_buf_release(&why);
@@ -146,8 +144,8 @@ int hp_etcd_converge(struct hp_run *run, struct hp_err *err)
 	return r;
 }
 
-static bool health_ok(const struct hp_rest_resp *resp, void *arg,
-		      struct hp_buf *why)
+bool hp_etcd_health_ok(const struct hp_rest_resp *resp, void *arg,
+		       struct hp_buf *why)
 {
 	const char *h;
 
@@ -221,65 +219,118 @@ static bool members_ok(const struct hp_rest_resp *resp, void *arg,
 	return true;
 }
 
+bool hp_etcd_id_parse(const json_t *v, uint64_t *out)
+{
+	const char *s = json_string_value(v);
+	size_t i, len = s ? json_string_length(v) : 0;
+	uint64_t x = 0;
+
+	if (!s || len < 1 || len > 20)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+
+		/* a NUL inside the string is not a digit either */
+		if (d > 9 || x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	*out = x;
+	return true;
+}
+
+/* err: "etcd member HOST <what> (HTTP N: <the answer, printable>)" */
+static int status_refused(const struct hp_rest_resp *resp, const char *host,
+			  const char *what, struct hp_err *err)
+{
+	struct hp_buf b = HP_BUF_INIT;
+	int r;
+
+	hp_buf_add_printable(&b, resp->body.buf, resp->body.len, 200);
+	r = hp_err_set(err, HP_EVERIFY, "etcd member %s %s (HTTP %ld: %s)",
+		       host, what, resp->status, b.buf);
+	hp_buf_release(&b);
+	return r;
+}
+
+int hp_etcd_status_judge(const struct hp_rest_resp *resp, const char *host,
+			 struct hp_etcd_status *st, struct hp_err *err)
+{
+	const json_t *j = resp->status == 200 ? resp->json : NULL;
+	const json_t *id = json_object_get(json_object_get(j, "header"),
+					   "member_id");
+	const json_t *learner = json_object_get(j, "isLearner");
+
+	memset(st, 0, sizeof(*st));
+	if (!hp_etcd_id_parse(json_object_get(j, "leader"), &st->leader) ||
+	    !st->leader)
+		return status_refused(resp, host,
+				      "reports no leader, or not as a member "
+				      "id",
+				      err);
+	if (id && (!hp_etcd_id_parse(id, &st->id) || !st->id))
+		return status_refused(resp, host,
+				      "gives its own member id in another "
+				      "form than a decimal string",
+				      err);
+	if (learner && !json_is_boolean(learner))
+		return status_refused(resp, host,
+				      "says whether it is a learner in "
+				      "another form than a boolean",
+				      err);
+	st->learner = json_is_true(learner);
+	return 0;
+}
+
+int hp_etcd_status(struct hp_rest *rest, const struct hp_inventory *inv,
+		   const struct hp_host *host, struct hp_rest_resp *resp,
+		   struct hp_etcd_status *st, struct hp_err *err)
+{
+	json_t *empty = json_object();
+	char *url = hp_url(host, inv->etcd.client_port,
+			   "/v3/maintenance/status");
+	int r = hp_rest_call(rest, "POST", url, empty, resp, err);
+
+	free(url);
+	json_decref(empty);
+	if (r < 0) {
+		hp_err_prefix(err, "etcd member %s", host->name);
+		return r;
+	}
+	return hp_etcd_status_judge(resp, host->name, st, err);
+}
+
 /*
  * One member healthy, and naming as its leader a member id equal to
- * *leader (or, the first time, setting *leader, which the caller frees).
+ * *leader (or, the first time (0), setting *leader).
  * resp: the caller's, for the answers.
  */
 static int member_leader(struct hp_rest *rest, const struct hp_inventory *inv,
 			 const struct hp_host *host, struct hp_rest_resp *resp,
-			 char **leader, struct hp_err *err)
+			 uint64_t *leader, struct hp_err *err)
 {
-	json_t *empty = json_object();
-	const json_t *st;
-	const char *ld;
+	struct hp_etcd_status st;
 	char *url;
 	int r;
 
 	url = hp_url(host, inv->etcd.client_port, "/health");
 	r = hp_rest_poll(rest, "GET", url, NULL,
-			 inv->validation.timeout_s * 1000, 500, health_ok, NULL,
-			 resp, err);
+			 inv->validation.timeout_s * 1000, 500,
+			 hp_etcd_health_ok, NULL, resp, err);
 	free(url);
 	if (r < 0) {
 		hp_err_prefix(err, "etcd member %s: GET /health", host->name);
-		goto out;
+		return r;
 	}
-	url = hp_url(host, inv->etcd.client_port, "/v3/maintenance/status");
-	r = hp_rest_call(rest, "POST", url, empty, resp, err);
-	free(url);
-	if (r < 0)
-		goto out;
-	st = resp->status == 200 ? resp->json : NULL;
-	ld = st ? json_string_value(json_object_get(st, "leader")) : NULL;
-	/* a member id: a uint64 in decimal, as etcd's gateway writes it */
-	if (ld && (!*ld || strlen(ld) > 20 ||
-		   strspn(ld, "0123456789") != strlen(ld)))
-		ld = NULL;
-	if (!ld || !strcmp(ld, "0")) {
-		struct hp_buf b = HP_BUF_INIT;
-
-		/* the answer is remote text: quoted sanitized */
-		hp_buf_add_printable(&b, resp->body.buf, resp->body.len, 200);
-		r = hp_err_set(err, HP_EVERIFY,
-			       "etcd member %s reports no leader, or not as a "
-			       "member id (HTTP %ld: %s)",
-			       host->name, resp->status, b.buf);
-		hp_buf_release(&b);
-		goto out;
-	}
-	if (*leader && strcmp(*leader, ld) != 0) {
-		r = hp_err_set(err, HP_EVERIFY,
-			       "etcd members disagree on the leader (%s vs %s "
-			       "at %s)",
-			       *leader, ld, host->name);
-		goto out;
-	}
-	if (!*leader)
-		*leader = xstrdup(ld);
-out:
-	json_decref(empty);
-	return r;
+	if ((r = hp_etcd_status(rest, inv, host, resp, &st, err)) < 0)
+		return r;
+	if (*leader && *leader != st.leader)
+		return hp_err_set(err, HP_EVERIFY,
+				  "etcd members disagree on the leader (%" PRIu64
+				  " vs %" PRIu64 " at %s)",
+				  *leader, st.leader, host->name);
+	*leader = st.leader;
+	return 0;
 }
 
 /* Every member healthy, naming the same leader; the member list as the
@@ -291,7 +342,7 @@ static int health_check(struct hp_run *run, void *arg, struct hp_err *err)
 	struct hp_rest rest;
 	struct hp_rest_resp resp;
 	json_t *empty = json_object();
-	char *leader = NULL;
+	uint64_t leader = 0;
 	int64_t t = hp_now_ms();
 	size_t i;
 	int r;
@@ -306,8 +357,7 @@ static int health_check(struct hp_run *run, void *arg, struct hp_err *err)
 	 * stale leader or none for a moment: asked again until the deadline.
 	 */
 	for (;;) {
-		free(leader);
-		leader = NULL;
+		leader = 0;
 		for (i = 0, r = 0; i < inv->nr_hosts && r == 0; i++)
 			if (inv->hosts[i].roles & HP_ROLE_ETCD)
 				r = member_leader(&rest, inv, &inv->hosts[i],
@@ -335,7 +385,6 @@ static int health_check(struct hp_run *run, void *arg, struct hp_err *err)
 		break;
 	}
 out:
-	free(leader);
 	hp_rest_resp_release(&resp);
 	hp_rest_release(&rest);
 out_noinit:

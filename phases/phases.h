@@ -735,6 +735,50 @@ int hp_wal_move_needed(struct hp_run *run, const char *name, bool *out,
  * wal_device is mounted at wal_dir. */
 int hp_wal_verify(struct hp_run *run, struct hp_err *err);
 
+/* ---- etcd's members and its leader (phases/etcd.c, phases/etcd_leader.c) -- */
+
+/* hp_rest_poll's test for an etcd member's GET /health: 200 and
+ * {"health": "true"}. */
+bool hp_etcd_health_ok(const struct hp_rest_resp *resp, void *arg,
+		       struct hp_buf *why);
+/*
+ * A member ID as etcd's gRPC gateway writes a uint64: a JSON string of 1
+ * to 20 decimal digits whose value fits in 64 bits, into *out. Anything
+ * else is false, *out untouched: a JSON number (IDs exceed INT64_MAX,
+ * which jansson cannot hold), a sign, a space, a NUL, an overflow.
+ */
+bool hp_etcd_id_parse(const json_t *v, uint64_t *out);
+/* What a member's POST /v3/maintenance/status says. */
+struct hp_etcd_status {
+	uint64_t id;     /* its own (header.member_id); 0: not given */
+	uint64_t leader; /* the leader it knows; never 0 */
+	bool learner;    /* isLearner: cannot lead */
+};
+/* Judge one status answer of member host (remote, untrusted): 0 and *st,
+ * or HP_EVERIFY naming host and quoting the answer printable: no leader
+ * or not an ID, a member_id or isLearner of the wrong form. */
+int hp_etcd_status_judge(const struct hp_rest_resp *resp, const char *host,
+			 struct hp_etcd_status *st, struct hp_err *err);
+/* Ask etcd member host for its status and judge it; resp (initialised)
+ * gets the answer. A failed call is its error, prefixed with the host. */
+int hp_etcd_status(struct hp_rest *rest, const struct hp_inventory *inv,
+		   const struct hp_host *host, struct hp_rest_resp *resp,
+		   struct hp_etcd_status *st, struct hp_err *err);
+/*
+ * Anti-affinity (issue 10): when etcd's leader runs on the host of
+ * Patroni's leader, a crash of that host costs an etcd election on top
+ * of the failover (docs/field-notes.md). Then hand etcd's leadership
+ * (POST /v3/maintenance/transfer-leadership, to the leader) to the first
+ * other etcd host in inventory order that is healthy, a voting member and
+ * agrees on the leader, and wait (validation.timeout_s) until the target
+ * leads. Nothing to do with fewer than two etcd hosts, no Patroni leader,
+ * or etcd's leader elsewhere: two REST calls then. Recorded as step "etcd
+ * leader" of run phase "etcd-leader" (changed, ok, or failed with err's
+ * message); plan mode asks but never moves. HP_EVERIFY when no member can
+ * take over or the leader did not move in time.
+ */
+int hp_etcd_leader_away(struct hp_run *run, struct hp_err *err);
+
 /* Phase entry points. */
 int hp_etcd_converge(struct hp_run *run, struct hp_err *err);
 int hp_etcd_verify(struct hp_run *run, struct hp_err *err);

@@ -284,6 +284,19 @@ static int run_phases(struct hp_run *run, const struct phase_table *t,
 		}
 		return phase_failed(run, ph, before, r, err);
 	}
+	/* every phase passed: etcd's leader off Patroni's leader's host
+	 * (phases/etcd_leader.c), when the run covers the whole cluster; a
+	 * failure is reported, the converged cluster stands */
+	if (table_find(t, "etcd") && !run->opts.hosts &&
+	    (phase_selected(run->opts.phases, "etcd") ||
+	     phase_selected(run->opts.phases, "patroni")) &&
+	    (r = hp_etcd_leader_away(run, err)) < 0) {
+		if (r == HP_EINTR || hp_interrupted()) {
+			*rp = HP_EINTR;
+			return -1;
+		}
+		hp_apply_say("etcd-leader", err->msg);
+	}
 	if (run->opts.plan)
 		return run->opts.json ? (hp_run_count(run, NULL, HP_STEP_CHANGED)
 						 ? HP_EXIT_CHANGES

@@ -1,7 +1,8 @@
 /*
  * haprov status: one screen from the services' REST APIs (no SSH): etcd
  * members and health, Patroni members (role, state, timeline, lag,
- * pending restart), HAProxy backends. Every answer is remote text: it
+ * pending restart), HAProxy backends; a warning when etcd's leader runs
+ * on the host of Patroni's leader. Every answer is remote text: it
  * is checked for type and passed through the sanitizer (status.h) before
  * it is printed or put into --json.
  */
@@ -43,7 +44,7 @@ static json_t *etcd_status(const struct hp_inventory *inv, struct hp_rest *rest,
 		json_t *o;
 		char *url;
 		const char *health = "unreachable";
-		const char *id = NULL, *leader = NULL;
+		struct hp_etcd_status st = { 0, 0, false };
 
 		if (!(h->roles & HP_ROLE_ETCD))
 			continue;
@@ -60,14 +61,11 @@ static json_t *etcd_status(const struct hp_inventory *inv, struct hp_rest *rest,
 		free(url);
 		url = hp_url(h, inv->etcd.client_port,
 			     "/v3/maintenance/status");
-		if (hp_rest_call(rest, "POST", url, empty, &resp, &err) == 0 &&
-		    resp.status == 200 && resp.json) {
-			id = json_string_value(json_object_get(
-				json_object_get(resp.json, "header"),
-				"member_id"));
-			leader = json_string_value(
-				json_object_get(resp.json, "leader"));
-		}
+		/* IDs as hp_etcd_status_judge reads them: a malformed one is
+		 * no leader */
+		if (hp_rest_call(rest, "POST", url, empty, &resp, &err) < 0 ||
+		    hp_etcd_status_judge(&resp, h->name, &st, &err) < 0)
+			st.id = 0;
 		free(url);
 		if (strcmp(health, "healthy") != 0)
 			*healthy = false;
@@ -76,8 +74,7 @@ static json_t *etcd_status(const struct hp_inventory *inv, struct hp_rest *rest,
 		json_object_set_new(o, "address", json_string(h->address));
 		json_object_set_new(o, "health", json_string(health));
 		json_object_set_new(o, "leader",
-				    json_boolean(id && leader && *id &&
-						 !strcmp(id, leader)));
+				    json_boolean(st.id && st.id == st.leader));
 		json_array_append_new(arr, o);
 	}
 	hp_rest_resp_release(&resp);
@@ -357,6 +354,55 @@ static void format_haproxy(struct hp_buf *out, const json_t *doc)
 	}
 }
 
+/* The one member of list (an array of objects) whose field k is true (a
+ * boolean) or equals the string v; NULL when none or several are. */
+static const json_t *the_one(const json_t *list, const char *k, const char *v)
+{
+	const json_t *m, *found = NULL;
+	size_t i;
+
+	json_array_foreach(list, i, m)
+	{
+		const json_t *f = json_object_get(m, k);
+		bool match = v ? json_is_string(f) &&
+					 strcmp(json_string_value(f), v) == 0
+			       : json_is_true(f);
+
+		if (!match)
+			continue;
+		if (found)
+			return NULL;
+		found = m;
+	}
+	return found;
+}
+
+/*
+ * The warning when etcd's leader runs on the host of Patroni's leader: a
+ * crash of that host then costs an etcd election before the failover can
+ * start (phases/etcd_leader.c). Read from the document: etcd's names are
+ * the inventory's, Patroni's must be an inventory member.
+ */
+static void format_leader_warning(struct hp_buf *out, const json_t *doc)
+{
+	const json_t *e = the_one(json_object_get(doc, "etcd"), "leader", NULL);
+	const json_t *p = the_one(json_object_get(doc, "patroni"), "role",
+				  "leader");
+	const char *name = json_string_value(json_object_get(e, "name"));
+
+	if (!name || !p ||
+	    !json_is_true(json_object_get(p, "in_inventory")) ||
+	    !json_is_string(json_object_get(p, "name")) ||
+	    strcmp(json_string_value(json_object_get(p, "name")), name) != 0)
+		return;
+	hp_buf_adds(out, "\nwarning: etcd's leader ");
+	add_text(out, e, "name");
+	hp_buf_adds(out, " is also Patroni's leader: a crash of ");
+	add_text(out, e, "name");
+	hp_buf_adds(out, " costs an etcd election on top of the failover; "
+			 "`haprov apply` moves it\n");
+}
+
 void hp_status_format(struct hp_buf *out, const json_t *doc)
 {
 	const json_t *v;
@@ -384,6 +430,7 @@ void hp_status_format(struct hp_buf *out, const json_t *doc)
 	}
 	format_patroni(out, doc);
 	format_haproxy(out, doc);
+	format_leader_warning(out, doc);
 }
 
 /* The store's value name as PEM into *out (NULL when the store has none). */
