@@ -190,10 +190,8 @@ struct stats_arg {
 	const char *leader;
 };
 
-/* UP servers of backend px, in the config's (inventory) order, as a comma
- * list. */
-static void up_servers(const json_t *servers, const char *px,
-		       struct hp_buf *out)
+void hp_haproxy_up_servers(const json_t *servers, const char *px,
+			   struct hp_buf *out)
 {
 	const json_t *s;
 	size_t i;
@@ -238,8 +236,8 @@ static bool stats_ok(const struct hp_rest_resp *resp, void *arg,
 		hp_buf_adds(why, e.msg);
 		return false;
 	}
-	up_servers(servers, "primary", &prim);
-	up_servers(servers, "replicas", &repl);
+	hp_haproxy_up_servers(servers, "primary", &prim);
+	hp_haproxy_up_servers(servers, "replicas", &repl);
 	json_decref(servers);
 	for (i = 0; i < a->inv->nr_hosts; i++) {
 		const struct hp_host *h = &a->inv->hosts[i];

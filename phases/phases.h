@@ -467,6 +467,11 @@ int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
  */
 int hp_haproxy_servers(const char *csv, size_t len, json_t **out,
 		       struct hp_err *err);
+/* The UP servers ("UP", or "UP 1/3" while checks start failing) of
+ * backend px in hp_haproxy_servers' list, in config order, as a comma
+ * list appended to out. */
+void hp_haproxy_up_servers(const json_t *servers, const char *px,
+			   struct hp_buf *out);
 
 /* ---- one member at a time (phases/rolling.c) ----------------------------- */
 
@@ -843,6 +848,11 @@ int hp_haproxy_drained(const char *ans, size_t len, struct hp_strlist *out,
  * interrupted switchover left (a step per host; plan: says so). Forced
  * maintenance, an operator's, is left alone. */
 int hp_haproxy_lift_drains(struct hp_run *run, struct hp_err *err);
+/* The CA's PEM in a file of a private directory (libpq's sslrootcert):
+ * dir (a buffer of at least 64 bytes) gets the directory, *path the file
+ * (the caller frees it and removes both). */
+int hp_tls_ca_tmpfile(char *dir, size_t dlen, char **path, const char *pem,
+		      struct hp_err *err);
 /* Every HAProxy host's primary backend routes to the Patroni leader and
  * its replicas backend to the replicas (waited for, within
  * validation.timeout_s); all hosts at once, the first failure in inventory

@@ -591,10 +591,8 @@ static int pg_replication(struct hp_run *run, struct hp_rest *rest,
 	return r;
 }
 
-/* The CA's PEM in a file of a private directory (libpq's sslrootcert).
- * dir: a buffer of at least 64 bytes; the caller removes both. */
-static int ca_file(char *dir, size_t dlen, char **path, const char *pem,
-		   struct hp_err *err)
+int hp_tls_ca_tmpfile(char *dir, size_t dlen, char **path, const char *pem,
+		      struct hp_err *err)
 {
 	const char *tmp = getenv("TMPDIR");
 
@@ -706,7 +704,7 @@ static int pg_clients(struct hp_run *run, struct hp_err *err)
 		return hp_err_set(err, HP_EVERIFY,
 				  "internal: the run has no cluster CA");
 	}
-	r = ca_file(dir, sizeof(dir), &path, run->rest_tls->ca_pem, err);
+	r = hp_tls_ca_tmpfile(dir, sizeof(dir), &path, run->rest_tls->ca_pem, err);
 	if (r == 0) {
 		struct client_check c = { role, secret, path };
 

@@ -76,6 +76,28 @@ const struct hp_cmd hp_commands[] = {
 	  { { "to", "MEMBER", "the member to lead next" },
 	    { "accept-new-host-keys", NULL,
 	      "add unknown host keys to known_hosts" } } },
+	{ "drill", hp_cmd_drill,
+	  "INVENTORY --kind KIND [--count N] [--no-drain] [--json] [--yes]", 1, 1,
+	  HP_CMD_NEED_INVENTORY,
+	  "fail the Patroni leader on purpose under a write load (libpq, "
+	  "through HAProxy, a row every 50 ms) and time each stage: etcd's "
+	  "leader key, the new leader, its promotion, HAProxy, the first "
+	  "acknowledged write (the RTO); the RPO is the acknowledged rows "
+	  "missing after. Refused on a cluster that is not healthy; brings "
+	  "it back to healthy after each trial and on SIGINT",
+	  { { "kind", "KIND",
+	      "switchover (the API), postgres-kill (SIGKILL to the "
+	      "postmaster) or crash (the host dies: drill.crash_command)" },
+	    { "count", "N", "trials, one after the other (default 1)" },
+	    { "no-drain", NULL,
+	      "switchover: Patroni's POST /switchover alone, HAProxy left "
+	      "to its checks (to compare with haprov's)" },
+	    { "json", NULL, "print one JSON document (ms) instead" },
+	    { "yes", NULL,
+	      "drill a cluster whose cluster.environment is not lab or "
+	      "test" },
+	    { "accept-new-host-keys", NULL,
+	      "add unknown host keys to known_hosts" } } },
 	{ "status", hp_cmd_status, "INVENTORY [--json]", 1, 1,
 	  HP_CMD_NEED_INVENTORY,
 	  "one screen from the REST APIs: etcd, Patroni members, HAProxy "

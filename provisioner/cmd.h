@@ -9,6 +9,8 @@
  */
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "inventory.h"
 
 struct hp_state;
@@ -93,6 +95,20 @@ int hp_cmd_history(struct hp_cmd_ctx *ctx);
 int hp_cmd_rollback(struct hp_cmd_ctx *ctx);
 int hp_cmd_rotate(struct hp_cmd_ctx *ctx);
 int hp_cmd_switchover(struct hp_cmd_ctx *ctx);
+int hp_cmd_drill(struct hp_cmd_ctx *ctx);
+/* drill: 0 when inv may be drilled (cluster.environment lab or test, or
+ * yes), else HP_EINVALID saying why; --count's value (NULL: 1) into *out,
+ * 1..100; the first host with role other than victim (NULL: none). */
+int hp_drill_allowed(const struct hp_inventory *inv, bool yes,
+		     struct hp_err *err);
+int hp_drill_count_parse(const char *s, int *out, struct hp_err *err);
+const struct hp_host *hp_drill_other(const struct hp_inventory *inv,
+				     unsigned role, const char *victim);
+/* Whether a drill may fault the leader of cluster (GET /cluster): with
+ * synchronous_mode, a member is sync_standby (Patroni promotes no other);
+ * without, always. */
+bool hp_drill_sync_ready(const struct hp_inventory *inv,
+			 const json_t *cluster);
 /* The switchover's candidate: to (must be a patroni host of inv other than
  * leader), or the first patroni host in inventory order that is not the
  * leader. HP_EINVALID with the reason. */

@@ -94,6 +94,10 @@ static int switchover(struct hp_run *run, const char *to, struct hp_err *err)
 			"to the new leader %.2f s after the drain\n",
 			who, (double)(hp_now_ms() - t) / 1000,
 			(double)gap / 1000);
+	/* the new leader's host must not lead etcd too (a crash of it would
+	 * cost an etcd election on top of the failover) */
+	if (r == 0)
+		r = hp_etcd_leader_away(run, err);
 out:
 	free(who);
 	hp_rest_release(&rest);

@@ -332,6 +332,14 @@ int hp_interrupted(void)
 	return interrupted;
 }
 
+int hp_interrupt_take(void)
+{
+	int sig = interrupted;
+
+	interrupted = 0;
+	return sig;
+}
+
 void hp_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

@@ -146,6 +146,10 @@ size_t hp_strlcpy(char *dst, const char *src, size_t size);
  */
 void hp_signals_install(void);
 int hp_interrupted(void);
+/* The signal that interrupted, cleared: for work that must still be done
+ * after an interrupt (a drill puts the cluster back); a second signal
+ * interrupts that too. */
+int hp_interrupt_take(void);
 /* "2026-03-01T10:15:00Z" (now, UTC) into out. */
 void hp_utc_iso8601(char *out, size_t len);
 /* "user@hostname" of this process into out. */

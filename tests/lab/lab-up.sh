@@ -113,7 +113,10 @@ ip link set "$LAB_BR" up
 # machine, nspawn would otherwise create its payload/supervisor cgroups at the
 # root, where a second container collides. It runs nspawn again when the
 # container asks for a reboot (exit 133), as systemd-nspawn@.service does, and
-# forwards SIGTERM to nspawn, which turns it into a clean poweroff.
+# forwards SIGTERM to nspawn, which turns it into a clean poweroff. After a
+# crash (host-crash.sh: the flag file <host>/crashed, then the container's
+# init killed) it waits until host-boot.sh removes the flag, then boots the
+# host again from its own state (overlay and WAL disk as they were).
 # shellcheck disable=SC2016 # expanded by the wrapper's own shell
 WRAPPER='
 h=$1 root=$2 br=$3 loop=$4 wal=$5
@@ -131,6 +134,11 @@ while :; do
 	rc=0; wait $child || rc=$?
 	while kill -0 $child 2>/dev/null; do rc=0; wait $child || rc=$?; done
 	echo "=== haprov lab: nspawn exited rc=$rc ($(date +%T))"
+	# crashed by host-crash.sh: down until host-boot.sh removes the flag
+	if [ $stop = 0 ] && [ -e "$root/../crashed" ]; then
+		while [ $stop = 0 ] && [ -e "$root/../crashed" ]; do sleep 0.2; done
+		[ $stop = 0 ] && continue
+	fi
 	[ $stop = 0 ] && [ $rc = 133 ] || break
 done
 '
@@ -210,6 +218,27 @@ for h in $to_boot; do
 		LinkLocalAddressing=no
 		IPv6AcceptRA=no
 	EOF
+
+	# What a host's boot does with /etc/fstab's device lines (the WAL
+	# volume haprov adds, by UUID): systemd's fstab generator skips them
+	# in a container, and with no udev the device unit would never come.
+	# `mount -a -t ext4` before local-fs.target does it instead, so a
+	# host booted again (host-boot.sh) has its WAL volume before Patroni.
+	u=$r/etc/systemd/system/haprov-lab-fstab.service
+	rm -f "$u" "$r/etc/systemd/system/local-fs.target.wants/haprov-lab-fstab.service"
+	cat >"$u" <<-EOF
+		[Unit]
+		Description=haprov lab: mount the ext4 lines of /etc/fstab (no udev here)
+		DefaultDependencies=no
+		After=local-fs-pre.target
+		Before=local-fs.target
+		[Service]
+		Type=oneshot
+		RemainAfterExit=yes
+		ExecStart=/bin/mount -a -t ext4
+	EOF
+	mkdir -p "$r/etc/systemd/system/local-fs.target.wants"
+	ln -s ../haprov-lab-fstab.service "$r/etc/systemd/system/local-fs.target.wants/haprov-lab-fstab.service"
 
 	loop=$(wal_disk "$h")
 
