@@ -661,7 +661,7 @@ static void test_print_roundtrip_preset(void **state)
 	assert_string_equal(again->patroni.dcs.preset, "fast");
 	assert_int_equal(again->patroni.dcs.ttl, 20);
 	assert_int_equal(again->patroni.dcs.loop_wait, 2);
-	assert_int_equal(again->patroni.dcs.retry_timeout, 4);
+	assert_int_equal(again->patroni.dcs.retry_timeout, 3);
 	assert_int_equal(again->haproxy.check.inter_ms, 500);
 	assert_int_equal(again->haproxy.check.fall, 2);
 	assert_int_equal(again->haproxy.check.rise, 3);
