@@ -160,7 +160,8 @@ int hp_drill_fault(struct hp_run *run, enum hp_drill_kind kind, bool drain,
 		   struct hp_err *err);
 /* Run an inventory command template (drill.crash_command/boot_command)
  * for host on this machine: /bin/sh -c in directory dir (the
- * inventory's), its output on ours, within timeout_s (then killed). */
+ * inventory's), all its output on our stderr, within timeout_s (then
+ * killed). */
 int hp_drill_local_command(const char *key, const char *tmpl,
 			   const struct hp_host *host, const char *dir,
 			   int timeout_s, struct hp_err *err);

@@ -104,9 +104,11 @@ int hp_drill_local_command(const char *key, const char *tmpl,
 	argv[2] = cmd.buf;
 	argv[3] = NULL;
 	/* in the inventory's directory (relative paths are the
-	 * inventory's); its output goes where ours goes */
+	 * inventory's); its output goes to our stderr: stdout is the
+	 * report's (--json) */
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addchdir_np(&fa, dir);
+	posix_spawn_file_actions_adddup2(&fa, 2, 1);
 	r = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r) {

@@ -279,6 +279,28 @@ static void test_local_command(void **state)
 	text = read_text(dir, "out");
 	assert_string_equal(text, "pg2 10.0.0.2\n");
 	free(text);
+	/* its standard output is not ours (ours is the --json report) */
+	{
+		int saved = dup(1), fd;
+		char *path = xasprintf("%s/stdout", dir);
+
+		fflush(stdout);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		assert_true(saved >= 0 && fd >= 0);
+		dup2(fd, 1);
+		close(fd);
+		assert_int_equal(hp_drill_local_command("drill.boot_command",
+							"echo booted {host} "
+							"2>/dev/null",
+							pg2, dir, 10, &x->err),
+				 0);
+		dup2(saved, 1);
+		close(saved);
+		text = read_text(dir, "stdout");
+		assert_string_equal(text, "");
+		free(text);
+		free(path);
+	}
 	assert_int_equal(hp_drill_local_command("drill.crash_command",
 						"exit 4", pg2, dir, 10,
 						&x->err),
