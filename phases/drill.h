@@ -38,7 +38,11 @@ enum hp_drill_stage {
 	HP_DS_LEADER,	/* Patroni's GET /cluster names a new leader */
 	HP_DS_PROMOTED, /* the new leader's timeline moved on */
 	HP_DS_HAPROXY,	/* HAProxy's primary backend routes to it */
-	HP_DS_WRITE,	/* the first write acknowledged after the fault */
+	HP_DS_WRITE,	/* the first write acknowledged after the fault;
+			   a switchover's: after its longest gap */
+	HP_DS_GAP,	/* the longest gap between two acknowledged writes
+			   (from the last before the fault): not a time
+			   after the fault but a length */
 	HP_DS_NR
 };
 extern const char *const hp_drill_stage_names[HP_DS_NR];
@@ -59,7 +63,9 @@ struct hp_drill_trial {
 };
 void hp_drill_trial_init(struct hp_drill_trial *t, int n,
 			 enum hp_drill_kind kind, const char *victim);
-/* The RTO: the first write after the fault (at[HP_DS_WRITE]). */
+/* The RTO: the first write after the fault (at[HP_DS_WRITE]); for a
+ * switchover, whose leader keeps serving for a while after it started, the
+ * first write after the longest gap. */
 #define HP_DRILL_RTO(t) ((t)->at[HP_DS_WRITE])
 
 /* ---- the write probe (drill_probe.c) ------------------------------------ */
@@ -100,6 +106,11 @@ void hp_probe_release(struct hp_probe *p);
  * time, -1 when none yet). */
 size_t hp_probe_acks(struct hp_probe *p);
 int64_t hp_probe_first_ack_after(struct hp_probe *p, int64_t t_ms);
+/* The longest gap between consecutive acknowledgements from the last one
+ * before t_ms on (-1: none after t_ms); *end_at (may be NULL) the time of
+ * the acknowledgement that ended it. */
+int64_t hp_probe_longest_gap(struct hp_probe *p, int64_t t_ms,
+			     int64_t *end_at);
 /* The last error the probe saw (copied into out). */
 void hp_probe_last_error(struct hp_probe *p, char *out, size_t len);
 /*
@@ -126,6 +137,7 @@ struct hp_drill_watch {
 	struct hp_probe *probe;
 	int64_t t0;		  /* hp_now_ms() of the fault */
 	int deadline_ms;	  /* give up on the first write after this */
+	bool rto_after_gap;	  /* a switchover: see HP_DRILL_RTO */
 	/* set by the caller's fault thread when the fault call returned */
 	volatile bool fault_done;
 };

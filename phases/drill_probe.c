@@ -289,6 +289,30 @@ int64_t hp_probe_first_ack_after(struct hp_probe *p, int64_t t_ms)
 	return at;
 }
 
+int64_t hp_probe_longest_gap(struct hp_probe *p, int64_t t_ms,
+			     int64_t *end_at)
+{
+	int64_t gap = -1, end = -1;
+	size_t i;
+
+	pthread_mutex_lock(&p->mu);
+	/* the first acknowledgement at or after t_ms, and the one before */
+	for (i = p->nr_acks; i > 0 && p->ack_at[i - 1] >= t_ms; i--)
+		;
+	for (i = i ? i : 1; i < p->nr_acks; i++) {
+		int64_t g = p->ack_at[i] - p->ack_at[i - 1];
+
+		if (g > gap) {
+			gap = g;
+			end = p->ack_at[i];
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (end_at)
+		*end_at = end;
+	return gap;
+}
+
 void hp_probe_last_error(struct hp_probe *p, char *out, size_t len)
 {
 	pthread_mutex_lock(&p->mu);

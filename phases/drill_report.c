@@ -44,13 +44,15 @@ void hp_drill_trial_line(const struct hp_drill_trial *t, int count,
 	else if (t->done)
 		hp_buf_adds(out, " (kept leading)");
 	hp_buf_adds(out, ":");
-	for (i = 0; i < HP_DS_NR - 1; i++) {
+	for (i = 0; i < HP_DS_WRITE; i++) {
 		hp_buf_addf(out, " %s ", hp_drill_stage_names[i]);
 		secs(out, t->at[i]);
 		hp_buf_adds(out, ",");
 	}
 	hp_buf_adds(out, " RTO ");
 	secs(out, HP_DRILL_RTO(t));
+	hp_buf_adds(out, ", longest write gap ");
+	secs(out, t->at[HP_DS_GAP]);
 	if (t->rpo >= 0)
 		hp_buf_addf(out, ", RPO %ld of %ld rows", t->rpo, t->acked);
 	else
@@ -111,6 +113,7 @@ void hp_drill_summary(const struct hp_drill_trial *t, size_t nr,
 		hp_buf_addf(out, "  %-19s",
 			    s == HP_DS_NR	    ? "RPO (rows)"
 			    : s == HP_DS_WRITE ? "RTO (first write)"
+			    : s == HP_DS_GAP   ? "longest write gap"
 					       : hp_drill_stage_names[s]);
 		if (s == HP_DS_NR)
 			hp_buf_addf(out, "%lld / %lld / %lld\n",

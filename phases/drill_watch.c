@@ -28,7 +28,7 @@
 #define WATCH_REQ_MS 400
 
 const char *const hp_drill_stage_names[HP_DS_NR] = {
-	"key", "leader", "promoted", "haproxy", "write",
+	"key", "leader", "promoted", "haproxy", "write", "gap",
 };
 
 char *hp_drill_leader_key(const struct hp_inventory *inv)
@@ -261,6 +261,18 @@ static int watch_round(struct hp_drill_watch *w, struct clients *c,
 	return 0;
 }
 
+/* The longest write gap from the fault on; after a switchover (the
+ * leader served on for a while after it began) the RTO is the write that
+ * ended that gap, not the first after the fault. */
+static void gap_stages(struct hp_drill_watch *w, struct hp_drill_trial *t)
+{
+	int64_t end = -1;
+
+	t->at[HP_DS_GAP] = hp_probe_longest_gap(w->probe, w->t0, &end);
+	if (w->rto_after_gap && end >= w->t0)
+		t->at[HP_DS_WRITE] = end - w->t0;
+}
+
 int hp_drill_watch(struct hp_drill_watch *w, struct hp_drill_trial *t,
 		   struct hp_err *err)
 {
@@ -301,5 +313,7 @@ int hp_drill_watch(struct hp_drill_watch *w, struct hp_drill_trial *t,
 			hp_sleep_ms((int)round);
 	}
 	clients_release(&c);
+	if (r == 0)
+		gap_stages(w, t);
 	return r;
 }

@@ -362,6 +362,7 @@ static int trial(struct drill *d, struct hp_drill_trial *t, int n,
 	    (r = hp_probe_start(&probe, &pc, err)) < 0)
 		return r;
 	w.probe = &probe;
+	w.rto_after_gap = d->kind == HP_DRILL_SWITCHOVER;
 	fprintf(stderr,
 		"haprov drill: trial %d/%d: %s of the leader %s, writes "
 		"through haproxy on %s\n",

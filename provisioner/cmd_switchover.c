@@ -88,16 +88,16 @@ static int switchover(struct hp_run *run, const char *to, struct hp_err *err)
 		r = hp_haproxy_backends_ok(run, err);
 	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
 		      "switchover", r < 0 ? err->msg : who, NULL, t);
-	if (r == 0)
+	if (r == 0) {
 		fprintf(stderr,
 			"haprov: switchover %s done in %.1f s; HAProxy routed "
 			"to the new leader %.2f s after the drain\n",
 			who, (double)(hp_now_ms() - t) / 1000,
 			(double)gap / 1000);
-	/* the new leader's host must not lead etcd too (a crash of it would
-	 * cost an etcd election on top of the failover) */
-	if (r == 0)
+		/* the new leader's host must not lead etcd too (a crash of
+		 * it would cost an etcd election on top of the failover) */
 		r = hp_etcd_leader_away(run, err);
+	}
 out:
 	free(who);
 	hp_rest_release(&rest);

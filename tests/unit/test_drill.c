@@ -361,6 +361,29 @@ static void *fault_later(void *arg)
 	return NULL;
 }
 
+static void test_longest_gap(void **state)
+{
+	/* writes every 50 ms, an outage, writes again, a smaller hiccup */
+	const int64_t at[] = { 1000, 1050, 1100, 1150, 3400, 3450, 3900, 3950 };
+	struct hp_probe p;
+	int64_t end = 0;
+
+	(void)state;
+	fake_probe(&p, at, 8);
+	/* from the last write before the fault at 1160: 1150 -> 3400 */
+	assert_int_equal(hp_probe_longest_gap(&p, 1160, &end), 2250);
+	assert_int_equal(end, 3400);
+	/* from 3420 on: 3400 -> 3450, 3450 -> 3900 */
+	assert_int_equal(hp_probe_longest_gap(&p, 3420, &end), 450);
+	assert_int_equal(end, 3900);
+	/* from before the first: every pair */
+	assert_int_equal(hp_probe_longest_gap(&p, 0, NULL), 2250);
+	/* nothing after: none */
+	assert_int_equal(hp_probe_longest_gap(&p, 4000, &end), -1);
+	assert_int_equal(end, -1);
+	hp_probe_release(&p);
+}
+
 #define CLUSTER(L)                                                        \
 	"{\"members\":[{\"name\":\"pg1\",\"role\":\"replica\",\"state\":"     \
 	"\"running\"},{\"name\":\"pg2\",\"role\":\"" L "\",\"state\":"        \
@@ -535,6 +558,7 @@ static struct hp_drill_trial trial_of(int n, int64_t key, int64_t write,
 	t.at[HP_DS_PROMOTED] = key + 2100;
 	t.at[HP_DS_HAPROXY] = key + 2500;
 	t.at[HP_DS_WRITE] = write;
+	t.at[HP_DS_GAP] = write + 40;
 	t.rpo = rpo;
 	t.acked = 400;
 	t.done = done;
@@ -558,7 +582,8 @@ static void test_report(void **state)
 	assert_string_equal(out.buf,
 			    "trial 1/3 crash pg1 -> pg2: key 7.00 s, leader "
 			    "9.00 s, promoted 9.10 s, haproxy 9.50 s, RTO "
-			    "9.86 s, RPO 0 of 400 rows\n");
+			    "9.86 s, longest write gap 9.90 s, RPO 0 of 400 "
+			    "rows\n");
 	hp_buf_reset(&out);
 	hp_drill_summary(t, 4, &out);
 	/* over the three that ran to the end: 8.00 / 9.86 / 12.05 */
@@ -568,6 +593,8 @@ static void test_report(void **state)
 	assert_non_null(strstr(out.buf, "  key                6.00 s / 7.00 s / "
 					"8.00 s\n"));
 	assert_non_null(strstr(out.buf, "  RPO (rows)         0 / 0 / 1\n"));
+	assert_non_null(strstr(out.buf, "  longest write gap  8.04 s / 9.90 s / "
+					"12.09 s\n"));
 	hp_buf_release(&out);
 
 	assert_int_equal(hp_drill_median(v, 4), 2); /* the lower middle */
@@ -602,7 +629,8 @@ static void test_report_unseen(void **state)
 	hp_drill_trial_line(&t, 1, &out);
 	assert_string_equal(out.buf, "trial 1/1 postgres-kill pg3 (kept "
 				     "leading): key -, leader -, promoted -, "
-				     "haproxy 0.90 s, RTO 1.23 s, RPO -\n");
+				     "haproxy 0.90 s, RTO 1.23 s, longest "
+				     "write gap -, RPO -\n");
 	hp_buf_release(&out);
 	j = hp_drill_json(HP_DRILL_PGKILL, &t, 1, true);
 	assert_true(json_is_null(json_object_get(
@@ -626,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_pgkill_cmd),
 		cmocka_unit_test(test_local_command),
 		cmocka_unit_test(test_first_ack_after),
+		cmocka_unit_test(test_longest_gap),
 		cmocka_unit_test(test_watch_failover),
 		cmocka_unit_test(test_watch_restart_and_timeout),
 		cmocka_unit_test(test_watch_hostile),
