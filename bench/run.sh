@@ -8,3 +8,4 @@ bash bench/dcs-change
 bash bench/rolling-restart
 bash bench/rotate-replication
 bash bench/wal-move
+bash bench/drill

@@ -56,7 +56,7 @@ run_haprov "$T_TMP/fast.log" apply "$fast"
 rc=$?
 [ "$rc" = 0 ] || tail -n 20 "$T_TMP/fast.log"
 check_eq "apply of the fast preset exits 0" 0 "$rc"
-check_eq "ttl is the preset's" 10 "$(member_config pg1 ttl)"
+check_eq "ttl is the preset's" 7 "$(member_config pg1 ttl)"
 check_eq "synchronous_mode is on" true "$(member_config pg1 synchronous_mode)"
 
 # ---- test 4: three crashes --------------------------------------------------

@@ -660,12 +660,12 @@ static void test_print_roundtrip_preset(void **state)
 	again = roundtrip_inv(inv, "/q/q.yml");
 	assert_string_equal(again->patroni.dcs.preset, "fast");
 	assert_int_equal(again->patroni.dcs.ttl, 20);
-	assert_int_equal(again->patroni.dcs.loop_wait, 2);
+	assert_int_equal(again->patroni.dcs.loop_wait, 1);
 	assert_int_equal(again->patroni.dcs.retry_timeout, 3);
 	assert_int_equal(again->haproxy.check.inter_ms, 500);
 	assert_int_equal(again->haproxy.check.fall, 2);
 	assert_int_equal(again->haproxy.check.rise, 3);
-	assert_int_equal(again->validation.soak_s, 4);
+	assert_int_equal(again->validation.soak_s, 2);
 	assert_string_equal(again->environment, "lab");
 	assert_string_equal(again->drill.crash_command,
 			    "virsh destroy {host} # it's \"x\"");

@@ -133,22 +133,22 @@ static void test_preset_fast(void **state)
 	(void)state;
 	inv = loads(&res, HEAD "patroni: {dcs: {preset: fast}}\n");
 	assert_string_equal(inv->patroni.dcs.preset, "fast");
-	assert_int_equal(inv->patroni.dcs.ttl, 8);
-	assert_int_equal(inv->patroni.dcs.loop_wait, 2);
+	assert_int_equal(inv->patroni.dcs.ttl, 7);
+	assert_int_equal(inv->patroni.dcs.loop_wait, 1);
 	assert_int_equal(inv->patroni.dcs.retry_timeout, 3);
 	assert_int_equal(inv->haproxy.check.inter_ms, 500);
 	assert_int_equal(inv->haproxy.check.fall, 2);
 	assert_int_equal(inv->haproxy.check.rise, 1);
-	assert_int_equal(inv->validation.soak_s, 4);
+	assert_int_equal(inv->validation.soak_s, 2);
 	/* the rest is untouched */
 	assert_int_equal(inv->etcd.heartbeat_ms, 100);
 	assert_int_equal(inv->haproxy.maxconn, 1000);
 	s = printed(inv);
-	assert_non_null(strstr(s, "\n  dcs:\n    preset: fast\n    ttl: 8\n"
-				  "    loop_wait: 2\n    retry_timeout: 3\n"));
+	assert_non_null(strstr(s, "\n  dcs:\n    preset: fast\n    ttl: 7\n"
+				  "    loop_wait: 1\n    retry_timeout: 3\n"));
 	assert_non_null(strstr(s, "\n  check:\n    inter_ms: 500\n    fall: "
 				  "2\n    rise: 1\n"));
-	assert_non_null(strstr(s, "\n  soak_s: 4\n"));
+	assert_non_null(strstr(s, "\n  soak_s: 2\n"));
 	free(s);
 	result_release(&res);
 }
@@ -240,8 +240,8 @@ static void test_preset_explicit_wins(void **state)
 		struct result res;
 
 		loads(&res, HEAD "patroni: {dcs: {preset: fast, loop_wait: "
-				 "1}}\n");
-		assert_int_equal(res.inv->validation.soak_s, 2);
+				 "2, ttl: 8}}\n");
+		assert_int_equal(res.inv->validation.soak_s, 4);
 		result_release(&res);
 		loads(&res, HEAD "patroni: {dcs: {preset: fast}}\n"
 				 "validation: {soak_s: 30}\n");
@@ -257,17 +257,17 @@ static void test_preset_timing_rule(void **state)
 	assert_refused(HEAD "patroni:\n  dcs:\n    preset: fast\n"
 			    "    loop_wait: 5\n",
 		       "r.yml:9:5: patroni.dcs: loop_wait (5) + 2 * "
-		       "retry_timeout (3) = 11 exceeds ttl (8): " TIMING_WHY
+		       "retry_timeout (3) = 11 exceeds ttl (7): " TIMING_WHY
 		       "; retry_timeout and ttl come from preset fast\n");
 	assert_refused(HEAD "patroni:\n  dcs:\n    preset: fast\n"
 			    "    retry_timeout: 5\n",
-		       "r.yml:9:5: patroni.dcs: loop_wait (2) + 2 * "
-		       "retry_timeout (5) = 12 exceeds ttl (8): " TIMING_WHY
+		       "r.yml:9:5: patroni.dcs: loop_wait (1) + 2 * "
+		       "retry_timeout (5) = 11 exceeds ttl (7): " TIMING_WHY
 		       "; loop_wait and ttl come from preset fast\n");
 	assert_refused(HEAD "patroni:\n  dcs:\n    preset: fast\n"
-			    "    ttl: 7\n",
-		       "r.yml:9:5: patroni.dcs: loop_wait (2) + 2 * "
-		       "retry_timeout (3) = 8 exceeds ttl (7): " TIMING_WHY
+			    "    ttl: 6\n",
+		       "r.yml:9:5: patroni.dcs: loop_wait (1) + 2 * "
+		       "retry_timeout (3) = 7 exceeds ttl (6): " TIMING_WHY
 		       "; loop_wait and retry_timeout come from preset fast\n");
 	/* all three written: the preset filled none of them */
 	assert_refused(HEAD "patroni:\n  dcs:\n    preset: fast\n"
