@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "bootstrap.h"
+#include "engine.h"
 #include "inventory.h"
 
 struct hp_state;
@@ -96,6 +98,25 @@ int hp_cmd_rollback(struct hp_cmd_ctx *ctx);
 int hp_cmd_rotate(struct hp_cmd_ctx *ctx);
 int hp_cmd_switchover(struct hp_cmd_ctx *ctx);
 int hp_cmd_drill(struct hp_cmd_ctx *ctx);
+
+/*
+ * A command on a live cluster (provisioner/live_run.c): open takes the
+ * cluster lock as name, connects a run to every host (accepting new host
+ * keys with --accept-new-host-keys), loads the secrets and sets the REST
+ * credentials and the stats password on lr->run; close undoes all of it,
+ * also after a failed open (lr zeroed by open first). exit: the exit code
+ * for a command's result r (0, HP_EINTR, an HP_E* code).
+ */
+struct hp_live_run {
+	struct hp_run run;
+	struct hp_run_secrets sec;
+	struct hp_lock *lock;
+	bool started;
+};
+int hp_live_run_open(struct hp_live_run *lr, const struct hp_cmd_ctx *ctx,
+		     const char *name, struct hp_err *err);
+void hp_live_run_close(struct hp_live_run *lr);
+int hp_live_run_exit(int r);
 /* drill: 0 when inv may be drilled (cluster.environment lab or test, or
  * yes), else HP_EINVALID saying why; --count's value (NULL: 1) into *out,
  * 1..100; the first host with role other than victim (NULL: none). */

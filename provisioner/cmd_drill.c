@@ -438,19 +438,14 @@ static int trials(struct drill *d, bool json, struct hp_err *err)
 	return r;
 }
 
-/* The run's pieces a drill needs: REST, the superuser's password, the CA
- * as a file for libpq. */
-static int drill_open(struct drill *d, struct hp_run_secrets *sec,
+/* What a drill needs beyond the live run: REST, the superuser's
+ * password, the CA as a file for libpq. */
+static int drill_open(struct drill *d, const struct hp_run_secrets *sec,
 		      struct hp_err *err)
 {
 	struct hp_run *run = d->run;
 	int r;
 
-	if ((r = hp_run_secrets_load(sec, run, true, err)) < 0)
-		return r;
-	run->secrets = &sec->rs;
-	run->restapi_user = run->inv->secrets.restapi_user;
-	run->restapi_password = sec->val[HP_SECRET_RESTAPI];
 	d->password = sec->val[HP_SECRET_SUPERUSER];
 	if ((r = hp_run_rest_init(run, &d->rest, 5000, err)) < 0)
 		return r;
@@ -469,8 +464,6 @@ static void drill_close(struct drill *d)
 	free(d->capath);
 	hp_rest_release(&d->rest);
 	free(d->trials);
-	d->run->restapi_password = NULL;
-	d->run->secrets = NULL;
 }
 
 /* The options, checked before anything connects. */
@@ -510,55 +503,30 @@ static int drill_opts(struct hp_cmd_ctx *ctx, struct drill *d,
 
 int hp_cmd_drill(struct hp_cmd_ctx *ctx)
 {
-	const struct hp_inventory *inv = ctx->inv;
-	struct hp_run_opts opts;
-	struct hp_run_secrets sec;
-	struct hp_lock *lock = NULL;
-	struct hp_run run;
+	struct hp_live_run lr;
 	struct drill d;
 	struct hp_err err;
-	bool started = false;
 	int r;
 
 	hp_err_clear(&err);
-	memset(&sec, 0, sizeof(sec));
-	memset(&opts, 0, sizeof(opts));
+	memset(&lr, 0, sizeof(lr));
 	memset(&d, 0, sizeof(d));
-	opts.accept_new_host_keys = hp_cmd_flag(ctx, "accept-new-host-keys");
-	if ((r = drill_opts(ctx, &d, &err)) < 0)
-		goto out;
-	hp_signals_install();
-	/* no apply, rollback, rotate or switchover at the same time */
-	if ((r = hp_lock_acquire(&lock, inv->state_dir, "drill", &err)) < 0)
-		goto out;
-	hp_run_init(&run, inv, &opts);
-	started = true;
-	run.phase = "drill";
-	d.run = &run;
-	d.trials = xcalloc((size_t)d.count, sizeof(*d.trials));
-	fprintf(stderr, "haprov drill: cluster %s, run %s, %d x %s\n",
-		inv->cluster, run.run_id, d.count, hp_drill_kind_name(d.kind));
-	if (hp_run_connect(&run, &err)) {
-		r = HP_ECONNECT;
-		goto out;
+	d.run = &lr.run;
+	if ((r = drill_opts(ctx, &d, &err)) == 0 &&
+	    (r = hp_live_run_open(&lr, ctx, "drill", &err)) == 0) {
+		fprintf(stderr, "haprov drill: %d x %s\n", d.count,
+			hp_drill_kind_name(d.kind));
+		d.trials = xcalloc((size_t)d.count, sizeof(*d.trials));
+		if ((r = drill_open(&d, &lr.sec, &err)) == 0)
+			r = trials(&d, hp_cmd_flag(ctx, "json"), &err);
 	}
-	if ((r = drill_open(&d, &sec, &err)) == 0)
-		r = trials(&d, hp_cmd_flag(ctx, "json"), &err);
-out:
 	if (r == HP_EINTR)
 		fprintf(stderr, "haprov drill: interrupted after %zu trial%s; "
 				"the cluster was brought back to healthy\n",
 			d.nr, d.nr == 1 ? "" : "s");
 	else if (r < 0)
 		fprintf(stderr, "haprov: %s\n", err.msg);
-	if (started) {
-		drill_close(&d);
-		hp_run_release(&run);
-	}
-	hp_run_secrets_release(&sec);
-	hp_lock_release(lock);
-	if (r == 0)
-		return HP_EXIT_OK;
-	r = r == HP_EINTR ? HP_EXIT_INTERRUPTED : hp_exit_for_error(r);
-	return r == HP_EXIT_OK ? HP_EXIT_ERROR : r;
+	drill_close(&d);
+	hp_live_run_close(&lr);
+	return hp_live_run_exit(r);
 }

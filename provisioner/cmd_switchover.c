@@ -106,59 +106,20 @@ out:
 
 int hp_cmd_switchover(struct hp_cmd_ctx *ctx)
 {
-	const struct hp_inventory *inv = ctx->inv;
 	const char *to = hp_cmd_opt(ctx, "to");
-	struct hp_run_opts opts;
-	struct hp_run_secrets sec;
-	struct hp_lock *lock = NULL;
-	struct hp_run run;
+	struct hp_live_run lr;
 	struct hp_err err;
-	bool run_started = false;
 	int r;
 
 	hp_err_clear(&err);
-	memset(&sec, 0, sizeof(sec));
-	memset(&opts, 0, sizeof(opts));
-	opts.accept_new_host_keys = hp_cmd_flag(ctx, "accept-new-host-keys");
-	if (to && !hp_inventory_host(inv, to)) {
+	memset(&lr, 0, sizeof(lr));
+	if (to && !hp_inventory_host(ctx->inv, to))
 		r = hp_err_set(&err, HP_EINVALID,
 			       "--to %s: not a host of the inventory", to);
-		goto out;
-	}
-	hp_signals_install();
-	/* no apply, rollback or rotate at the same time */
-	if ((r = hp_lock_acquire(&lock, inv->state_dir, "switchover",
-				 &err)) < 0)
-		goto out;
-	hp_run_init(&run, inv, &opts);
-	run_started = true;
-	run.phase = "switchover";
-	fprintf(stderr, "haprov switchover: cluster %s, run %s\n",
-		inv->cluster, run.run_id);
-	if (hp_run_connect(&run, &err)) {
-		r = HP_ECONNECT;
-		goto out;
-	}
-	/* never generates a secret: the cluster exists */
-	if ((r = hp_run_secrets_load(&sec, &run, true, &err)) < 0)
-		goto out;
-	/* the stats page's password (the backends check) is in the run's
-	 * secrets */
-	run.secrets = &sec.rs;
-	run.restapi_user = inv->secrets.restapi_user;
-	run.restapi_password = sec.val[HP_SECRET_RESTAPI];
-	r = switchover(&run, to, &err);
-	run.restapi_password = NULL;
-	run.secrets = NULL;
-out:
+	else if ((r = hp_live_run_open(&lr, ctx, "switchover", &err)) == 0)
+		r = switchover(&lr.run, to, &err);
 	if (r < 0)
 		fprintf(stderr, "haprov: %s\n", err.msg);
-	if (run_started)
-		hp_run_release(&run);
-	hp_run_secrets_release(&sec);
-	hp_lock_release(lock);
-	if (r == 0)
-		return HP_EXIT_OK;
-	r = r == HP_EINTR ? HP_EXIT_INTERRUPTED : hp_exit_for_error(r);
-	return r == HP_EXIT_OK ? HP_EXIT_ERROR : r;
+	hp_live_run_close(&lr);
+	return hp_live_run_exit(r);
 }
