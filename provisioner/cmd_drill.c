@@ -501,6 +501,16 @@ static int drill_opts(struct hp_cmd_ctx *ctx, struct drill *d,
 	return hp_drill_allowed(inv, hp_cmd_flag(ctx, "yes"), err);
 }
 
+/* The trials that ran to the end (not the one an interrupt stopped). */
+static size_t trials_done(const struct drill *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->nr; i++)
+		n += d->trials[i].done;
+	return n;
+}
+
 int hp_cmd_drill(struct hp_cmd_ctx *ctx)
 {
 	struct hp_live_run lr;
@@ -523,7 +533,7 @@ int hp_cmd_drill(struct hp_cmd_ctx *ctx)
 	if (r == HP_EINTR)
 		fprintf(stderr, "haprov drill: interrupted after %zu trial%s; "
 				"the cluster was brought back to healthy\n",
-			d.nr, d.nr == 1 ? "" : "s");
+			trials_done(&d), trials_done(&d) == 1 ? "" : "s");
 	else if (r < 0)
 		fprintf(stderr, "haprov: %s\n", err.msg);
 	drill_close(&d);
