@@ -20,7 +20,8 @@ lab_ip "$h" >/dev/null || lab_die "unknown lab host '$h' (hosts: $LAB_HOSTS)"
 d=$LAB_STATE/hosts/$h
 wrapper=$(lab_wrapper_pid "$h") || lab_die "$h is not running"
 
-# nspawn_of PID: the systemd-nspawn child of the wrapper booting $d/root
+# the systemd-nspawn child of the wrapper, booting $d/root; its child
+# whose PID in its own namespace is 1 is the container's init
 nspawn=""
 for p in $(pgrep -P "$wrapper" || true); do
 	c=$(tr '\0' '\037' 2>/dev/null <"/proc/$p/cmdline") || continue
