@@ -62,6 +62,14 @@ int hp_member_get(struct hp_run *run, struct hp_rest *rest, const char *name,
 		return HP_EVERIFY;
 	url = hp_url(host, inv->patroni.restapi_port, path);
 	r = hp_rest_call(rest, "GET", url, NULL, resp, err);
+	/* once more after a connection cut short: Patroni's REST API
+	 * restarts its listener when it reloads a renewed certificate (seen:
+	 * "Connection reset by peer" at the handshake); a GET changes
+	 * nothing, and a refusal that stays is the second answer */
+	if (r == HP_ECONNECT || r == HP_ETLS) {
+		hp_sleep_ms(300);
+		r = hp_rest_call(rest, "GET", url, NULL, resp, err);
+	}
 	free(url);
 	if (r == 0 && resp->status != 200)
 		r = answer_err(err, HP_EREMOTE, "GET", path, name, resp, "");

@@ -175,6 +175,10 @@ static int stage_cluster(struct hp_run *run, struct hp_err *err)
 		r = hp_haproxy_verify(run, err);
 	if (r == 0)
 		r = same_leader(run, &leader, err);
+	/* the stage restarted etcd's members one at a time: its leader may
+	 * have landed on the Patroni leader's host */
+	if (r == 0)
+		r = hp_etcd_leader_away(run, err);
 	free(leader);
 	return r;
 }
