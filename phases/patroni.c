@@ -240,9 +240,15 @@ static int service_host(struct hp_hostrun *h, void *arg)
 	struct patroni_ctx *c = arg;
 	struct hp_fact_svc *f = &c->facts[host_index(h)].svcs[0];
 
-	return hp_step_service(h, "patroni", f,
-			       hp_service_needs(h, "patroni", f), false,
-			       &h->err);
+	enum hp_svc_action act = hp_service_needs(h, "patroni", f);
+	int r = hp_step_service(h, "patroni", f, act, false, &h->err);
+
+	/* a reload may renew the REST certificate: Patroni restarts its
+	 * listener up to loop_wait later, so wait for it here, not in the
+	 * middle of the next phase's REST call (patroni_cert.c) */
+	if (r == 0 && hp_patroni_reload_waits(h->run, act))
+		r = hp_patroni_cert_served(h, &h->err);
+	return r;
 }
 
 bool hp_patroni_primary_ok(const struct hp_rest_resp *resp, void *arg,

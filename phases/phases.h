@@ -199,6 +199,15 @@ int hp_patroni_leader(struct hp_run *run, struct hp_rest *rest, char **out,
  */
 int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err);
 
+/* Wait until host's Patroni REST API serves /etc/patroni/tls/host.crt,
+ * reloading Patroni once if it does not yet (phases/patroni_cert.c):
+ * after a reload that may change the certificate, before anything talks
+ * to :8008 again. Records a step. */
+int hp_patroni_cert_served(struct hp_hostrun *h, struct hp_err *err);
+/* Whether the patroni phase waits so after its service step did act: a
+ * reload, TLS on, not a plan. */
+bool hp_patroni_reload_waits(const struct hp_run *run, enum hp_svc_action act);
+
 /* Wait until GET /cluster shows one leader (leader) and every member
  * running, and the leader's GET /patroni shows every replica streaming. */
 /* hp_rest_poll's test for GET /primary: 200, the member serves as the

@@ -26,7 +26,6 @@
 
 #include "phases.h"
 #include "rotate_ca_priv.h"
-#include "shell.h"
 
 #define ETCD_STALE                                                             \
 	"pid=$(systemctl show -p MainPID --value etcd) && "                    \
@@ -73,72 +72,10 @@ static int etcd_host(struct hp_hostrun *h, void *arg)
 	return r;
 }
 
-/*
- * Whether :8008 serves /etc/patroni/tls/host.crt (python3 is there:
- * Patroni runs on it). "served" or "other"; after "other" once, a
- * reload, then up to 60 s of polls. The address is quoted.
- */
-#define PATRONI_SERVED                                                         \
-	"import ssl,sys\n"                                                     \
-	"def der(t):\n"                                                        \
-	"    b=t.index('-----BEGIN CERTIFICATE-----')\n"                       \
-	"    e=t.index('-----END CERTIFICATE-----')+25\n"                      \
-	"    return ssl.PEM_cert_to_DER_cert(t[b:e])\n"                        \
-	"try:\n"                                                               \
-	"    a=ssl.get_server_certificate((sys.argv[1],int(sys.argv[2])))\n"   \
-	"    f=open('/etc/patroni/tls/host.crt').read()\n"                     \
-	"    print('served' if der(a)==der(f) else 'other')\n"                 \
-	"except Exception:\n"                                                  \
-	"    print('other')\n"
-
-int hp_ca_patroni_served(const char *out, bool *reloaded)
-{
-	if (!out)
-		return HP_EVERIFY;
-	if (!strncmp(out, "served", 6))
-		*reloaded = false;
-	else if (!strncmp(out, "reloaded", 8))
-		*reloaded = true;
-	else
-		return HP_EVERIFY;
-	return 0;
-}
-
 static int patroni_host(struct hp_hostrun *h, void *arg)
 {
-	struct hp_buf cmd = HP_BUF_INIT, out = HP_BUF_INIT;
-	int64_t t = hp_now_ms();
-	bool reloaded = false;
-	int r;
-
 	(void)arg;
-	hp_buf_adds(&cmd, "p=");
-	hp_shell_quote(&cmd, PATRONI_SERVED);
-	hp_buf_adds(&cmd, "; a=");
-	hp_shell_quote(&cmd, h->host->address);
-	hp_buf_addf(&cmd,
-		    "; s() { python3 -c \"$p\" \"$a\" %d; }; "
-		    "[ \"$(s)\" = served ] && { echo served; exit 0; }; "
-		    "systemctl reload patroni || exit 1; "
-		    "for i in $(seq 60); do sleep 1; "
-		    "[ \"$(s)\" = served ] && { echo reloaded; exit 0; }; "
-		    "done; echo other",
-		    h->run->inv->patroni.restapi_port);
-	r = hp_host_sh_read(h, cmd.buf, NULL, 0, 90, &out, &h->err);
-	if (r == 0 && hp_ca_patroni_served(out.buf, &reloaded) < 0)
-		r = hp_err_set(&h->err, HP_EVERIFY,
-			       "Patroni's REST API does not serve "
-			       "/etc/patroni/tls/host.crt after a reload");
-	hp_run_record(h->run, h->host->name,
-		      r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
-		      "patroni REST certificate",
-		      r < 0	 ? h->err.msg
-		      : reloaded ? "served after a reload"
-				 : "served",
-		      NULL, t);
-	hp_buf_release(&cmd);
-	hp_buf_release(&out);
-	return r;
+	return hp_patroni_cert_served(h, &h->err);
 }
 
 static int haproxy_host(struct hp_hostrun *h, void *arg)

@@ -1,6 +1,7 @@
 #ifndef HP_ROTATE_CA_PRIV_H
 #define HP_ROTATE_CA_PRIV_H
-/* Shared by rotate_ca_pickup.c and provisioner/cmd_rotate_ca.c. */
+/* Shared by rotate_ca_pickup.c, patroni_cert.c and
+ * provisioner/cmd_rotate_ca.c. */
 #include <stdbool.h>
 
 #include "engine.h"

@@ -1116,6 +1116,64 @@ static void test_haproxy_verify_needs_a_leader(void **state)
 	fx_free(x);
 }
 
+/* ---- Patroni's REST certificate after a reload ---------------------------- */
+
+/* The patroni phase waits for :8008 after a reload with TLS on only; a
+ * start, a restart, a plan or TLS off go on at once. */
+static void test_reload_waits(void **state)
+{
+	char *yaml = dir_inventory(NULL, NULL);
+	struct fx *x = fx_new(yaml, false), *p = fx_new(yaml, true);
+
+	(void)state;
+	x->inv->tls.enabled = p->inv->tls.enabled = true;
+	assert_true(hp_patroni_reload_waits(&x->run, HP_SVC_RELOAD));
+	assert_false(hp_patroni_reload_waits(&x->run, HP_SVC_RESTART));
+	assert_false(hp_patroni_reload_waits(&x->run, HP_SVC_START));
+	assert_false(hp_patroni_reload_waits(&x->run, HP_SVC_NONE));
+	assert_false(hp_patroni_reload_waits(&p->run, HP_SVC_RELOAD));
+	x->inv->tls.enabled = false;
+	assert_false(hp_patroni_reload_waits(&x->run, HP_SVC_RELOAD));
+	fx_free(x);
+	fx_free(p);
+	free(yaml);
+}
+
+/* The probe asks the member's own address and REST port (quoted); its
+ * answer decides: served or reloaded go on, anything else is an error
+ * that names the file, and a step is recorded either way. */
+static void test_cert_served(void **state)
+{
+	char *yaml = dir_inventory(NULL, NULL);
+	struct fx *x = fx_new(yaml, false);
+	const char *cmd;
+
+	(void)state;
+	hp_fake_expect(&x->fake[0], "python3", 0, "reloaded\n", "");
+	assert_int_equal(hp_patroni_cert_served(&x->run.hosts[0], &x->err), 0);
+	cmd = x->fake[0].calls[0].what;
+	assert_non_null(strstr(cmd, "a='10.0.0.1'"));
+	assert_non_null(strstr(cmd, "\"$a\" 8008"));
+	assert_non_null(strstr(cmd, "systemctl reload patroni"));
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_OK), 1);
+	fx_free(x);
+
+	x = fx_new(yaml, false);
+	hp_fake_expect(&x->fake[0], "python3", 0, "other\n", "");
+	assert_int_equal(hp_patroni_cert_served(&x->run.hosts[0], &x->err),
+			 HP_EVERIFY);
+	assert_non_null(strstr(x->err.msg, "/etc/patroni/tls/host.crt"));
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_FAILED), 1);
+	fx_free(x);
+
+	x = fx_new(yaml, false);
+	hp_fake_expect(&x->fake[0], "python3", 0, "", "");
+	assert_int_equal(hp_patroni_cert_served(&x->run.hosts[0], &x->err),
+			 HP_EVERIFY);
+	fx_free(x);
+	free(yaml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1124,6 +1182,8 @@ int main(void)
 		cmocka_unit_test(test_dirs_refuse_symlink),
 		cmocka_unit_test(test_dirs_failure_named),
 		cmocka_unit_test(test_dirs_plan),
+		cmocka_unit_test(test_reload_waits),
+		cmocka_unit_test(test_cert_served),
 		cmocka_unit_test(test_patroni_verify_good),
 		cmocka_unit_test(test_patroni_verify_leader_outside),
 		cmocka_unit_test(test_patroni_verify_two_leaders),
