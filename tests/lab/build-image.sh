@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the lab's base image (Debian 12 rootfs) into the image cache:
 #   /var/cache/haprov-lab/<key>/{base/,id_ed25519,id_ed25519.pub,built,build.log}
-# where <key> is a short hash of this file and lab.env. Does nothing when that
-# image is already built. Runs as root (debootstrap, chroot, mounts).
+# where <key> is a short hash of this file and of the settings of lab.env that
+# shape the image (LAB_IMAGE_KEY there). Does nothing when that image is
+# already built. Runs as root (debootstrap, chroot, mounts).
 #
 # The image is "PREINSTALL=0": etcd, Patroni, PostgreSQL and HAProxy are NOT
 # installed, only their .debs (and their dependencies') sit in apt's cache with

@@ -9,7 +9,7 @@ set -euo pipefail
 
 [ $# = 1 ] || lab_die "usage: host-boot.sh HOST"
 h=$1
-ip4=$(lab_ip "$h") || lab_die "unknown lab host '$h' (hosts: $LAB_HOSTS)"
+ip4=$(lab_ip "$h") || lab_die "unknown lab host '$h' (hosts: $LAB_ALL_HOSTS)"
 d=$LAB_STATE/hosts/$h
 lab_wrapper_pid "$h" >/dev/null || lab_die "$h: its wrapper is gone: start the lab again (make lab-up)"
 if [ ! -e "$d/crashed" ]; then

@@ -16,7 +16,7 @@ set -euo pipefail
 
 [ $# = 1 ] || lab_die "usage: host-crash.sh HOST"
 h=$1
-lab_ip "$h" >/dev/null || lab_die "unknown lab host '$h' (hosts: $LAB_HOSTS)"
+lab_ip "$h" >/dev/null || lab_die "unknown lab host '$h' (hosts: $LAB_ALL_HOSTS)"
 d=$LAB_STATE/hosts/$h
 wrapper=$(lab_wrapper_pid "$h") || lab_die "$h is not running"
 

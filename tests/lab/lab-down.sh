@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Stop the lab hosts that lab-up.sh started and remove what it set up: overlay
-# mounts, the WAL disks (loop device detached, image file removed), the cgroup
-# dirs /sys/fs/cgroup/{systemd,unified}/lab/<host>, the PID files and the
-# bridge. Usage: lab-down.sh [HOST...] (default: all hosts;
-# lab-up.sh calls it for the hosts of a crashed run). Exit 0 when nothing runs.
+# Stop the lab hosts that lab-up.sh (or host-start.sh) started and remove what
+# it set up: overlay mounts, the WAL disks (loop device detached, image file
+# removed), the cgroup dirs /sys/fs/cgroup/{systemd,unified}/lab/<host>, the
+# PID files and the bridge. Usage: lab-down.sh [HOST...] (default: all hosts,
+# the spare ones too; lab-up.sh calls it for the hosts of a crashed run,
+# host-stop.sh for one spare host). Exit 0 when nothing runs.
 #
 # It only ever signals processes it can prove are this lab's: the wrapper whose
 # PID lab-up recorded (checked by its command line), and processes in the
@@ -15,8 +16,8 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lab.env"
 
 [ "$(id -u)" = 0 ] || lab_die "lab-down.sh must run as root"
-HOSTS=${*:-$LAB_HOSTS}
-for h in $HOSTS; do lab_ip "$h" >/dev/null || lab_die "unknown lab host '$h' (hosts: $LAB_HOSTS)"; done
+HOSTS=${*:-$LAB_ALL_HOSTS}
+for h in $HOSTS; do lab_ip "$h" >/dev/null || lab_die "unknown lab host '$h' (hosts: $LAB_ALL_HOSTS)"; done
 CG_HIERS="/sys/fs/cgroup/systemd /sys/fs/cgroup/unified"
 t0=$(lab_now)
 rc=0

@@ -7,14 +7,14 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lab.env"
 
 if [ $# -lt 1 ]; then
-	echo "usage: $0 HOST [COMMAND...]   (hosts: $LAB_HOSTS)" >&2
+	echo "usage: $0 HOST [COMMAND...]   (hosts: $LAB_ALL_HOSTS)" >&2
 	exit 2
 fi
 host=$1
 shift
 if ! ip=$(lab_ip "$host"); then
-	for h in $LAB_HOSTS; do [ "$(lab_ip "$h")" = "$host" ] && ip=$host; done
-	[ -n "$ip" ] || lab_die "unknown lab host '$host' (hosts: $LAB_HOSTS)"
+	for h in $LAB_ALL_HOSTS; do [ "$(lab_ip "$h")" = "$host" ] && ip=$host; done
+	[ -n "$ip" ] || lab_die "unknown lab host '$host' (hosts: $LAB_ALL_HOSTS)"
 fi
 if [ ! -r "$LAB_KEY_FILE" ] || [ ! -s "$LAB_KNOWN_HOSTS" ]; then
 	lab_die "no lab key or known_hosts in $LAB_STATE: bring the lab up with 'make lab-up'"
