@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etcd_members.h"
 #include "phases.h"
 
 static const char *const etcd_pkgs[] = { "etcd-server", "etcd-client" };
@@ -44,6 +45,10 @@ static int converge_host(struct hp_hostrun *h, void *arg)
 	(void)arg;
 	if ((r = hp_phase_host_converge(h, "etcd", &p, &facts, &h->err)) < 0)
 		return r;
+	if ((r = hp_etcd_initial_new(h, &h->err)) < 0) {
+		hp_facts_release(&facts);
+		return r;
+	}
 	/*
 	 * --no-block: a new member's start only returns with quorum, which
 	 * needs the others; all hosts run this in parallel and the verify
@@ -121,6 +126,29 @@ static bool etcd_live(struct hp_run *run, struct hp_rest *rest)
 	return live;
 }
 
+/* A live cluster: the membership change checked before anything
+ * changes; packages on every host at once; new members, one at a time;
+ * then the others' files, one at a time. */
+static int converge_live(struct hp_run *run, struct hp_rest *rest,
+			 struct hp_err *err)
+{
+	struct hp_etcd_change c;
+	int r;
+
+	rest->timeout_ms = 3000;
+	if ((r = hp_etcd_change_read(run, rest, &c, err)) < 0)
+		return r;
+	if (hp_run_each(run, HP_ROLE_ETCD, hp_phase_packages_host, PKG_PASS))
+		r = hp_err_set(err, HP_ERROR, "etcd: a host failed");
+	if (r == 0)
+		r = hp_etcd_join(run, rest, &c, err);
+	if (r == 0)
+		r = hp_run_staged(run, HP_ROLE_ETCD, NULL, staged_host, rest,
+				  err);
+	hp_etcd_change_release(&c);
+	return r;
+}
+
 int hp_etcd_converge(struct hp_run *run, struct hp_err *err)
 {
 	struct hp_rest rest;
@@ -132,13 +160,8 @@ int hp_etcd_converge(struct hp_run *run, struct hp_err *err)
 		/* a new cluster: every member starts at once (quorum) */
 		if (hp_run_each(run, HP_ROLE_ETCD, converge_host, NULL))
 			r = hp_err_set(err, HP_ERROR, "etcd: a host failed");
-	} else if (hp_run_each(run, HP_ROLE_ETCD, hp_phase_packages_host,
-			PKG_PASS)) {
-		r = hp_err_set(err, HP_ERROR, "etcd: a host failed");
 	} else {
-		rest.timeout_ms = 3000;
-		r = hp_run_staged(run, HP_ROLE_ETCD, NULL, staged_host, &rest,
-				  err);
+		r = converge_live(run, &rest, err);
 	}
 	hp_rest_release(&rest);
 	return r;

@@ -232,6 +232,13 @@ static int lift_host(struct hp_hostrun *h, void *arg)
 	if (!h->tr.ops)
 		return hp_err_set(&h->err, HP_ECONNECT,
 				  "haproxy on %s: no session", h->host->name);
+	/* a plan on a host HAProxy is not installed on yet (a new host):
+	 * no socket, so no drain */
+	if (h->run->opts.plan) {
+		hp_buf_adds(&cmd, "[ -S ");
+		hp_shell_quote(&cmd, HP_HAPROXY_ADMIN_SOCKET);
+		hp_buf_adds(&cmd, " ] || exit 0; ");
+	}
 	hp_buf_adds(&cmd, CLIENT);
 	hp_shell_quote(&cmd, HP_HAPROXY_ADMIN_SOCKET);
 	r = hp_host_sh_read(h, cmd.buf, "show servers state primary\n", 27, 10,

@@ -375,6 +375,15 @@ struct staged_ctx {
 	const char *leader;
 };
 
+/* A new member: its files, directories and service (hp_patroni_join). */
+static int join_host(struct hp_hostrun *h, void *arg)
+{
+	struct staged_ctx *s = arg;
+	int r = host_files(h, s->c, true);
+
+	return r < 0 ? r : service_host(h, s->c);
+}
+
 /* A live cluster: host by host, replicas before the leader; each member
  * healthy (and streaming) again before the next. */
 static int staged_host(struct hp_hostrun *h, void *arg)
@@ -494,6 +503,10 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 			r = hp_err_set(err, HP_ERROR, "patroni: a host failed");
 			goto out;
 		}
+		/* new members first: the checks below want every member */
+		if ((r = hp_patroni_join(run, &rest, leader, join_host, &s,
+					 err)) < 0)
+			goto out;
 		/*
 		 * The dynamic settings first: a member that a bad setting
 		 * keeps down (a rollback, or a repair) can only come back

@@ -199,6 +199,17 @@ int hp_patroni_leader(struct hp_run *run, struct hp_rest *rest, char **out,
  */
 int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err);
 
+/* Whether a GET /cluster answer lists member name (patroni_join.c). */
+bool hp_patroni_lists(const json_t *cluster, const char *name);
+/* The new members of a live cluster (inventory patroni hosts that
+ * leader's /cluster does not list and whose Patroni is not running):
+ * start(h, arg) each (files, directories, service), then wait until
+ * every member streams (hp_run_wait_s). A plan reports them and keeps
+ * them marked (hp_hostrun.patroni_new). */
+int hp_patroni_join(struct hp_run *run, struct hp_rest *rest,
+		    const char *leader, hp_host_fn start, void *arg,
+		    struct hp_err *err);
+
 /* Wait until host's Patroni REST API serves /etc/patroni/tls/host.crt,
  * reloading Patroni once if it does not yet (phases/patroni_cert.c):
  * after a reload that may change the certificate, before anything talks
@@ -871,12 +882,19 @@ int hp_haproxy_backends_ok(struct hp_run *run, struct hp_err *err);
  * Switch over from leader to candidate (phases/switchover.c has the
  * steps): the leader drained in HAProxy, POST /switchover, the HAProxys
  * told the moment the candidate serves as primary, then verified (the
- * former leader streams from the candidate). A busy answer is waited out. *gap_ms (may be NULL): from the drain to the
+ * former leader streams from the candidate). A busy answer is waited
+ * out. *gap_ms (may be NULL): from the drain to the
  * HAProxys routing to the new leader, -1 when it did not get there.
  */
 int hp_switchover_run(struct hp_run *run, struct hp_rest *rest,
 		      const char *leader, const char *candidate,
 		      int64_t *gap_ms, struct hp_err *err);
+/* The same without the verification (steps 1-3): for a leader that
+ * leaves the cluster right after (remove.c), whose member the check of
+ * the whole cluster would not accept. */
+int hp_switchover_move(struct hp_run *run, struct hp_rest *rest,
+		       const char *leader, const char *candidate,
+		       int64_t *gap_ms, struct hp_err *err);
 
 /* ---- TLS verification (phases/tls_verify.c) ------------------------------ */
 

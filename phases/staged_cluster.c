@@ -32,13 +32,14 @@ static int answer_err(struct hp_err *err, int code, const char *method,
 	return r;
 }
 
-/* The inventory patroni host called name, or an error. */
+/* The inventory patroni host called name (or one leaving the cluster:
+ * the removal switches over from it), or an error. */
 static const struct hp_host *member_host(const struct hp_inventory *inv,
 					 const char *name, struct hp_err *err)
 {
 	const struct hp_host *h = name ? hp_inventory_host(inv, name) : NULL;
 
-	if (!h || !(h->roles & HP_ROLE_PATRONI)) {
+	if (!h || !((h->roles | h->removed_roles) & HP_ROLE_PATRONI)) {
 		char *q = hp_printable_dup(name, 64);
 
 		hp_err_set(err, HP_EVERIFY,
@@ -118,6 +119,9 @@ int hp_member_pending(struct hp_run *run, struct hp_rest *rest,
 	int r;
 
 	*out = false;
+	/* a member still to join (a plan): nothing to restart there */
+	if (hp_run_host(run, name) && hp_run_host(run, name)->patroni_new)
+		return 0;
 	hp_rest_resp_init(&resp);
 	if ((r = hp_member_get(run, rest, name, "/patroni", &resp, err)) == 0) {
 		const json_t *flag =

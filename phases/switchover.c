@@ -102,9 +102,9 @@ static int post(struct hp_run *run, struct hp_rest *rest, const char *leader,
 	return r;
 }
 
-int hp_switchover_run(struct hp_run *run, struct hp_rest *rest,
-		      const char *leader, const char *candidate,
-		      int64_t *gap_ms, struct hp_err *err)
+int hp_switchover_move(struct hp_run *run, struct hp_rest *rest,
+		       const char *leader, const char *candidate,
+		       int64_t *gap_ms, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
 	const struct hp_host *ch = hp_inventory_host(inv, candidate);
@@ -135,8 +135,19 @@ int hp_switchover_run(struct hp_run *run, struct hp_rest *rest,
 	} else if (tell(run, leader, candidate, 0, &e2) < 0) {
 		hp_warn("%s", e2.msg);
 	}
+	return r;
+}
+
+int hp_switchover_run(struct hp_run *run, struct hp_rest *rest,
+		      const char *leader, const char *candidate,
+		      int64_t *gap_ms, struct hp_err *err)
+{
+	int r = hp_switchover_move(run, rest, leader, candidate, gap_ms, err);
+
 	if (r == 0)
-		r = hp_patroni_wait_healthy(run, rest, candidate, timeout_ms,
+		r = hp_patroni_wait_healthy(run, rest, candidate,
+					    run->inv->validation.timeout_s *
+						    1000,
 					    err);
 	return r;
 }

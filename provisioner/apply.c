@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "lock.h"
 #include "phases.h"
+#include "remove.h"
 #include "render.h"
 #include "state.h"
 #include "tls_migrate.h"
@@ -349,6 +350,7 @@ static int parse_opts(struct hp_run_opts *opts, struct hp_cmd_ctx *ctx,
 	opts->json = hp_cmd_flag(ctx, "json");
 	opts->accept_new_host_keys = hp_cmd_flag(ctx, "accept-new-host-keys");
 	opts->no_rollback = hp_cmd_flag(ctx, "no-rollback");
+	opts->allow_remove = hp_cmd_flag(ctx, "allow-remove");
 	opts->phases = hp_cmd_opt(ctx, "phase");
 	opts->hosts = hp_cmd_opt(ctx, "host");
 	if (par) {
@@ -526,6 +528,12 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 	}
 	if (plain && plan) {
 		rc = HP_EXIT_CHANGES;
+		goto out;
+	}
+	/* hosts marked remove: true leave before the phases render every
+	 * other host's files without them (phases/remove.c) */
+	if (!opts.hosts && (r = hp_remove_hosts(&run, &err)) < 0) {
+		rc = fail_exit(r, &err);
 		goto out;
 	}
 	rc = run_phases(&run, &t, &r, &err);

@@ -37,7 +37,10 @@ const struct hp_cmd hp_commands[] = {
 	  "roll a failed phase back by itself",
 	  { RUN_OPTS,
 	    { "no-rollback", NULL,
-	      "leave a failed phase as it is for inspection (exit 6)" } } },
+	      "leave a failed phase as it is for inspection (exit 6)" },
+	    { "allow-remove", NULL,
+	      "remove the hosts marked remove: true from the cluster "
+	      "(Patroni, then etcd, then HAProxy; their data stays)" } } },
 	{ "history", hp_cmd_history, "INVENTORY", 1, 1,
 	  HP_CMD_NEED_INVENTORY | HP_CMD_OFFLINE,
 	  "the rollback points, newest first, with what changed",

@@ -97,6 +97,10 @@ struct hp_hostrun {
 	struct hp_facts *facts_cache;
 	char *facts_key;
 	size_t facts_at;
+	/* phases/patroni_join.c: a patroni host of a live cluster that is
+	 * no member yet and whose Patroni does not run: it joins first; a
+	 * plan asks nothing of its REST API */
+	bool patroni_new;
 };
 
 /* Forget the per-phase records (restart/reload lists, file records; their
@@ -108,6 +112,7 @@ struct hp_run_opts {
 	bool json;
 	bool accept_new_host_keys;
 	bool no_rollback;
+	bool allow_remove;  /* apply may remove hosts marked remove: true */
 	int parallel;       /* 0: the inventory's ssh.parallel */
 	const char *phases; /* comma list, NULL = all */
 	const char *hosts;  /* comma list, NULL = all */

@@ -45,8 +45,15 @@ void hp_strlist_clear(struct hp_strlist *l);
 struct hp_host {
 	char *name;     /* unique, [a-z0-9-], used as etcd and Patroni name */
 	char *address;  /* IPv4/IPv6 literal or DNS name, unique */
-	unsigned roles; /* HP_ROLE_* bits */
+	unsigned roles; /* HP_ROLE_* bits; 0 for a host to remove */
 	int line;       /* where the host was declared, for messages */
+	/* remove: true: the host leaves the cluster (apply --allow-remove).
+	 * Its roles as written are kept in removed_roles and roles is 0, so
+	 * every list of members (etcd's, Patroni's, HAProxy's servers) is
+	 * built without it; haprov still connects to it to stop its
+	 * services. */
+	bool remove;
+	unsigned removed_roles;
 	/* tls_cert / tls_key: a certificate and key supplied for this host
 	 * (PEM files, absolute after load); NULL: haprov issues one with the
 	 * cluster CA. Both or neither. */

@@ -747,8 +747,26 @@ static void check_extensions(struct hp_inventory *inv, struct hp_inv_loader *ld)
 	hp_inv_index_release(&seen);
 }
 
+/* A host marked remove: true keeps its roles aside (removed_roles) and
+ * counts for none, so the checks below see the cluster after the
+ * removal. */
+static void set_aside_removed(struct hp_inventory *inv)
+{
+	size_t i;
+
+	for (i = 0; i < inv->nr_hosts; i++) {
+		struct hp_host *h = &inv->hosts[i];
+
+		if (h->remove && h->roles) {
+			h->removed_roles = h->roles;
+			h->roles = 0;
+		}
+	}
+}
+
 void hp_inv_cross_check(struct hp_inventory *inv, struct hp_inv_loader *ld)
 {
+	set_aside_removed(inv);
 	check_hosts(inv, ld);
 	check_etcd(inv, ld);
 	check_timing(inv, ld);

@@ -213,6 +213,10 @@ static void print_field(FILE *out, const struct hp_inv_field *f,
 		break;
 	case T_ROLES:
 		roles = *(const unsigned *)(const void *)p;
+		/* the only roles field is a host's: a host to remove shows
+		 * the roles it leaves (inventory.h) */
+		if (!roles)
+			roles = ((const struct hp_host *)base)->removed_roles;
 		fputs(" [", out);
 		for (i = 0; i < HP_ARRAY_SIZE(role_names); i++) {
 			if (!(roles & (1u << i)))

@@ -131,6 +131,7 @@ static const struct hp_inv_field host_fields[] = {
 	 .type = T_ROLES,
 	 .flags = F_REQ | F_NONEMPTY,
 	 .off = offsetof(struct hp_host, roles)},
+	BOOL("remove", struct hp_host, remove),
 	LPATH("tls_cert", struct hp_host, tls_cert, F_NULL),
 	LPATH("tls_key", struct hp_host, tls_key, F_NULL),
 };

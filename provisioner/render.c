@@ -26,9 +26,9 @@
 
 /*
  * What the hosts' files share is built once per cache, on first use,
- * and then only read: the lists of members (etcd's initial cluster,
- * config.yml's etcd hosts, HAProxy's servers), the DCS settings, the
- * local parameters and pg_hba. Each host then costs what its own files
+ * and then only read: the lists of members (config.yml's etcd hosts,
+ * HAProxy's servers), the DCS settings, the local parameters and
+ * pg_hba. Each host then costs what its own files
  * hold, and rendering a whole inventory is linear in its output. The
  * names and addresses in a list are checked as it is built: they are
  * written unquoted (check_token).
@@ -38,7 +38,6 @@ struct hp_render_cache {
 	const struct hp_render_secrets *secrets;
 	pthread_mutex_t mu;
 	bool cluster_checked;
-	json_t *initial_cluster; /* etcd: "a=http://x:2380,..." */
 	json_t *etcd_hosts;	 /* config.yml: ["x:2379", ...] */
 	json_t *servers;	 /* haproxy.cfg: [{name, address}] */
 	json_t *dcs;		 /* config.yml's bootstrap.dcs, as YAML text */
@@ -76,37 +75,6 @@ static int set_cached(json_t *o, const char *key, struct hp_render_cache *c,
 	return r;
 }
 
-static int build_initial_cluster(struct hp_render_cache *c, json_t **out,
-				 struct hp_err *err)
-{
-	const struct hp_inventory *inv = c->inv;
-	struct hp_buf cluster = HP_BUF_INIT;
-	size_t i;
-	int r = 0;
-
-	for (i = 0; i < inv->nr_hosts && r == 0; i++) {
-		const struct hp_host *h = &inv->hosts[i];
-		char *hp;
-
-		if (!(h->roles & HP_ROLE_ETCD))
-			continue;
-		if ((r = hp_render_check_token(h->name, "host name", err)) <
-			    0 ||
-		    (r = hp_render_check_token(h->address, "host address",
-					       err)) < 0)
-			break;
-		hp = hp_render_host_port(h->address, inv->etcd.peer_port);
-		hp_buf_addf(&cluster, "%s%s=%s://%s", cluster.len ? "," : "",
-			    h->name, hp_render_scheme(inv), hp);
-		free(hp);
-	}
-	if (r == 0)
-		*out = hp_render_jnn(
-			json_stringn_nocheck(cluster.buf, cluster.len));
-	hp_buf_release(&cluster);
-	return r;
-}
-
 static int etcd_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 {
 	const struct hp_inventory *inv = in->inv;
@@ -116,10 +84,7 @@ static int etcd_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	int r;
 
 	if ((r = hp_render_need(e->data_dir, "etcd.data_dir", err)) < 0 ||
-	    (r = hp_render_need(e->token, "etcd.token", err)) < 0 ||
-	    (r = set_cached(c, "initial_cluster", in->cache,
-			    &in->cache->initial_cluster, build_initial_cluster,
-			    err)) < 0)
+	    (r = hp_render_need(e->token, "etcd.token", err)) < 0)
 		return r;
 	peer = hp_render_host_port(in->host->address, e->peer_port);
 	client = hp_render_host_port(in->host->address, e->client_port);
@@ -127,8 +92,6 @@ static int etcd_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 	hp_render_set_str(c, "cluster", inv->cluster);
 	hp_render_set_str(c, "name", in->host->name);
 	r = hp_render_set_env(c, "data_dir", e->data_dir, "etcd.data_dir", err);
-	if (r == 0)
-		r = hp_render_set_env(c, "token", e->token, "etcd.token", err);
 	json_object_set_new(c, "listen_peer_urls",
 			    hp_render_jnn(json_sprintf("%s://%s", sch, peer)));
 	json_object_set_new(c, "listen_client_urls",
@@ -139,9 +102,6 @@ static int etcd_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 			    hp_render_jnn(json_sprintf("%s://%s", sch, peer)));
 	json_object_set_new(c, "advertise_client_urls",
 			    hp_render_jnn(json_sprintf("%s://%s", sch, client)));
-	/* joining a running cluster ("existing") is the etcd phase's job:
-	 * it adds the member first and renders with the live member list */
-	hp_render_set_str(c, "initial_cluster_state", "new");
 	hp_render_set_int(c, "heartbeat_ms", e->heartbeat_ms);
 	hp_render_set_int(c, "election_ms", e->election_ms);
 	free(peer);
@@ -776,7 +736,6 @@ void hp_render_cache_free(struct hp_render_cache *c)
 {
 	if (!c)
 		return;
-	json_decref(c->initial_cluster);
 	json_decref(c->etcd_hosts);
 	json_decref(c->servers);
 	json_decref(c->dcs);

@@ -494,11 +494,9 @@ static void test_etcd(void **state)
 			     "http://10.0.0.12:2380");
 	assert_has_line(env, "ETCD_ADVERTISE_CLIENT_URLS="
 			     "http://10.0.0.12:2379");
-	assert_has_line(env, "ETCD_INITIAL_CLUSTER=pg1=http://10.0.0.11:2380,"
-			     "pg2=http://10.0.0.12:2380,"
-			     "pg3=http://10.0.0.13:2380");
-	assert_has_line(env, "ETCD_INITIAL_CLUSTER_STATE=new");
-	assert_has_line(env, "ETCD_INITIAL_CLUSTER_TOKEN=demo-etcd");
+	/* the initial-cluster settings are the etcd phase's (etcd_join.c):
+	 * a change of the member list must not restart a running member */
+	assert_null(strstr(env, "ETCD_INITIAL_CLUSTER"));
 	assert_has_line(env, "ETCD_HEARTBEAT_INTERVAL=100");
 	assert_has_line(env, "ETCD_ELECTION_TIMEOUT=1000");
 
@@ -508,6 +506,7 @@ static void test_etcd(void **state)
 	assert_has_line(dropin, "Wants=network-online.target");
 	assert_has_line(dropin, "[Service]");
 	assert_has_line(dropin, "Restart=on-failure");
+	assert_has_line(dropin, "EnvironmentFile=-/etc/default/etcd-initial");
 	assert_has_line(dropin, "RestartSec=2s");
 	hp_rendered_release(&rd);
 
@@ -586,7 +585,13 @@ static void test_patroni_config_is_valid_yaml(void **state)
 	assert_string_equal(jstr(v, "connect_address"), "10.0.0.13:5432");
 	assert_string_equal(jstr(v, "data_dir"), "/var/lib/postgresql/15/main");
 	assert_string_equal(jstr(v, "bin_dir"), "/usr/lib/postgresql/15/bin");
-	assert_null(json_object_get(v, "basebackup"));
+	/* a new replica's pg_basebackup does not wait for a spread
+	 * checkpoint */
+	assert_string_equal(jstr(json_array_get(json_object_get(v, "basebackup"),
+						0),
+				 "checkpoint"),
+			    "fast");
+	assert_int_equal(json_array_size(json_object_get(v, "basebackup")), 1);
 	assert_string_equal(
 		jstr(json_object_get(json_object_get(v, "authentication"),
 				     "superuser"),
@@ -693,7 +698,7 @@ static void test_patroni_config_quotes_awkward_values(void **state)
 		jstr(json_array_get(
 			     json_object_get(json_object_get(y, "postgresql"),
 					     "basebackup"),
-			     0),
+			     1),
 		     "waldir"),
 		"/wal/pg_wal");
 	json_decref(y);
@@ -712,9 +717,7 @@ static void test_ipv6_host(void **state)
 	strlist_add(&inv->patroni.allowed_networks, "fd00::/64");
 	render_ok(&rd, inv, 0, NULL);
 	assert_has_line(content(&rd, "/etc/default/etcd"),
-			"ETCD_INITIAL_CLUSTER=pg1=http://[fd00::11]:2380,"
-			"pg2=http://10.0.0.12:2380,"
-			"pg3=http://10.0.0.13:2380");
+			"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://[fd00::11]:2380");
 	assert_has_line(content(&rd, "/etc/haproxy/haproxy.cfg"),
 			"    server pg1 [fd00::11]:5432 maxconn 100 check port "
 			"8008");

@@ -166,8 +166,7 @@ static void test_settings(void **state)
 	has(&rd, "/etc/default/etcd",
 	    "ETCD_LISTEN_PEER_URLS=https://10.0.0.1:2380\n");
 	has(&rd, "/etc/default/etcd",
-	    "ETCD_INITIAL_CLUSTER=pg1=https://10.0.0.1:2380,"
-	    "pg2=https://10.0.0.2:2380,pg3=https://10.0.0.3:2380\n");
+	    "ETCD_INITIAL_ADVERTISE_PEER_URLS=https://10.0.0.1:2380\n");
 	has(&rd, "/etc/default/etcd",
 	    "ETCD_CLIENT_CERT_AUTH=true\n");
 	has(&rd, "/etc/default/etcd",
