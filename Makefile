@@ -79,7 +79,7 @@ unit-bins: $(UNIT_BINS)
 
 # Unit tests always run under ASan + UBSan.
 unit:
-	$(MAKE) SANITIZE=address,undefined unit-bins
+	$(MAKE) -j2 SANITIZE=address,undefined unit-bins
 	@sh tests/run-unit.sh build/san/tests
 
 # ---- fuzzing: libFuzzer targets, tests/fuzz/fuzz_*.c (README: tests/fuzz/run.sh)

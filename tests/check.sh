@@ -45,11 +45,11 @@ stage() {
 	rm -f "$log"
 }
 
-stage build make -s haprov
+stage build make -s -j2 haprov
 stage lint sh tests/lint.sh
 stage unit make -s unit
 # every libFuzzer target for 10 s over its corpus (tests/fuzz/run.sh)
-stage fuzz make -s fuzz-check
+stage fuzz make -s -j2 fuzz-check
 stage golden sh tests/golden.sh
 # the SSH transport against a real sshd on loopback: needs no lab
 stage ssh-local bash tests/integration/10-ssh-local.sh
