@@ -9,3 +9,4 @@ bash bench/rolling-restart
 bash bench/rotate-replication
 bash bench/wal-move
 bash bench/drill
+bash bench/add-member

@@ -230,7 +230,6 @@ static int member_add(struct hp_run *run, struct hp_rest *rest,
 struct join {
 	struct hp_rest *rest;
 	uint64_t id; /* already added (unstarted), else 0 */
-	size_t nr_members;
 };
 
 /* Files, service start (it returns at once: the member becomes ready
@@ -299,14 +298,14 @@ static int join_host(struct hp_hostrun *h, void *arg)
 	} else if (r == 0) {
 		r = hp_etcd_members_get(h->run, j->rest, &ms, &h->err);
 	}
-	if (r == 0)
+	if (r == 0) {
 		hp_run_record(h->run, h->host->name, HP_STEP_CHANGED,
 			      "etcd member add",
 			      added ? peer : "added before: starting it",
 			      NULL, t);
-	if (r == 0)
 		r = hp_etcd_initial_cluster(&ms, h->host->name, peer, &cluster,
 					    &h->err);
+	}
 	if (r == 0)
 		r = initial_host(h, cluster.buf, true, &has_data, &h->err);
 	if (r == 0)
@@ -371,7 +370,7 @@ int hp_etcd_change_read(struct hp_run *run, struct hp_rest *rest,
 	struct hp_etcd_members ms;
 	struct hp_buf w = HP_BUF_INIT;
 	char **peers = xcalloc(inv->nr_hosts + 1, sizeof(*peers));
-	size_t i, healthy, leaving;
+	size_t i;
 	int r;
 
 	memset(c, 0, sizeof(*c));
@@ -383,7 +382,9 @@ int hp_etcd_change_read(struct hp_run *run, struct hp_rest *rest,
 		hp_etcd_members_release(&ms);
 	}
 	if (r == 0 && (c->nr_join || c->nr_leave)) {
-		healthy = count_healthy(run, rest, c, &leaving);
+		size_t leaving;
+		size_t healthy = count_healthy(run, rest, c, &leaving);
+
 		r = hp_etcd_change_check(c, healthy, leaving, err);
 		hp_etcd_change_warn(c, &w);
 		for (char *s = w.buf, *nl; s && *s; s = nl + 1) {
@@ -408,7 +409,7 @@ int hp_etcd_join(struct hp_run *run, struct hp_rest *rest,
 	int r = 0;
 
 	for (i = 0; r == 0 && i < c->nr_join; i++) {
-		struct join j = { rest, c->join_id[i], c->nr_now };
+		struct join j = { rest, c->join_id[i] };
 		struct hp_hostrun *h = &run->hosts[c->join[i] - run->inv->hosts];
 
 		if ((r = join_host(h, &j)) < 0) {

@@ -193,9 +193,9 @@ int hp_etcd_change_plan(const struct hp_inventory *inv, char *const *peers,
 	int r = 0;
 
 	memset(c, 0, sizeof(*c));
-	c->join = xcalloc(inv->nr_hosts + 1, sizeof(*c->join));
+	c->join = xcalloc(inv->nr_hosts + 1, sizeof(const struct hp_host *));
 	c->join_id = xcalloc(inv->nr_hosts + 1, sizeof(*c->join_id));
-	c->leave = xcalloc(ms->nr + 1, sizeof(*c->leave));
+	c->leave = xcalloc(ms->nr + 1, sizeof(const struct hp_host *));
 	c->leave_id = xcalloc(ms->nr + 1, sizeof(*c->leave_id));
 	c->nr_now = ms->nr;
 	for (k = 0; k < ms->nr && r == 0; k++) {

@@ -7,7 +7,9 @@
 # failover. Then pg4 is marked remove: true: apply refuses without
 # --allow-remove (nothing changes), plan says each step, and apply
 # --allow-remove takes it out again (Patroni, etcd, HAProxy), its data
-# left in place; the same checks. pg4 is stopped at the end.
+# left in place; the same checks. Before the add, with etcd stopped on pg3,
+# apply refuses the add (it would lose quorum) and changes nothing. pg4 is
+# stopped at the end.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -48,6 +50,18 @@ check_eq "plan with pg4 added: changes (exit 2)" 2 "$rc"
 check "plan says etcd member add for pg4" grep -q "pg4 .*etcd member add" "$T_TMP/plan-grow.log"
 check "plan warns of the even member count" grep -q "even number of etcd members (4)" "$T_TMP/plan-grow.log"
 check "plan says a new Patroni member for pg4" grep -q "pg4 .*patroni member add" "$T_TMP/plan-grow.log"
+
+# etcd with a member down: 2 of 3 healthy, 4 members would need 3
+lab_ssh pg3 systemctl stop etcd
+run_haprov "$T_TMP/apply-quorum.log" apply "$GROW"
+rc=$?
+grep "quorum" "$T_TMP/apply-quorum.log" | head -n 2
+check "with etcd on pg3 down, apply adding pg4 is refused" test "$rc" -ne 0
+check "it says the add would lose quorum" grep -q "adding etcd member pg4 would lose quorum" "$T_TMP/apply-quorum.log"
+check_eq "nothing changed: etcd has three members" "pg1 pg2 pg3" \
+	"$(lab_etcdctl pg1 member list | awk -F', ' '{ print $3 }' | sort | tr '\n' ' ' | sed 's/ $//')"
+lab_ssh pg3 systemctl start etcd
+check "etcd on pg3 healthy again" wait_for 60 lab_etcdctl pg1 endpoint health
 
 writer_start
 t=$(lab_now)
