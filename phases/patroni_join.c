@@ -19,7 +19,7 @@
 #include "phases.h"
 #include "staged_priv.h"
 
-bool hp_patroni_lists(const json_t *cluster, const char *name)
+const json_t *hp_patroni_member(const json_t *cluster, const char *name)
 {
 	const json_t *m;
 	size_t i;
@@ -29,9 +29,17 @@ bool hp_patroni_lists(const json_t *cluster, const char *name)
 		const char *n = json_string_value(json_object_get(m, "name"));
 
 		if (n && !strcmp(n, name))
-			return true;
+			return m;
 	}
-	return false;
+	return NULL;
+}
+
+bool hp_patroni_is_new(const json_t *cluster, const char *name,
+		       const char *is_active)
+{
+	/* is-active prints one word; only "active" means running */
+	return !hp_patroni_member(cluster, name) &&
+	       strcmp(is_active ? is_active : "", "active\n") != 0;
 }
 
 /* Mark the new hosts; their number. */
@@ -47,12 +55,12 @@ static size_t mark_new(struct hp_run *run, const json_t *cluster,
 
 		h->patroni_new = false;
 		if (!(inv->hosts[i].roles & HP_ROLE_PATRONI) ||
-		    hp_patroni_lists(cluster, inv->hosts[i].name))
+		    hp_patroni_member(cluster, inv->hosts[i].name))
 			continue;
 		/* is-active exits 3 when inactive: only its word counts */
 		if (hp_host_sh_read(h, "systemctl is-active patroni || true",
 				    NULL, 0, 30, &out, err) == 0 &&
-		    strcmp(out.buf ? out.buf : "", "active\n") != 0) {
+		    hp_patroni_is_new(cluster, inv->hosts[i].name, out.buf)) {
 			h->patroni_new = true;
 			n++;
 		}

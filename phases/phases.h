@@ -199,8 +199,13 @@ int hp_patroni_leader(struct hp_run *run, struct hp_rest *rest, char **out,
  */
 int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err);
 
-/* Whether a GET /cluster answer lists member name (patroni_join.c). */
-bool hp_patroni_lists(const json_t *cluster, const char *name);
+/* The member called name in a GET /cluster answer, or NULL
+ * (patroni_join.c). */
+const json_t *hp_patroni_member(const json_t *cluster, const char *name);
+/* Whether patroni host name is a new member: cluster does not list it
+ * and `systemctl is-active patroni` said is_active, not "active". */
+bool hp_patroni_is_new(const json_t *cluster, const char *name,
+		       const char *is_active);
 /* The new members of a live cluster (inventory patroni hosts that
  * leader's /cluster does not list and whose Patroni is not running):
  * start(h, arg) each (files, directories, service), then wait until

@@ -56,22 +56,6 @@ unsigned hp_remove_services_parse(const char *out)
 	return mask;
 }
 
-/* The member called name in a /cluster answer, or NULL. */
-static const json_t *member_of(const json_t *cluster, const char *name)
-{
-	const json_t *m;
-	size_t i;
-
-	json_array_foreach(json_object_get(cluster, "members"), i, m)
-	{
-		const char *n = json_string_value(json_object_get(m, "name"));
-
-		if (n && !strcmp(n, name))
-			return m;
-	}
-	return NULL;
-}
-
 static bool role_is(const json_t *m, const char *role)
 {
 	const char *r = json_string_value(json_object_get(m, "role"));
@@ -81,7 +65,7 @@ static bool role_is(const json_t *m, const char *role)
 
 bool hp_remove_is_member(const json_t *cluster, const char *name, bool *leader)
 {
-	const json_t *m = member_of(cluster, name);
+	const json_t *m = hp_patroni_member(cluster, name);
 
 	*leader = m && role_is(m, "leader");
 	return m != NULL;
@@ -95,7 +79,7 @@ const char *hp_remove_candidate(const struct hp_inventory *inv,
 
 	for (i = 0; i < inv->nr_hosts; i++) {
 		const struct hp_host *h = &inv->hosts[i];
-		const json_t *m = member_of(cluster, h->name);
+		const json_t *m = hp_patroni_member(cluster, h->name);
 		const char *st = json_string_value(json_object_get(m, "state"));
 
 		if (!(h->roles & HP_ROLE_PATRONI) || !m || !st ||

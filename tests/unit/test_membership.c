@@ -548,6 +548,28 @@ static void test_member_and_candidate(void **state)
 	fx_free(x);
 }
 
+/* A new Patroni member: not listed, and its Patroni not running. A
+ * listed member, or one whose Patroni runs (merely down in the list), is
+ * not new. */
+static void test_patroni_new(void **state)
+{
+	json_t *c = json_loads("{\"members\": [{\"name\": \"a\"}, "
+			       "{\"name\": \"b\"}]}",
+			       0, NULL);
+
+	(void)state;
+	assert_non_null(hp_patroni_member(c, "b"));
+	assert_null(hp_patroni_member(c, "d"));
+	assert_true(hp_patroni_is_new(c, "d", "inactive\n"));
+	assert_true(hp_patroni_is_new(c, "d", "unknown\n"));
+	assert_true(hp_patroni_is_new(c, "d", ""));
+	assert_true(hp_patroni_is_new(c, "d", NULL));
+	assert_false(hp_patroni_is_new(c, "d", "active\n"));
+	assert_false(hp_patroni_is_new(c, "a", "inactive\n"));
+	assert_null(hp_patroni_member(NULL, "a"));
+	json_decref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_inventory_remove),
 		cmocka_unit_test(test_services_parse),
 		cmocka_unit_test(test_member_and_candidate),
+		cmocka_unit_test(test_patroni_new),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
