@@ -33,11 +33,7 @@ const char *const hp_drill_stage_names[HP_DS_NR] = {
 
 char *hp_drill_leader_key(const struct hp_inventory *inv)
 {
-	const char *ns = inv->patroni.namespace_;
-	size_t n = strlen(ns);
-
-	return xasprintf("%s%s%s/leader", ns, n && ns[n - 1] == '/' ? "" : "/",
-			 inv->patroni.scope);
+	return hp_patroni_dcs_key(inv, "leader");
 }
 
 int hp_drill_etcd_value(const json_t *answer, char *out, size_t len,

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "etcd_members.h"
 #include "phases.h"
 #include "shell.h"
@@ -173,6 +175,33 @@ static int etcd_post(struct hp_run *run, struct hp_rest *rest,
 	return r;
 }
 
+bool hp_etcd_reconfig_busy(const struct hp_rest_resp *resp)
+{
+	return resp->status == 503 && resp->body.buf &&
+	       strstr(resp->body.buf, "unhealthy cluster") != NULL;
+}
+
+/*
+ * A membership change (member/add, member/remove). etcd refuses one with
+ * 503 "unhealthy cluster" while fewer than a quorum of its members have
+ * been connected for a few seconds (its strict reconfiguration check): a
+ * member that just restarted does not count yet. Asked again each second
+ * for up to validation.timeout_s.
+ */
+static int etcd_reconfig(struct hp_run *run, struct hp_rest *rest,
+			 const char *path, json_t *body,
+			 struct hp_rest_resp *resp, struct hp_err *err)
+{
+	int64_t end = hp_now_ms() + run->inv->validation.timeout_s * 1000LL;
+	int r;
+
+	while ((r = etcd_post(run, rest, path, body, resp, err)) < 0 &&
+	       hp_etcd_reconfig_busy(resp) && hp_now_ms() < end &&
+	       !hp_interrupted())
+		hp_sleep_ms(1000);
+	return r;
+}
+
 int hp_etcd_members_get(struct hp_run *run, struct hp_rest *rest,
 			struct hp_etcd_members *ms, struct hp_err *err)
 {
@@ -200,10 +229,30 @@ int hp_etcd_member_remove(struct hp_run *run, struct hp_rest *rest,
 	snprintf(ids, sizeof(ids), "%" PRIu64, id);
 	json_object_set_new(body, "ID", json_string(ids));
 	hp_rest_resp_init(&resp);
-	r = etcd_post(run, rest, "/v3/cluster/member/remove", body, &resp,
-		      err);
+	r = etcd_reconfig(run, rest, "/v3/cluster/member/remove", body, &resp,
+			  err);
 	json_decref(body);
 	hp_rest_resp_release(&resp);
+	return r;
+}
+
+int hp_etcd_delete_key(struct hp_run *run, struct hp_rest *rest,
+		       const char *key, struct hp_err *err)
+{
+	struct hp_rest_resp resp;
+	size_t n = strlen(key);
+	char *b64 = xcalloc(4 * (n / 3 + 2), 1);
+	json_t *body;
+	int r;
+
+	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)key,
+			(int)n);
+	body = json_pack("{ss}", "key", b64);
+	hp_rest_resp_init(&resp);
+	r = etcd_post(run, rest, "/v3/kv/deleterange", body, &resp, err);
+	json_decref(body);
+	hp_rest_resp_release(&resp);
+	free(b64);
 	return r;
 }
 
@@ -217,7 +266,8 @@ static int member_add(struct hp_run *run, struct hp_rest *rest,
 	int r;
 
 	hp_rest_resp_init(&resp);
-	r = etcd_post(run, rest, "/v3/cluster/member/add", body, &resp, err);
+	r = etcd_reconfig(run, rest, "/v3/cluster/member/add", body, &resp,
+			  err);
 	if (r == 0)
 		r = hp_etcd_members_parse(resp.json, ms, err);
 	json_decref(body);

@@ -124,6 +124,12 @@ int hp_etcd_initial_new(struct hp_hostrun *h, struct hp_err *err);
  * parsed. */
 int hp_etcd_members_get(struct hp_run *run, struct hp_rest *rest,
 			struct hp_etcd_members *ms, struct hp_err *err);
+/* etcd's 503 "unhealthy cluster" to a membership change: too few members
+ * connected long enough yet (a member just restarted); asked again. */
+bool hp_etcd_reconfig_busy(const struct hp_rest_resp *resp);
+/* POST /v3/kv/deleterange of one key (the first etcd host that answers). */
+int hp_etcd_delete_key(struct hp_run *run, struct hp_rest *rest,
+		       const char *key, struct hp_err *err);
 /* POST /v3/cluster/member/remove of member id. */
 int hp_etcd_member_remove(struct hp_run *run, struct hp_rest *rest,
 			  uint64_t id, struct hp_err *err);

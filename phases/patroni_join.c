@@ -19,6 +19,15 @@
 #include "phases.h"
 #include "staged_priv.h"
 
+char *hp_patroni_dcs_key(const struct hp_inventory *inv, const char *key)
+{
+	const char *ns = inv->patroni.namespace_;
+	size_t n = strlen(ns);
+
+	return xasprintf("%s%s%s/%s", ns, n && ns[n - 1] == '/' ? "" : "/",
+			 inv->patroni.scope, key);
+}
+
 const json_t *hp_patroni_member(const json_t *cluster, const char *name)
 {
 	const json_t *m;

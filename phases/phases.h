@@ -199,6 +199,8 @@ int hp_patroni_leader(struct hp_run *run, struct hp_rest *rest, char **out,
  */
 int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err);
 
+/* Patroni's key in etcd: <namespace><scope>/<key> (patroni_join.c). */
+char *hp_patroni_dcs_key(const struct hp_inventory *inv, const char *key);
 /* The member called name in a GET /cluster answer, or NULL
  * (patroni_join.c). */
 const json_t *hp_patroni_member(const json_t *cluster, const char *name);

@@ -211,8 +211,19 @@ static int leave_patroni(struct hp_hostrun *h, struct leaving *l)
 	json_decref(cluster);
 	if (r == 0 && (member || (l->active & HP_ROLE_PATRONI)))
 		r = stop(h, "patroni", run->inv->patroni.data_dir, &h->err);
-	if (r == 0 && member && !run->opts.plan)
+	if (r == 0 && member && !run->opts.plan) {
+		/* a stopped Patroni leaves its member key to expire (up to
+		 * ttl): it is gone for good, so its key goes now */
+		char *key = hp_patroni_dcs_key(run->inv, "members/");
+		char *full = xasprintf("%s%s", key, name);
+		struct hp_err e;
+
+		if (hp_etcd_delete_key(run, l->rest, full, &e) < 0)
+			hp_warn("%s", e.msg);
+		free(full);
+		free(key);
 		r = wait_gone(run, l->rest, name, &h->err);
+	}
 	return r;
 }
 

@@ -570,6 +570,49 @@ static void test_patroni_new(void **state)
 	json_decref(c);
 }
 
+/* The key a removal deletes: <namespace><scope>/members/<name>, with one
+ * slash whatever the namespace ends with. */
+static void test_dcs_key(void **state)
+{
+	struct fx *x = fx_new(true);
+	char *k = hp_patroni_dcs_key(x->inv, "members/d");
+
+	(void)state;
+	assert_string_equal(k, "/service/t/members/d");
+	free(k);
+	free(x->inv->patroni.namespace_);
+	x->inv->patroni.namespace_ = xstrdup("/ns");
+	k = hp_patroni_dcs_key(x->inv, "leader");
+	assert_string_equal(k, "/ns/t/leader");
+	free(k);
+	fx_free(x);
+}
+
+/* etcd's refusal of a membership change while a member is newly back:
+ * asked again; any other answer is final. */
+static void test_reconfig_busy(void **state)
+{
+	struct hp_rest_resp resp;
+
+	(void)state;
+	hp_rest_resp_init(&resp);
+	resp.status = 503;
+	hp_buf_adds(&resp.body, "{\"error\":\"etcdserver: unhealthy cluster\","
+				"\"code\":14}");
+	assert_true(hp_etcd_reconfig_busy(&resp));
+	resp.status = 500;
+	assert_false(hp_etcd_reconfig_busy(&resp));
+	resp.status = 503;
+	hp_buf_reset(&resp.body);
+	hp_buf_adds(&resp.body, "{\"error\":\"etcdserver: request timed out\"}");
+	assert_false(hp_etcd_reconfig_busy(&resp));
+	hp_rest_resp_release(&resp);
+	hp_rest_resp_init(&resp);
+	resp.status = 503;
+	assert_false(hp_etcd_reconfig_busy(&resp));
+	hp_rest_resp_release(&resp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +632,8 @@ int main(void)
 		cmocka_unit_test(test_services_parse),
 		cmocka_unit_test(test_member_and_candidate),
 		cmocka_unit_test(test_patroni_new),
+		cmocka_unit_test(test_dcs_key),
+		cmocka_unit_test(test_reconfig_busy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
