@@ -49,7 +49,7 @@ export PGPASSWORD PGCONNECT_TIMEOUT=5
 PGPASSWORD=$(cat "$SECRETS/superuser") || fail "no $SECRETS/superuser"
 for a in "${hosts[@]}"; do
 	up=$(printf 'user = "haprov:%s"\n' "$stats_pw" | get -K - "http://$a:8404/stats;csv" |
-		awk -F, '$1 == "primary" && $18 == "UP" { print $2 }' | paste -sd,) ||
+		awk -F, '$1 == "primary" && $2 != "FRONTEND" && $2 != "BACKEND" && $18 == "UP" { print $2 }' | paste -sd,) ||
 		fail "haproxy $a: stats page"
 	[ "$up" = "$leader" ] || fail "haproxy $a: primary backend UP: '${up}', leader $leader"
 	r=$(psql -h "$a" -p 5000 -U postgres -d postgres -Atc \
