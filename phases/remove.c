@@ -5,8 +5,9 @@
  *   1. Patroni: a leader is switched over from first (to the synchronous
  *      standby when there is one, else the first other member of the
  *      inventory); then Patroni is stopped and disabled (it stops its
- *      PostgreSQL), and the member is waited for until /cluster no longer
- *      lists it (its key expires within ttl);
+ *      PostgreSQL), its member key deleted from etcd (a stopped Patroni
+ *      leaves it to expire within ttl), and the member is waited for
+ *      until /cluster no longer lists it;
  *   2. etcd: POST /v3/cluster/member/remove on a remaining member (after
  *      the quorum check of etcd_members.c), then etcd stopped and
  *      disabled on the host;
