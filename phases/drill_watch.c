@@ -14,7 +14,6 @@
  * Each request has a short timeout (a member that stalls costs one slow
  * round, not the trial). Answers are hostile: checked, never printed raw.
  */
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,13 +101,10 @@ static int clients_init(struct hp_drill_watch *w, struct clients *c,
 			struct hp_err *err)
 {
 	char *key = hp_drill_leader_key(w->run->inv);
-	size_t n = strlen(key);
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	c->key_b64 = xcalloc(4 * (n / 3 + 2), 1);
-	EVP_EncodeBlock((unsigned char *)c->key_b64, (unsigned char *)key,
-			(int)n);
+	c->key_b64 = hp_base64(key, strlen(key));
 	free(key);
 	if ((r = hp_run_rest_init(w->run, &c->rest, WATCH_REQ_MS, err)) < 0 ||
 	    (r = hp_run_rest_init(w->run, &c->stats, WATCH_REQ_MS, err)) < 0)

@@ -21,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "etcd_members.h"
 #include "phases.h"
 #include "shell.h"
@@ -222,12 +220,12 @@ int hp_etcd_member_remove(struct hp_run *run, struct hp_rest *rest,
 			  uint64_t id, struct hp_err *err)
 {
 	struct hp_rest_resp resp;
-	json_t *body = json_pack("{ss}", "ID", "");
 	char ids[24];
+	json_t *body;
 	int r;
 
 	snprintf(ids, sizeof(ids), "%" PRIu64, id);
-	json_object_set_new(body, "ID", json_string(ids));
+	body = json_pack("{ss}", "ID", ids);
 	hp_rest_resp_init(&resp);
 	r = etcd_reconfig(run, rest, "/v3/cluster/member/remove", body, &resp,
 			  err);
@@ -240,14 +238,10 @@ int hp_etcd_delete_key(struct hp_run *run, struct hp_rest *rest,
 		       const char *key, struct hp_err *err)
 {
 	struct hp_rest_resp resp;
-	size_t n = strlen(key);
-	char *b64 = xcalloc(4 * (n / 3 + 2), 1);
-	json_t *body;
+	char *b64 = hp_base64(key, strlen(key));
+	json_t *body = json_pack("{ss}", "key", b64);
 	int r;
 
-	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)key,
-			(int)n);
-	body = json_pack("{ss}", "key", b64);
 	hp_rest_resp_init(&resp);
 	r = etcd_post(run, rest, "/v3/kv/deleterange", body, &resp, err);
 	json_decref(body);

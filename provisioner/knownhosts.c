@@ -52,15 +52,6 @@ bool hp_hostkey_accepted(enum hp_hostkey_verdict v)
 	       v == HP_HOSTKEY_ACCEPT_ONCE;
 }
 
-/* Base64 (with padding, as in known_hosts) of data; the caller frees it. */
-static char *base64(const unsigned char *data, size_t len)
-{
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-
-	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
 void hp_key_fingerprint(const char *key, size_t len, char out[64])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -68,7 +59,7 @@ void hp_key_fingerprint(const char *key, size_t len, char out[64])
 	char *b64, *eq;
 
 	EVP_Digest(key, len, md, &mdlen, EVP_sha256(), NULL);
-	b64 = base64(md, mdlen);
+	b64 = hp_base64(md, mdlen);
 	if ((eq = strchr(b64, '=')) != NULL)
 		*eq = '\0';
 	snprintf(out, 64, "SHA256:%s", b64);
@@ -296,7 +287,7 @@ void hp_known_hosts_prefs(const struct hp_known_hosts *k, struct hp_buf *out)
 static bool is_revoked(LIBSSH2_KNOWNHOSTS *revoked, const char *key, size_t len)
 {
 	struct libssh2_knownhost *e = NULL;
-	char *b64 = base64((const unsigned char *)key, len);
+	char *b64 = hp_base64((const unsigned char *)key, len);
 	bool found = false;
 
 	while (!found && libssh2_knownhost_get(revoked, &e, e) == 0)
@@ -446,7 +437,7 @@ int hp_known_hosts_append(const char *path, const char *name,
 	}
 	if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
 		last = '\n';
-	b64 = base64((const unsigned char *)key, len);
+	b64 = hp_base64((const unsigned char *)key, len);
 	hp_buf_addf(&line, "%s%s %s %s\n", last == '\n' ? "" : "\n", name,
 		    kind->kh_name, b64);
 	if (write(fd, line.buf, line.len) != (ssize_t)line.len ||

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+
+#include <openssl/evp.h>
 #include <signal.h>
 
 #include "util.h"
@@ -535,4 +537,12 @@ void hp_log_msg(enum hp_log_level lvl, const char *func, const char *fmt, ...)
 	va_end(ap);
 	/* one write so lines from parallel hosts never interleave */
 	fprintf(stderr, "%s\n", line);
+}
+
+char *hp_base64(const void *data, size_t len)
+{
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
 }

@@ -130,6 +130,8 @@ int hp_buf_add_printable(struct hp_buf *b, const void *data, size_t len,
 /* The same for a NUL-terminated string, as a new string the caller
  * frees ("" for NULL). */
 char *hp_printable_dup(const char *s, size_t max);
+/* Standard padded base64 of data, NUL-terminated; the caller frees it. */
+char *hp_base64(const void *data, size_t len);
 /* Read a whole local file into b (appends). */
 int hp_buf_read_file(struct hp_buf *b, const char *path, struct hp_err *err);
 
