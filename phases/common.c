@@ -220,35 +220,96 @@ struct hp_dcs_scope hp_run_dcs_scope(const struct hp_run *run)
 
 /*
  * A staged pass goes host by host because a change (a restart) must be
- * healthy on one host before the next one gets it. When no host needs a
- * change that order buys nothing but time, so every host's pass first
- * runs at once as a plan (read only). When that found nothing to change
- * and nothing failed, its results are the pass's results. Otherwise they
- * are dropped and the pass runs host by host, reading everything again.
+ * healthy on one host before the next one gets it. A host with nothing to
+ * change needs no such order, so every host's pass first runs at once as
+ * a plan (read only): the hosts where it found nothing to change and
+ * nothing failed keep those results (keep[i] true), and only the others
+ * are left for the host-by-host pass, which reads everything again. The
+ * last entry of keep (lines of no host) is true. What a host's probe
+ * counted as changed is forgotten when the host is left for the pass.
  */
-static bool probe_unchanged(struct hp_run *run, unsigned role, hp_host_fn fn,
-			    void *arg)
+static bool *probe_hosts(struct hp_run *run, unsigned role, hp_host_fn fn,
+			 void *arg)
 {
+	bool *keep = xcalloc(run->nr_hosts + 1, sizeof(*keep));
 	bool *failed = xcalloc(run->nr_hosts + 1, sizeof(*failed));
-	size_t mark, i, bad;
-	bool clean;
+	int *changed = xcalloc(run->nr_hosts + 1, sizeof(*changed));
+	size_t mark, i;
 
-	for (i = 0; i < run->nr_hosts; i++)
+	for (i = 0; i < run->nr_hosts; i++) {
 		failed[i] = run->hosts[i].failed;
+		changed[i] = run->hosts[i].nr_changed;
+	}
 	mark = hp_run_hold(run);
 	run->opts.plan = true;
-	bad = hp_run_each(run, role, fn, arg);
+	hp_run_each(run, role, fn, arg);
 	run->opts.plan = false;
-	clean = !bad && !hp_run_count_since(run, mark, HP_STEP_CHANGED) &&
-		!hp_run_count_since(run, mark, HP_STEP_FAILED);
 	for (i = 0; i < run->nr_hosts; i++) {
-		if (run->hosts[i].nr_changed)
-			clean = false;
-		run->hosts[i].failed = failed[i];
+		struct hp_hostrun *h = &run->hosts[i];
+
+		keep[i] = !h->failed && h->nr_changed == changed[i] &&
+			  !hp_run_host_count_since(run, mark, h->host->name,
+						   HP_STEP_CHANGED) &&
+			  !hp_run_host_count_since(run, mark, h->host->name,
+						   HP_STEP_FAILED);
+		h->failed = failed[i];
+		h->nr_changed = changed[i];
 	}
-	hp_run_unhold(run, mark, clean);
+	keep[run->nr_hosts] = true;
+	hp_run_unhold(run, mark, keep);
+	free(changed);
 	free(failed);
-	return clean;
+	return keep;
+}
+
+/* hp_run_serial over the hosts that skip[] does not name. */
+static int serial_some(struct hp_run *run, unsigned role, const char *last,
+		       const bool *skip, hp_host_fn fn, void *arg,
+		       struct hp_err *err)
+{
+	bool *saved = xcalloc(run->nr_hosts + 1, sizeof(*saved));
+	size_t i;
+	int r;
+
+	/* a skipped host is left out the way --host leaves it out */
+	for (i = 0; i < run->nr_hosts; i++) {
+		saved[i] = run->hosts[i].selected;
+		if (skip[i])
+			run->hosts[i].selected = false;
+	}
+	r = hp_run_serial(run, role, last, fn, arg, err);
+	for (i = 0; i < run->nr_hosts; i++)
+		run->hosts[i].selected = saved[i];
+	free(saved);
+	return r;
+}
+
+/* A plan changes nothing, so no order matters: every host at once, the
+ * results in inventory order; the first failed host's error. */
+static int staged_plan(struct hp_run *run, unsigned role, hp_host_fn fn,
+		       void *arg, struct hp_err *err)
+{
+	bool *keep = xcalloc(run->nr_hosts + 1, sizeof(*keep));
+	size_t mark, i, bad;
+
+	for (i = 0; i <= run->nr_hosts; i++)
+		keep[i] = true;
+	mark = hp_run_hold(run);
+	bad = hp_run_each(run, role, fn, arg);
+	hp_run_unhold(run, mark, keep);
+	free(keep);
+	if (!bad)
+		return 0;
+	for (i = 0; i < run->nr_hosts; i++) {
+		const struct hp_hostrun *h = &run->hosts[i];
+
+		if (h->failed && h->selected &&
+		    (!role || (h->host->roles & role)))
+			return hp_err_set(err,
+					  h->err.code ? h->err.code : HP_ERROR,
+					  "%s: %s", h->host->name, h->err.msg);
+	}
+	return hp_err_set(err, HP_ERROR, "a host failed");
 }
 
 int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
@@ -279,9 +340,15 @@ int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
 int hp_run_staged(struct hp_run *run, unsigned role, const char *last,
 		  hp_host_fn fn, void *arg, struct hp_err *err)
 {
-	if (!run->opts.plan && probe_unchanged(run, role, fn, arg))
-		return 0;
-	return hp_run_serial(run, role, last, fn, arg, err);
+	bool *keep;
+	int r;
+
+	if (run->opts.plan)
+		return staged_plan(run, role, fn, arg, err);
+	keep = probe_hosts(run, role, fn, arg);
+	r = serial_some(run, role, last, keep, fn, arg, err);
+	free(keep);
+	return r;
 }
 
 /* The scheme of hp_url: set once per process before any thread starts

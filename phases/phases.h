@@ -152,9 +152,11 @@ int hp_phase_packages_host(struct hp_hostrun *h, void *arg);
 int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
 		  hp_host_fn fn, void *arg, struct hp_err *err);
 /* hp_run_serial for a staged pass whose fn honours plan mode (changes
- * nothing, and records what it would change, when run->opts.plan): it
- * first runs at once on every host as a plan; when no host would change
- * and none failed, those results stand and the serial pass is skipped. */
+ * nothing, and records what it would change, when run->opts.plan). A
+ * plan runs fn on every host at once (results in inventory order). An
+ * apply first runs it at once on every host as a plan: a host that would
+ * change nothing and did not fail keeps those results; only the others
+ * then run one at a time, in hp_run_serial's order. */
 int hp_run_staged(struct hp_run *run, unsigned role, const char *last,
 		  hp_host_fn fn, void *arg, struct hp_err *err);
 

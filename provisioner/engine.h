@@ -160,9 +160,14 @@ struct hp_run {
 	struct hp_step_result *results;
 	size_t nr_results, alloc_results;
 	size_t nr_changes; /* CHANGED results ever recorded (hp_run_changes) */
-	/* hp_run_hold: progress lines wait here instead of being printed */
+	/* hp_run_hold: progress lines wait here instead of being printed,
+	 * each with its host's index (nr_hosts: none) */
 	bool holding;
-	struct hp_buf held;
+	struct hp_held_line {
+		size_t rank;
+		char *line;
+	} *held;
+	size_t nr_held, alloc_held;
 };
 
 /* ---- run lifecycle ------------------------------------------------------ */
@@ -204,18 +209,26 @@ int hp_run_wait_s(const struct hp_run *run);
 
 /*
  * Tentative results: from hp_run_hold on, progress lines (hp_run_record,
- * hp_run_note) are held back; hp_run_unhold prints them and keeps the
- * results (keep), or drops both: the results recorded since the mark
- * hp_run_hold returned are removed. Called with no worker running.
+ * hp_run_note) are held back. hp_run_unhold decides host by host: keep
+ * has one entry per host of the run plus one (index nr_hosts) for lines
+ * and results of no host; NULL keeps nothing. A kept host's lines are
+ * printed and its results (those recorded since the mark hp_run_hold
+ * returned) stay; the others are dropped. What is kept comes out host by
+ * host in inventory order, each host's in the order recorded, so hosts
+ * that ran at once read as if they had run one after the other. Called
+ * with no worker running.
  */
 size_t hp_run_hold(struct hp_run *run);
-void hp_run_unhold(struct hp_run *run, size_t mark, bool keep);
+void hp_run_unhold(struct hp_run *run, size_t mark, const bool *keep);
 /* How many CHANGED results the run has recorded so far, dropped ones
  * included: a number that grows whenever anything may have changed. */
 size_t hp_run_changes(struct hp_run *run);
 /* Results with status st recorded since mark (hp_run_hold). */
 size_t hp_run_count_since(struct hp_run *run, size_t mark,
 			  enum hp_step_status st);
+/* The same for one host's results. */
+size_t hp_run_host_count_since(struct hp_run *run, size_t mark,
+			       const char *host, enum hp_step_status st);
 
 /* ---- verification steps at once (checks.c) ------------------------------- */
 

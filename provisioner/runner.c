@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,7 +84,6 @@ void hp_run_init(struct hp_run *run, const struct hp_inventory *inv,
 		 run->run_id, who, (long)getpid());
 	run->t0 = hp_now_ms();
 	pthread_mutex_init(&run->mu, NULL);
-	hp_buf_init(&run->held, 0);
 	run->nr_hosts = inv->nr_hosts;
 	run->hosts = xcalloc(inv->nr_hosts, sizeof(*run->hosts));
 	for (i = 0; i < inv->nr_hosts; i++) {
@@ -156,7 +156,7 @@ void hp_run_release(struct hp_run *run)
 		free(run->results[i].diff);
 	}
 	free(run->results);
-	hp_buf_release(&run->held);
+	free(run->held); /* empty: every hold ends in an unhold */
 	hp_desired_clear(run);
 	pthread_mutex_destroy(&run->mu);
 	memset(run, 0, sizeof(*run));
@@ -375,10 +375,25 @@ static int connect_one(struct hp_hostrun *h, void *arg)
 	return 0;
 }
 
+/* This process's CPU time so far, in ms (user + system). */
+static int64_t cpu_ms(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
 size_t hp_run_connect(struct hp_run *run, struct hp_err *err)
 {
+	int64_t t = hp_now_ms(), cpu = cpu_ms();
 	size_t nr = pool_run(run, 0, connect_one, NULL, true);
 
+	/* the handshakes' cost on this side (bench/fanout reports it) */
+	hp_debug("connected in %lld ms, %lld ms of CPU",
+		 (long long)(hp_now_ms() - t), (long long)(cpu_ms() - cpu));
 	if (nr) {
 		struct hp_buf b = HP_BUF_INIT;
 		size_t i;
@@ -446,13 +461,29 @@ static char *clean_diff(const char *diff)
 	return hp_buf_detach(&out, NULL);
 }
 
-/* A progress line, with run->mu held: printed, or held (hp_run_hold). */
-static void emit(struct hp_run *run, const char *line)
+/* The index of host in run->hosts, or nr_hosts for none (or unknown). */
+static size_t host_rank(struct hp_run *run, const char *host)
 {
-	if (run->holding)
-		hp_buf_adds(&run->held, line);
-	else
+	const struct hp_hostrun *h = host && *host ? hp_run_host(run, host)
+						   : NULL;
+
+	return h ? (size_t)(h - run->hosts) : run->nr_hosts;
+}
+
+/* A progress line of host (NULL: none), with run->mu held: printed, or
+ * held (hp_run_hold). */
+static void emit(struct hp_run *run, const char *host, const char *line)
+{
+	struct hp_held_line *l;
+
+	if (!run->holding) {
 		fputs(line, stderr);
+		return;
+	}
+	HP_ALLOC_GROW(run->held, run->nr_held + 1, run->alloc_held);
+	l = &run->held[run->nr_held++];
+	l->rank = host_rank(run, host);
+	l->line = xstrdup(line);
 }
 
 size_t hp_run_hold(struct hp_run *run)
@@ -461,28 +492,64 @@ size_t hp_run_hold(struct hp_run *run)
 
 	pthread_mutex_lock(&run->mu);
 	run->holding = true;
-	hp_buf_reset(&run->held);
 	mark = run->nr_results;
 	pthread_mutex_unlock(&run->mu);
 	return mark;
 }
 
-void hp_run_unhold(struct hp_run *run, size_t mark, bool keep)
+static void result_free(struct hp_step_result *r)
 {
-	size_t i;
+	free(r->step);
+	free(r->detail);
+	free(r->diff);
+}
 
+/* The held lines: the kept ones printed host by host, all freed. */
+static void held_flush(struct hp_run *run, const bool *keep)
+{
+	size_t rank, i;
+
+	for (rank = 0; keep && rank <= run->nr_hosts; rank++)
+		for (i = 0; keep[rank] && i < run->nr_held; i++)
+			if (run->held[i].rank == rank)
+				fputs(run->held[i].line, stderr);
+	for (i = 0; i < run->nr_held; i++)
+		free(run->held[i].line);
+	run->nr_held = 0;
+}
+
+/* The results from mark on: the kept ones moved host by host (a stable
+ * order within each host), the others freed. */
+static void results_regroup(struct hp_run *run, size_t mark, const bool *keep)
+{
+	size_t n = run->nr_results - mark, *rank, rk, i, out = 0;
+	struct hp_step_result *tmp;
+
+	if (!n)
+		return;
+	rank = xcalloc(n, sizeof(*rank));
+	tmp = xcalloc(n, sizeof(*tmp));
+	for (i = 0; i < n; i++)
+		rank[i] = host_rank(run, run->results[mark + i].host);
+	for (rk = 0; keep && rk <= run->nr_hosts; rk++)
+		for (i = 0; keep[rk] && i < n; i++)
+			if (rank[i] == rk)
+				tmp[out++] = run->results[mark + i];
+	for (i = 0; i < n; i++)
+		if (!keep || !keep[rank[i]])
+			result_free(&run->results[mark + i]);
+	memcpy(run->results + mark, tmp, out * sizeof(*tmp));
+	run->nr_results = mark + out;
+	free(tmp);
+	free(rank);
+}
+
+void hp_run_unhold(struct hp_run *run, size_t mark, const bool *keep)
+{
 	pthread_mutex_lock(&run->mu);
 	run->holding = false;
-	if (keep && run->held.len)
-		fputs(run->held.buf, stderr);
-	hp_buf_reset(&run->held);
-	for (i = mark; !keep && i < run->nr_results; i++) {
-		free(run->results[i].step);
-		free(run->results[i].detail);
-		free(run->results[i].diff);
-	}
-	if (!keep && mark < run->nr_results)
-		run->nr_results = mark;
+	held_flush(run, keep);
+	results_regroup(run, mark, keep);
 	pthread_mutex_unlock(&run->mu);
 }
 
@@ -509,6 +576,20 @@ size_t hp_run_count_since(struct hp_run *run, size_t mark,
 	return n;
 }
 
+size_t hp_run_host_count_since(struct hp_run *run, size_t mark,
+			       const char *host, enum hp_step_status st)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&run->mu);
+	for (i = mark; i < run->nr_results; i++)
+		if (run->results[i].status == st &&
+		    !strcmp(run->results[i].host, host))
+			n++;
+	pthread_mutex_unlock(&run->mu);
+	return n;
+}
+
 void hp_run_note(struct hp_run *run, const char *host, const char *fmt, ...)
 {
 	struct hp_buf msg = HP_BUF_INIT, line = HP_BUF_INIT;
@@ -523,7 +604,7 @@ void hp_run_note(struct hp_run *run, const char *host, const char *fmt, ...)
 	hp_buf_addch(&line, '\n');
 	/* one write: parallel hosts never interleave */
 	pthread_mutex_lock(&run->mu);
-	emit(run, line.buf);
+	emit(run, host, line.buf);
 	pthread_mutex_unlock(&run->mu);
 	hp_buf_release(&msg);
 	hp_buf_release(&line);
@@ -559,7 +640,7 @@ void hp_run_record(struct hp_run *run, const char *host,
 		 (double)(now - run->t0) / 1000.0, host ? host : "-",
 		 r->phase, step, label, r->detail ? ": " : "",
 		 r->detail ? r->detail : "", (double)r->ms / 1000.0);
-	emit(run, line);
+	emit(run, host, line);
 	pthread_mutex_unlock(&run->mu);
 }
 

@@ -271,6 +271,19 @@ static int channel_finish(struct ssh_conn *c, LIBSSH2_CHANNEL *ch,
 	return 0;
 }
 
+/* --verbose --verbose: each command's time and its start (commands never
+ * carry secrets; they come on stdin) */
+static void exec_debug(const struct ssh_conn *c, const char *cmd,
+		       int64_t start, int r)
+{
+	struct hp_buf b = HP_BUF_INIT;
+
+	hp_buf_add_printable(&b, cmd, strlen(cmd), 72);
+	hp_debug("%s: %lld ms (%d): %s", c->host,
+		 (long long)(hp_now_ms() - start), r, b.buf);
+	hp_buf_release(&b);
+}
+
 static int ssh_exec(void *ctx, const char *cmd, const void *stdin_data,
 		    size_t stdin_len, int timeout_s, struct hp_exec_result *res,
 		    struct hp_err *err)
@@ -313,6 +326,8 @@ out:
 	if (ch)
 		channel_free(c, ch);
 	hp_buf_release(&full);
+	if (hp_log_get_level() >= HP_LOG_DEBUG)
+		exec_debug(c, cmd, start, r);
 	return r;
 }
 

@@ -631,6 +631,7 @@ static void test_host_filter(void **state)
 
 struct stg {
 	const char *change_on; /* this host would change */
+	const char *change_too; /* and this one */
 	const char *fail_on;   /* this host fails its read-only try */
 	int plan_calls, real_calls;
 	char order[8]; /* hosts of the real pass, in order */
@@ -640,7 +641,8 @@ static int stg_fn(struct hp_hostrun *h, void *arg)
 {
 	struct stg *s = arg;
 	const char *name = h->host->name;
-	bool change = s->change_on && !strcmp(name, s->change_on);
+	bool change = (s->change_on && !strcmp(name, s->change_on)) ||
+		      (s->change_too && !strcmp(name, s->change_too));
 
 	if (h->run->opts.plan) {
 		__atomic_fetch_add(&s->plan_calls, 1, __ATOMIC_SEQ_CST);
@@ -676,8 +678,9 @@ static void test_staged_noop_is_one_parallel_pass(void **state)
 	fx_free(x);
 }
 
-/* One host would change: the try's results are dropped and the pass
- * runs host by host, `last` last. */
+/* One host would change: only that host runs again, host by host; the
+ * others keep the try's results. `last` keeps its place when it is one
+ * of those to run. */
 static void test_staged_change_goes_serial(void **state)
 {
 	struct fx *x = fx_new(false);
@@ -687,17 +690,40 @@ static void test_staged_change_goes_serial(void **state)
 	assert_int_equal(hp_run_staged(&x->run, 0, "a", stg_fn, &s, &x->err),
 			 0);
 	assert_int_equal(s.plan_calls, 3);
-	assert_int_equal(s.real_calls, 3);
-	assert_memory_equal(s.order, "bca", 3);
-	/* only the real pass's results */
+	assert_int_equal(s.real_calls, 1);
+	assert_memory_equal(s.order, "b", 1);
+	/* a and c from the try, b from its real pass */
 	assert_int_equal(x->run.nr_results, 3);
 	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED), 1);
+	assert_string_equal(x->run.results[0].host, "a");
+	assert_string_equal(x->run.results[1].host, "c");
+	assert_string_equal(x->run.results[2].host, "b");
+	/* what b's try counted is forgotten: the real pass counted once */
+	assert_int_equal(x->run.hosts[1].nr_changed, 1);
+	assert_true(x->run.hosts[0].selected && x->run.hosts[2].selected);
 	assert_false(x->run.opts.plan);
 	fx_free(x);
 }
 
+/* Two hosts to change, one of them `last`: the serial order holds. */
+static void test_staged_serial_keeps_last_last(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct stg s = { .change_on = "a", .change_too = "c" };
+
+	(void)state;
+	assert_int_equal(hp_run_staged(&x->run, 0, "a", stg_fn, &s, &x->err),
+			 0);
+	assert_int_equal(s.real_calls, 2);
+	assert_memory_equal(s.order, "ca", 2);
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED), 2);
+	assert_int_equal(x->run.nr_results, 3);
+	fx_free(x);
+}
+
 /* A host whose try failed is not left failed: the real pass reads it
- * again (and says what is wrong, if anything). */
+ * again (and says what is wrong, if anything); the others keep the
+ * try's results. */
 static void test_staged_try_failure_goes_serial(void **state)
 {
 	struct fx *x = fx_new(false);
@@ -706,32 +732,52 @@ static void test_staged_try_failure_goes_serial(void **state)
 	(void)state;
 	assert_int_equal(hp_run_staged(&x->run, 0, NULL, stg_fn, &s, &x->err),
 			 0);
-	assert_int_equal(s.real_calls, 3);
-	assert_memory_equal(s.order, "abc", 3);
+	assert_int_equal(s.real_calls, 1);
+	assert_memory_equal(s.order, "c", 1);
 	assert_false(x->run.hosts[2].failed);
 	assert_int_equal(x->run.nr_results, 3);
 	fx_free(x);
 }
 
-/* plan itself: the serial pass as before (it changes nothing anyway). */
+/* plan itself: every host at once, each once, results in inventory
+ * order whatever order the hosts finished in; a failure is the first
+ * failed host's, and the other hosts still report. */
 static void test_staged_in_plan(void **state)
 {
 	struct fx *x = fx_new(true);
-	struct stg s = { 0 };
+	struct stg s = { .change_on = "b" };
 
 	(void)state;
 	assert_int_equal(hp_run_staged(&x->run, 0, NULL, stg_fn, &s, &x->err),
 			 0);
 	assert_int_equal(s.plan_calls, 3);
+	assert_int_equal(s.real_calls, 0);
 	assert_int_equal(x->run.nr_results, 3);
+	assert_string_equal(x->run.results[0].host, "a");
+	assert_string_equal(x->run.results[1].host, "b");
+	assert_string_equal(x->run.results[2].host, "c");
 	assert_true(x->run.opts.plan);
+	assert_false(x->run.holding);
+	fx_free(x);
+
+	x = fx_new(true);
+	memset(&s, 0, sizeof(s));
+	s.fail_on = "b";
+	assert_int_equal(hp_run_staged(&x->run, 0, NULL, stg_fn, &s, &x->err),
+			 HP_EREMOTE);
+	assert_non_null(strstr(x->err.msg, "b: read failed"));
+	assert_int_equal(s.plan_calls, 3);
+	assert_int_equal(x->run.nr_results, 2);
 	fx_free(x);
 }
 
-/* Held results are dropped from the mark on, or kept. */
+/* Held results are dropped from the mark on, or kept, host by host;
+ * what is kept comes out in inventory order, hostless lines last. */
 static void test_hold_unhold(void **state)
 {
 	struct fx *x = fx_new(false);
+	bool all[4] = { true, true, true, true };
+	bool some[4] = { true, false, true, true };
 	size_t mark;
 
 	(void)state;
@@ -742,16 +788,39 @@ static void test_hold_unhold(void **state)
 		      0);
 	assert_int_equal(hp_run_count_since(&x->run, mark, HP_STEP_CHANGED),
 			 1);
-	assert_true(x->run.held.len > 0);
-	hp_run_unhold(&x->run, mark, false);
+	assert_int_equal(
+		hp_run_host_count_since(&x->run, mark, "a", HP_STEP_CHANGED),
+		1);
+	assert_int_equal(
+		hp_run_host_count_since(&x->run, mark, "b", HP_STEP_CHANGED),
+		0);
+	assert_true(x->run.nr_held > 0);
+	hp_run_unhold(&x->run, mark, NULL);
 	assert_int_equal(x->run.nr_results, 1);
 	assert_string_equal(x->run.results[0].step, "before");
-	assert_int_equal(x->run.held.len, 0);
+	assert_int_equal(x->run.nr_held, 0);
+
 	mark = hp_run_hold(&x->run);
-	hp_run_record(&x->run, "a", HP_STEP_OK, "kept", NULL, NULL, 0);
-	hp_run_unhold(&x->run, mark, true);
-	assert_int_equal(x->run.nr_results, 2);
-	assert_string_equal(x->run.results[1].step, "kept");
+	hp_run_record(&x->run, "c", HP_STEP_OK, "c1", NULL, NULL, 0);
+	hp_run_record(&x->run, NULL, HP_STEP_OK, "none", NULL, NULL, 0);
+	hp_run_record(&x->run, "b", HP_STEP_OK, "b1", NULL, NULL, 0);
+	hp_run_record(&x->run, "a", HP_STEP_OK, "a1", NULL, NULL, 0);
+	hp_run_record(&x->run, "c", HP_STEP_OK, "c2", NULL, NULL, 0);
+	hp_run_unhold(&x->run, mark, all);
+	assert_int_equal(x->run.nr_results, 6);
+	assert_string_equal(x->run.results[1].step, "a1");
+	assert_string_equal(x->run.results[2].step, "b1");
+	assert_string_equal(x->run.results[3].step, "c1");
+	assert_string_equal(x->run.results[4].step, "c2");
+	assert_string_equal(x->run.results[5].step, "none");
+
+	mark = hp_run_hold(&x->run);
+	hp_run_record(&x->run, "b", HP_STEP_OK, "b2", NULL, NULL, 0);
+	hp_run_record(&x->run, "a", HP_STEP_OK, "a2", NULL, NULL, 0);
+	hp_run_unhold(&x->run, mark, some);
+	assert_int_equal(x->run.nr_results, 7);
+	assert_string_equal(x->run.results[6].step, "a2");
+	assert_false(x->run.holding);
 	fx_free(x);
 }
 
@@ -986,6 +1055,7 @@ int main(void)
 		cmocka_unit_test(test_host_filter),
 		cmocka_unit_test(test_staged_noop_is_one_parallel_pass),
 		cmocka_unit_test(test_staged_change_goes_serial),
+		cmocka_unit_test(test_staged_serial_keeps_last_last),
 		cmocka_unit_test(test_staged_try_failure_goes_serial),
 		cmocka_unit_test(test_staged_in_plan),
 		cmocka_unit_test(test_hold_unhold),
