@@ -5,7 +5,7 @@
 # runs even when an earlier one failed; the lab is always taken down. The
 # last line is "N passed, N failed".
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 PASS=0
 FAIL=0
 FAILED_STAGES=()
@@ -32,6 +32,38 @@ count() {
 		"$(($(date +%s) - STAGE_T0))"
 }
 
+# ansible-playbook --syntax-check on the peer's playbooks, from bench/peer
+# (its ansible.cfg and inventory.ini); "ok - ..." per playbook, then the
+# counts. Ansible is Debian's package, installed here when it is missing
+# (not by deps.sh: it is large and only this stage needs it).
+peer_syntax() {
+	local p=0 f=0 pb out
+	if ! command -v ansible-playbook >/dev/null && [ "$(id -u)" = 0 ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends ansible >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 &&
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+					--no-install-recommends ansible >/dev/null 2>&1; }
+	fi
+	if ! command -v ansible-playbook >/dev/null; then
+		echo "not ok - ansible-playbook is missing (apt-get install ansible)"
+		echo "0 passed, 1 failed"
+		return 1
+	fi
+	for pb in site.yml dcs-change.yml; do
+		if out=$(cd bench/peer && ansible-playbook --syntax-check "$pb" 2>&1); then
+			p=$((p + 1))
+			echo "ok - bench/peer/$pb: ansible-playbook --syntax-check"
+		else
+			f=$((f + 1))
+			echo "not ok - bench/peer/$pb: ansible-playbook --syntax-check"
+			printf '%s\n' "$out" | sed 's/^/#   /'
+		fi
+	done
+	echo "$p passed, $f failed"
+	[ "$f" -eq 0 ]
+}
+
 stage() {
 	local name=$1
 	shift
@@ -53,6 +85,10 @@ stage fuzz make -s -j2 fuzz-check
 stage golden sh tests/golden.sh
 # the SSH transport against a real sshd on loopback: needs no lab
 stage ssh-local bash tests/integration/10-ssh-local.sh
+# haprov plan against 50 loopback hosts of private sshds: needs no lab
+stage fanout bash tests/integration/11-fanout.sh
+# the Ansible peer's playbooks (bench/peer) parse: needs no lab
+stage peer-syntax peer_syntax
 
 lab_up=0
 cleanup() {
@@ -71,7 +107,9 @@ if bash tests/lab/lab-up.sh; then
 	PASS=$((PASS + 1))
 	for t in tests/integration/[0-9]*.sh; do
 		[ -f "$t" ] || continue
+		# the ones that need no lab ran above
 		[ "$t" = tests/integration/10-ssh-local.sh ] && continue
+		[ "$t" = tests/integration/11-fanout.sh ] && continue
 		stage "$(basename "$t" .sh)" bash "$t"
 	done
 else
