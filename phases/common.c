@@ -239,6 +239,7 @@ static bool *probe_hosts(struct hp_run *run, unsigned role, hp_host_fn fn,
 	for (i = 0; i < run->nr_hosts; i++) {
 		failed[i] = run->hosts[i].failed;
 		changed[i] = run->hosts[i].nr_changed;
+		run->hosts[i].serves_nothing = false;
 	}
 	mark = hp_run_hold(run);
 	run->opts.plan = true;
@@ -262,22 +263,53 @@ static bool *probe_hosts(struct hp_run *run, unsigned role, hp_host_fn fn,
 	return keep;
 }
 
-/* hp_run_serial over the hosts that skip[] does not name. */
-static int serial_some(struct hp_run *run, unsigned role, const char *last,
-		       const bool *skip, hp_host_fn fn, void *arg,
-		       struct hp_err *err)
+/* The first failed host with role's error into err, or a generic one. */
+static int first_failure(struct hp_run *run, unsigned role,
+			 struct hp_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < run->nr_hosts; i++) {
+		const struct hp_hostrun *h = &run->hosts[i];
+
+		if (h->failed && h->selected &&
+		    (!role || (h->host->roles & role)))
+			return hp_err_set(err,
+					  h->err.code ? h->err.code : HP_ERROR,
+					  "%s: %s", h->host->name, h->err.msg);
+	}
+	return hp_err_set(err, HP_ERROR, "a host failed");
+}
+
+/*
+ * The hosts the try left for the pass (keep[i] false): those that serve
+ * nothing yet all at once, then the others one at a time in
+ * hp_run_serial's order. A host not in a group is left out the way
+ * --host leaves it out.
+ */
+static int pass_some(struct hp_run *run, unsigned role, const char *last,
+		     const bool *keep, hp_host_fn fn, void *arg,
+		     struct hp_err *err)
 {
 	bool *saved = xcalloc(run->nr_hosts + 1, sizeof(*saved));
 	size_t i;
-	int r;
+	int r = 0;
 
-	/* a skipped host is left out the way --host leaves it out */
 	for (i = 0; i < run->nr_hosts; i++) {
-		saved[i] = run->hosts[i].selected;
-		if (skip[i])
-			run->hosts[i].selected = false;
+		struct hp_hostrun *h = &run->hosts[i];
+
+		saved[i] = h->selected;
+		h->selected = saved[i] && !keep[i] && h->serves_nothing;
 	}
-	r = hp_run_serial(run, role, last, fn, arg, err);
+	if (hp_run_each(run, role, fn, arg))
+		r = first_failure(run, role, err);
+	for (i = 0; r == 0 && i < run->nr_hosts; i++) {
+		struct hp_hostrun *h = &run->hosts[i];
+
+		h->selected = saved[i] && !keep[i] && !h->serves_nothing;
+	}
+	if (r == 0)
+		r = hp_run_serial(run, role, last, fn, arg, err);
 	for (i = 0; i < run->nr_hosts; i++)
 		run->hosts[i].selected = saved[i];
 	free(saved);
@@ -298,18 +330,7 @@ static int staged_plan(struct hp_run *run, unsigned role, hp_host_fn fn,
 	bad = hp_run_each(run, role, fn, arg);
 	hp_run_unhold(run, mark, keep);
 	free(keep);
-	if (!bad)
-		return 0;
-	for (i = 0; i < run->nr_hosts; i++) {
-		const struct hp_hostrun *h = &run->hosts[i];
-
-		if (h->failed && h->selected &&
-		    (!role || (h->host->roles & role)))
-			return hp_err_set(err,
-					  h->err.code ? h->err.code : HP_ERROR,
-					  "%s: %s", h->host->name, h->err.msg);
-	}
-	return hp_err_set(err, HP_ERROR, "a host failed");
+	return bad ? first_failure(run, role, err) : 0;
 }
 
 int hp_run_serial(struct hp_run *run, unsigned role, const char *last,
@@ -346,7 +367,7 @@ int hp_run_staged(struct hp_run *run, unsigned role, const char *last,
 	if (run->opts.plan)
 		return staged_plan(run, role, fn, arg, err);
 	keep = probe_hosts(run, role, fn, arg);
-	r = serial_some(run, role, last, keep, fn, arg, err);
+	r = pass_some(run, role, last, keep, fn, arg, err);
 	free(keep);
 	return r;
 }
@@ -547,6 +568,8 @@ int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 			goto out;
 		if (h->run->opts.plan)
 			goto files; /* nothing was installed: facts stand */
+		if (changed)
+			h->installed_for = phase;
 		if (changed && p->post_install_cmd &&
 		    (r = hp_host_sh(h, p->post_install_cmd, NULL, 0, 120, NULL,
 				    err)) < 0)

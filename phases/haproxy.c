@@ -315,7 +315,9 @@ static int wait_backends(struct hp_run *run, struct hp_rest *rest,
 }
 
 /* Host by host: config (checked with haproxy -c before it replaces the old
- * one), reload, and that host's backends right again before the next. */
+ * one), reload, and that host's backends right again before the next. A
+ * host whose HAProxy is not running yet (a new one) serves no client: the
+ * staged pass runs those at once. */
 static int staged_host(struct hp_hostrun *h, void *arg)
 {
 	struct hp_rest *rest = arg;
@@ -330,6 +332,14 @@ static int staged_host(struct hp_hostrun *h, void *arg)
 	if ((r = hp_phase_host_converge(h, "haproxy", &p, &facts, &h->err)) < 0)
 		return r;
 	act = hp_service_needs(h, "haproxy", &facts.svcs[0]);
+	/* no HAProxy running, or only the one its package started with the
+	 * package's config in this run: no client to keep, no turn to wait
+	 * for */
+	if (h->run->opts.plan)
+		h->serves_nothing =
+			strcmp(facts.svcs[0].active, "active") != 0 ||
+			(h->installed_for &&
+			 !strcmp(h->installed_for, "haproxy"));
 	r = hp_step_service(h, "haproxy", &facts.svcs[0], act, false, &h->err);
 	hp_facts_release(&facts);
 	if (r == 0 && act != HP_SVC_NONE && !h->run->opts.plan)

@@ -81,6 +81,13 @@ struct hp_hostrun {
 	struct hp_strlist restart;
 	struct hp_strlist reload;
 	int nr_changed;         /* steps changed in the current phase */
+	/* set by a staged pass's read-only try (hp_run_staged): nothing on
+	 * this host serves yet (its service is not running), so its change
+	 * needs no turn of its own and runs at once with the others like it */
+	bool serves_nothing;
+	/* the phase (a literal) this run installed packages for on this
+	 * host, the last one; NULL: none */
+	const char *installed_for;
 	bool daemon_reload;     /* a systemd unit or drop-in changed */
 	struct hp_file_rec *recs; /* files seen in the current phase */
 	size_t nr_recs, alloc_recs;

@@ -442,6 +442,9 @@ int hp_rest_poll(struct hp_rest *r, const char *method, const char *url,
 			if (ok)
 				goto out;
 		}
+		/* --verbose --verbose: what each try was waiting for */
+		hp_debug("%s %s: try %u: %s", method, url, tries,
+			 last_failed ? try_err.msg : why.buf);
 		left = end - hp_now_ms();
 		if (left <= 0)
 			break;

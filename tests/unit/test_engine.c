@@ -632,6 +632,7 @@ static void test_host_filter(void **state)
 struct stg {
 	const char *change_on; /* this host would change */
 	const char *change_too; /* and this one */
+	const char *idle_on;    /* this host serves nothing yet */
 	const char *fail_on;   /* this host fails its read-only try */
 	int plan_calls, real_calls;
 	char order[8]; /* hosts of the real pass, in order */
@@ -646,6 +647,8 @@ static int stg_fn(struct hp_hostrun *h, void *arg)
 
 	if (h->run->opts.plan) {
 		__atomic_fetch_add(&s->plan_calls, 1, __ATOMIC_SEQ_CST);
+		if (s->idle_on && !strcmp(name, s->idle_on))
+			h->serves_nothing = true;
 		if (s->fail_on && !strcmp(name, s->fail_on))
 			return hp_err_set(&h->err, HP_EREMOTE, "read failed");
 	} else {
@@ -718,6 +721,34 @@ static void test_staged_serial_keeps_last_last(void **state)
 	assert_memory_equal(s.order, "ca", 2);
 	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED), 2);
 	assert_int_equal(x->run.nr_results, 3);
+	fx_free(x);
+}
+
+/* A host that serves nothing yet needs no turn: it goes first, with the
+ * others like it, before the hosts that serve take theirs. */
+static void test_staged_idle_host_first(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct stg s = { .change_on = "a", .change_too = "c",
+			 .idle_on = "c" };
+
+	(void)state;
+	assert_int_equal(hp_run_staged(&x->run, 0, NULL, stg_fn, &s, &x->err),
+			 0);
+	assert_int_equal(s.real_calls, 2);
+	assert_memory_equal(s.order, "ca", 2);
+	assert_true(x->run.hosts[0].selected && x->run.hosts[1].selected &&
+		    x->run.hosts[2].selected);
+	fx_free(x);
+
+	/* without it: the serial order */
+	x = fx_new(false);
+	memset(&s, 0, sizeof(s));
+	s.change_on = "a";
+	s.change_too = "c";
+	assert_int_equal(hp_run_staged(&x->run, 0, NULL, stg_fn, &s, &x->err),
+			 0);
+	assert_memory_equal(s.order, "ac", 2);
 	fx_free(x);
 }
 
@@ -1056,6 +1087,7 @@ int main(void)
 		cmocka_unit_test(test_staged_noop_is_one_parallel_pass),
 		cmocka_unit_test(test_staged_change_goes_serial),
 		cmocka_unit_test(test_staged_serial_keeps_last_last),
+		cmocka_unit_test(test_staged_idle_host_first),
 		cmocka_unit_test(test_staged_try_failure_goes_serial),
 		cmocka_unit_test(test_staged_in_plan),
 		cmocka_unit_test(test_hold_unhold),
