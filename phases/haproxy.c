@@ -314,58 +314,6 @@ static int wait_backends(struct hp_run *run, struct hp_rest *rest,
 	return r;
 }
 
-/* Host by host: config (checked with haproxy -c before it replaces the old
- * one), reload, and that host's backends right again before the next. A
- * host whose HAProxy is not running yet (a new one) serves no client: the
- * staged pass runs those at once. */
-static int staged_host(struct hp_hostrun *h, void *arg)
-{
-	struct hp_rest *rest = arg;
-	struct hp_host_plan p = {
-		.svcs = ha_svcs, .nr_svcs = HP_ARRAY_SIZE(ha_svcs),
-		.skip_packages = true,
-	};
-	struct hp_facts facts;
-	enum hp_svc_action act;
-	int r;
-
-	if ((r = hp_phase_host_converge(h, "haproxy", &p, &facts, &h->err)) < 0)
-		return r;
-	act = hp_service_needs(h, "haproxy", &facts.svcs[0]);
-	/* no HAProxy running, or only the one its package started with the
-	 * package's config in this run: no client to keep, no turn to wait
-	 * for */
-	if (h->run->opts.plan)
-		h->serves_nothing =
-			strcmp(facts.svcs[0].active, "active") != 0 ||
-			(h->installed_for &&
-			 !strcmp(h->installed_for, "haproxy"));
-	r = hp_step_service(h, "haproxy", &facts.svcs[0], act, false, &h->err);
-	hp_facts_release(&facts);
-	if (r == 0 && act != HP_SVC_NONE && !h->run->opts.plan)
-		r = wait_backends(h->run, rest, h->host, &h->err);
-	return r;
-}
-
-int hp_haproxy_converge(struct hp_run *run, struct hp_err *err)
-{
-	struct hp_rest rest;
-	int r;
-
-	if (hp_run_each(run, HP_ROLE_HAPROXY, hp_phase_packages_host,
-			PKG_PASS))
-		return hp_err_set(err, HP_ERROR, "haproxy: a host failed");
-	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
-		return r;
-	r = hp_run_staged(run, HP_ROLE_HAPROXY, NULL, staged_host, &rest, err);
-	hp_rest_release(&rest);
-	/* a killed switchover can leave the leader drained: clients would
-	 * find no primary once it leads again */
-	if (r == 0)
-		r = hp_haproxy_lift_drains(run, err);
-	return r;
-}
-
 /* hp_hosts_at_once: one HAProxy's backends, on a REST client of its own
  * (the caller's under a unit test's REST seam). */
 static int backends_one(struct hp_run *run, const struct hp_host *h,
@@ -379,6 +327,55 @@ static int backends_one(struct hp_run *run, const struct hp_host *h,
 		return r;
 	r = wait_backends(run, &own, h, err);
 	hp_rest_release(&own);
+	return r;
+}
+
+/* Host by host: config (checked with haproxy -c before it replaces the old
+ * one), reload, and that host's backends right again before the next. A
+ * host whose HAProxy is not running yet (a new one) serves no client: the
+ * staged pass runs those at once. */
+static int staged_host(struct hp_hostrun *h, void *arg)
+{
+	struct hp_host_plan p = {
+		.svcs = ha_svcs, .nr_svcs = HP_ARRAY_SIZE(ha_svcs),
+		.skip_packages = true,
+	};
+	struct hp_facts facts;
+	enum hp_svc_action act;
+	int r;
+
+	(void)arg;
+	if ((r = hp_phase_host_converge(h, "haproxy", &p, &facts, &h->err)) < 0)
+		return r;
+	act = hp_service_needs(h, "haproxy", &facts.svcs[0]);
+	/* no HAProxy running, or only the one its package started with the
+	 * package's config in this run: no client to keep, no turn to wait
+	 * for */
+	if (h->run->opts.plan)
+		h->serves_nothing =
+			strcmp(facts.svcs[0].active, "active") != 0 ||
+			(h->installed_for &&
+			 !strcmp(h->installed_for, "haproxy"));
+	r = hp_step_service(h, "haproxy", &facts.svcs[0], act, false, &h->err);
+	hp_facts_release(&facts);
+	/* a REST client of its own: hosts that serve nothing run at once */
+	if (r == 0 && act != HP_SVC_NONE && !h->run->opts.plan)
+		r = backends_one(h->run, h->host, NULL, &h->err);
+	return r;
+}
+
+int hp_haproxy_converge(struct hp_run *run, struct hp_err *err)
+{
+	int r;
+
+	if (hp_run_each(run, HP_ROLE_HAPROXY, hp_phase_packages_host,
+			PKG_PASS))
+		return hp_err_set(err, HP_ERROR, "haproxy: a host failed");
+	r = hp_run_staged(run, HP_ROLE_HAPROXY, NULL, staged_host, NULL, err);
+	/* a killed switchover can leave the leader drained: clients would
+	 * find no primary once it leads again */
+	if (r == 0)
+		r = hp_haproxy_lift_drains(run, err);
 	return r;
 }
 

@@ -456,6 +456,23 @@ bool hp_staged_streaming(const struct hp_inventory *inv, const char *leader,
 			 struct hp_buf *why);
 
 /*
+ * Wake member's Patroni loop now (patroni_nudge.c): PATCH /config with
+ * loop_wait as GET /config gives it, which changes nothing in the DCS. A
+ * leader's loop creates new members' replication slots, every member's
+ * writes its WAL position (GET /cluster's lag) to the DCS. Best effort:
+ * the caller may ignore the error (logged at -v -v).
+ */
+int hp_patroni_nudge(struct hp_run *run, struct hp_rest *rest,
+		     const char *member, struct hp_err *err);
+/* hp_patroni_nudge on every patroni host of the inventory. */
+void hp_patroni_nudge_all(struct hp_run *run, struct hp_rest *rest);
+/* The body of that PATCH from GET /config's answer: {"loop_wait": N}, N
+ * an integer in 1..3600 (else HP_EVERIFY: a hostile or broken answer is
+ * not written back). */
+int hp_patroni_nudge_body(const json_t *config, json_t **body,
+			  struct hp_err *err);
+
+/*
  * Wait until the cluster is stable, for at most validation.timeout_s:
  * exactly one leader, every inventory member present and running, no
  * switchover scheduled or member in transition, every replica streaming

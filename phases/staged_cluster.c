@@ -404,6 +404,9 @@ int hp_staged_look(struct hp_run *run, struct hp_rest *rest,
 	return r;
 }
 
+/* how often a wait for a stable cluster wakes the leader's loop */
+#define NUDGE_EVERY_MS 2000
+
 int hp_staged_wait_stable(struct hp_run *run, struct hp_rest *rest,
 			  char **leader, struct hp_err *err)
 {
@@ -413,14 +416,23 @@ int hp_staged_wait_stable(struct hp_run *run, struct hp_rest *rest,
 	struct hp_buf why = HP_BUF_INIT, said = HP_BUF_INIT;
 	const char *l = NULL;
 	bool stable = false;
+	int64_t nudged = t;
 	int r;
 
 	*leader = NULL;
 	for (;;) {
+		struct hp_err e;
+
 		hp_buf_reset(&why);
 		r = hp_staged_look(run, rest, &l, NULL, &stable, &why, err);
 		if (r < 0 || stable)
 			break;
+		/* the leader's loop creates a new replica's slot: now, not
+		 * at its next turn (patroni_nudge.c) */
+		if (l && hp_now_ms() - nudged >= NUDGE_EVERY_MS) {
+			hp_patroni_nudge(run, rest, l, &e);
+			nudged = hp_now_ms();
+		}
 		if (strcmp(why.buf, said.buf) != 0) {
 			/* say what it waits for, once per reason */
 			hp_warn("waiting up to %d s for a stable cluster: %s",
@@ -444,6 +456,10 @@ int hp_staged_wait_stable(struct hp_run *run, struct hp_rest *rest,
 	}
 	if (r == 0)
 		*leader = xstrdup(l);
+	/* after a transition every member's WAL position in the DCS (GET
+	 * /cluster's lag) is as old as its last loop: written again now */
+	if (r == 0 && said.len)
+		hp_patroni_nudge_all(run, rest);
 	if (r == 0 && said.len) {
 		char *d = xasprintf("waited for: %s", said.buf);
 

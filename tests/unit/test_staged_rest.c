@@ -458,6 +458,83 @@ static void test_waits_for_streaming(void **state)
 	transit_case(T_NOSTREAM, 300, true);
 }
 
+/* While a replica does not stream the leader's loop is woken (it creates
+ * new members' slots), every 2 s; once stable, every member's (their WAL
+ * positions in the DCS). The patch changes nothing. */
+static void test_wait_wakes_patroni_loops(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *leader = NULL;
+
+	(void)state;
+	sim_init(&s, "{\"loop_wait\": 10, \"ttl\": 30}");
+	s.transit = T_NOSTREAM;
+	s.transit_ms = 3000;
+	x = fx_new(false, &sim_ops, &s);
+	x->inv->validation.timeout_s = 10; /* the fixture's 1 s is too short */
+	if (hp_staged_wait_stable(&x->run, &x->rest, &leader, &x->err) != 0)
+		fail_msg("hp_staged_wait_stable: %s", x->err.msg);
+	assert_string_equal(leader, "a");
+	assert_true(s.nr_transit_answers > 0);
+	assert_string_equal(s.log.buf, "wake a;wake a;wake b;wake c;");
+	assert_int_equal(s.nr_writes, 0);
+	assert_false(s.acted_in_transit);
+	assert_int_equal(
+		json_integer_value(json_object_get(s.config, "loop_wait")), 10);
+	free(leader);
+	fx_free(x);
+	sim_done(&s);
+
+	/* a stable cluster at once: no wait, no wake */
+	sim_init(&s, "{\"loop_wait\": 10, \"ttl\": 30}");
+	x = fx_new(false, &sim_ops, &s);
+	assert_int_equal(
+		hp_staged_wait_stable(&x->run, &x->rest, &leader, &x->err), 0);
+	assert_string_equal(s.log.buf, "");
+	free(leader);
+	fx_free(x);
+	sim_done(&s);
+}
+
+/* The wake's body is GET /config's loop_wait as it is; anything else in
+ * its place is not written back. */
+static void test_nudge_body(void **state)
+{
+	static const char *const bad[] = {
+		"{}", "{\"loop_wait\": \"10\"}", "{\"loop_wait\": 0}",
+		"{\"loop_wait\": -5}", "{\"loop_wait\": 3601}",
+		"{\"loop_wait\": 1.5}", "{\"loop_wait\": null}", "[10]",
+		"{\"loop_wait\": 99999999999999}",
+	};
+	struct hp_err e;
+	json_t *cfg, *body;
+	char *txt;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+		assert_non_null(cfg);
+		hp_err_clear(&e);
+		assert_int_equal(hp_patroni_nudge_body(cfg, &body, &e),
+				 HP_EVERIFY);
+		assert_null(body);
+		assert_non_null(strstr(e.msg, "loop_wait"));
+		json_decref(cfg);
+	}
+	assert_int_equal(hp_patroni_nudge_body(NULL, &body, &e), HP_EVERIFY);
+	cfg = json_loads("{\"loop_wait\": 10, \"ttl\": 30, "
+			 "\"postgresql\": {}}",
+			 0, NULL);
+	assert_int_equal(hp_patroni_nudge_body(cfg, &body, &e), 0);
+	txt = json_dumps(body, JSON_COMPACT);
+	assert_string_equal(txt, "{\"loop_wait\":10}");
+	free(txt);
+	json_decref(body);
+	json_decref(cfg);
+}
+
 static void test_waits_between_restarts(void **state)
 {
 	struct sim s;
@@ -887,6 +964,8 @@ int main(void)
 		cmocka_unit_test(test_waits_for_scheduled_switchover),
 		cmocka_unit_test(test_waits_for_demotion),
 		cmocka_unit_test(test_waits_for_streaming),
+		cmocka_unit_test(test_wait_wakes_patroni_loops),
+		cmocka_unit_test(test_nudge_body),
 		cmocka_unit_test(test_waits_between_restarts),
 		cmocka_unit_test(test_transition_past_deadline_is_an_error),
 		cmocka_unit_test(test_busy_restart_is_waited_out),
