@@ -315,7 +315,24 @@ static size_t pool_run(struct hp_run *run, unsigned role, hp_host_fn fn,
 size_t hp_run_each(struct hp_run *run, unsigned role, hp_host_fn fn,
 		   void *arg)
 {
-	return pool_run(run, role, fn, arg, false);
+	/* a plan's lines come host by host, in inventory order, as if the
+	 * hosts had run one after the other (an apply's come as they
+	 * happen: its progress) */
+	bool hold = run->opts.plan && !run->holding;
+	bool *keep = NULL;
+	size_t mark = 0, n, i;
+
+	if (hold) {
+		keep = xcalloc(run->nr_hosts + 1, sizeof(*keep));
+		for (i = 0; i <= run->nr_hosts; i++)
+			keep[i] = true;
+		mark = hp_run_hold(run);
+	}
+	n = pool_run(run, role, fn, arg, false);
+	if (hold)
+		hp_run_unhold(run, mark, keep);
+	free(keep);
+	return n;
 }
 
 const struct hp_hostrun *hp_run_first_failed(const struct hp_run *run)

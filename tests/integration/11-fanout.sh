@@ -123,24 +123,24 @@ n=$(wc -l <"$T/ha-hosts")
 check "exactly 50 distinct hosts in phase haproxy ($n: $(grep -v '^ha[0-9]*$' "$T/ha-hosts" | tr '\n' ' ')none else)" \
 	test "$n" -eq 50
 
-# grouped host by host in inventory order: for every per-host step, the
-# sequence of host names never goes back to an earlier host. Two steps run
-# on every host at once (hp_run_each) and report in completion order, each
-# as one block of its own: "packages" and "runtime: no drain left"
-# (phases/haproxy_runtime.c); they are left out here and checked to be
-# blocks (not interleaved with the per-host results) below
+# grouped host by host in inventory order: within phase haproxy, the
+# per-host steps never go back to an earlier host, and each step that runs
+# on every host at once (hp_run_each: "packages", "runtime: no drain
+# left") lists its hosts in inventory order too, as one block (below): a
+# plan's output reads as if the hosts had run one after the other
 grep -Eo 'name: [^,]+' "$INV" | cut -d' ' -f2 >"$T/order"
-if jq -r '.results[] | select(.phase == "haproxy" and .step != "packages" and
-		(.step | startswith("runtime:") | not)) | .host' "$OUT" |
-	awk 'NR == FNR { idx[$0] = NR; next }
-	     !($0 in idx) { print "not in the inventory: " $0; bad = 1; next }
-	     idx[$0] < last { print "back to " $0 " after " prev; bad = 1 }
-	     { last = idx[$0]; prev = $0; n++ }
-	     END { if (!n) print "no per-host results"; exit bad || !n }' \
+if jq -r '.results[] | select(.phase == "haproxy") |
+		if .step == "packages" or (.step | startswith("runtime:"))
+		then "\(.step)\t\(.host)" else "per-host\t\(.host)" end' "$OUT" |
+	awk -F'\t' 'NR == FNR { idx[$0] = NR; next }
+	     !($2 in idx) { print "not in the inventory: " $2; bad = 1; next }
+	     idx[$2] < last[$1] { print $1 ": back to " $2 " after " prev[$1]; bad = 1 }
+	     { last[$1] = idx[$2]; prev[$1] = $2; n++ }
+	     END { if (!n) print "no results"; exit bad || !n }' \
 		"$T/order" - >"$T/order.err"; then
-	ok "phase haproxy's per-host results are grouped host by host in inventory order"
+	ok "phase haproxy's results come host by host in inventory order (each all-hosts step too)"
 else
-	notok "phase haproxy's per-host results are grouped host by host in inventory order"
+	notok "phase haproxy's results come host by host in inventory order (each all-hosts step too)"
 	head -n 5 "$T/order.err" | sed 's/^/#   /'
 fi
 # each all-hosts step: 50 results in one contiguous run

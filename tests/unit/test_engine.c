@@ -595,6 +595,36 @@ static int fail_on_b(struct hp_hostrun *h, void *arg)
 	return 0;
 }
 
+/* a last: the hosts finish in reverse inventory order */
+static int slow_first(struct hp_hostrun *h, void *arg)
+{
+	char c = h->host->name[0];
+
+	(void)arg;
+	hp_sleep_ms(c == 'a' ? 60 : c == 'b' ? 30 : 0);
+	hp_run_record(h->run, h->host->name, HP_STEP_OK, "read", NULL, NULL,
+		      hp_now_ms());
+	return 0;
+}
+
+/* A plan's pass at once reads in inventory order whatever order the
+ * hosts finished in, and leaves nothing held. */
+static void test_plan_pass_in_inventory_order(void **state)
+{
+	struct fx *x = fx_new(true);
+
+	(void)state;
+	x->run.opts.parallel = 3;
+	assert_int_equal(hp_run_each(&x->run, 0, slow_first, NULL), 0);
+	assert_int_equal(x->run.nr_results, 3);
+	assert_string_equal(x->run.results[0].host, "a");
+	assert_string_equal(x->run.results[1].host, "b");
+	assert_string_equal(x->run.results[2].host, "c");
+	assert_false(x->run.holding);
+	assert_int_equal(x->run.nr_held, 0);
+	fx_free(x);
+}
+
 static void test_pool_marks_only_the_failing_host(void **state)
 {
 	struct fx *x = fx_new(false);
@@ -1082,6 +1112,7 @@ int main(void)
 		cmocka_unit_test(test_step_7_of_9_fails),
 		cmocka_unit_test(test_packages_pass_facts_reused),
 		cmocka_unit_test(test_packages_pass_without_services),
+		cmocka_unit_test(test_plan_pass_in_inventory_order),
 		cmocka_unit_test(test_pool_marks_only_the_failing_host),
 		cmocka_unit_test(test_host_filter),
 		cmocka_unit_test(test_staged_noop_is_one_parallel_pass),
