@@ -316,21 +316,13 @@ static int pass_some(struct hp_run *run, unsigned role, const char *last,
 	return r;
 }
 
-/* A plan changes nothing, so no order matters: every host at once, the
- * results in inventory order; the first failed host's error. */
+/* A plan changes nothing, so no order matters: every host at once (its
+ * results in inventory order: hp_run_each), the first failed host's error. */
 static int staged_plan(struct hp_run *run, unsigned role, hp_host_fn fn,
 		       void *arg, struct hp_err *err)
 {
-	bool *keep = xcalloc(run->nr_hosts + 1, sizeof(*keep));
-	size_t mark, i, bad;
-
-	for (i = 0; i <= run->nr_hosts; i++)
-		keep[i] = true;
-	mark = hp_run_hold(run);
-	bad = hp_run_each(run, role, fn, arg);
-	hp_run_unhold(run, mark, keep);
-	free(keep);
-	return bad ? first_failure(run, role, err) : 0;
+	return hp_run_each(run, role, fn, arg) ? first_failure(run, role, err)
+					       : 0;
 }
 
 int hp_run_serial(struct hp_run *run, unsigned role, const char *last,

@@ -456,12 +456,13 @@ int hp_staged_wait_stable(struct hp_run *run, struct hp_rest *rest,
 	}
 	if (r == 0)
 		*leader = xstrdup(l);
-	/* after a transition every member's WAL position in the DCS (GET
-	 * /cluster's lag) is as old as its last loop: written again now */
-	if (r == 0 && said.len)
-		hp_patroni_nudge_all(run, rest);
 	if (r == 0 && said.len) {
 		char *d = xasprintf("waited for: %s", said.buf);
+
+		/* after a transition every member's WAL position in the DCS
+		 * (GET /cluster's lag) is as old as its last loop: written
+		 * again now */
+		hp_patroni_nudge_all(run, rest);
 
 		hp_run_record(run, l, HP_STEP_OK, "wait for a stable cluster",
 			      d, NULL, t);

@@ -312,6 +312,17 @@ static size_t pool_run(struct hp_run *run, unsigned role, hp_host_fn fn,
 	return p.nr_failed;
 }
 
+/* For hp_run_unhold: every host's lines and results kept. */
+static bool *keep_all(const struct hp_run *run)
+{
+	bool *keep = xcalloc(run->nr_hosts + 1, sizeof(*keep));
+	size_t i;
+
+	for (i = 0; i <= run->nr_hosts; i++)
+		keep[i] = true;
+	return keep;
+}
+
 size_t hp_run_each(struct hp_run *run, unsigned role, hp_host_fn fn,
 		   void *arg)
 {
@@ -319,15 +330,9 @@ size_t hp_run_each(struct hp_run *run, unsigned role, hp_host_fn fn,
 	 * hosts had run one after the other (an apply's come as they
 	 * happen: its progress) */
 	bool hold = run->opts.plan && !run->holding;
-	bool *keep = NULL;
-	size_t mark = 0, n, i;
+	bool *keep = hold ? keep_all(run) : NULL;
+	size_t mark = hold ? hp_run_hold(run) : 0, n;
 
-	if (hold) {
-		keep = xcalloc(run->nr_hosts + 1, sizeof(*keep));
-		for (i = 0; i <= run->nr_hosts; i++)
-			keep[i] = true;
-		mark = hp_run_hold(run);
-	}
 	n = pool_run(run, role, fn, arg, false);
 	if (hold)
 		hp_run_unhold(run, mark, keep);
