@@ -12,39 +12,10 @@
 # Prints "ok - ..." / "not ok - ..." and ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-PASS=0
-FAIL=0
+# shellcheck source=tests/integration/tap.sh
+. tests/integration/tap.sh
 
-ok() {
-	PASS=$((PASS + 1))
-	echo "ok - $*"
-}
-notok() {
-	FAIL=$((FAIL + 1))
-	echo "not ok - $*"
-}
-# check DESCRIPTION COMMAND...: ok if the command succeeds
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else notok "$what"; fi
-}
-finish() {
-	echo "$PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ]
-	exit
-}
-
-if [ ! -x /usr/sbin/sshd ]; then
-	if [ "$(id -u)" = 0 ]; then
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			openssh-server >/dev/null 2>&1
-	fi
-	if [ ! -x /usr/sbin/sshd ]; then
-		notok "openssh-server is not installed (make deps)"
-		finish
-	fi
-fi
+need_sshd
 for tool in ssh-keygen jq unshare /usr/bin/time; do
 	command -v $tool >/dev/null || { notok "$tool is missing (make deps)"; finish; }
 done
