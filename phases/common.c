@@ -249,10 +249,10 @@ static bool *probe_hosts(struct hp_run *run, unsigned role, hp_host_fn fn,
 		struct hp_hostrun *h = &run->hosts[i];
 
 		keep[i] = !h->failed && h->nr_changed == changed[i] &&
-			  !hp_run_host_count_since(run, mark, h->host->name,
-						   HP_STEP_CHANGED) &&
-			  !hp_run_host_count_since(run, mark, h->host->name,
-						   HP_STEP_FAILED);
+			  !hp_run_count_since(run, mark, h->host->name,
+					      HP_STEP_CHANGED) &&
+			  !hp_run_count_since(run, mark, h->host->name,
+					      HP_STEP_FAILED);
 		h->failed = failed[i];
 		h->nr_changed = changed[i];
 	}

@@ -230,12 +230,10 @@ void hp_run_unhold(struct hp_run *run, size_t mark, const bool *keep);
 /* How many CHANGED results the run has recorded so far, dropped ones
  * included: a number that grows whenever anything may have changed. */
 size_t hp_run_changes(struct hp_run *run);
-/* Results with status st recorded since mark (hp_run_hold). */
-size_t hp_run_count_since(struct hp_run *run, size_t mark,
+/* Results with status st recorded since mark (hp_run_hold), of host
+ * (NULL: of any host). */
+size_t hp_run_count_since(struct hp_run *run, size_t mark, const char *host,
 			  enum hp_step_status st);
-/* The same for one host's results. */
-size_t hp_run_host_count_since(struct hp_run *run, size_t mark,
-			       const char *host, enum hp_step_status st);
 
 /* ---- verification steps at once (checks.c) ------------------------------- */
 

@@ -133,6 +133,13 @@ void hp_hostrun_phase_reset(struct hp_hostrun *h)
 	h->nr_changed = 0;
 }
 
+static void result_free(struct hp_step_result *r)
+{
+	free(r->step);
+	free(r->detail);
+	free(r->diff);
+}
+
 void hp_run_release(struct hp_run *run)
 {
 	size_t i;
@@ -150,11 +157,8 @@ void hp_run_release(struct hp_run *run)
 		free(h->facts_key);
 	}
 	free(run->hosts);
-	for (i = 0; i < run->nr_results; i++) {
-		free(run->results[i].step);
-		free(run->results[i].detail);
-		free(run->results[i].diff);
-	}
+	for (i = 0; i < run->nr_results; i++)
+		result_free(&run->results[i]);
 	free(run->results);
 	free(run->held); /* empty: every hold ends in an unhold */
 	hp_desired_clear(run);
@@ -519,13 +523,6 @@ size_t hp_run_hold(struct hp_run *run)
 	return mark;
 }
 
-static void result_free(struct hp_step_result *r)
-{
-	free(r->step);
-	free(r->detail);
-	free(r->diff);
-}
-
 /* The held lines: the kept ones printed host by host, all freed. */
 static void held_flush(struct hp_run *run, const bool *keep)
 {
@@ -585,28 +582,15 @@ size_t hp_run_changes(struct hp_run *run)
 	return n;
 }
 
-size_t hp_run_count_since(struct hp_run *run, size_t mark,
+size_t hp_run_count_since(struct hp_run *run, size_t mark, const char *host,
 			  enum hp_step_status st)
 {
 	size_t i, n = 0;
 
 	pthread_mutex_lock(&run->mu);
 	for (i = mark; i < run->nr_results; i++)
-		if (run->results[i].status == st)
-			n++;
-	pthread_mutex_unlock(&run->mu);
-	return n;
-}
-
-size_t hp_run_host_count_since(struct hp_run *run, size_t mark,
-			       const char *host, enum hp_step_status st)
-{
-	size_t i, n = 0;
-
-	pthread_mutex_lock(&run->mu);
-	for (i = mark; i < run->nr_results; i++)
 		if (run->results[i].status == st &&
-		    !strcmp(run->results[i].host, host))
+		    (!host || !strcmp(run->results[i].host, host)))
 			n++;
 	pthread_mutex_unlock(&run->mu);
 	return n;

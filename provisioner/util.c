@@ -11,8 +11,6 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-
-#include <openssl/evp.h>
 #include <signal.h>
 
 #include "util.h"

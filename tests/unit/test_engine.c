@@ -847,13 +847,13 @@ static void test_hold_unhold(void **state)
 	assert_int_equal(mark, 1);
 	hp_run_record(&x->run, "a", HP_STEP_CHANGED, "tentative", "d", "x",
 		      0);
-	assert_int_equal(hp_run_count_since(&x->run, mark, HP_STEP_CHANGED),
-			 1);
 	assert_int_equal(
-		hp_run_host_count_since(&x->run, mark, "a", HP_STEP_CHANGED),
+		hp_run_count_since(&x->run, mark, NULL, HP_STEP_CHANGED), 1);
+	assert_int_equal(
+		hp_run_count_since(&x->run, mark, "a", HP_STEP_CHANGED),
 		1);
 	assert_int_equal(
-		hp_run_host_count_since(&x->run, mark, "b", HP_STEP_CHANGED),
+		hp_run_count_since(&x->run, mark, "b", HP_STEP_CHANGED),
 		0);
 	assert_true(x->run.nr_held > 0);
 	hp_run_unhold(&x->run, mark, NULL);
