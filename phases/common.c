@@ -26,6 +26,8 @@ static const char *const haproxy_files[] = { "haproxy-dropin.conf",
 					      "haproxy-ca.crt",
 					      "haproxy-stats.pem",
 					      "haproxy.cfg", NULL };
+static const char *const vip_files[] = { "keepalived-auth.conf",
+					  "keepalived.conf", NULL };
 static const char *const patroni_dcs[] = { HP_DCS_REST, NULL };
 static const char *const extensions_dcs[] = { "shared_preload_libraries",
 					      NULL };
@@ -60,6 +62,13 @@ const struct hp_phase hp_phases[] = {
 	  .packages = hp_haproxy_packages,
 	  .converge = hp_haproxy_converge,
 	  .verify = hp_haproxy_verify },
+	{ .name = "vip",
+	  .role = HP_ROLE_VIP,
+	  .summary = "a virtual IP (keepalived) on the haproxy hosts",
+	  .files = vip_files,
+	  .packages = hp_vip_packages,
+	  .converge = hp_vip_converge,
+	  .verify = hp_vip_verify },
 	{ .name = "secrets",
 	  .role = HP_ROLE_PATRONI,
 	  .summary = "application roles, their passwords and databases",

@@ -837,6 +837,20 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err);
 int hp_patroni_verify(struct hp_run *run, struct hp_err *err);
 int hp_haproxy_converge(struct hp_run *run, struct hp_err *err);
 int hp_haproxy_verify(struct hp_run *run, struct hp_err *err);
+int hp_vip_converge(struct hp_run *run, struct hp_err *err);
+int hp_vip_verify(struct hp_run *run, struct hp_err *err);
+/*
+ * The vip phase's decisions (phases/vip.c), for tests. hp_vip_holds: 1
+ * when `ip -4 -o addr` output out (len bytes, remote text) has address
+ * ip (no prefix) on a line, 0 when not, HP_EREMOTE for output that is
+ * not text or is too long. hp_vip_one_holder: the index of the only vip
+ * host with holds[i] == 1 (holds by host index; -1: not read), else -1
+ * with why saying none or which ones.
+ */
+int hp_vip_holds(const char *out, size_t len, const char *ip,
+		 struct hp_err *err);
+int hp_vip_one_holder(const struct hp_inventory *inv, const int *holds,
+		      struct hp_buf *why);
 int hp_extensions_converge(struct hp_run *run, struct hp_err *err);
 int hp_extensions_verify(struct hp_run *run, struct hp_err *err);
 /* Patroni's dynamic configuration (GET /config on the leader) for the
@@ -849,6 +863,8 @@ const char *const *hp_patroni_packages(const struct hp_run *run,
 				       const struct hp_host *host, size_t *nr);
 const char *const *hp_haproxy_packages(const struct hp_run *run,
 				       const struct hp_host *host, size_t *nr);
+const char *const *hp_vip_packages(const struct hp_run *run,
+				   const struct hp_host *host, size_t *nr);
 const char *const *hp_extensions_packages(const struct hp_run *run,
 					  const struct hp_host *host,
 					  size_t *nr);

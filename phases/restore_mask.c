@@ -30,6 +30,7 @@ static size_t refs_of(const struct hp_render_secrets *rs,
 		{ "rewind", rs->rewind },
 		{ "restapi", rs->restapi },
 		{ "haproxy_stats", rs->haproxy_stats },
+		{ "vip_auth", rs->vip_auth }, /* NULL: no vip hosts */
 	};
 
 	memcpy(out, all, sizeof(all));

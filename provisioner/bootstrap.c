@@ -10,19 +10,32 @@
 #include "secret_store.h"
 #include "state.h"
 
+/* who holds a secret on the hosts, which decides when it may be made */
+enum holder { HOLD_PATRONI, HOLD_HAPROXY, HOLD_VIP };
+
 static const struct {
 	const char *name;
 	const char *placeholder; /* what plan renders in its place */
-	bool patroni;		 /* held by /etc/patroni_env.conf */
+	enum holder holder;
+	size_t length;		 /* 0: secrets.password_length */
 } defs[HP_SECRET_NR] = {
-	[HP_SECRET_SUPERUSER] = {"superuser", "<secret:superuser>", true},
+	[HP_SECRET_SUPERUSER] = {"superuser", "<secret:superuser>",
+				 HOLD_PATRONI, 0},
 	[HP_SECRET_REPLICATION] = {"replication", "<secret:replication>",
-				   true},
-	[HP_SECRET_REWIND] = {"rewind", "<secret:rewind>", true},
-	[HP_SECRET_RESTAPI] = {"restapi", "<secret:restapi>", true},
+				   HOLD_PATRONI, 0},
+	[HP_SECRET_REWIND] = {"rewind", "<secret:rewind>", HOLD_PATRONI, 0},
+	[HP_SECRET_RESTAPI] = {"restapi", "<secret:restapi>", HOLD_PATRONI, 0},
 	[HP_SECRET_HAPROXY_STATS] = {"haproxy_stats", "<secret:haproxy_stats>",
-				     false},
+				     HOLD_HAPROXY, 0},
+	/* VRRP version 2's password field is 8 bytes */
+	[HP_SECRET_VIP] = {HP_VIP_SECRET, "<secret:" HP_VIP_SECRET ">",
+			   HOLD_VIP, 8},
 };
+
+bool hp_secret_used(enum hp_secret_id id, const struct hp_inventory *inv)
+{
+	return id != HP_SECRET_VIP || hp_inventory_count_role(inv, HP_ROLE_VIP);
+}
 
 /* One command per host: which files that would hold a secret exist. The
  * stats password lives in haprov's own environment file for HAProxy
@@ -30,7 +43,7 @@ static const struct {
 static const char holders_cmd[] =
 	"if [ -e /etc/patroni_env.conf ]; then echo patroni_env; fi; "
 	"if [ -e /etc/haproxy/haprov_env.conf ]; then echo haproxy_stats; "
-	"fi; true";
+	"fi; if [ -e " HP_VIP_AUTH_PATH " ]; then echo vip_auth; fi; true";
 
 const char *hp_secret_name(enum hp_secret_id id)
 {
@@ -45,7 +58,7 @@ bool hp_secret_may_generate(enum hp_secret_id id,
 	struct hp_buf *w = why ? why : &dummy;
 	bool ok = false;
 
-	if (defs[id].patroni) {
+	if (defs[id].holder == HOLD_PATRONI) {
 		if (ev->state_commits)
 			hp_buf_adds(w, "the state repository has rollback "
 				       "points");
@@ -64,6 +77,17 @@ bool hp_secret_may_generate(enum hp_secret_id id,
 			hp_buf_addf(w, "patroni host %s was not checked (not "
 				       "selected with --host)",
 				    ev->unchecked_patroni);
+		else
+			ok = true;
+	} else if (defs[id].holder == HOLD_VIP) {
+		if (ev->vip_cred[0])
+			hp_buf_addf(w, "%s has " HP_VIP_AUTH_PATH
+				       " (keepalived's VRRP password)",
+				    ev->vip_cred);
+		else if (ev->unchecked_vip[0])
+			hp_buf_addf(w, "vip host %s was not checked (not "
+				       "selected with --host)",
+				    ev->unchecked_vip);
 		else
 			ok = true;
 	} else {
@@ -153,6 +177,9 @@ static int host_files(struct hp_run *run, struct hp_secret_evidence *ev,
 				hp_strlcpy(ev->unchecked_haproxy,
 					   h->host->name,
 					   sizeof(ev->unchecked_haproxy));
+			if ((roles & HP_ROLE_VIP) && !ev->unchecked_vip[0])
+				hp_strlcpy(ev->unchecked_vip, h->host->name,
+					   sizeof(ev->unchecked_vip));
 			continue;
 		}
 		out.max = 4096;
@@ -170,6 +197,10 @@ static int host_files(struct hp_run *run, struct hp_secret_evidence *ev,
 		if (strstr(out.buf, "haproxy_stats") && !ev->stats_cred[0])
 			hp_strlcpy(ev->stats_cred, h->host->name,
 				   sizeof(ev->stats_cred));
+		if ((roles & HP_ROLE_VIP) && strstr(out.buf, "vip_auth") &&
+		    !ev->vip_cred[0])
+			hp_strlcpy(ev->vip_cred, h->host->name,
+				   sizeof(ev->vip_cred));
 		hp_buf_release(&out);
 	}
 	return 0;
@@ -180,7 +211,7 @@ static int refuse(const struct hp_inventory *inv, const bool *refused,
 		  const struct hp_secret_evidence *ev, struct hp_err *err)
 {
 	struct hp_buf names = HP_BUF_INIT, why = HP_BUF_INIT;
-	bool patroni = false, stats = false;
+	bool patroni = false, stats = false, vip = false;
 	size_t n = 0;
 	int i, r;
 
@@ -191,8 +222,10 @@ static int refuse(const struct hp_inventory *inv, const bool *refused,
 		if (!why.len)
 			(void)hp_secret_may_generate((enum hp_secret_id)i, ev,
 						     &why);
-		if (defs[i].patroni)
+		if (defs[i].holder == HOLD_PATRONI)
 			patroni = true;
+		else if (defs[i].holder == HOLD_VIP)
+			vip = true;
 		else
 			stats = true;
 	}
@@ -206,6 +239,8 @@ static int refuse(const struct hp_inventory *inv, const bool *refused,
 		"was changed",
 		n == 1 ? "" : "s", names.buf, inv->secrets.store, why.buf,
 		patroni ? "replication and haprov's access to the cluster"
+		: vip	? "the vip hosts' VRRP agreement (two could hold the "
+			  "virtual IP)"
 			: "access to the HAProxy stats page",
 		patroni ? "; the values are also on every patroni host in "
 			  "/etc/patroni_env.conf (mode 0600, root only): "
@@ -215,6 +250,9 @@ static int refuse(const struct hp_inventory *inv, const bool *refused,
 		stats ? "; the stats password is also in "
 			"/etc/haproxy/haproxy.cfg on the haproxy hosts (user "
 			"haprov): put it in the file 'haproxy_stats'"
+		: vip ? "; the VRRP password is also in " HP_VIP_AUTH_PATH
+			" on the vip hosts (auth_pass): put it in the file "
+			"'" HP_VIP_SECRET "'"
 		      : "");
 	hp_buf_release(&names);
 	hp_buf_release(&why);
@@ -243,7 +281,10 @@ static int provide(struct hp_run_secrets *s, struct hp_run *run,
 		if (!run->opts.plan &&
 		    (r = hp_secret_create(&s->val[i], inv->secrets.store,
 					  defs[i].name,
-					  (size_t)inv->secrets.password_length,
+					  defs[i].length
+						  ? defs[i].length
+						  : (size_t)inv->secrets
+							    .password_length,
 					  err)) == 0)
 			hp_secret_hash(s->val[i], s->sha256[i]);
 		hp_run_record(run, NULL, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
@@ -268,13 +309,18 @@ static void set_render_view(struct hp_run_secrets *s)
 	const char *v[HP_SECRET_NR];
 	int i;
 
+	/* a secret the inventory does not use is NULL: nothing renders it,
+	 * and hp_secret_mask skips it */
 	for (i = 0; i < HP_SECRET_NR; i++)
-		v[i] = s->val[i] ? s->val[i] : defs[i].placeholder;
+		v[i] = s->val[i]		   ? s->val[i]
+		       : (s->unused & (1u << i)) ? NULL
+					       : defs[i].placeholder;
 	s->rs.superuser = v[HP_SECRET_SUPERUSER];
 	s->rs.replication = v[HP_SECRET_REPLICATION];
 	s->rs.rewind = v[HP_SECRET_REWIND];
 	s->rs.restapi = v[HP_SECRET_RESTAPI];
 	s->rs.haproxy_stats = v[HP_SECRET_HAPROXY_STATS];
+	s->rs.vip_auth = v[HP_SECRET_VIP];
 	s->rs.tls = s->tls.ca_pem ? &s->tls.render : NULL;
 }
 
@@ -339,6 +385,11 @@ int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
 	else if (r < 0)
 		return r;
 	for (i = 0; i < HP_SECRET_NR; i++) {
+		missing[i] = false;
+		if (!hp_secret_used((enum hp_secret_id)i, run->inv)) {
+			s->unused |= 1u << i;
+			continue;
+		}
 		missing[i] = no_store;
 		if (!no_store) {
 			r = hp_secret_read_hashed(&s->val[i], s->sha256[i],
@@ -450,7 +501,10 @@ int hp_run_secrets_load_pinned(struct hp_run_secrets *s, struct hp_run *run,
 				  "object",
 				  HP_SECRET_PINS_PATH);
 	for (i = 0; i < HP_SECRET_NR && r == 0; i++)
-		r = load_one_pinned(s, i, store, pins, err);
+		if (hp_secret_used((enum hp_secret_id)i, run->inv))
+			r = load_one_pinned(s, i, store, pins, err);
+		else
+			s->unused |= 1u << i;
 	if (r == 0)
 		r = load_tls(s, run, pins, err);
 	if (r < 0) {
@@ -680,6 +734,7 @@ int hp_run_secrets_commit_pins(struct hp_run *run, struct hp_err *err)
 	v[HP_SECRET_REWIND] = rs->rewind;
 	v[HP_SECRET_RESTAPI] = rs->restapi;
 	v[HP_SECRET_HAPROXY_STATS] = rs->haproxy_stats;
+	v[HP_SECRET_VIP] = rs->vip_auth;
 	for (i = 0; i < HP_SECRET_NR; i++) {
 		char sha[65];
 

@@ -20,6 +20,12 @@
  *   this secret existed gets one, and nothing but the file haprov writes
  *   depends on it.
  *
+ *   vip_auth (keepalived's VRRP password, 8 characters: VRRP's limit):
+ *   only for an inventory with vip hosts, and when none of them has
+ *   haprov's /etc/keepalived/haprov_auth.conf (the file that holds it):
+ *   keepalived instances with different passwords ignore each other, and
+ *   both would hold the address.
+ *
  * A host that was not checked (left out with --host) counts as holding
  * the secret. Otherwise the run stops before it changes anything, with an
  * error that names the store and the secret and says how to restore it.
@@ -47,6 +53,7 @@ enum hp_secret_id {
 	HP_SECRET_REWIND,
 	HP_SECRET_RESTAPI,
 	HP_SECRET_HAPROXY_STATS,
+	HP_SECRET_VIP,
 	HP_SECRET_NR
 };
 
@@ -60,6 +67,7 @@ const char *hp_secret_name(enum hp_secret_id id);
 struct hp_run_secrets {
 	char *val[HP_SECRET_NR];
 	char sha256[HP_SECRET_NR][65];
+	unsigned unused; /* bit 1 << id: the inventory does not use it */
 	struct hp_render_secrets rs;
 	json_t *pins; /* a rollback's: the point's whole pin set, also the
 			 application roles' ("role-<name>") */
@@ -81,7 +89,13 @@ struct hp_secret_evidence {
 	char stats_cred[64];	    /* a host whose haproxy.cfg has it */
 	char unchecked_patroni[64]; /* a patroni host not checked */
 	char unchecked_haproxy[64]; /* a haproxy host not checked */
+	char vip_cred[64];	    /* a vip host with haprov_auth.conf */
+	char unchecked_vip[64];	    /* a vip host not checked */
 };
+
+/* Whether the inventory uses secret id at all (vip_auth: only with vip
+ * hosts); one it does not use is neither loaded nor generated. */
+bool hp_secret_used(enum hp_secret_id id, const struct hp_inventory *inv);
 
 /*
  * Whether secret id may be generated given ev (the rule above); when not,

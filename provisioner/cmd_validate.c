@@ -40,7 +40,7 @@ int hp_cmd_validate(struct hp_cmd_ctx *ctx)
 	const struct hp_inventory *inv = ctx->inv;
 	const char *dir = hp_cmd_opt(ctx, "render");
 	struct hp_err err;
-	size_t i, nfiles = 0;
+	size_t i, nfiles = 0, nvip;
 	json_t *dcs = NULL;
 	struct hp_render_cache *cache;
 	int rc = HP_EXIT_OK;
@@ -79,13 +79,15 @@ int hp_cmd_validate(struct hp_cmd_ctx *ctx)
 		hp_inventory_print(inv, stdout);
 		return HP_EXIT_OK;
 	}
+	nvip = hp_inventory_count_role(inv, HP_ROLE_VIP);
 	printf("%s: valid: cluster %s, %zu host%s, %zu etcd, %zu patroni, "
-	       "%zu haproxy; %zu files rendered%s%s\n",
+	       "%zu haproxy%s; %zu files rendered%s%s\n",
 	       ctx->argv[0], inv->cluster, inv->nr_hosts,
 	       inv->nr_hosts == 1 ? "" : "s",
 	       hp_inventory_count_role(inv, HP_ROLE_ETCD),
 	       hp_inventory_count_role(inv, HP_ROLE_PATRONI),
-	       hp_inventory_count_role(inv, HP_ROLE_HAPROXY), nfiles,
-	       dir ? " to " : "", dir ? dir : "");
+	       hp_inventory_count_role(inv, HP_ROLE_HAPROXY),
+	       nvip ? ", with a virtual IP" : "", nfiles, dir ? " to " : "",
+	       dir ? dir : "");
 	return HP_EXIT_OK;
 }

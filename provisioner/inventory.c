@@ -225,9 +225,10 @@ static void walk_section(struct hp_inv_walk *w,
 static bool get_roles(struct hp_inv_walk *w, const char *path,
 		      const yaml_node_t *v, unsigned *out)
 {
-	static const char *const names[] = {"etcd", "patroni", "haproxy"};
+	static const char *const names[] = {"etcd", "patroni", "haproxy",
+					    "vip"};
 	static const unsigned bits[] = {HP_ROLE_ETCD, HP_ROLE_PATRONI,
-					HP_ROLE_HAPROXY};
+					HP_ROLE_HAPROXY, HP_ROLE_VIP};
 	struct hp_inv_quoted q;
 	yaml_node_item_t *it;
 	size_t idx = 0, i;
@@ -237,7 +238,7 @@ static bool get_roles(struct hp_inv_walk *w, const char *path,
 	if (v->type != YAML_SEQUENCE_NODE && !hp_inv_is_null(v)) {
 		hp_inv_diag_node(w, v, path,
 				 "expected a list of roles (etcd, "
-				 "patroni, haproxy), got %s",
+				 "patroni, haproxy, vip), got %s",
 				 hp_inv_got(&q, v));
 		return false;
 	}
@@ -245,7 +246,7 @@ static bool get_roles(struct hp_inv_walk *w, const char *path,
 	    v->data.sequence.items.start == v->data.sequence.items.top) {
 		hp_inv_diag_node(w, v, path,
 				 "expected at least one role: etcd, "
-				 "patroni or haproxy");
+				 "patroni, haproxy or vip");
 		return false;
 	}
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
@@ -261,7 +262,7 @@ static bool get_roles(struct hp_inv_walk *w, const char *path,
 		if (!s) {
 			hp_inv_diag_node(w, n, ipath,
 					 "expected a role (etcd, "
-					 "patroni or haproxy), got %s",
+					 "patroni, haproxy or vip), got %s",
 					 hp_inv_got(&q, n));
 		} else if (i == HP_ARRAY_SIZE(names)) {
 			sug = suggest(s, names, HP_ARRAY_SIZE(names));
@@ -274,7 +275,8 @@ static bool get_roles(struct hp_inv_walk *w, const char *path,
 				hp_inv_diag_node(
 					w, n, ipath,
 					"unknown role %s; "
-					"expected etcd, patroni or haproxy",
+					"expected etcd, patroni, haproxy or "
+					"vip",
 					hp_inv_quote(&q, s));
 		} else if (*out & bits[i]) {
 			hp_inv_diag(w->ld, hp_inv_mark_line(&n->start_mark),

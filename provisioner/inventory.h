@@ -19,6 +19,8 @@ enum hp_role {
 	HP_ROLE_ETCD = 1u << 0,
 	HP_ROLE_PATRONI = 1u << 1,
 	HP_ROLE_HAPROXY = 1u << 2,
+	/* keepalived holding the virtual IP, on a haproxy host */
+	HP_ROLE_VIP = 1u << 3,
 };
 
 /* An ordered string -> scalar map (PostgreSQL parameters). Values are kept
@@ -131,6 +133,17 @@ struct hp_haproxy {
 	int timeout_connect_s; /* 4 */
 };
 
+/* vip: one virtual IPv4 address in front of the haproxy hosts, held by
+ * keepalived (VRRP) on the hosts with role vip; set when any host has
+ * the role, and only then. */
+struct hp_vip {
+	char *address;	 /* "10.213.0.100/24": the address and its prefix */
+	char *interface; /* the hosts' interface on that network */
+	int router_id;	 /* VRRP virtual router id, 1..255; unique on the
+			    network */
+	int advert_int_s; /* VRRP advertisement interval, 1 */
+};
+
 struct hp_secret_role {
 	char *name;                  /* PostgreSQL role, created by phase 4 */
 	struct hp_strlist databases; /* databases it owns */
@@ -230,6 +243,7 @@ struct hp_inventory {
 	struct hp_etcd etcd;
 	struct hp_patroni patroni;
 	struct hp_haproxy haproxy;
+	struct hp_vip vip;
 	struct hp_secrets secrets;
 	struct hp_tls_conf tls;
 	struct hp_extensions extensions;

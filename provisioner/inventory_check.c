@@ -777,4 +777,5 @@ void hp_inv_cross_check(struct hp_inventory *inv, struct hp_inv_loader *ld)
 	check_extensions(inv, ld);
 	hp_inv_check_tls(inv, ld);
 	hp_inv_check_drill(inv, ld);
+	hp_inv_check_vip(inv, ld);
 }

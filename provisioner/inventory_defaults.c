@@ -157,6 +157,7 @@ void hp_inventory_apply_defaults(struct hp_inventory *inv,
 	def_int(ld, "haproxy.timeout_client_s", &hap->timeout_client_s, 1800);
 	def_int(ld, "haproxy.timeout_server_s", &hap->timeout_server_s, 1800);
 	def_int(ld, "haproxy.timeout_connect_s", &hap->timeout_connect_s, 4);
+	def_int(ld, "vip.advert_int_s", &inv->vip.advert_int_s, 1);
 
 	def_str(&sec->store,
 		xasprintf("%s/.haprov/%s.secrets",

@@ -145,7 +145,8 @@ static void print_section(FILE *out, const struct hp_inv_section *sec,
 static void print_field(FILE *out, const struct hp_inv_field *f,
 			const void *base, int indent)
 {
-	static const char *const role_names[] = {"etcd", "patroni", "haproxy"};
+	static const char *const role_names[] = {"etcd", "patroni", "haproxy",
+						 "vip"};
 	const char *p = (const char *)base + f->off;
 	const struct hp_strlist *sl;
 	const struct hp_kvlist *kl;

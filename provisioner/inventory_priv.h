@@ -350,6 +350,18 @@ bool hp_inv_check_drill_command(const char *s, struct hp_buf *why);
 /* Across its keys: both commands or neither. */
 void hp_inv_check_drill(struct hp_inventory *inv, struct hp_inv_loader *ld);
 
+/* ---- the vip section (inventory_vip.c) ---------------------------------- */
+
+/* vip.address: an IPv4 address with a prefix length of 8..30 (the
+ * hosts' network), not a network or broadcast address. */
+bool hp_inv_check_vip_address(const char *s, struct hp_buf *why);
+/* A Linux interface name: 1..15 of [A-Za-z0-9._-], not "." or "..". */
+bool hp_inv_check_interface(const char *s, struct hp_buf *why);
+/* Across keys and hosts: the vip role only with haproxy, the vip keys
+ * set exactly when a host has the role, the address in the vip hosts'
+ * network and none of the hosts' own. */
+void hp_inv_check_vip(struct hp_inventory *inv, struct hp_inv_loader *ld);
+
 /* ---- after the walk (inventory_defaults.c, inventory_check.c) ----------- */
 
 void hp_inventory_apply_defaults(struct hp_inventory *inv,

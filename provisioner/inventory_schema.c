@@ -212,6 +212,22 @@ static const struct hp_inv_field haproxy_fields[] = {
 };
 static const struct hp_inv_section haproxy_sec = SECTION(haproxy_fields);
 
+/* vip: the cross checks (inventory_vip.c) say which keys a vip host needs */
+static const struct hp_inv_field vip_fields[] = {
+	CHECKED_STR("address", struct hp_vip, address, F_NULL,
+		    hp_inv_check_vip_address,
+		    "an IPv4 address with its prefix length, like "
+		    "10.0.0.100/24"),
+	CHECKED_STR("interface", struct hp_vip, interface, F_NULL,
+		    hp_inv_check_interface,
+		    "a network interface name (letters, digits, '.', '_' and "
+		    "'-', at most 15 characters)"),
+	/* 0: unset (what --print shows without a vip) */
+	INT("router_id", struct hp_vip, router_id, 0, 255),
+	INT("advert_int_s", struct hp_vip, advert_int_s, 1, 255),
+};
+static const struct hp_inv_section vip_sec = SECTION(vip_fields);
+
 static const struct hp_inv_field role_fields[] = {
 	STR("name", struct hp_secret_role, name, F_REQ, hp_inv_valid_pg_role,
 	    W_ROLE),
@@ -509,6 +525,7 @@ static const struct hp_inv_field top_fields[] = {
 	MAP("etcd", struct hp_inventory, etcd, 0, etcd_sec),
 	MAP("patroni", struct hp_inventory, patroni, 0, patroni_sec),
 	MAP("haproxy", struct hp_inventory, haproxy, 0, haproxy_sec),
+	MAP("vip", struct hp_inventory, vip, 0, vip_sec),
 	MAP("secrets", struct hp_inventory, secrets, 0, secrets_sec),
 	MAP("tls", struct hp_inventory, tls, F_SCALAR, tls_sec),
 	MAP("extensions", struct hp_inventory, extensions, 0, extensions_sec),

@@ -630,6 +630,7 @@ static const struct file_spec *const order[] = {
 	&specs[4],		 &specs[5],
 	&specs[6],		 &hp_render_tls_specs[6],
 	&hp_render_tls_specs[7], &specs[7],
+	&hp_render_vip_specs[0], &hp_render_vip_specs[1],
 };
 
 const char *hp_render_file_template(size_t i)

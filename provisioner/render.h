@@ -53,6 +53,10 @@
 /* HAProxy's admin socket (the runtime API): 0600, root's, on each host. */
 #define HP_HAPROXY_ADMIN_SOCKET "/run/haproxy/haprov-admin.sock"
 #define HP_HAPROXY_STATS_SECRET "haproxy_stats"
+/* keepalived's VRRP password (secret vip_auth), in a file of its own that
+ * keepalived.conf includes */
+#define HP_VIP_SECRET "vip_auth"
+#define HP_VIP_AUTH_PATH "/etc/keepalived/haprov_auth.conf"
 
 /*
  * TLS material (PEM text), borrowed; used when the inventory's tls is on.
@@ -75,6 +79,8 @@ struct hp_render_secrets {
 	const char *restapi;
 	const char *haproxy_stats; /* the stats page's basic-auth password
 				      (user "haprov"), secret "haproxy_stats" */
+	const char *vip_auth;	   /* keepalived's VRRP password, secret
+				      "vip_auth"; needed only for vip hosts */
 };
 
 /* The template of the i-th file render.c can render (in render order), or

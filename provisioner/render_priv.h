@@ -41,6 +41,10 @@ struct file_spec {
 #define HP_RENDER_NR_TLS 8
 extern const struct file_spec hp_render_tls_specs[HP_RENDER_NR_TLS];
 
+/* The vip hosts' files (render_vip.c): the VRRP password, keepalived.conf */
+#define HP_RENDER_NR_VIP 2
+extern const struct file_spec hp_render_vip_specs[HP_RENDER_NR_VIP];
+
 /* The paths the TLS files are written to, which other files name. */
 #define HP_TLS_ETCD_DIR "/etc/etcd/tls"
 #define HP_TLS_PATRONI_DIR "/etc/patroni/tls"

@@ -10,6 +10,8 @@
 /* Extra keys of the inventory's secrets map (", roles: [...]"), for the
  * test that sets them before fx_new. */
 static const char *fx_secrets_extra = "";
+/* true: host c also has role vip (and the inventory a vip section) */
+static bool fx_vip = false;
 
 /* A run over three hosts with fake transports and a fake REST server. */
 struct fx {
@@ -40,8 +42,12 @@ static struct fx *fx_new(const char *name, bool plan, const char *hosts)
 			 "  - {name: b, address: 10.0.0.2, roles: [etcd, "
 			 "patroni]}\n"
 			 "  - {name: c, address: 10.0.0.3, roles: [etcd, "
-			 "haproxy]}\n",
-			 name, x->store, fx_secrets_extra);
+			 "haproxy%s]}\n%s",
+			 name, x->store, fx_secrets_extra,
+			 fx_vip ? ", vip" : "",
+			 fx_vip ? "vip: {address: 10.0.0.100/24, interface: "
+				  "eth0, router_id: 7}\n"
+				: "");
 	memset(&o, 0, sizeof(o));
 	o.plan = plan;
 	o.hosts = hosts;

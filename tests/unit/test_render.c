@@ -192,6 +192,7 @@ static const struct hp_render_secrets real_secrets = {
 	"R3w1nd-pw-0003",
 	"R3st4pi-pw-0004",
 	"St4ts-pw-0005",
+	"Vrrp0006", /* vip_auth: VRRP's 8 characters */
 };
 
 static void render_ok(struct hp_rendered *rd, const struct hp_inventory *inv,

@@ -97,6 +97,12 @@ static void test_pins_hashes_only(void **state)
 		const char *name = hp_secret_name((enum hp_secret_id)i);
 		char *v = NULL;
 
+		/* no vip hosts here: vip_auth is neither loaded nor pinned */
+		if (i == HP_SECRET_VIP) {
+			assert_null(s.val[i]);
+			assert_null(json_object_get(pins, name));
+			continue;
+		}
 		assert_string_equal(json_string_value(json_object_get(pins,
 								      name)),
 				    s.sha256[i]);

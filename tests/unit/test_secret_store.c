@@ -359,6 +359,14 @@ static void test_new_cluster_generates(void **state)
 		char *f = xasprintf("%s/%s", x->store,
 				    hp_secret_name((enum hp_secret_id)i));
 
+		/* no vip hosts: no VRRP password made */
+		if (i == HP_SECRET_VIP) {
+			assert_int_equal(access(f, F_OK), -1);
+			assert_null(s.val[i]);
+			assert_null(s.rs.vip_auth);
+			free(f);
+			continue;
+		}
 		assert_int_equal(mode_of(f), 0600);
 		assert_int_equal(strlen(s.val[i]), 32);
 		free(f);
@@ -368,7 +376,7 @@ static void test_new_cluster_generates(void **state)
 	 * material existed: the probe must still reach them) */
 	assert_int_equal(hp_fake_rest_count(&x->rest, "GET", "/cluster"), 2);
 	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED),
-			 HP_SECRET_NR + TLS_STEPS);
+			 HP_SECRET_NR - 1 + TLS_STEPS);
 	hp_run_secrets_release(&s);
 	fx_free(x);
 }
@@ -388,7 +396,7 @@ static void test_plan_writes_nothing(void **state)
 	assert_null(s.val[HP_SECRET_RESTAPI]);
 	/* the passwords, then the TLS material (tls on by default) */
 	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED),
-			 HP_SECRET_NR + TLS_STEPS);
+			 HP_SECRET_NR - 1 + TLS_STEPS);
 	assert_non_null(strstr(x->run.results[0].detail, "would be generated"));
 	hp_run_secrets_release(&s);
 	fx_free(x);
@@ -486,6 +494,56 @@ static void test_new_stats_secret_on_existing_cluster(void **state)
 	fx_free(x);
 }
 
+/* The VRRP password: made (8 characters, VRRP's limit) only for an
+ * inventory with vip hosts, and refused when a vip host already has
+ * haprov's auth file (keepalived there would stop agreeing). */
+static void test_vip_secret(void **state)
+{
+	struct fx *x;
+	struct hp_run_secrets s;
+	struct hp_secret_evidence ev;
+	struct hp_buf why = HP_BUF_INIT;
+
+	(void)state;
+	memset(&ev, 0, sizeof(ev));
+	assert_true(hp_secret_may_generate(HP_SECRET_VIP, &ev, NULL));
+	hp_strlcpy(ev.vip_cred, "c", sizeof(ev.vip_cred));
+	assert_false(hp_secret_may_generate(HP_SECRET_VIP, &ev, &why));
+	assert_non_null(strstr(why.buf, "c has " HP_VIP_AUTH_PATH));
+	/* the others' evidence does not stop it, nor it theirs */
+	assert_true(hp_secret_may_generate(HP_SECRET_HAPROXY_STATS, &ev, NULL));
+	memset(&ev, 0, sizeof(ev));
+	ev.state_commits = true;
+	hp_strlcpy(ev.stats_cred, "c", sizeof(ev.stats_cred));
+	assert_true(hp_secret_may_generate(HP_SECRET_VIP, &ev, NULL));
+	memset(&ev, 0, sizeof(ev));
+	hp_strlcpy(ev.unchecked_vip, "c", sizeof(ev.unchecked_vip));
+	assert_false(hp_secret_may_generate(HP_SECRET_VIP, &ev, NULL));
+	hp_buf_release(&why);
+
+	fx_vip = true;
+	x = fx_new("vip-new", false, NULL);
+	fill_store(x, HP_SECRET_VIP);
+	holders(x, "patroni_env\n", "patroni_env\n", "haproxy_stats\n");
+	hp_fake_rest_expect(&x->rest, "GET", "/cluster", 200,
+			    "{\"members\": []}", 0);
+	assert_int_equal(hp_run_secrets_load(&s, &x->run, true, &x->err), 0);
+	assert_non_null(s.rs.vip_auth);
+	assert_int_equal(strlen(s.rs.vip_auth), 8);
+	assert_string_equal(s.rs.vip_auth, s.val[HP_SECRET_VIP]);
+	hp_run_secrets_release(&s);
+	fx_free(x);
+
+	x = fx_new("vip-held", false, NULL);
+	fill_store(x, HP_SECRET_VIP);
+	holders(x, "patroni_env\n", "patroni_env\n",
+		"haproxy_stats\nvip_auth\n");
+	expect_refused(x, true, "vip_auth", "c has " HP_VIP_AUTH_PATH);
+	assert_non_null(strstr(x->err.msg, "auth_pass"));
+	fx_free(x);
+	fx_vip = false;
+}
+
 /* A host whose check cannot run stops the run: no guess. */
 static void test_check_failure_stops(void **state)
 {
@@ -518,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_new_cluster_generates),
 		cmocka_unit_test(test_plan_writes_nothing),
 		cmocka_unit_test(test_existing_cluster_refused),
+		cmocka_unit_test(test_vip_secret),
 		cmocka_unit_test(test_new_stats_secret_on_existing_cluster),
 		cmocka_unit_test(test_check_failure_stops),
 	};
