@@ -89,6 +89,9 @@ stage ssh-local bash tests/integration/10-ssh-local.sh
 stage fanout bash tests/integration/11-fanout.sh
 # the Ansible peer's playbooks (bench/peer) parse: needs no lab
 stage peer-syntax peer_syntax
+# vagrant/: `vagrant validate` and the inventory generator on recorded
+# answers (installs Debian's vagrant when missing): needs no lab
+stage vagrant bash tests/integration/12-vagrant.sh
 
 lab_up=0
 cleanup() {
@@ -110,6 +113,7 @@ if bash tests/lab/lab-up.sh; then
 		# the ones that need no lab ran above
 		[ "$t" = tests/integration/10-ssh-local.sh ] && continue
 		[ "$t" = tests/integration/11-fanout.sh ] && continue
+		[ "$t" = tests/integration/12-vagrant.sh ] && continue
 		stage "$(basename "$t" .sh)" bash "$t"
 	done
 else
