@@ -26,6 +26,9 @@ static const char *const haproxy_files[] = { "haproxy-dropin.conf",
 					      "haproxy-ca.crt",
 					      "haproxy-stats.pem",
 					      "haproxy.cfg", NULL };
+static const char *const pgb_files[] = { "pgbouncer-userlist.txt",
+					  "pgbouncer-listen.ini",
+					  "pgbouncer.ini", NULL };
 static const char *const vip_files[] = { "keepalived-auth.conf",
 					  "keepalived.conf", NULL };
 static const char *const patroni_dcs[] = { HP_DCS_REST, NULL };
@@ -55,6 +58,13 @@ const struct hp_phase hp_phases[] = {
 	  .snapshot = hp_patroni_snapshot,
 	  .snapshot_path = "patroni/dcs.json",
 	  .dcs_params = patroni_dcs },
+	{ .name = "pgbouncer",
+	  .role = HP_ROLE_PGBOUNCER,
+	  .summary = "PgBouncer pooling each patroni host's connections",
+	  .files = pgb_files,
+	  .packages = hp_pgbouncer_packages,
+	  .converge = hp_pgbouncer_converge,
+	  .verify = hp_pgbouncer_verify },
 	{ .name = "haproxy",
 	  .role = HP_ROLE_HAPROXY,
 	  .summary = "HAProxy routing to the leader and the replicas",

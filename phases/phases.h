@@ -837,6 +837,8 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err);
 int hp_patroni_verify(struct hp_run *run, struct hp_err *err);
 int hp_haproxy_converge(struct hp_run *run, struct hp_err *err);
 int hp_haproxy_verify(struct hp_run *run, struct hp_err *err);
+int hp_pgbouncer_converge(struct hp_run *run, struct hp_err *err);
+int hp_pgbouncer_verify(struct hp_run *run, struct hp_err *err);
 int hp_vip_converge(struct hp_run *run, struct hp_err *err);
 int hp_vip_verify(struct hp_run *run, struct hp_err *err);
 /*
@@ -863,6 +865,9 @@ const char *const *hp_patroni_packages(const struct hp_run *run,
 				       const struct hp_host *host, size_t *nr);
 const char *const *hp_haproxy_packages(const struct hp_run *run,
 				       const struct hp_host *host, size_t *nr);
+const char *const *hp_pgbouncer_packages(const struct hp_run *run,
+					 const struct hp_host *host,
+					 size_t *nr);
 const char *const *hp_vip_packages(const struct hp_run *run,
 				   const struct hp_host *host, size_t *nr);
 const char *const *hp_extensions_packages(const struct hp_run *run,

@@ -31,6 +31,7 @@ static size_t refs_of(const struct hp_render_secrets *rs,
 		{ "restapi", rs->restapi },
 		{ "haproxy_stats", rs->haproxy_stats },
 		{ "vip_auth", rs->vip_auth }, /* NULL: no vip hosts */
+		{ "pgbouncer_auth", rs->pgbouncer_auth },
 	};
 
 	memcpy(out, all, sizeof(all));

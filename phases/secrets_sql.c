@@ -397,6 +397,10 @@ bool hp_role_is_known(const struct hp_inventory *inv, const char *name)
 	    (s->replication && !strcmp(name, s->replication)) ||
 	    (s->rewind && !strcmp(name, s->rewind)))
 		return true;
+	/* PgBouncer's lookup role: the pgbouncer phase's */
+	if (hp_inventory_count_role(inv, HP_ROLE_PGBOUNCER) &&
+	    inv->pgbouncer.auth_user && !strcmp(name, inv->pgbouncer.auth_user))
+		return true;
 	for (i = 0; i < s->nr_roles; i++)
 		if (!strcmp(name, s->roles[i].name))
 			return true;

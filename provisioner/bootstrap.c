@@ -11,7 +11,7 @@
 #include "state.h"
 
 /* who holds a secret on the hosts, which decides when it may be made */
-enum holder { HOLD_PATRONI, HOLD_HAPROXY, HOLD_VIP };
+enum holder { HOLD_PATRONI, HOLD_HAPROXY, HOLD_VIP, HOLD_PGBOUNCER };
 
 static const struct {
 	const char *name;
@@ -30,11 +30,17 @@ static const struct {
 	/* VRRP version 2's password field is 8 bytes */
 	[HP_SECRET_VIP] = {HP_VIP_SECRET, "<secret:" HP_VIP_SECRET ">",
 			   HOLD_VIP, 8},
+	[HP_SECRET_PGBOUNCER] = {HP_PGB_SECRET, "<secret:" HP_PGB_SECRET ">",
+				 HOLD_PGBOUNCER, 0},
 };
 
 bool hp_secret_used(enum hp_secret_id id, const struct hp_inventory *inv)
 {
-	return id != HP_SECRET_VIP || hp_inventory_count_role(inv, HP_ROLE_VIP);
+	if (id == HP_SECRET_VIP)
+		return hp_inventory_count_role(inv, HP_ROLE_VIP) > 0;
+	if (id == HP_SECRET_PGBOUNCER)
+		return hp_inventory_count_role(inv, HP_ROLE_PGBOUNCER) > 0;
+	return true;
 }
 
 /* One command per host: which files that would hold a secret exist. The
@@ -43,7 +49,9 @@ bool hp_secret_used(enum hp_secret_id id, const struct hp_inventory *inv)
 static const char holders_cmd[] =
 	"if [ -e /etc/patroni_env.conf ]; then echo patroni_env; fi; "
 	"if [ -e /etc/haproxy/haprov_env.conf ]; then echo haproxy_stats; "
-	"fi; if [ -e " HP_VIP_AUTH_PATH " ]; then echo vip_auth; fi; true";
+	"fi; if [ -e " HP_VIP_AUTH_PATH " ]; then echo vip_auth; fi; "
+	"if [ -e " HP_PGB_USERLIST_PATH " ]; then echo pgbouncer_auth; fi; "
+	"true";
 
 const char *hp_secret_name(enum hp_secret_id id)
 {
@@ -77,6 +85,17 @@ bool hp_secret_may_generate(enum hp_secret_id id,
 			hp_buf_addf(w, "patroni host %s was not checked (not "
 				       "selected with --host)",
 				    ev->unchecked_patroni);
+		else
+			ok = true;
+	} else if (defs[id].holder == HOLD_PGBOUNCER) {
+		if (ev->pgb_cred[0])
+			hp_buf_addf(w, "%s has " HP_PGB_USERLIST_PATH
+				       " (PgBouncer's lookup password)",
+				    ev->pgb_cred);
+		else if (ev->unchecked_pgb[0])
+			hp_buf_addf(w, "pgbouncer host %s was not checked "
+				       "(not selected with --host)",
+				    ev->unchecked_pgb);
 		else
 			ok = true;
 	} else if (defs[id].holder == HOLD_VIP) {
@@ -180,6 +199,9 @@ static int host_files(struct hp_run *run, struct hp_secret_evidence *ev,
 			if ((roles & HP_ROLE_VIP) && !ev->unchecked_vip[0])
 				hp_strlcpy(ev->unchecked_vip, h->host->name,
 					   sizeof(ev->unchecked_vip));
+			if ((roles & HP_ROLE_PGBOUNCER) && !ev->unchecked_pgb[0])
+				hp_strlcpy(ev->unchecked_pgb, h->host->name,
+					   sizeof(ev->unchecked_pgb));
 			continue;
 		}
 		out.max = 4096;
@@ -201,6 +223,10 @@ static int host_files(struct hp_run *run, struct hp_secret_evidence *ev,
 		    !ev->vip_cred[0])
 			hp_strlcpy(ev->vip_cred, h->host->name,
 				   sizeof(ev->vip_cred));
+		if ((roles & HP_ROLE_PGBOUNCER) &&
+		    strstr(out.buf, "pgbouncer_auth") && !ev->pgb_cred[0])
+			hp_strlcpy(ev->pgb_cred, h->host->name,
+				   sizeof(ev->pgb_cred));
 		hp_buf_release(&out);
 	}
 	return 0;
@@ -211,7 +237,7 @@ static int refuse(const struct hp_inventory *inv, const bool *refused,
 		  const struct hp_secret_evidence *ev, struct hp_err *err)
 {
 	struct hp_buf names = HP_BUF_INIT, why = HP_BUF_INIT;
-	bool patroni = false, stats = false, vip = false;
+	bool patroni = false, stats = false, vip = false, pgb = false;
 	size_t n = 0;
 	int i, r;
 
@@ -226,6 +252,8 @@ static int refuse(const struct hp_inventory *inv, const bool *refused,
 			patroni = true;
 		else if (defs[i].holder == HOLD_VIP)
 			vip = true;
+		else if (defs[i].holder == HOLD_PGBOUNCER)
+			pgb = true;
 		else
 			stats = true;
 	}
@@ -241,6 +269,8 @@ static int refuse(const struct hp_inventory *inv, const bool *refused,
 		patroni ? "replication and haprov's access to the cluster"
 		: vip	? "the vip hosts' VRRP agreement (two could hold the "
 			  "virtual IP)"
+		: pgb	? "PgBouncer's password lookups (client logins "
+			  "through it)"
 			: "access to the HAProxy stats page",
 		patroni ? "; the values are also on every patroni host in "
 			  "/etc/patroni_env.conf (mode 0600, root only): "
@@ -253,6 +283,10 @@ static int refuse(const struct hp_inventory *inv, const bool *refused,
 		: vip ? "; the VRRP password is also in " HP_VIP_AUTH_PATH
 			" on the vip hosts (auth_pass): put it in the file "
 			"'" HP_VIP_SECRET "'"
+		: pgb ? "; the lookup password is also in "
+			HP_PGB_USERLIST_PATH " on the pgbouncer hosts (the "
+			"second quoted field): put it in the file '"
+			HP_PGB_SECRET "'"
 		      : "");
 	hp_buf_release(&names);
 	hp_buf_release(&why);
@@ -321,6 +355,7 @@ static void set_render_view(struct hp_run_secrets *s)
 	s->rs.restapi = v[HP_SECRET_RESTAPI];
 	s->rs.haproxy_stats = v[HP_SECRET_HAPROXY_STATS];
 	s->rs.vip_auth = v[HP_SECRET_VIP];
+	s->rs.pgbouncer_auth = v[HP_SECRET_PGBOUNCER];
 	s->rs.tls = s->tls.ca_pem ? &s->tls.render : NULL;
 }
 
@@ -735,6 +770,7 @@ int hp_run_secrets_commit_pins(struct hp_run *run, struct hp_err *err)
 	v[HP_SECRET_RESTAPI] = rs->restapi;
 	v[HP_SECRET_HAPROXY_STATS] = rs->haproxy_stats;
 	v[HP_SECRET_VIP] = rs->vip_auth;
+	v[HP_SECRET_PGBOUNCER] = rs->pgbouncer_auth;
 	for (i = 0; i < HP_SECRET_NR; i++) {
 		char sha[65];
 

@@ -26,6 +26,10 @@
  *   keepalived instances with different passwords ignore each other, and
  *   both would hold the address.
  *
+ *   pgbouncer_auth (the password of PgBouncer's lookup role,
+ *   pgbouncer.auth_user): only for an inventory with pgbouncer hosts, and
+ *   when none of them has haprov's /etc/pgbouncer/haprov_userlist.txt.
+ *
  * A host that was not checked (left out with --host) counts as holding
  * the secret. Otherwise the run stops before it changes anything, with an
  * error that names the store and the secret and says how to restore it.
@@ -54,6 +58,7 @@ enum hp_secret_id {
 	HP_SECRET_RESTAPI,
 	HP_SECRET_HAPROXY_STATS,
 	HP_SECRET_VIP,
+	HP_SECRET_PGBOUNCER,
 	HP_SECRET_NR
 };
 
@@ -91,10 +96,13 @@ struct hp_secret_evidence {
 	char unchecked_haproxy[64]; /* a haproxy host not checked */
 	char vip_cred[64];	    /* a vip host with haprov_auth.conf */
 	char unchecked_vip[64];	    /* a vip host not checked */
+	char pgb_cred[64];	    /* a pgbouncer host with its userlist */
+	char unchecked_pgb[64];	    /* a pgbouncer host not checked */
 };
 
 /* Whether the inventory uses secret id at all (vip_auth: only with vip
- * hosts); one it does not use is neither loaded nor generated. */
+ * hosts, pgbouncer_auth with pgbouncer hosts); one it does not use is
+ * neither loaded nor generated. */
 bool hp_secret_used(enum hp_secret_id id, const struct hp_inventory *inv);
 
 /*

@@ -226,9 +226,10 @@ static bool get_roles(struct hp_inv_walk *w, const char *path,
 		      const yaml_node_t *v, unsigned *out)
 {
 	static const char *const names[] = {"etcd", "patroni", "haproxy",
-					    "vip"};
+					    "vip", "pgbouncer"};
 	static const unsigned bits[] = {HP_ROLE_ETCD, HP_ROLE_PATRONI,
-					HP_ROLE_HAPROXY, HP_ROLE_VIP};
+					HP_ROLE_HAPROXY, HP_ROLE_VIP,
+					HP_ROLE_PGBOUNCER};
 	struct hp_inv_quoted q;
 	yaml_node_item_t *it;
 	size_t idx = 0, i;
@@ -238,7 +239,7 @@ static bool get_roles(struct hp_inv_walk *w, const char *path,
 	if (v->type != YAML_SEQUENCE_NODE && !hp_inv_is_null(v)) {
 		hp_inv_diag_node(w, v, path,
 				 "expected a list of roles (etcd, "
-				 "patroni, haproxy, vip), got %s",
+				 "patroni, haproxy, vip, pgbouncer), got %s",
 				 hp_inv_got(&q, v));
 		return false;
 	}
@@ -246,7 +247,7 @@ static bool get_roles(struct hp_inv_walk *w, const char *path,
 	    v->data.sequence.items.start == v->data.sequence.items.top) {
 		hp_inv_diag_node(w, v, path,
 				 "expected at least one role: etcd, "
-				 "patroni, haproxy or vip");
+				 "patroni, haproxy, vip or pgbouncer");
 		return false;
 	}
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
@@ -262,7 +263,8 @@ static bool get_roles(struct hp_inv_walk *w, const char *path,
 		if (!s) {
 			hp_inv_diag_node(w, n, ipath,
 					 "expected a role (etcd, "
-					 "patroni, haproxy or vip), got %s",
+					 "patroni, haproxy, vip or pgbouncer), "
+					 "got %s",
 					 hp_inv_got(&q, n));
 		} else if (i == HP_ARRAY_SIZE(names)) {
 			sug = suggest(s, names, HP_ARRAY_SIZE(names));
@@ -275,8 +277,8 @@ static bool get_roles(struct hp_inv_walk *w, const char *path,
 				hp_inv_diag_node(
 					w, n, ipath,
 					"unknown role %s; "
-					"expected etcd, patroni, haproxy or "
-					"vip",
+					"expected etcd, patroni, haproxy, vip "
+					"or pgbouncer",
 					hp_inv_quote(&q, s));
 		} else if (*out & bits[i]) {
 			hp_inv_diag(w->ld, hp_inv_mark_line(&n->start_mark),

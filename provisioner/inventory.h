@@ -21,6 +21,8 @@ enum hp_role {
 	HP_ROLE_HAPROXY = 1u << 2,
 	/* keepalived holding the virtual IP, on a haproxy host */
 	HP_ROLE_VIP = 1u << 3,
+	/* PgBouncer in front of PostgreSQL, on a patroni host */
+	HP_ROLE_PGBOUNCER = 1u << 4,
 };
 
 /* An ordered string -> scalar map (PostgreSQL parameters). Values are kept
@@ -144,6 +146,19 @@ struct hp_vip {
 	int advert_int_s; /* VRRP advertisement interval, 1 */
 };
 
+/* pgbouncer: a connection pooler on each host with role pgbouncer (a
+ * patroni host), in front of its PostgreSQL; HAProxy's servers then go to
+ * its port. Clients log in with their own roles' passwords: PgBouncer
+ * asks PostgreSQL for them (auth_query) as auth_user. */
+struct hp_pgbouncer {
+	int port;		/* 6432 */
+	char *pool_mode;	/* session, transaction (default), statement */
+	int default_pool_size;	/* 20: server connections per database and
+				   role */
+	int max_client_conn;	/* 1000 */
+	char *auth_user;	/* "pgbouncer": the role auth_query runs as */
+};
+
 struct hp_secret_role {
 	char *name;                  /* PostgreSQL role, created by phase 4 */
 	struct hp_strlist databases; /* databases it owns */
@@ -244,6 +259,7 @@ struct hp_inventory {
 	struct hp_patroni patroni;
 	struct hp_haproxy haproxy;
 	struct hp_vip vip;
+	struct hp_pgbouncer pgbouncer;
 	struct hp_secrets secrets;
 	struct hp_tls_conf tls;
 	struct hp_extensions extensions;

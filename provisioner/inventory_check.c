@@ -296,6 +296,7 @@ static void check_ports(struct hp_inventory *inv, struct hp_inv_loader *ld)
 		 inv->haproxy.replica_port},
 		{"haproxy.stats_port", HP_ROLE_HAPROXY,
 		 inv->haproxy.stats_port},
+		{"pgbouncer.port", HP_ROLE_PGBOUNCER, inv->pgbouncer.port},
 	};
 	const char **names = xcalloc(inv->nr_hosts + 1, sizeof(*names));
 	size_t i, j;
@@ -778,4 +779,5 @@ void hp_inv_cross_check(struct hp_inventory *inv, struct hp_inv_loader *ld)
 	hp_inv_check_tls(inv, ld);
 	hp_inv_check_drill(inv, ld);
 	hp_inv_check_vip(inv, ld);
+	hp_inv_check_pgbouncer(inv, ld);
 }

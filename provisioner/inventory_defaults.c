@@ -158,6 +158,13 @@ void hp_inventory_apply_defaults(struct hp_inventory *inv,
 	def_int(ld, "haproxy.timeout_server_s", &hap->timeout_server_s, 1800);
 	def_int(ld, "haproxy.timeout_connect_s", &hap->timeout_connect_s, 4);
 	def_int(ld, "vip.advert_int_s", &inv->vip.advert_int_s, 1);
+	def_int(ld, "pgbouncer.port", &inv->pgbouncer.port, 6432);
+	def_str(&inv->pgbouncer.pool_mode, xstrdup("transaction"));
+	def_int(ld, "pgbouncer.default_pool_size",
+		&inv->pgbouncer.default_pool_size, 20);
+	def_int(ld, "pgbouncer.max_client_conn",
+		&inv->pgbouncer.max_client_conn, 1000);
+	def_str(&inv->pgbouncer.auth_user, xstrdup("pgbouncer"));
 
 	def_str(&sec->store,
 		xasprintf("%s/.haprov/%s.secrets",

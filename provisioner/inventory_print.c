@@ -146,7 +146,7 @@ static void print_field(FILE *out, const struct hp_inv_field *f,
 			const void *base, int indent)
 {
 	static const char *const role_names[] = {"etcd", "patroni", "haproxy",
-						 "vip"};
+						 "vip", "pgbouncer"};
 	const char *p = (const char *)base + f->off;
 	const struct hp_strlist *sl;
 	const struct hp_kvlist *kl;

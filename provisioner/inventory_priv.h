@@ -288,6 +288,7 @@ bool hp_inv_valid_wal_size(const char *s);
 bool hp_inv_valid_wal_buffers(const char *s);
 bool hp_inv_valid_wal_compression(const char *s);
 bool hp_inv_valid_environment(const char *s);
+bool hp_inv_valid_pool_mode(const char *s);
 
 /* AF_INET or AF_INET6 with the address in buf, or 0: not an IP literal. */
 int hp_inv_ip_family(const char *s, unsigned char buf[16]);
@@ -361,6 +362,12 @@ bool hp_inv_check_interface(const char *s, struct hp_buf *why);
  * set exactly when a host has the role, the address in the vip hosts'
  * network and none of the hosts' own. */
 void hp_inv_check_vip(struct hp_inventory *inv, struct hp_inv_loader *ld);
+
+/* ---- the pgbouncer section (inventory_pgbouncer.c) --------------------- */
+
+/* The role only on patroni hosts; auth_user none of the other roles. */
+void hp_inv_check_pgbouncer(struct hp_inventory *inv,
+			    struct hp_inv_loader *ld);
 
 /* ---- after the walk (inventory_defaults.c, inventory_check.c) ----------- */
 

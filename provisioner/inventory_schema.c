@@ -228,6 +228,19 @@ static const struct hp_inv_field vip_fields[] = {
 };
 static const struct hp_inv_section vip_sec = SECTION(vip_fields);
 
+static const struct hp_inv_field pgbouncer_fields[] = {
+	PORT("port", struct hp_pgbouncer, port),
+	STR("pool_mode", struct hp_pgbouncer, pool_mode, 0,
+	    hp_inv_valid_pool_mode, "session, transaction or statement"),
+	INT("default_pool_size", struct hp_pgbouncer, default_pool_size, 1,
+	    10000),
+	INT("max_client_conn", struct hp_pgbouncer, max_client_conn, 1,
+	    1000000),
+	STR("auth_user", struct hp_pgbouncer, auth_user, 0,
+	    hp_inv_valid_pg_role, W_ROLE),
+};
+static const struct hp_inv_section pgbouncer_sec = SECTION(pgbouncer_fields);
+
 static const struct hp_inv_field role_fields[] = {
 	STR("name", struct hp_secret_role, name, F_REQ, hp_inv_valid_pg_role,
 	    W_ROLE),
@@ -526,6 +539,7 @@ static const struct hp_inv_field top_fields[] = {
 	MAP("patroni", struct hp_inventory, patroni, 0, patroni_sec),
 	MAP("haproxy", struct hp_inventory, haproxy, 0, haproxy_sec),
 	MAP("vip", struct hp_inventory, vip, 0, vip_sec),
+	MAP("pgbouncer", struct hp_inventory, pgbouncer, 0, pgbouncer_sec),
 	MAP("secrets", struct hp_inventory, secrets, 0, secrets_sec),
 	MAP("tls", struct hp_inventory, tls, F_SCALAR, tls_sec),
 	MAP("extensions", struct hp_inventory, extensions, 0, extensions_sec),

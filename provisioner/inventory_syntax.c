@@ -403,6 +403,12 @@ bool hp_inv_valid_wal_compression(const char *s)
 }
 
 /* cluster.environment, as written: `haprov drill` compares it exactly. */
+bool hp_inv_valid_pool_mode(const char *s)
+{
+	return !strcmp(s, "session") || !strcmp(s, "transaction") ||
+	       !strcmp(s, "statement");
+}
+
 bool hp_inv_valid_environment(const char *s)
 {
 	static const char *const words[] = {"production", "staging", "test",

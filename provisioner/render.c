@@ -438,7 +438,11 @@ static int build_servers(struct hp_render_cache *c, json_t **out,
 					       err)) < 0)
 			break;
 		srv = hp_render_jnn(json_object());
-		addr = hp_render_host_port(m->address, inv->patroni.pg_port);
+		/* through the host's PgBouncer when it has one */
+		addr = hp_render_host_port(m->address,
+					   (m->roles & HP_ROLE_PGBOUNCER)
+						   ? inv->pgbouncer.port
+						   : inv->patroni.pg_port);
 		hp_render_set_str(srv, "name", m->name);
 		hp_render_set_str(srv, "address", addr);
 		free(addr);
@@ -631,6 +635,8 @@ static const struct file_spec *const order[] = {
 	&specs[6],		 &hp_render_tls_specs[6],
 	&hp_render_tls_specs[7], &specs[7],
 	&hp_render_vip_specs[0], &hp_render_vip_specs[1],
+	&hp_render_pgb_specs[0], &hp_render_pgb_specs[1],
+	&hp_render_pgb_specs[2],
 };
 
 const char *hp_render_file_template(size_t i)

@@ -57,6 +57,10 @@
  * keepalived.conf includes */
 #define HP_VIP_SECRET "vip_auth"
 #define HP_VIP_AUTH_PATH "/etc/keepalived/haprov_auth.conf"
+/* PgBouncer's lookup role's password (secret pgbouncer_auth), in the auth
+ * file pgbouncer.ini names */
+#define HP_PGB_SECRET "pgbouncer_auth"
+#define HP_PGB_USERLIST_PATH "/etc/pgbouncer/haprov_userlist.txt"
 
 /*
  * TLS material (PEM text), borrowed; used when the inventory's tls is on.
@@ -81,6 +85,9 @@ struct hp_render_secrets {
 				      (user "haprov"), secret "haproxy_stats" */
 	const char *vip_auth;	   /* keepalived's VRRP password, secret
 				      "vip_auth"; needed only for vip hosts */
+	const char *pgbouncer_auth; /* PgBouncer's lookup role's password,
+				       secret "pgbouncer_auth"; needed only
+				       for pgbouncer hosts */
 };
 
 /* The template of the i-th file render.c can render (in render order), or

@@ -45,6 +45,11 @@ extern const struct file_spec hp_render_tls_specs[HP_RENDER_NR_TLS];
 #define HP_RENDER_NR_VIP 2
 extern const struct file_spec hp_render_vip_specs[HP_RENDER_NR_VIP];
 
+/* The pgbouncer hosts' files (render_pgbouncer.c): the auth file, where
+ * it listens, pgbouncer.ini */
+#define HP_RENDER_NR_PGB 3
+extern const struct file_spec hp_render_pgb_specs[HP_RENDER_NR_PGB];
+
 /* The paths the TLS files are written to, which other files name. */
 #define HP_TLS_ETCD_DIR "/etc/etcd/tls"
 #define HP_TLS_PATRONI_DIR "/etc/patroni/tls"

@@ -16,6 +16,9 @@ STORE=$REPO/inventories/.haprov/lab.secrets
 # the PostgreSQL role psql_lab and the writer log in as, with the password
 # $STORE/superuser: a test of another superuser sets both
 LAB_PGUSER=postgres
+# ... and the store's secret holding its password; the writer's database
+LAB_PGSECRET=superuser
+LAB_PGDB=postgres
 T_PASS=0
 T_FAIL=0
 T_TMP=$(mktemp -d)
@@ -74,7 +77,7 @@ run_haprov() {
 # the superuser password from the secret store, for psql (in the
 # environment, never in argv)
 pg_password() {
-	tr -d '\n' <"$STORE/superuser"
+	tr -d '\n' <"$STORE/${LAB_PGSECRET:-superuser}"
 }
 
 # psql_lab PORT SQL [HOST]: through HAProxy on HOST (default pg1)
@@ -117,7 +120,7 @@ writer_start() {
 	WRITER_STATE=$T_TMP/writer.json
 	WRITER_STOP=$T_TMP/writer.stop
 	rm -f "$WRITER_STATE" "$WRITER_STOP"
-	PGPASSWORD=$(pg_password) PGUSER=$LAB_PGUSER /usr/bin/python3 "$REPO/tests/integration/writer.py" \
+	PGPASSWORD=$(pg_password) PGUSER=$LAB_PGUSER PGDATABASE=$LAB_PGDB /usr/bin/python3 "$REPO/tests/integration/writer.py" \
 		run "$(lab_ip pg1)" 5000 "$WRITER_STATE" "$WRITER_STOP" &
 	WRITER_PID=$!
 	sleep 1
@@ -128,7 +131,7 @@ writer_stop_check() {
 	touch "$WRITER_STOP"
 	wait "$WRITER_PID"
 	local out
-	out=$(PGPASSWORD=$(pg_password) PGUSER=$LAB_PGUSER /usr/bin/python3 "$REPO/tests/integration/writer.py" \
+	out=$(PGPASSWORD=$(pg_password) PGUSER=$LAB_PGUSER PGDATABASE=$LAB_PGDB /usr/bin/python3 "$REPO/tests/integration/writer.py" \
 		check "$(lab_ip pg1)" 5000 "$WRITER_STATE")
 	local rc=$?
 	echo "$out"

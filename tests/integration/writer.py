@@ -5,7 +5,9 @@ the same number on any error (so a commit whose answer was lost is not
 counted twice), and records every number it got a commit for.
 
   writer.py run HOST PORT STATEFILE STOPFILE   (password in PGPASSWORD,
-                                               role in PGUSER: postgres)
+                                               role in PGUSER: postgres,
+                                               database in PGDATABASE:
+                                               postgres)
   writer.py check HOST PORT STATEFILE          (every acknowledged row there?)
 
 run writes STATEFILE as JSON when STOPFILE appears: acked numbers, errors,
@@ -25,7 +27,8 @@ INTERVAL = 0.1
 def connect(host, port):
     c = psycopg2.connect(host=host, port=port,
                          user=os.environ.get("PGUSER", "postgres"),
-                         dbname="postgres", connect_timeout=3)
+                         dbname=os.environ.get("PGDATABASE", "postgres"),
+                         connect_timeout=3)
     c.autocommit = True
     return c
 

@@ -12,6 +12,8 @@
 static const char *fx_secrets_extra = "";
 /* true: host c also has role vip (and the inventory a vip section) */
 static bool fx_vip = false;
+/* true: hosts a and b also have role pgbouncer */
+static bool fx_pgb = false;
 
 /* A run over three hosts with fake transports and a fake REST server. */
 struct fx {
@@ -38,12 +40,13 @@ static struct fx *fx_new(const char *name, bool plan, const char *hosts)
 			 "secrets: {store: %s%s}\n"
 			 "hosts:\n"
 			 "  - {name: a, address: 10.0.0.1, roles: [etcd, "
-			 "patroni]}\n"
+			 "patroni%s]}\n"
 			 "  - {name: b, address: 10.0.0.2, roles: [etcd, "
-			 "patroni]}\n"
+			 "patroni%s]}\n"
 			 "  - {name: c, address: 10.0.0.3, roles: [etcd, "
 			 "haproxy%s]}\n%s",
 			 name, x->store, fx_secrets_extra,
+			 fx_pgb ? ", pgbouncer" : "", fx_pgb ? ", pgbouncer" : "",
 			 fx_vip ? ", vip" : "",
 			 fx_vip ? "vip: {address: 10.0.0.100/24, interface: "
 				  "eth0, router_id: 7}\n"

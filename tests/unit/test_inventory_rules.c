@@ -20,9 +20,9 @@
 
 #define HOSTS_ALL                                                              \
 	"hosts:\n"                                                             \
-	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n"  \
-	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni, haproxy]}\n"  \
-	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n"
+	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy, pgbouncer]}\n"  \
+	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni, haproxy, pgbouncer]}\n"  \
+	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy, pgbouncer]}\n"
 #define HEAD "cluster: {name: t}\n" HOSTS_ALL
 
 

@@ -47,6 +47,9 @@ static const char *const ha_ghost[] = {"haproxy-dropin.conf",
 				       "haproxy_env.conf", "haproxy-ca.crt",
 				       "haproxy-stats.pem", "haproxy.cfg",
 				       "ghost.conf", NULL};
+static const char *const pgb_f[] = {"pgbouncer-userlist.txt",
+				    "pgbouncer-listen.ini", "pgbouncer.ini",
+				    NULL};
 static const char *const vip_f[] = {"keepalived-auth.conf", "keepalived.conf",
 				    NULL};
 static const char *const rest[] = {HP_DCS_REST, NULL};
@@ -98,44 +101,44 @@ static void test_bad_tables(void **state)
 	const struct hp_phase none[] = {ROW("etcd", etcd_f, NULL),
 					ROW("patroni", pg_f, rest),
 					ROW("haproxy", ha_short, NULL),
-					ROW("vip", vip_f, NULL)};
+					ROW("vip", vip_f, NULL), ROW("pgbouncer", pgb_f, NULL)};
 	const struct hp_phase two[] = {ROW("etcd", etcd_f, NULL),
 				       ROW("patroni", pg_f, rest),
 				       ROW("haproxy", ha_twice, NULL),
-				       ROW("vip", vip_f, NULL)};
+				       ROW("vip", vip_f, NULL), ROW("pgbouncer", pgb_f, NULL)};
 	const struct hp_phase ghost[] = {ROW("etcd", etcd_f, NULL),
 					 ROW("patroni", pg_f, rest),
 					 ROW("haproxy", ha_ghost, NULL),
-					 ROW("vip", vip_f, NULL)};
+					 ROW("vip", vip_f, NULL), ROW("pgbouncer", pgb_f, NULL)};
 	const struct hp_phase norest[] = {ROW("etcd", etcd_f, NULL),
 					  ROW("patroni", pg_f, NULL),
 					  ROW("haproxy", ha_f, NULL),
-					  ROW("vip", vip_f, NULL)};
+					  ROW("vip", vip_f, NULL), ROW("pgbouncer", pgb_f, NULL)};
 	const struct hp_phase clash[] = {ROW("etcd", etcd_f, NULL),
 					 ROW("patroni", pg_f, rest),
 					 ROW("haproxy", ha_f, NULL),
-					 ROW("vip", vip_f, NULL),
+					 ROW("vip", vip_f, NULL), ROW("pgbouncer", pgb_f, NULL),
 					 ROW("extensions", NULL, ext_clash),
 					 ROW("tuning", NULL, tuning_p)};
 	const struct hp_phase good[] = {ROW("etcd", etcd_f, NULL),
 					ROW("patroni", pg_f, rest),
 					ROW("haproxy", ha_f, NULL),
-					ROW("vip", vip_f, NULL),
+					ROW("vip", vip_f, NULL), ROW("pgbouncer", pgb_f, NULL),
 					ROW("extensions", NULL, ext_p),
 					ROW("tuning", NULL, tuning_p)};
 	struct hp_err err;
 
 	(void)state;
-	assert_int_equal(hp_phase_table_check(none, 4, &err), HP_ERROR);
+	assert_int_equal(hp_phase_table_check(none, 5, &err), HP_ERROR);
 	assert_non_null(strstr(err.msg, "haproxy.cfg is owned by 0 phases"));
-	assert_int_equal(hp_phase_table_check(two, 4, &err), HP_ERROR);
+	assert_int_equal(hp_phase_table_check(two, 5, &err), HP_ERROR);
 	assert_non_null(strstr(err.msg, "patroni.yml is owned by 2 phases"));
-	assert_int_equal(hp_phase_table_check(ghost, 4, &err), HP_ERROR);
+	assert_int_equal(hp_phase_table_check(ghost, 5, &err), HP_ERROR);
 	assert_non_null(strstr(err.msg, "ghost.conf"));
-	assert_int_equal(hp_phase_table_check(norest, 4, &err), HP_ERROR);
-	assert_int_equal(hp_phase_table_check(clash, 6, &err), HP_ERROR);
+	assert_int_equal(hp_phase_table_check(norest, 5, &err), HP_ERROR);
+	assert_int_equal(hp_phase_table_check(clash, 7, &err), HP_ERROR);
 	assert_non_null(strstr(err.msg, "max_wal_size"));
-	assert_int_equal(hp_phase_table_check(good, 6, &err), 0);
+	assert_int_equal(hp_phase_table_check(good, 7, &err), 0);
 	assert_null(hp_phase_file_owner(none, 3, "haproxy.cfg"));
 }
 

@@ -1011,7 +1011,7 @@ static void test_servers_huge_csv(void **state)
 /* ---- haproxy verify -------------------------------------------------------- */
 
 static const struct hp_render_secrets stats_secrets = {
-	NULL, "s", "r", "w", "api", "St4ts-pw", NULL,
+	NULL, "s", "r", "w", "api", "St4ts-pw", NULL, NULL,
 };
 
 static int haproxy_verify_with(struct fx *x, const char *csv)

@@ -193,6 +193,7 @@ static const struct hp_render_secrets real_secrets = {
 	"R3st4pi-pw-0004",
 	"St4ts-pw-0005",
 	"Vrrp0006", /* vip_auth: VRRP's 8 characters */
+	"PgbL00kup-pw-0007",
 };
 
 static void render_ok(struct hp_rendered *rd, const struct hp_inventory *inv,

@@ -55,7 +55,7 @@ static const struct hp_render_tls tls = {
 	"-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n", certs,
 	keys};
 static const struct hp_render_secrets secrets = {&tls, "su", "re", "rw",
-						 "ra", "st", NULL};
+						 "ra", "st", NULL, NULL};
 
 static const struct hp_rendered_file *file(const struct hp_rendered *rd,
 					   const char *path)
@@ -232,7 +232,7 @@ static void test_off(void **state)
 	struct hp_inventory *inv = load(INV("tls: false\n"));
 	struct hp_rendered rd = HP_RENDERED_INIT;
 	const struct hp_render_secrets plain = {NULL, "su", "re", "rw", "ra",
-						"st", NULL};
+						"st", NULL, NULL};
 	struct hp_err err;
 	size_t i;
 
@@ -258,9 +258,9 @@ static void test_missing_material(void **state)
 	static const char *const no_keys[] = {NULL, NULL, NULL};
 	const struct hp_render_tls holes = {tls.ca, certs, no_keys};
 	const struct hp_render_secrets s1 = {NULL, "su", "re", "rw", "ra",
-					     "st", NULL};
+					     "st", NULL, NULL};
 	const struct hp_render_secrets s2 = {&holes, "su", "re", "rw", "ra",
-					     "st", NULL};
+					     "st", NULL, NULL};
 	struct hp_inventory *inv = load(INV(""));
 	struct hp_rendered rd = HP_RENDERED_INIT;
 	struct hp_err err;

@@ -359,11 +359,14 @@ static void test_new_cluster_generates(void **state)
 		char *f = xasprintf("%s/%s", x->store,
 				    hp_secret_name((enum hp_secret_id)i));
 
-		/* no vip hosts: no VRRP password made */
-		if (i == HP_SECRET_VIP) {
+		/* no vip or pgbouncer hosts: no VRRP or lookup password */
+		if (i == HP_SECRET_VIP || i == HP_SECRET_PGBOUNCER) {
+			assert_false(hp_secret_used((enum hp_secret_id)i,
+						    x->run.inv));
 			assert_int_equal(access(f, F_OK), -1);
 			assert_null(s.val[i]);
-			assert_null(s.rs.vip_auth);
+			assert_null(i == HP_SECRET_VIP ? s.rs.vip_auth
+						       : s.rs.pgbouncer_auth);
 			free(f);
 			continue;
 		}
@@ -376,7 +379,7 @@ static void test_new_cluster_generates(void **state)
 	 * material existed: the probe must still reach them) */
 	assert_int_equal(hp_fake_rest_count(&x->rest, "GET", "/cluster"), 2);
 	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED),
-			 HP_SECRET_NR - 1 + TLS_STEPS);
+			 HP_SECRET_NR - 2 + TLS_STEPS);
 	hp_run_secrets_release(&s);
 	fx_free(x);
 }
@@ -396,7 +399,7 @@ static void test_plan_writes_nothing(void **state)
 	assert_null(s.val[HP_SECRET_RESTAPI]);
 	/* the passwords, then the TLS material (tls on by default) */
 	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED),
-			 HP_SECRET_NR - 1 + TLS_STEPS);
+			 HP_SECRET_NR - 2 + TLS_STEPS);
 	assert_non_null(strstr(x->run.results[0].detail, "would be generated"));
 	hp_run_secrets_release(&s);
 	fx_free(x);
@@ -544,6 +547,47 @@ static void test_vip_secret(void **state)
 	fx_vip = false;
 }
 
+/* PgBouncer's lookup password: made only with pgbouncer hosts, refused
+ * once one of them has haprov's auth file. */
+static void test_pgbouncer_secret(void **state)
+{
+	struct fx *x;
+	struct hp_run_secrets s;
+	struct hp_secret_evidence ev;
+
+	(void)state;
+	memset(&ev, 0, sizeof(ev));
+	assert_true(hp_secret_may_generate(HP_SECRET_PGBOUNCER, &ev, NULL));
+	hp_strlcpy(ev.pgb_cred, "b", sizeof(ev.pgb_cred));
+	assert_false(hp_secret_may_generate(HP_SECRET_PGBOUNCER, &ev, NULL));
+	assert_true(hp_secret_may_generate(HP_SECRET_VIP, &ev, NULL));
+	memset(&ev, 0, sizeof(ev));
+	hp_strlcpy(ev.unchecked_pgb, "a", sizeof(ev.unchecked_pgb));
+	assert_false(hp_secret_may_generate(HP_SECRET_PGBOUNCER, &ev, NULL));
+
+	fx_pgb = true;
+	x = fx_new("pgb-new", false, NULL);
+	fill_store(x, HP_SECRET_PGBOUNCER);
+	holders(x, "patroni_env\n", "patroni_env\n", "haproxy_stats\n");
+	hp_fake_rest_expect(&x->rest, "GET", "/cluster", 200,
+			    "{\"members\": []}", 0);
+	assert_int_equal(hp_run_secrets_load(&s, &x->run, true, &x->err), 0);
+	assert_non_null(s.rs.pgbouncer_auth);
+	assert_int_equal(strlen(s.rs.pgbouncer_auth), 32);
+	assert_null(s.rs.vip_auth);
+	hp_run_secrets_release(&s);
+	fx_free(x);
+
+	x = fx_new("pgb-held", false, NULL);
+	fill_store(x, HP_SECRET_PGBOUNCER);
+	holders(x, "patroni_env\n", "patroni_env\npgbouncer_auth\n",
+		"haproxy_stats\n");
+	expect_refused(x, true, "pgbouncer_auth",
+		       "b has " HP_PGB_USERLIST_PATH);
+	fx_free(x);
+	fx_pgb = false;
+}
+
 /* A host whose check cannot run stops the run: no guess. */
 static void test_check_failure_stops(void **state)
 {
@@ -577,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_plan_writes_nothing),
 		cmocka_unit_test(test_existing_cluster_refused),
 		cmocka_unit_test(test_vip_secret),
+		cmocka_unit_test(test_pgbouncer_secret),
 		cmocka_unit_test(test_new_stats_secret_on_existing_cluster),
 		cmocka_unit_test(test_check_failure_stops),
 	};

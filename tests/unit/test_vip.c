@@ -164,7 +164,7 @@ static void test_syntax(void **state)
 }
 
 static const struct hp_render_secrets secrets = {
-	NULL, "s", "r", "w", "api", "St4ts-pw-0005", "Vrrp0006",
+	NULL, "s", "r", "w", "api", "St4ts-pw-0005", "Vrrp0006", NULL,
 };
 
 static void test_render(void **state)
