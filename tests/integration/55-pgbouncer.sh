@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Issue 12, section 1 and tests 1, 2, 4 and 5: the reference topology on
-# the live lab cluster: clients -> the VIP -> HAProxy -> PgBouncer (on
-# every patroni host) -> PostgreSQL.
-# - apply of the lab inventory with roles pgbouncer and vip: exit 0;
+# Issue 12, section 1 and tests 1, 2, 4 and 5: the reference topology,
+# clients -> the VIP -> HAProxy -> PgBouncer (on every patroni host) ->
+# PostgreSQL, from bare hosts:
+# - a fresh apply of the lab inventory with roles pgbouncer and vip: exit 0;
 #   HAProxy's servers go to PgBouncer's port; a client through the VIP
 #   writes, and PgBouncer's SHOW POOLS lists its pool (psql, the admin
 #   console as the lookup role, ip addr: the judges);
@@ -52,11 +52,16 @@ pgb_pids() {
 }
 
 t=$(lab_now)
+lab_reset
+check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$?"
+rm -rf "$STATE" "$STORE" "$STATE.lock"
+
+t=$(lab_now)
 run_haprov "$T_TMP/apply.log" apply "$V"
 rc=$?
-echo "apply with pgbouncer and vip: exit $rc in $(lab_elapsed "$t")s"
+echo "fresh apply with pgbouncer and vip: exit $rc in $(lab_elapsed "$t")s"
 [ "$rc" = 0 ] || tail -n 20 "$T_TMP/apply.log"
-check_eq "apply with roles pgbouncer and vip exits 0" 0 "$rc"
+check_eq "a fresh apply with roles pgbouncer and vip exits 0" 0 "$rc"
 grep -E ' pgbouncer ' "$T_TMP/apply.log" | grep -Ev 'packages|file ' |
 	sed 's/^/#   /'
 check_eq "HAProxy's servers go to PgBouncer's port" 3 \
