@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.." || exit 1
 bash bench/fanout
 bash bench/fresh-apply
 bash bench/noop-apply
+bash bench/noop-topology
 bash bench/dcs-change
 bash bench/rolling-restart
 bash bench/rotate-replication

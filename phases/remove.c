@@ -30,7 +30,7 @@
 #include "staged_priv.h"
 
 #define SERVICES_CMD                                                           \
-	"for s in patroni etcd haproxy; do "                                   \
+	"for s in patroni etcd haproxy keepalived pgbouncer; do "                                   \
 	"printf '%s %s\\n' \"$s\" \"$(systemctl is-active \"$s\" 2>/dev/null)\"; " \
 	"done"
 
@@ -43,6 +43,8 @@ unsigned hp_remove_services_parse(const char *out)
 		{ "patroni active\n", HP_ROLE_PATRONI },
 		{ "etcd active\n", HP_ROLE_ETCD },
 		{ "haproxy active\n", HP_ROLE_HAPROXY },
+		{ "keepalived active\n", HP_ROLE_VIP },
+		{ "pgbouncer active\n", HP_ROLE_PGBOUNCER },
 	};
 	unsigned mask = 0;
 	size_t i;
@@ -283,10 +285,17 @@ static int look_host(struct hp_hostrun *h, struct leaving *l,
 
 static int leave_host(struct hp_hostrun *h, struct leaving *l)
 {
-	int r = leave_patroni(h, l);
+	int r = 0;
 
+	/* the virtual IP first: it moves to a host that stays */
+	if (l->active & HP_ROLE_VIP)
+		r = stop(h, "keepalived", NULL, &h->err);
+	if (r == 0)
+		r = leave_patroni(h, l);
 	if (r == 0)
 		r = leave_etcd(h, l);
+	if (r == 0 && (l->active & HP_ROLE_PGBOUNCER))
+		r = stop(h, "pgbouncer", NULL, &h->err);
 	if (r == 0 && (l->active & HP_ROLE_HAPROXY))
 		r = stop(h, "haproxy", NULL, &h->err);
 	if (r == 0 && !h->run->opts.plan)

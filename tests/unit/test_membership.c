@@ -507,6 +507,14 @@ static void test_services_parse(void **state)
 	/* a line that only ends like one: not counted */
 	assert_int_equal(hp_remove_services_parse("xpatroni active\n"), 0);
 	assert_int_equal(hp_remove_services_parse("patroni activating\n"), 0);
+	/* the front layers: keepalived holds the VIP, PgBouncer pools */
+	assert_int_equal(hp_remove_services_parse("haproxy active\n"
+						  "keepalived active\n"
+						  "pgbouncer active\n"),
+			 HP_ROLE_HAPROXY | HP_ROLE_VIP | HP_ROLE_PGBOUNCER);
+	assert_int_equal(hp_remove_services_parse("keepalived inactive\n"
+						  "pgbouncer active\n"),
+			 HP_ROLE_PGBOUNCER);
 	assert_int_equal(hp_remove_services_parse(""), 0);
 	assert_int_equal(hp_remove_services_parse(NULL), 0);
 }
