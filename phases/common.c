@@ -31,6 +31,11 @@ static const char *const pgb_files[] = { "pgbouncer-userlist.txt",
 					  "pgbouncer.ini", NULL };
 static const char *const vip_files[] = { "keepalived-auth.conf",
 					  "keepalived.conf", NULL };
+static const char *const etcd_svcs[] = { "etcd", NULL };
+static const char *const patroni_svcs[] = { "patroni", NULL };
+static const char *const pgb_svcs[] = { "pgbouncer", NULL };
+static const char *const haproxy_svcs[] = { "haproxy", NULL };
+static const char *const vip_svcs[] = { "keepalived", NULL };
 static const char *const patroni_dcs[] = { HP_DCS_REST, NULL };
 static const char *const extensions_dcs[] = { "shared_preload_libraries",
 					      NULL };
@@ -46,6 +51,7 @@ const struct hp_phase hp_phases[] = {
 	  .summary = "the etcd cluster Patroni keeps its state in",
 	  .files = etcd_files,
 	  .packages = hp_etcd_packages,
+	  .services = etcd_svcs,
 	  .converge = hp_etcd_converge,
 	  .verify = hp_etcd_verify },
 	{ .name = "patroni",
@@ -53,6 +59,7 @@ const struct hp_phase hp_phases[] = {
 	  .summary = "PostgreSQL under Patroni, and its dynamic configuration",
 	  .files = patroni_files,
 	  .packages = hp_patroni_packages,
+	  .services = patroni_svcs,
 	  .converge = hp_patroni_converge,
 	  .verify = hp_patroni_verify,
 	  .snapshot = hp_patroni_snapshot,
@@ -63,6 +70,7 @@ const struct hp_phase hp_phases[] = {
 	  .summary = "PgBouncer pooling each patroni host's connections",
 	  .files = pgb_files,
 	  .packages = hp_pgbouncer_packages,
+	  .services = pgb_svcs,
 	  .converge = hp_pgbouncer_converge,
 	  .verify = hp_pgbouncer_verify },
 	{ .name = "haproxy",
@@ -70,6 +78,7 @@ const struct hp_phase hp_phases[] = {
 	  .summary = "HAProxy routing to the leader and the replicas",
 	  .files = haproxy_files,
 	  .packages = hp_haproxy_packages,
+	  .services = haproxy_svcs,
 	  .converge = hp_haproxy_converge,
 	  .verify = hp_haproxy_verify },
 	{ .name = "vip",
@@ -77,6 +86,7 @@ const struct hp_phase hp_phases[] = {
 	  .summary = "a virtual IP (keepalived) on the haproxy hosts",
 	  .files = vip_files,
 	  .packages = hp_vip_packages,
+	  .services = vip_svcs,
 	  .converge = hp_vip_converge,
 	  .verify = hp_vip_verify },
 	{ .name = "secrets",
@@ -492,15 +502,7 @@ static int converge_files(struct hp_hostrun *h, const struct hp_host_plan *p,
 static char *facts_key(const char *phase, const struct hp_want_file *wf,
 		       size_t nwf, const struct hp_host_plan *p)
 {
-	struct hp_buf k = HP_BUF_INIT;
-	size_t i;
-
-	hp_buf_adds(&k, phase);
-	for (i = 0; i < nwf; i++)
-		hp_buf_addf(&k, "\nf %s", wf[i].path);
-	for (i = 0; i < p->nr_svcs; i++)
-		hp_buf_addf(&k, "\ns %s", p->svcs[i]);
-	return hp_buf_detach(&k, NULL);
+	return hp_phase_facts_key(phase, wf, nwf, p->svcs, p->nr_svcs);
 }
 
 static void facts_keep(struct hp_hostrun *h, char *key,
@@ -534,6 +536,10 @@ static int gather(struct hp_hostrun *h, const struct hp_host_plan *p,
 		  struct hp_facts *facts, struct hp_err *err)
 {
 	if (p->skip_packages && facts_take(h, key, facts))
+		return 0;
+	/* read ahead for every phase before the first one */
+	if (hp_prefetch_take(h, key, p->pkgs, p->skip_packages ? 0 : p->nr_pkgs,
+			     facts))
 		return 0;
 	return hp_facts_gather(h, wf, nwf, p->pkgs,
 			       p->skip_packages ? 0 : p->nr_pkgs, p->svcs,

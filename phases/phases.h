@@ -28,6 +28,9 @@ struct hp_phase {
 	 * *nr gets their number. Borrowed: static, or the inventory's. */
 	const char *const *(*packages)(const struct hp_run *run,
 				       const struct hp_host *host, size_t *nr);
+	/* The services its passes ask about (NULL-terminated, NULL: none),
+	 * so that their facts can be read ahead (phases/prefetch.c). */
+	const char *const *services;
 	/* Converge (or, in plan mode, report). < 0 when a host failed.
 	 * Reads what it wants from the run's desired-state source
 	 * (engine.h: hp_desired_*): the inventory, or a rollback point. */
@@ -97,6 +100,26 @@ bool hp_dcs_in_scope(const struct hp_dcs_scope *s, const char *path,
 /* The scope of the run's current phase: every key when the desired
  * source is a rollback point or no phase entry is set. */
 struct hp_dcs_scope hp_run_dcs_scope(const struct hp_run *run);
+
+/* ---- facts read ahead (phases/prefetch.c) ----------------------------------- */
+
+/*
+ * Before the first phase: for each host, every phase of table t whose
+ * want[i] is set and that acts on the host's roles, its files (rendered),
+ * packages and services asked about in one remote command. A failure
+ * leaves nothing behind: each phase then asks for itself. Not in a
+ * rollback.
+ */
+void hp_phase_prefetch(struct hp_run *run, const struct hp_phase *t,
+		       size_t nr, const bool *want);
+/* The cache key of a phase's facts: the phase, its files, its services. */
+char *hp_phase_facts_key(const char *phase, const struct hp_want_file *wf,
+			 size_t nwf, const char *const *svcs, size_t nr_svcs);
+/* The facts read ahead under key, with pkgs' answers (every one must have
+ * been read), while the run recorded no change since; false otherwise. */
+bool hp_prefetch_take(struct hp_hostrun *h, const char *key,
+		      const char *const *pkgs, size_t nr_pkgs,
+		      struct hp_facts *out);
 
 /* ---- shared by the phases (phases/common.c) ------------------------------- */
 

@@ -536,6 +536,16 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 		rc = fail_exit(r, &err);
 		goto out;
 	}
+	/* one facts command per host for every selected phase */
+	{
+		bool *want = xcalloc(t.nr + 1, sizeof(*want));
+		size_t i;
+
+		for (i = 0; i < t.nr; i++)
+			want[i] = phase_selected(run.opts.phases, t.v[i].name);
+		hp_phase_prefetch(&run, t.v, t.nr, want);
+		free(want);
+	}
 	rc = run_phases(&run, &t, &r, &err);
 	/* verified: the certificates this apply issued become current */
 	if (rc == HP_EXIT_OK &&

@@ -104,6 +104,9 @@ struct hp_hostrun {
 	struct hp_facts *facts_cache;
 	char *facts_key;
 	size_t facts_at;
+	/* phases/prefetch.c: every selected phase's facts, read in one
+	 * command before the first phase (hp_phase_prefetch) */
+	struct hp_prefetch *prefetch;
 	/* phases/patroni_join.c: a patroni host of a live cluster that is
 	 * no member yet and whose Patroni does not run: it joins first; a
 	 * plan asks nothing of its REST API */
@@ -416,6 +419,11 @@ struct hp_fact_svc {
 	char active[24];  /* systemctl is-active: active, inactive, ... */
 	long main_pid;
 };
+/* Facts read ahead for every phase (phases/prefetch.c); freed with the
+ * run. hp_prefetch_free accepts NULL. */
+struct hp_prefetch;
+void hp_prefetch_free(struct hp_prefetch *p);
+
 struct hp_facts {
 	struct hp_fact_file *files;
 	size_t nr_files;

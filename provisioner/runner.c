@@ -155,6 +155,7 @@ void hp_run_release(struct hp_run *run)
 			hp_facts_release(h->facts_cache);
 		free(h->facts_cache);
 		free(h->facts_key);
+		hp_prefetch_free(h->prefetch);
 	}
 	free(run->hosts);
 	for (i = 0; i < run->nr_results; i++)
