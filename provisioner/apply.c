@@ -207,7 +207,9 @@ static int run_phase(struct hp_run *run, const struct hp_phase *ph,
 	run->phase_entry = ph;
 	for (k = 0; k < run->nr_hosts; k++)
 		hp_hostrun_phase_reset(&run->hosts[k]);
-	fprintf(stderr, "== phase %s\n", ph->name);
+	/* a plan's phases say nothing unless something differs (-v: all) */
+	if (!run->opts.plan || hp_run_verbose())
+		fprintf(stderr, "== phase %s\n", ph->name);
 	r = ph->converge(run, err);
 	if (r < 0) {
 		for (k = 0; k < run->nr_hosts; k++)
@@ -233,6 +235,7 @@ static int phase_failed(struct hp_run *run, const struct hp_phase *ph,
 {
 	char *what = xasprintf("phase %s failed", ph->name);
 
+	hp_run_recap(run);
 	hp_apply_say(what, err->msg);
 	free(what);
 	if (!hp_run_count(run, ph->name, HP_STEP_CHANGED))
@@ -298,6 +301,7 @@ static int run_phases(struct hp_run *run, const struct phase_table *t,
 		}
 		hp_apply_say("etcd-leader", err->msg);
 	}
+	hp_run_recap(run);
 	if (run->opts.plan)
 		return run->opts.json ? (hp_run_count(run, NULL, HP_STEP_CHANGED)
 						 ? HP_EXIT_CHANGES

@@ -316,7 +316,15 @@ void hp_run_record(struct hp_run *run, const char *host,
  * ..."), on stderr, in one write; the text is made printable. */
 void hp_run_note(struct hp_run *run, const char *host, const char *fmt, ...)
 	HP_PRINTF(3, 4);
-/* Print "phase X: host ok=N changed=N failed=N" lines in inventory order. */
+/* Whether every step is printed (-v), not only those that change, fail
+ * or have something to say. */
+bool hp_run_verbose(void);
+/* "recap HOST ok=N changed=N failed=N" for every host of the run, all
+ * phases together: the last lines of a plan or an apply. */
+void hp_run_recap(struct hp_run *run);
+/* Print "phase X: host ok=N changed=N failed=N" lines in inventory order
+ * (by default only for hosts where something changed or failed; -v: every
+ * host with a result). */
 void hp_run_phase_summary(struct hp_run *run, const char *phase);
 /* Count results of a phase (NULL: all) with a status. */
 size_t hp_run_count(struct hp_run *run, const char *phase,

@@ -39,6 +39,10 @@ static void usage(FILE *out)
 	fputs("usage: haprov [--verbose|--quiet] COMMAND INVENTORY "
 	      "[options]\n"
 	      "       haprov --help | --version | help COMMAND\n\n"
+	      "  -v, --verbose  every step, not only those that change, fail "
+	      "or say\n"
+	      "                 something (twice: debug lines too)\n"
+	      "  -q, --quiet    errors only\n\n"
 	      "Builds and changes PostgreSQL high-availability clusters "
 	      "(etcd, Patroni,\nHAProxy) over SSH from a YAML inventory.\n\n"
 	      "commands:\n",

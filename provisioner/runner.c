@@ -627,7 +627,6 @@ void hp_run_record(struct hp_run *run, const char *host,
 	const char *label = st == HP_STEP_CHANGED && run->opts.plan
 				    ? "would change"
 				    : status_name(st);
-	char line[1024];
 
 	pthread_mutex_lock(&run->mu);
 	HP_ALLOC_GROW(run->results, run->nr_results + 1, run->alloc_results);
@@ -642,12 +641,19 @@ void hp_run_record(struct hp_run *run, const char *host,
 	r->ms = now - started_ms;
 	if (st == HP_STEP_CHANGED)
 		run->nr_changes++;
-	/* one write per line: parallel hosts never interleave */
-	snprintf(line, sizeof(line), "[%6.1fs] %-8s %-8s %-40s %s%s%s (%.1fs)\n",
-		 (double)(now - run->t0) / 1000.0, host ? host : "-",
-		 r->phase, step, label, r->detail ? ": " : "",
-		 r->detail ? r->detail : "", (double)r->ms / 1000.0);
-	emit(run, host, line);
+	/* one write per line: parallel hosts never interleave. By default a
+	 * step that is ok and has nothing to say is not printed (-v: every
+	 * step); the recap counts it. */
+	if (st != HP_STEP_OK || r->detail || hp_run_verbose()) {
+		char line[1024];
+
+		snprintf(line, sizeof(line),
+			 "[%6.1fs] %-8s %-8s %-40s %s%s%s (%.1fs)\n",
+			 (double)(now - run->t0) / 1000.0, host ? host : "-",
+			 r->phase, step, label, r->detail ? ": " : "",
+			 r->detail ? r->detail : "", (double)r->ms / 1000.0);
+		emit(run, host, line);
+	}
 	pthread_mutex_unlock(&run->mu);
 }
 
@@ -665,22 +671,58 @@ size_t hp_run_count(struct hp_run *run, const char *phase,
 	return n;
 }
 
-void hp_run_phase_summary(struct hp_run *run, const char *phase)
+bool hp_run_verbose(void)
 {
-	size_t i, j;
+	return hp_log_get_level() >= HP_LOG_INFO;
+}
+
+/* ok / changed / failed of host name's results (phase NULL: all) */
+static void count_host(const struct hp_run *run, const char *name,
+		       const char *phase, size_t c[3])
+{
+	size_t j;
+
+	c[0] = c[1] = c[2] = 0;
+	for (j = 0; j < run->nr_results; j++) {
+		const struct hp_step_result *r = &run->results[j];
+
+		if (!strcmp(r->host, name) &&
+		    (!phase || !strcmp(r->phase, phase)))
+			c[r->status]++;
+	}
+}
+
+void hp_run_recap(struct hp_run *run)
+{
+	size_t i, c[3];
 
 	pthread_mutex_lock(&run->mu);
 	for (i = 0; i < run->nr_hosts; i++) {
 		const char *name = run->hosts[i].host->name;
-		size_t c[3] = { 0, 0, 0 };
 
-		for (j = 0; j < run->nr_results; j++) {
-			const struct hp_step_result *r = &run->results[j];
+		count_host(run, name, NULL, c);
+		if (!run->hosts[i].selected && !(c[0] + c[1] + c[2]))
+			continue;
+		fprintf(stderr, "recap    %-8s ok=%zu %s=%zu failed=%zu\n",
+			name, c[0],
+			run->opts.plan ? "would-change" : "changed", c[1],
+			c[2] + (run->hosts[i].failed && !c[2]));
+	}
+	pthread_mutex_unlock(&run->mu);
+}
 
-			if (!strcmp(r->host, name) && !strcmp(r->phase, phase))
-				c[r->status]++;
-		}
-		if (c[0] + c[1] + c[2])
+void hp_run_phase_summary(struct hp_run *run, const char *phase)
+{
+	bool all = hp_run_verbose();
+	size_t i, c[3];
+
+	pthread_mutex_lock(&run->mu);
+	for (i = 0; i < run->nr_hosts; i++) {
+		const char *name = run->hosts[i].host->name;
+
+		count_host(run, name, phase, c);
+		/* by default only where something changed or failed */
+		if (all ? c[0] + c[1] + c[2] : c[1] + c[2])
 			fprintf(stderr,
 				"%-8s %-8s ok=%zu %s=%zu failed=%zu\n", phase,
 				name, c[0],

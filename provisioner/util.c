@@ -533,8 +533,41 @@ void hp_log_msg(enum hp_log_level lvl, const char *func, const char *fmt, ...)
 	if (n > 0 && (size_t)n < sizeof(line))
 		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	/* one write so lines from parallel hosts never interleave */
+	/* one write so lines from parallel hosts never interleave; a
+	 * message of several lines goes on under its first, never at
+	 * column 0 */
+	if (n > 0 && (size_t)n < sizeof(line) && strchr(line + n, '\n')) {
+		char out[4096];
+		size_t o = 0, i, k;
+
+		for (i = 0; line[i] && o + 2 < sizeof(out); i++) {
+			out[o++] = line[i];
+			if (line[i] != '\n' || !line[i + 1])
+				continue;
+			for (k = 0; k < (size_t)n && o + 2 < sizeof(out); k++)
+				out[o++] = ' ';
+		}
+		out[o] = '\0';
+		fprintf(stderr, "%s\n", out);
+		return;
+	}
 	fprintf(stderr, "%s\n", line);
+}
+
+void hp_buf_add_indented(struct hp_buf *b, const char *text, size_t indent)
+{
+	const char *p = text, *nl;
+	size_t i;
+
+	while ((nl = strchr(p, '\n'))) {
+		hp_buf_add(b, p, (size_t)(nl - p) + 1);
+		p = nl + 1;
+		if (!*p)
+			return;
+		for (i = 0; i < indent; i++)
+			hp_buf_addch(b, ' ');
+	}
+	hp_buf_adds(b, p);
 }
 
 char *hp_base64(const void *data, size_t len)

@@ -173,6 +173,9 @@ void hp_sha256_hex(const void *data, size_t len, char out[65]);
 /* ---- logging (the one mutable global: the level) --------------------------- */
 enum hp_log_level { HP_LOG_ERROR, HP_LOG_WARN, HP_LOG_INFO, HP_LOG_DEBUG };
 void hp_log_set_level(enum hp_log_level lvl);
+/* text onto b, every line after the first indented by indent spaces (a
+ * message of several lines under its prefix, never at column 0). */
+void hp_buf_add_indented(struct hp_buf *b, const char *text, size_t indent);
 enum hp_log_level hp_log_get_level(void);
 void hp_log_msg(enum hp_log_level lvl, const char *func, const char *fmt, ...)
 	HP_PRINTF(3, 4);
