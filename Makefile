@@ -46,7 +46,9 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all deps check unit golden lint lab-up lab-down demo bench clean \
-	format fuzz fuzz-bins fuzz-check
+	format fuzz fuzz-bins fuzz-check man install
+
+PREFIX ?= /usr/local
 
 all: haprov
 
@@ -75,7 +77,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard tests/unit/*.h)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(ALL_LDFLAGS) \
 		$(LIBS) -lcmocka
 
-unit-bins: $(UNIT_BINS)
+# The man page, from the binary's help and README.md (tools/gen-man.sh);
+# tests/unit/test_man.c and tests/man.sh hold it to the command table and
+# the inventory schema.
+$(BUILD)/haprov.1: $(BUILD)/haprov tools/gen-man.sh README.md
+	sh tools/gen-man.sh $(BUILD)/haprov README.md >$@.tmp
+	mv $@.tmp $@
+
+man: $(BUILD)/haprov.1
+
+# test_man reads the page of its build directory ($(BUILD)/haprov.1)
+$(BUILD)/tests/test_man: $(BUILD)/haprov.1
+unit-bins: $(UNIT_BINS) $(BUILD)/haprov.1
 
 # Unit tests always run under ASan + UBSan.
 unit:
@@ -151,6 +164,13 @@ demo: deps haprov
 
 bench: haprov
 	@bash bench/run.sh
+
+install: $(BUILD)/haprov $(BUILD)/haprov.1
+	install -D -m 0755 $(BUILD)/haprov $(DESTDIR)$(PREFIX)/bin/haprov
+	install -D -m 0644 $(BUILD)/haprov.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/haprov.1
+	install -D -m 0644 completion/haprov.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/haprov
 
 format:
 	clang-format -i $(SRCS) $(wildcard provisioner/*.h phases/*.h rollback/*.h) $(UNIT_SRCS)

@@ -83,6 +83,10 @@ stage unit make -s unit
 # every libFuzzer target for 10 s over its corpus (tests/fuzz/run.sh)
 stage fuzz make -s -j2 fuzz-check
 stage golden sh tests/golden.sh
+# the man page: renders with no warning, every command and key: needs no lab
+stage man bash tests/man.sh
+# bash completion against the binary's own help and inventories: no lab
+stage completion bash tests/completion.sh
 # the SSH transport against a real sshd on loopback: needs no lab
 stage ssh-local bash tests/integration/10-ssh-local.sh
 # haprov plan against 50 loopback hosts of private sshds: needs no lab
