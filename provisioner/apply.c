@@ -460,11 +460,12 @@ static void start_run(struct hp_run *run, struct hp_cmd_ctx *ctx,
 	if (hp_buf_read_file(&invtext, ctx->argv[0], &err) == 0)
 		hp_sha256_hex(invtext.buf, invtext.len, run->inventory_sha256);
 	hp_buf_release(&invtext);
-	fprintf(stderr, "haprov %s: cluster %s, %zu hosts, run %s\n",
+	fprintf(stderr, "haprov %s: cluster %s, %zu host%s, run %s\n",
 		mode == HP_MODE_PLAN	   ? "plan"
 		: mode == HP_MODE_ROLLBACK ? "rollback"
 					   : "apply",
-		inv->cluster, inv->nr_hosts, run->run_id);
+		inv->cluster, inv->nr_hosts, inv->nr_hosts == 1 ? "" : "s",
+		run->run_id);
 }
 
 int hp_apply_main(struct hp_cmd_ctx *ctx, enum hp_mode mode)
