@@ -523,6 +523,23 @@ int hp_cmd_status(struct hp_cmd_ctx *ctx)
 		why = xasprintf("cannot read secret " HP_HAPROXY_STATS_SECRET
 				": %s",
 				serr.msg);
+	if (hp_cmd_opt(ctx, "watch")) {
+		int s = hp_status_watch_seconds(hp_cmd_opt(ctx, "watch"), &err);
+		int rc = HP_EXIT_USAGE;
+
+		if (s < 0)
+			fprintf(stderr, "haprov status: %s\n", err.msg);
+		else if (hp_cmd_flag(ctx, "json"))
+			fprintf(stderr, "haprov status: --watch and --json "
+					"do not go together\n");
+		else
+			rc = hp_status_watch(inv, &rest, pw, why, s);
+		hp_secret_free(pw);
+		free(why);
+		hp_rest_release(&rest);
+		status_tls_release(&tls);
+		return rc;
+	}
 	doc = hp_status_collect(inv, &rest, pw, why, &healthy);
 	hp_secret_free(pw);
 	if (hp_cmd_flag(ctx, "json")) {

@@ -48,4 +48,17 @@ json_t *hp_status_collect(const struct hp_inventory *inv, struct hp_rest *rest,
  * again, so a document from elsewhere is safe too. */
 void hp_status_format(struct hp_buf *out, const json_t *doc);
 
+/* ---- status --watch (status_watch.c) ------------------------------------ */
+
+/* cur's lines onto out, those not among prev's lines (prev NULL: none)
+ * marked: reverse video with color, else "* " (and "  " for the others). */
+void hp_status_mark(struct hp_buf *out, const char *prev, const char *cur,
+		    bool color);
+/* --watch's argument: 1..3600 seconds, or HP_EINVALID saying so. */
+int hp_status_watch_seconds(const char *arg, struct hp_err *err);
+/* The screen every `seconds` until SIGINT or SIGTERM; an enum hp_exit. */
+int hp_status_watch(const struct hp_inventory *inv, struct hp_rest *rest,
+		    const char *stats_password, const char *stats_why,
+		    int seconds);
+
 #endif
