@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apply.h"
 #include "apply_priv.h"
@@ -13,6 +14,7 @@
 #include "engine.h"
 #include "lock.h"
 #include "phases.h"
+#include "progress_view.h"
 #include "remove.h"
 #include "render.h"
 #include "state.h"
@@ -205,6 +207,7 @@ static int run_phase(struct hp_run *run, const struct hp_phase *ph,
 
 	run->phase = ph->name;
 	run->phase_entry = ph;
+	hp_view_phase(run->view, ph->name);
 	for (k = 0; k < run->nr_hosts; k++)
 		hp_hostrun_phase_reset(&run->hosts[k]);
 	/* a plan's phases say nothing unless something differs (-v: all) */
@@ -235,6 +238,8 @@ static int phase_failed(struct hp_run *run, const struct hp_phase *ph,
 {
 	char *what = xasprintf("phase %s failed", ph->name);
 
+	hp_view_stop(run->view);
+	run->view = NULL;
 	hp_run_recap(run);
 	hp_apply_say(what, err->msg);
 	free(what);
@@ -252,6 +257,25 @@ static int phase_failed(struct hp_run *run, const struct hp_phase *ph,
 		return HP_EXIT_ROLLBACK_FAILED;
 	}
 	return hp_apply_rollback_phase(run, ph, before, err);
+}
+
+/* On a terminal (and not --json, whose stdout a reader parses while
+ * stderr stays a log): one line per host redrawn in place below the
+ * lines that scroll. HAPROV_NO_LIVE=1 turns it off. */
+static void start_view(struct hp_run *run)
+{
+	const char *off = getenv("HAPROV_NO_LIVE"); // NOLINT(concurrency-mt-unsafe)
+	const char **names;
+	size_t i;
+
+	if (run->opts.json || isatty(2) != 1 || (off && *off) ||
+	    !run->nr_hosts)
+		return;
+	names = xcalloc(run->nr_hosts, sizeof(*names));
+	for (i = 0; i < run->nr_hosts; i++)
+		names[i] = run->hosts[i].host->name;
+	run->view = hp_view_start(names, run->nr_hosts, hp_color());
+	free(names);
 }
 
 /* apply and plan: each selected phase in order. Returns an enum hp_exit,
@@ -301,6 +325,9 @@ static int run_phases(struct hp_run *run, const struct phase_table *t,
 		}
 		hp_apply_say("etcd-leader", err->msg);
 	}
+	/* the plan's changes go to stdout: the live view ends first */
+	hp_view_stop(run->view);
+	run->view = NULL;
 	hp_run_recap(run);
 	if (run->opts.plan)
 		return run->opts.json ? (hp_run_count(run, NULL, HP_STEP_CHANGED)
@@ -503,6 +530,7 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 	}
 	start_run(&run, ctx, &opts, mode, state, &t, seam);
 	run_started = true;
+	start_view(&run);
 	if ((rc = connect_hosts(&run, &err)) != 0)
 		goto out;
 	/* a plaintext cluster with tls on: the migration runs first */
@@ -561,6 +589,8 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 	prune_backups(&run);
 out:
 	if (run_started) {
+		hp_view_stop(run.view);
+		run.view = NULL;
 		if (opts.json)
 			print_json(&run, rc);
 		hp_run_release(&run);

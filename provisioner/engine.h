@@ -128,7 +128,10 @@ struct hp_run_opts {
 	const char *hosts;  /* comma list, NULL = all */
 };
 
+struct hp_view;
 struct hp_run {
+	/* the live view on a terminal (progress_view.h), or NULL */
+	struct hp_view *view;
 	const struct hp_inventory *inv;
 	struct hp_run_opts opts;
 	/* 20261122T054500.123Z-1a2b3c4d: UTC time to the millisecond and a

@@ -36,13 +36,15 @@ static void usage(FILE *out)
 {
 	size_t i;
 
-	fputs("usage: haprov [--verbose|--quiet] COMMAND INVENTORY "
-	      "[options]\n"
+	fputs("usage: haprov [--verbose|--quiet] [--color=WHEN] COMMAND "
+	      "INVENTORY [options]\n"
 	      "       haprov --help | --version | help COMMAND\n\n"
 	      "  -v, --verbose  every step, not only those that change, fail "
 	      "or say\n"
 	      "                 something (twice: debug lines too)\n"
-	      "  -q, --quiet    errors only\n\n"
+	      "  -q, --quiet    errors only\n"
+	      "  --color=WHEN   never, auto (a terminal, and NO_COLOR not "
+	      "set) or always\n\n"
 	      "Builds and changes PostgreSQL high-availability clusters "
 	      "(etcd, Patroni,\nHAProxy) over SSH from a YAML inventory.\n\n"
 	      "commands:\n",
@@ -189,6 +191,7 @@ int main(int argc, char **argv)
 {
 	const struct hp_cmd *cmd;
 	struct hp_err err;
+	enum hp_color_mode color = HP_COLOR_AUTO;
 	int i = 1, r;
 
 	/* before any secret is read: no core file, no ptrace, no
@@ -213,6 +216,21 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--quiet") ||
 			   !strcmp(argv[i], "-q")) {
 			hp_log_set_level(HP_LOG_ERROR);
+		} else if (!strncmp(argv[i], "--color=", 8)) {
+			const char *m = argv[i] + 8;
+
+			if (!strcmp(m, "never"))
+				color = HP_COLOR_NEVER;
+			else if (!strcmp(m, "always"))
+				color = HP_COLOR_ALWAYS;
+			else if (!strcmp(m, "auto"))
+				color = HP_COLOR_AUTO;
+			else {
+				fprintf(stderr, "haprov: --color takes never, "
+						"auto or always, not '%s'\n",
+					m);
+				return HP_EXIT_USAGE;
+			}
 		} else {
 			fprintf(stderr, "haprov: unknown option '%s'\n\n",
 				argv[i]);
@@ -220,6 +238,7 @@ int main(int argc, char **argv)
 			return HP_EXIT_USAGE;
 		}
 	}
+	hp_color_set(color);
 	if (i >= argc) {
 		usage(stderr);
 		return HP_EXIT_USAGE;

@@ -13,6 +13,7 @@
 
 #include "engine.h"
 #include "phases.h"
+#include "progress_view.h"
 #include "redact.h"
 #include "render.h"
 #include "rest.h"
@@ -641,17 +642,27 @@ void hp_run_record(struct hp_run *run, const char *host,
 	r->ms = now - started_ms;
 	if (st == HP_STEP_CHANGED)
 		run->nr_changes++;
+	if (run->view && host && *host)
+		hp_view_step(run->view, host_rank(run, host), run->phase,
+			     step);
 	/* one write per line: parallel hosts never interleave. By default a
 	 * step that is ok and has nothing to say is not printed (-v: every
 	 * step); the recap counts it. */
 	if (st != HP_STEP_OK || r->detail || hp_run_verbose()) {
 		char line[1024];
 
+		/* with color: what changed yellow, what failed red */
+		const char *on = !hp_color()		  ? ""
+				 : st == HP_STEP_FAILED	  ? "\033[31m"
+				 : st == HP_STEP_CHANGED ? "\033[33m"
+							  : "";
+
 		snprintf(line, sizeof(line),
-			 "[%6.1fs] %-8s %-8s %-40s %s%s%s (%.1fs)\n",
+			 "[%6.1fs] %-8s %-8s %-40s %s%s%s%s%s (%.1fs)\n",
 			 (double)(now - run->t0) / 1000.0, host ? host : "-",
-			 r->phase, step, label, r->detail ? ": " : "",
-			 r->detail ? r->detail : "", (double)r->ms / 1000.0);
+			 r->phase, step, on, label, *on ? "\033[0m" : "",
+			 r->detail ? ": " : "", r->detail ? r->detail : "",
+			 (double)r->ms / 1000.0);
 		emit(run, host, line);
 	}
 	pthread_mutex_unlock(&run->mu);

@@ -504,6 +504,21 @@ void hp_whoami(char *out, size_t len)
 /* ---- logging ------------------------------------------------------------------ */
 
 static enum hp_log_level log_level = HP_LOG_WARN;
+static bool color_on;
+
+void hp_color_set(enum hp_color_mode mode)
+{
+	const char *nc = getenv("NO_COLOR"); // NOLINT(concurrency-mt-unsafe)
+
+	color_on = mode == HP_COLOR_ALWAYS ||
+		   (mode == HP_COLOR_AUTO && isatty(2) == 1 &&
+		    !(nc && *nc));
+}
+
+bool hp_color(void)
+{
+	return color_on;
+}
 
 void hp_log_set_level(enum hp_log_level lvl)
 {

@@ -6,6 +6,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define HP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -173,6 +174,11 @@ void hp_sha256_hex(const void *data, size_t len, char out[65]);
 /* ---- logging (the one mutable global: the level) --------------------------- */
 enum hp_log_level { HP_LOG_ERROR, HP_LOG_WARN, HP_LOG_INFO, HP_LOG_DEBUG };
 void hp_log_set_level(enum hp_log_level lvl);
+/* --color=never|auto|always (default auto: when stderr is a terminal and
+ * NO_COLOR is not set); decided once, at start. */
+enum hp_color_mode { HP_COLOR_AUTO, HP_COLOR_NEVER, HP_COLOR_ALWAYS };
+void hp_color_set(enum hp_color_mode mode);
+bool hp_color(void);
 /* text onto b, every line after the first indented by indent spaces (a
  * message of several lines under its prefix, never at column 0). */
 void hp_buf_add_indented(struct hp_buf *b, const char *text, size_t indent);
