@@ -24,7 +24,7 @@
 # given to `compgen -W` (which expands its words).
 
 _haprov_commands='validate plan apply history rollback rotate switchover drill status'
-_haprov_global_opts='--verbose --quiet --help --version'
+_haprov_global_opts='--verbose --quiet --color --help --version'
 _haprov_phases='etcd patroni pgbouncer haproxy vip secrets extensions tuning'
 _haprov_drill_kinds='switchover postgres-kill crash'
 # the built-in roles `haprov rotate` takes besides secrets.roles
