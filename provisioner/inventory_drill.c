@@ -40,24 +40,6 @@ bool hp_inv_check_drill_command(const char *s, struct hp_buf *why)
 	return false;
 }
 
-/* At path's key; the top mapping when it has none. */
-static void diag_key(struct hp_inv_loader *ld, const char *path,
-		     const char *fmt, ...) HP_PRINTF(3, 4);
-static void diag_key(struct hp_inv_loader *ld, const char *path,
-		     const char *fmt, ...)
-{
-	const struct hp_inv_mark *m = hp_inv_mark_get(ld, path);
-	struct hp_buf b = HP_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	hp_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	hp_inv_diag(ld, m ? m->kline : ld->root_line,
-		    m ? m->kcol : ld->root_col, path, false, "%s", b.buf);
-	hp_buf_release(&b);
-}
-
 void hp_inv_check_drill(struct hp_inventory *inv, struct hp_inv_loader *ld)
 {
 	static const char *const crash = "drill.crash_command",
@@ -67,7 +49,7 @@ void hp_inv_check_drill(struct hp_inventory *inv, struct hp_inv_loader *ld)
 
 	if (c == b || hp_inv_is_bad(ld, crash) || hp_inv_is_bad(ld, boot))
 		return;
-	diag_key(ld, c ? crash : boot,
+	hp_inv_diag_key(ld, c ? crash : boot,
 		 "a drill needs both crash_command and boot_command (one "
 		 "crashes a host, the other brings it back): set %s too, or "
 		 "neither",

@@ -12,23 +12,6 @@
 #include "inventory.h"
 #include "inventory_priv.h"
 
-static void diag_at(struct hp_inv_loader *ld, const char *path,
-		    const char *fmt, ...) HP_PRINTF(3, 4);
-static void diag_at(struct hp_inv_loader *ld, const char *path,
-		    const char *fmt, ...)
-{
-	const struct hp_inv_mark *m = hp_inv_mark_get(ld, path);
-	struct hp_buf b = HP_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	hp_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	hp_inv_diag(ld, m ? m->kline : ld->root_line,
-		    m ? m->kcol : ld->root_col, path, false, "%s", b.buf);
-	hp_buf_release(&b);
-}
-
 void hp_inv_check_pgbouncer(struct hp_inventory *inv,
 			    struct hp_inv_loader *ld)
 {
@@ -47,7 +30,7 @@ void hp_inv_check_pgbouncer(struct hp_inventory *inv,
 		    (h->roles & HP_ROLE_PATRONI))
 			continue;
 		p = xasprintf("hosts[%zu].roles", i);
-		diag_at(ld, p,
+		hp_inv_diag_key(ld, p,
 			"host %s has role pgbouncer without role patroni: "
 			"PgBouncer pools the connections to the PostgreSQL on "
 			"its own host (add patroni, or drop pgbouncer)",
@@ -65,7 +48,7 @@ void hp_inv_check_pgbouncer(struct hp_inventory *inv,
 		if (s->roles[i].name && !strcmp(au, s->roles[i].name))
 			taken = "an application role of secrets.roles";
 	if (taken)
-		diag_at(ld,
+		hp_inv_diag_key(ld,
 			hp_inv_mark_get(ld, "pgbouncer.auth_user")
 				? "pgbouncer.auth_user"
 				: "pgbouncer",

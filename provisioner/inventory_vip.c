@@ -97,24 +97,6 @@ bool hp_inv_check_interface(const char *s, struct hp_buf *why)
 	return true;
 }
 
-/* At path's key; the top mapping when it has none. */
-static void diag_at(struct hp_inv_loader *ld, const char *path,
-		    const char *fmt, ...) HP_PRINTF(3, 4);
-static void diag_at(struct hp_inv_loader *ld, const char *path,
-		    const char *fmt, ...)
-{
-	const struct hp_inv_mark *m = hp_inv_mark_get(ld, path);
-	struct hp_buf b = HP_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	hp_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	hp_inv_diag(ld, m ? m->kline : ld->root_line,
-		    m ? m->kcol : ld->root_col, path, false, "%s", b.buf);
-	hp_buf_release(&b);
-}
-
 /* The vip hosts: each has haproxy too, and an IPv4 literal address. The
  * number of them. */
 static size_t check_hosts(const struct hp_inventory *inv,
@@ -132,7 +114,7 @@ static size_t check_hosts(const struct hp_inventory *inv,
 		n++;
 		if (!(h->roles & HP_ROLE_HAPROXY)) {
 			p = xasprintf("hosts[%zu].roles", i);
-			diag_at(ld, p,
+			hp_inv_diag_key(ld, p,
 				"host %s has role vip without role haproxy: "
 				"keepalived moves the virtual IP by the local "
 				"HAProxy's health, so a vip host runs HAProxy "
@@ -142,7 +124,7 @@ static size_t check_hosts(const struct hp_inventory *inv,
 		}
 		if (h->address && inet_pton(AF_INET, h->address, &a) != 1) {
 			p = xasprintf("hosts[%zu].address", i);
-			diag_at(ld, p,
+			hp_inv_diag_key(ld, p,
 				"host %s has role vip, so its address must be "
 				"an IPv4 address: keepalived's VRRP peers are "
 				"written as addresses (got %s)",
@@ -176,13 +158,13 @@ static void check_network(const struct hp_inventory *inv,
 			continue;
 		ha = ntohl(a.s_addr);
 		if (ha == vip)
-			diag_at(ld, "vip.address",
+			hp_inv_diag_key(ld, "vip.address",
 				"vip.address %s is host %s's own address: "
 				"keepalived would take it from that host; "
 				"choose a free address in the same network",
 				inv->vip.address, h->name);
 		else if ((h->roles & HP_ROLE_VIP) && (ha & m) != net)
-			diag_at(ld, "vip.address",
+			hp_inv_diag_key(ld, "vip.address",
 				"vip.address %s is outside host %s's network "
 				"(%s is not in it): the virtual IP must be in "
 				"the network of every vip host's interface",
@@ -204,7 +186,7 @@ void hp_inv_check_vip(struct hp_inventory *inv, struct hp_inv_loader *ld)
 	n = check_hosts(inv, ld);
 	for (i = 0; i < HP_ARRAY_SIZE(keys); i++) {
 		if (!n && set[i]) {
-			diag_at(ld, keys[i],
+			hp_inv_diag_key(ld, keys[i],
 				"%s is set but no host has role vip: add vip "
 				"to the roles of the haproxy hosts that share "
 				"the address, or drop the vip section",
@@ -212,7 +194,7 @@ void hp_inv_check_vip(struct hp_inventory *inv, struct hp_inv_loader *ld)
 			return;
 		}
 		if (n && !set[i] && !hp_inv_is_bad(ld, keys[i]))
-			diag_at(ld, hp_inv_mark_get(ld, keys[i]) ? keys[i]
+			hp_inv_diag_key(ld, hp_inv_mark_get(ld, keys[i]) ? keys[i]
 				    : hp_inv_mark_get(ld, "vip") ? "vip"
 								 : "hosts",
 				"%zu host%s ha%s role vip, so %s is needed: "
