@@ -392,8 +392,8 @@ bool hp_inv_is_bad(const struct hp_inv_loader *ld, const char *path)
 	}
 }
 
-void hp_inv_diag_key(struct hp_inv_loader *ld, const char *path,
-		     const char *fmt, ...)
+void hp_inv_diag_path(struct hp_inv_loader *ld, const char *path, bool value,
+		      bool warning, const char *fmt, ...)
 {
 	const struct hp_inv_mark *m = hp_inv_mark_get(ld, path);
 	struct hp_buf b = HP_BUF_INIT;
@@ -402,7 +402,8 @@ void hp_inv_diag_key(struct hp_inv_loader *ld, const char *path,
 	va_start(ap, fmt);
 	hp_buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	hp_inv_diag(ld, m ? m->kline : ld->root_line,
-		    m ? m->kcol : ld->root_col, path, false, "%s", b.buf);
+	hp_inv_diag(ld, m ? (value ? m->vline : m->kline) : ld->root_line,
+		    m ? (value ? m->vcol : m->kcol) : ld->root_col, path,
+		    warning, "%s", b.buf);
 	hp_buf_release(&b);
 }

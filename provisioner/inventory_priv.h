@@ -67,9 +67,12 @@ void hp_inv_diags_sort(struct hp_diags *d, size_t from);
 /* Record a diagnostic (line/col 1-based, path may be "" or NULL). */
 void hp_inv_diag(struct hp_inv_loader *ld, int line, int col, const char *path,
 		 bool warning, const char *fmt, ...) HP_PRINTF(6, 7);
-/* An error at path's key (the top mapping when path was not written). */
-void hp_inv_diag_key(struct hp_inv_loader *ld, const char *path,
-		     const char *fmt, ...) HP_PRINTF(3, 4);
+/* A diagnostic at path's mark (its key, or its value), the top mapping
+ * when path was not written; hp_inv_diag_key: an error at its key. */
+void hp_inv_diag_path(struct hp_inv_loader *ld, const char *path, bool value,
+		      bool warning, const char *fmt, ...) HP_PRINTF(5, 6);
+#define hp_inv_diag_key(ld, path, ...)                                         \
+	hp_inv_diag_path((ld), (path), false, false, __VA_ARGS__)
 /* Add or update the mark for path; returns it (borrowed). */
 struct hp_inv_mark *hp_inv_mark_set(struct hp_inv_loader *ld, const char *path,
 				    int kline, int kcol, int vline, int vcol,

@@ -23,25 +23,6 @@
 #include "inventory.h"
 #include "inventory_priv.h"
 
-/* At path's mark (key or value); the top mapping when it has none. */
-static void diag_path(struct hp_inv_loader *ld, const char *path, bool value,
-		      bool warning, const char *fmt, ...) HP_PRINTF(5, 6);
-static void diag_path(struct hp_inv_loader *ld, const char *path, bool value,
-		      bool warning, const char *fmt, ...)
-{
-	const struct hp_inv_mark *m = hp_inv_mark_get(ld, path);
-	struct hp_buf b = HP_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	hp_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	hp_inv_diag(ld, m ? (value ? m->vline : m->kline) : ld->root_line,
-		    m ? (value ? m->vcol : m->kcol) : ld->root_col, path,
-		    warning, "%s", b.buf);
-	hp_buf_release(&b);
-}
-
 /* cert and key (paths of two keys): both or neither. */
 static void check_pair(struct hp_inv_loader *ld, const char *cert,
 		       const char *key, const char *what)
@@ -50,7 +31,7 @@ static void check_pair(struct hp_inv_loader *ld, const char *cert,
 
 	if (c == k || hp_inv_is_bad(ld, cert) || hp_inv_is_bad(ld, key))
 		return;
-	diag_path(ld, c ? cert : key, false, false,
+	hp_inv_diag_path(ld, c ? cert : key, false, false,
 		  "%s needs both its certificate and its key: set %s too, or "
 		  "neither",
 		  what, c ? key : cert);
@@ -68,7 +49,7 @@ static void check_days(struct hp_inventory *inv, struct hp_inv_loader *ld)
 		if (hp_inv_is_bad(ld, keys[i]))
 			return;
 	if (t->renew_days >= t->validity_days)
-		diag_path(ld,
+		hp_inv_diag_path(ld,
 			  hp_inv_was_set(ld, keys[0]) ? keys[0] : keys[1],
 			  true, false,
 			  "renew_days (%d) must be below validity_days (%d): "
@@ -76,7 +57,7 @@ static void check_days(struct hp_inventory *inv, struct hp_inv_loader *ld)
 			  "as it is issued",
 			  t->renew_days, t->validity_days);
 	if (!t->ca_cert && t->validity_days > t->ca_validity_days)
-		diag_path(ld,
+		hp_inv_diag_path(ld,
 			  hp_inv_was_set(ld, keys[2]) ? keys[2] : keys[1],
 			  true, false,
 			  "validity_days (%d) must not exceed ca_validity_days "
@@ -95,7 +76,7 @@ static void check_hba(struct hp_inventory *inv, struct hp_inv_loader *ld)
 		char *p = xasprintf("patroni.pg_hba[%zu]", i);
 
 		if (!hp_inv_is_bad(ld, p) && hp_inv_hba_plaintext(l->items[i]))
-			diag_path(ld, p, true, false,
+			hp_inv_diag_path(ld, p, true, false,
 				  "this line lets clients in over the network "
 				  "without TLS: use hostssl, or set tls: "
 				  "false");
@@ -114,17 +95,17 @@ static void warn_unused(struct hp_inventory *inv, struct hp_inv_loader *ld)
 
 	for (i = 0; i < HP_ARRAY_SIZE(keys); i++)
 		if (hp_inv_was_set(ld, keys[i]))
-			diag_path(ld, keys[i], false, true,
+			hp_inv_diag_path(ld, keys[i], false, true,
 				  "ignored: tls is off (tls: false)");
 	for (i = 0; i < inv->nr_hosts; i++) {
 		char *c = xasprintf("hosts[%zu].tls_cert", i);
 		char *k = xasprintf("hosts[%zu].tls_key", i);
 
 		if (hp_inv_was_set(ld, c))
-			diag_path(ld, c, false, true,
+			hp_inv_diag_path(ld, c, false, true,
 				  "ignored: tls is off (tls: false)");
 		if (hp_inv_was_set(ld, k))
-			diag_path(ld, k, false, true,
+			hp_inv_diag_path(ld, k, false, true,
 				  "ignored: tls is off (tls: false)");
 		free(c);
 		free(k);
@@ -154,7 +135,7 @@ void hp_inv_check_tls(struct hp_inventory *inv, struct hp_inv_loader *ld)
 	}
 	check_hba(inv, ld);
 	if (inv->tls.insecure_skip_verify)
-		diag_path(ld, "tls.insecure_skip_verify", true, true,
+		hp_inv_diag_path(ld, "tls.insecure_skip_verify", true, true,
 			  "haprov's own clients will not verify the cluster's "
 			  "certificates: for a migration only, then remove "
 			  "it");
