@@ -194,13 +194,40 @@ static int converge_role(struct hp_run *run, const char *leader,
 	return r;
 }
 
-/* get_auth in each database of p that lacks it */
-static int converge_fn(struct hp_run *run, const char *leader,
-		       const struct hp_pgb_plan *p, struct hp_err *err)
+/* What the leader said about get_auth, database by database. */
+struct fn_seen {
+	struct hp_strlist dbs;
+	bool *has;
+};
+
+static void fn_seen_release(struct fn_seen *f)
 {
-	const char *user = run->inv->pgbouncer.auth_user;
+	hp_strlist_clear(&f->dbs);
+	free(f->has);
+	f->has = NULL;
+}
+
+/* has: whether db has get_auth, from f; false when f did not read it */
+static bool fn_seen_get(const struct fn_seen *f, const char *db, bool *has)
+{
+	size_t i;
+
+	for (i = 0; i < f->dbs.nr; i++)
+		if (!strcmp(f->dbs.items[i], db)) {
+			*has = f->has[i];
+			return true;
+		}
+	return false;
+}
+
+/* Ask the leader about get_auth in each of dbs (all existing), in one
+ * psql session, into f. */
+static int fn_read(struct hp_run *run, const char *leader,
+		   const struct hp_strlist *dbs, struct fn_seen *f,
+		   struct hp_err *err)
+{
 	struct hp_sql_part *parts;
-	size_t i, n = p->dbs.nr;
+	size_t i, n = dbs->nr;
 	int r;
 
 	if (!n)
@@ -208,25 +235,49 @@ static int converge_fn(struct hp_run *run, const char *leader,
 	parts = xcalloc(n, sizeof(*parts));
 	hp_sql_parts_init(parts, n);
 	for (i = 0; i < n; i++) {
-		parts[i].db = p->dbs.items[i];
+		parts[i].db = dbs->items[i];
 		hp_sql_add(&parts[i].sql, hp_pgb_has_fn_sql);
 	}
 	r = hp_sql_run_parts(run, leader, parts, n, err);
+	f->has = xcalloc(n + 1, sizeof(*f->has));
 	for (i = 0; r == 0 && i < n; i++) {
-		bool has = false;
+		if ((r = hp_pgb_has_fn_parse(parts[i].out.buf
+						     ? parts[i].out.buf
+						     : "",
+					     parts[i].out.len, &f->has[i],
+					     err)) < 0)
+			hp_err_prefix(err, "%s, database %s", leader,
+				      dbs->items[i]);
+		else
+			hp_strlist_add(&f->dbs, dbs->items[i]);
+	}
+	hp_sql_parts_release(parts, n);
+	free(parts);
+	return r;
+}
+
+/* get_auth in each database of p that lacks it (f: what is known) */
+static int converge_fn(struct hp_run *run, const char *leader,
+		       const struct hp_pgb_plan *p, struct fn_seen *f,
+		       struct hp_err *err)
+{
+	const char *user = run->inv->pgbouncer.auth_user;
+	size_t i, n = p->dbs.nr;
+	bool has;
+	int r = 0;
+
+	for (i = 0; i < n; i++)
+		if (!fn_seen_get(f, p->dbs.items[i], &has)) {
+			fn_seen_release(f);
+			r = fn_read(run, leader, &p->dbs, f, err);
+			break;
+		}
+	for (i = 0; r == 0 && i < n; i++) {
 		int64_t t = hp_now_ms();
 		char *step;
 		struct hp_sql s;
 
-		if ((r = hp_pgb_has_fn_parse(parts[i].out.buf
-						     ? parts[i].out.buf
-						     : "",
-					     parts[i].out.len, &has, err)) < 0) {
-			hp_err_prefix(err, "%s, database %s", leader,
-				      p->dbs.items[i]);
-			break;
-		}
-		if (has)
+		if (!fn_seen_get(f, p->dbs.items[i], &has) || has)
 			continue;
 		step = xasprintf("function pgbouncer.get_auth in %s",
 				 p->dbs.items[i]);
@@ -244,23 +295,90 @@ static int converge_fn(struct hp_run *run, const char *leader,
 			      NULL, t);
 		free(step);
 	}
+	return r;
+}
+
+/*
+ * The roles and databases (hp_secrets_state_sql) and get_auth in
+ * template1, postgres and every database PgBouncer serves, in one psql
+ * session: a no-op's one round trip. A database not there yet fails the
+ * whole session (psql cannot \connect to it); the caller then asks
+ * again, the two in turn.
+ */
+static int read_at_once(struct hp_run *run, const char *leader,
+			struct hp_pg_state *st, struct fn_seen *f,
+			struct hp_err *err)
+{
+	const struct hp_inventory *inv = run->inv;
+	struct hp_strlist want = { 0 };
+	struct hp_sql_part *parts;
+	size_t i, j, n;
+	int r;
+
+	hp_strlist_add(&want, "template1");
+	hp_strlist_add(&want, "postgres");
+	for (i = 0; i < inv->secrets.nr_roles; i++)
+		for (j = 0; j < inv->secrets.roles[i].databases.nr; j++) {
+			const char *d = inv->secrets.roles[i].databases.items[j];
+
+			if (!hp_strlist_has(&want, d))
+				hp_strlist_add(&want, d);
+		}
+	n = want.nr + 1;
+	parts = xcalloc(n, sizeof(*parts));
+	hp_sql_parts_init(parts, n);
+	hp_sql_add(&parts[0].sql, hp_secrets_state_sql);
+	for (i = 0; i < want.nr; i++) {
+		parts[i + 1].db = want.items[i];
+		hp_sql_add(&parts[i + 1].sql, hp_pgb_has_fn_sql);
+	}
+	r = hp_sql_run_parts(run, leader, parts, n, err);
+	if (r == 0)
+		r = hp_pg_state_parse(parts[0].out.buf ? parts[0].out.buf : "",
+				      parts[0].out.len, st, err);
+	f->has = xcalloc(n, sizeof(*f->has));
+	for (i = 0; r == 0 && i < want.nr; i++)
+		if ((r = hp_pgb_has_fn_parse(parts[i + 1].out.buf
+						     ? parts[i + 1].out.buf
+						     : "",
+					     parts[i + 1].out.len, &f->has[i],
+					     err)) == 0)
+			hp_strlist_add(&f->dbs, want.items[i]);
+	/* the roles' verifiers */
+	if (parts[0].out.buf)
+		explicit_bzero(parts[0].out.buf, parts[0].out.len);
 	hp_sql_parts_release(parts, n);
 	free(parts);
+	hp_strlist_clear(&want);
+	if (r < 0) {
+		hp_pg_state_release(st);
+		fn_seen_release(f);
+	}
 	return r;
 }
 
 static int converge_sql(struct hp_run *run, struct hp_err *err)
 {
 	const struct hp_render_secrets *rs = run->secrets;
+	struct fn_seen f = { { 0 }, NULL };
 	struct hp_pg_state st;
 	struct hp_pgb_plan p;
 	struct hp_rest rest;
+	struct hp_err e;
 	char *leader = NULL;
 	int r;
 
+	memset(&st, 0, sizeof(st));
 	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
 		return r;
-	r = hp_secrets_read_state(run, &rest, &leader, &st, err);
+	hp_err_clear(&e);
+	if ((r = hp_patroni_leader(run, &rest, &leader, NULL, err)) == 0 &&
+	    (!leader || read_at_once(run, leader, &st, &f, &e) < 0)) {
+		/* no leader, or a database not there yet: in turn */
+		free(leader);
+		leader = NULL;
+		r = hp_secrets_read_state(run, &rest, &leader, &st, err);
+	}
 	hp_rest_release(&rest);
 	if (r == 0 && !leader) {
 		hp_run_note(run, NULL, "pgbouncer: no leader yet: its lookup "
@@ -279,9 +397,10 @@ static int converge_sql(struct hp_run *run, struct hp_err *err)
 		if (run->opts.plan && !p.create_role && !known)
 			p.set_password = false;
 		if ((r = converge_role(run, leader, &p, err)) == 0)
-			r = converge_fn(run, leader, &p, err);
+			r = converge_fn(run, leader, &p, &f, err);
 		hp_pgb_plan_release(&p);
 	}
+	fn_seen_release(&f);
 	hp_pg_state_release(&st);
 	free(leader);
 	return r;
