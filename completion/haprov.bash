@@ -42,7 +42,7 @@ _haprov_cmd_opts() {
 	rotate) echo '--accept-new-host-keys --ca' ;;
 	switchover) echo '--to= --accept-new-host-keys' ;;
 	drill) echo '--kind= --count= --no-drain --json --yes --accept-new-host-keys' ;;
-	status) echo '--json --watch=' ;;
+	status) echo '--json --watch' ;;
 	esac
 }
 

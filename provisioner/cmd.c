@@ -101,14 +101,14 @@ const struct hp_cmd hp_commands[] = {
 	      "test" },
 	    { "accept-new-host-keys", NULL,
 	      "add unknown host keys to known_hosts" } } },
-	{ "status", hp_cmd_status, "INVENTORY [--json | --watch SECONDS]", 1, 1,
+	{ "status", hp_cmd_status, "INVENTORY [--json | --watch [SECONDS]]", 1, 1,
 	  HP_CMD_NEED_INVENTORY,
 	  "one screen from the REST APIs: etcd, Patroni members, HAProxy "
 	  "backends",
 	  { { "json", NULL, "print JSON" },
-	    { "watch", "SECONDS",
-	      "show it again every SECONDS (1-3600) until Ctrl-C, what "
-	      "changed highlighted" } } },
+	    { "watch", "[SECONDS]",
+	      "show it again every SECONDS (1-3600, default 2) until "
+	      "Ctrl-C, what changed highlighted" } } },
 };
 const size_t hp_commands_nr = HP_ARRAY_SIZE(hp_commands);
 

@@ -524,7 +524,8 @@ int hp_cmd_status(struct hp_cmd_ctx *ctx)
 				": %s",
 				serr.msg);
 	if (hp_cmd_opt(ctx, "watch")) {
-		int s = hp_status_watch_seconds(hp_cmd_opt(ctx, "watch"), &err);
+		const char *w = hp_cmd_opt(ctx, "watch");
+		int s = hp_status_watch_seconds(*w ? w : "2", &err);
 		int rc = HP_EXIT_USAGE;
 
 		if (s < 0)

@@ -57,6 +57,18 @@ static void usage(FILE *out)
 }
 
 /* Parse options declared in cmd's table; positional args stay in ctx. */
+/* An option whose argument may be left out: its name in the table is
+ * written "[NAME]"; a value is all digits ("--watch 5", "--watch=5"). */
+static bool arg_optional(const struct hp_opt *o)
+{
+	return o->arg && o->arg[0] == '[';
+}
+
+static bool all_digits(const char *s)
+{
+	return s && *s && strspn(s, "0123456789") == strlen(s);
+}
+
 static int parse_cmd_args(struct hp_cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct hp_cmd *cmd = ctx->cmd;
@@ -66,8 +78,9 @@ static int parse_cmd_args(struct hp_cmd_ctx *ctx, int argc, char **argv)
 	memset(lopts, 0, sizeof(lopts));
 	for (; n < HP_MAX_OPTS && cmd->opts[n].name; n++) {
 		lopts[n].name = cmd->opts[n].name;
-		lopts[n].has_arg = cmd->opts[n].arg ? required_argument
-						    : no_argument;
+		lopts[n].has_arg = arg_optional(&cmd->opts[n]) ? optional_argument
+				   : cmd->opts[n].arg		 ? required_argument
+								 : no_argument;
 		lopts[n].val = 1000 + n;
 	}
 	lopts[n].name = "help";
@@ -88,6 +101,10 @@ static int parse_cmd_args(struct hp_cmd_ctx *ctx, int argc, char **argv)
 			hp_cmd_usage(cmd, stderr);
 			return -1;
 		}
+		/* "--watch 5": getopt takes an optional value only after '=' */
+		if (!optarg && arg_optional(&cmd->opts[c - 1000]) &&
+		    optind < argc && all_digits(argv[optind]))
+			optarg = argv[optind++];
 		ctx->optval[c - 1000] = optarg ? optarg : "";
 	}
 	ctx->argv = argv + optind;
@@ -123,7 +140,9 @@ static int move_positionals_last(int argc, char **argv,
 				continue;
 			for (k = 0; k < HP_MAX_OPTS && cmd->opts[k].name; k++)
 				if (!strcmp(cmd->opts[k].name, name) &&
-				    cmd->opts[k].arg && i + 1 < argc)
+				    cmd->opts[k].arg && i + 1 < argc &&
+				    (!arg_optional(&cmd->opts[k]) ||
+				     all_digits(argv[i + 1])))
 					opts[no++] = argv[++i];
 			continue;
 		}
