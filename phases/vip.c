@@ -9,19 +9,15 @@
  * the address on vip.interface (`ip -4 -o addr show dev IFACE`), and
  * HAProxy's primary port answers a TCP connection on the address.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "phases.h"
 #include "render.h"
 #include "shell.h"
+#include "tcp.h"
 
 static const char *const vip_pkgs[] = { "keepalived" };
 static const char *const vip_svcs[] = { "keepalived" };
@@ -180,64 +176,26 @@ static int wait_holder(struct hp_run *run, struct hp_err *err)
 	return at;
 }
 
-/* A TCP connection to ip:port within timeout_ms: 0, or HP_ECONNECT. */
-static int tcp_answers(const char *ip, int port, int timeout_ms,
-		       struct hp_err *err)
-{
-	struct addrinfo hints = { .ai_family = AF_INET,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
-	struct addrinfo *ai = NULL;
-	struct pollfd pfd;
-	char svc[8], eb[128];
-	int fd, r = HP_ECONNECT, soerr = 0;
-	socklen_t sl = sizeof(soerr);
-
-	snprintf(svc, sizeof(svc), "%d", port);
-	if (getaddrinfo(ip, svc, &hints, &ai) != 0 || !ai)
-		return hp_err_set(err, HP_EINVALID, "bad address %s", ip);
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    0);
-	if (fd < 0) {
-		freeaddrinfo(ai);
-		return hp_err_set(err, HP_ERROR, "socket: %s",
-				  hp_strerror(errno, eb, sizeof(eb)));
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-		r = 0;
-	} else if (errno == EINPROGRESS) {
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, timeout_ms) == 1 &&
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
-		    soerr == 0)
-			r = 0;
-	} else {
-		soerr = errno;
-	}
-	close(fd);
-	freeaddrinfo(ai);
-	if (r)
-		hp_err_set(err, HP_ECONNECT, "%s:%d does not answer: %s", ip,
-			   port,
-			   soerr ? hp_strerror(soerr, eb, sizeof(eb))
-				 : "timed out");
-	return r;
-}
-
+/* HAProxy's primary port answers a TCP connection on the address: each
+ * try has 2 s, and a refusal is tried again until validation.timeout_s
+ * (the address may have just moved). */
 static int vip_answers(struct hp_run *run, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
 	int64_t deadline = hp_now_ms() + (int64_t)inv->validation.timeout_s *
 						 1000;
 	char ip[64];
-	int r;
+	int fd;
 
 	vip_ip(inv->vip.address, ip, sizeof(ip));
-	while ((r = tcp_answers(ip, inv->haproxy.primary_port, 2000, err)) &&
+	while ((fd = hp_tcp_connect(ip, inv->haproxy.primary_port,
+				    hp_now_ms() + 2000, err)) < 0 &&
 	       hp_now_ms() < deadline && !hp_interrupted())
 		hp_sleep_ms(500);
-	return r;
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 /* the packages pass: every host at once */

@@ -10,7 +10,6 @@
  * are still writing its stdin would wait for us while we wait for it.
  */
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -24,6 +23,7 @@
 
 #include "knownhosts.h"
 #include "ssh_priv.h"
+#include "tcp.h"
 
 /* put and get have no timeout argument in the ops table. */
 #define DEFAULT_COMMAND_TIMEOUT_S 600
@@ -182,96 +182,21 @@ int64_t hp_ssh_deadline(int timeout_s)
 
 /* ---- connecting -------------------------------------------------- */
 
-/*
- * Connect to one address, non-blocking, so that the connect timeout is
- * ours to set instead of the kernel's two minutes. Returns the socket, or
- * -1 with the errno in *why (and *expired when the deadline passed).
- */
-static int connect_addr(const struct addrinfo *ai, int64_t deadline, int *why,
-			bool *expired)
+/* Connect (tcp.h) and set the socket up for SSH. Sets c->sock. */
+static int tcp_open(struct ssh_conn *c, const char *address, int port,
+		    int64_t deadline, struct hp_err *err)
 {
-	struct pollfd pfd;
-	socklen_t len = sizeof(int);
-	int fd, soerr = 0, r = 0;
+	int fd = hp_tcp_connect(address, port, deadline, err), one = 1;
 
-	fd = socket(ai->ai_family,
-		    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    ai->ai_protocol);
 	if (fd < 0) {
-		*why = errno;
-		return -1;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if (err)
+			snprintf(err->host, sizeof(err->host), "%s", c->host);
 		return fd;
-	if (errno != EINPROGRESS) {
-		*why = errno;
-		close(fd);
-		return -1;
 	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	for (;;) {
-		int64_t left = deadline - hp_now_ms();
-
-		if (left <= 0) {
-			r = 0;
-			break;
-		}
-		r = poll(&pfd, 1, (int)left);
-		if (r >= 0 || errno != EINTR)
-			break;
-	}
-	if (r <= 0) {
-		*why = r == 0 ? ETIMEDOUT : errno;
-		*expired = r == 0;
-		close(fd);
-		return -1;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-		soerr = errno;
-	if (soerr) {
-		*why = soerr;
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Resolve and connect, giving up at deadline. Sets c->sock. */
-static int tcp_connect(struct ssh_conn *c, const char *address, int port,
-		       int64_t deadline, struct hp_err *err)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	char portstr[16], eb[128];
-	int gai, last_errno = 0, one = 1;
-	bool expired = false;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	/* getaddrinfo, unlike gethostbyname, is thread-safe */
-	gai = getaddrinfo(address, portstr, &hints, &res);
-	if (gai != 0)
-		return hp_ssh_fail(
-			c, err, HP_ECONNECT, "cannot resolve '%s': %s", address,
-			gai == EAI_SYSTEM ? hp_strerror(errno, eb, sizeof(eb))
-					  : gai_strerror(gai));
-	/* the deadline is for all addresses */
-	for (ai = res; ai && c->sock < 0 && !expired; ai = ai->ai_next)
-		c->sock = connect_addr(ai, deadline, &last_errno, &expired);
-	freeaddrinfo(res);
-	if (c->sock < 0)
-		return hp_ssh_fail(
-			c, err,
-			last_errno == ETIMEDOUT ? HP_ETIMEOUT : HP_ECONNECT,
-			"cannot connect to %s: %s", c->where,
-			hp_strerror(last_errno ? last_errno : EHOSTUNREACH, eb,
-				    sizeof(eb)));
+	c->sock = fd;
 	/* commands are small request/answer exchanges: no Nagle delay */
-	setsockopt(c->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(c->sock, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	return 0;
 }
 
@@ -566,7 +491,7 @@ int hp_ssh_connect(struct hp_transport *out, const char *host_name,
 	c->where = strchr(o->address, ':')
 			   ? xasprintf("%s@[%s]:%d", user, o->address, port)
 			   : xasprintf("%s@%s:%d", user, o->address, port);
-	if ((r = tcp_connect(c, o->address, port, deadline, err)) < 0 ||
+	if ((r = tcp_open(c, o->address, port, deadline, err)) < 0 ||
 	    (r = session_open(c, o, user, port, deadline, err)) < 0)
 		goto out;
 
