@@ -63,7 +63,8 @@ void hp_pgb_decide(const struct hp_inventory *inv,
 {
 	const struct hp_pg_role *have =
 		hp_pg_state_role(st, inv->pgbouncer.auth_user);
-	size_t i, j;
+	struct hp_strlist served = { 0 };
+	size_t i;
 
 	memset(p, 0, sizeof(*p));
 	p->create_role = !have;
@@ -73,17 +74,12 @@ void hp_pgb_decide(const struct hp_inventory *inv,
 	/* where get_auth must be: template1, postgres, then every database
 	 * PgBouncer serves, each once and only where it exists (the secrets
 	 * phase makes the others from template1) */
-	if (hp_pg_state_db(st, "template1"))
-		hp_strlist_add(&p->dbs, "template1");
-	if (hp_pg_state_db(st, "postgres"))
-		hp_strlist_add(&p->dbs, "postgres");
-	for (i = 0; i < inv->secrets.nr_roles; i++)
-		for (j = 0; j < inv->secrets.roles[i].databases.nr; j++) {
-			const char *d = inv->secrets.roles[i].databases.items[j];
-
-			if (hp_pg_state_db(st, d) && !hp_strlist_has(&p->dbs, d))
-				hp_strlist_add(&p->dbs, d);
-		}
+	hp_strlist_add(&served, "template1");
+	hp_inventory_pgb_databases(inv, &served);
+	for (i = 0; i < served.nr; i++)
+		if (hp_pg_state_db(st, served.items[i]))
+			hp_strlist_add(&p->dbs, served.items[i]);
+	hp_strlist_clear(&served);
 }
 
 /* The check, in one database: "1" when get_auth is there as haprov makes
@@ -312,18 +308,11 @@ static int read_at_once(struct hp_run *run, const char *leader,
 	const struct hp_inventory *inv = run->inv;
 	struct hp_strlist want = { 0 };
 	struct hp_sql_part *parts;
-	size_t i, j, n;
+	size_t i, n;
 	int r;
 
 	hp_strlist_add(&want, "template1");
-	hp_strlist_add(&want, "postgres");
-	for (i = 0; i < inv->secrets.nr_roles; i++)
-		for (j = 0; j < inv->secrets.roles[i].databases.nr; j++) {
-			const char *d = inv->secrets.roles[i].databases.items[j];
-
-			if (!hp_strlist_has(&want, d))
-				hp_strlist_add(&want, d);
-		}
+	hp_inventory_pgb_databases(inv, &want);
 	n = want.nr + 1;
 	parts = xcalloc(n, sizeof(*parts));
 	hp_sql_parts_init(parts, n);

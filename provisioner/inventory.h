@@ -344,6 +344,16 @@ const struct hp_host *hp_inventory_host(const struct hp_inventory *inv,
 size_t hp_inventory_count_role(const struct hp_inventory *inv, unsigned role);
 const char *hp_kvlist_get(const struct hp_kvlist *l, const char *key);
 
+/*
+ * The databases PgBouncer serves (inventory_pgbouncer.c): postgres, then
+ * each database of secrets.roles in inventory order, appended to out
+ * where out does not have it yet (so each is there once, and a caller may
+ * put its own first). pgbouncer.ini lists them (render_pgbouncer.c); the
+ * pgbouncer phase puts get_auth in each.
+ */
+void hp_inventory_pgb_databases(const struct hp_inventory *inv,
+				struct hp_strlist *out);
+
 /* ---- drill command templates (drill_template.c) ------------------------- */
 
 /*

@@ -57,3 +57,20 @@ void hp_inv_check_pgbouncer(struct hp_inventory *inv,
 			"password verifiers)",
 			au, taken);
 }
+
+void hp_inventory_pgb_databases(const struct hp_inventory *inv,
+				struct hp_strlist *out)
+{
+	size_t i, j;
+
+	/* its own: auth_query and the verification log in to it */
+	if (!hp_strlist_has(out, "postgres"))
+		hp_strlist_add(out, "postgres");
+	for (i = 0; i < inv->secrets.nr_roles; i++)
+		for (j = 0; j < inv->secrets.roles[i].databases.nr; j++) {
+			const char *d = inv->secrets.roles[i].databases.items[j];
+
+			if (!hp_strlist_has(out, d))
+				hp_strlist_add(out, d);
+		}
+}

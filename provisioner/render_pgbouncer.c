@@ -11,37 +11,30 @@
 #define PGB_DIR "/etc/pgbouncer"
 #define PGB_LISTEN_PATH PGB_DIR "/haprov_listen.ini"
 
-/* The databases PgBouncer serves: postgres, then each database of
- * secrets.roles, once each, in inventory order. */
+/* The databases PgBouncer serves (hp_inventory_pgb_databases), each an
+ * entry of pgbouncer.ini's [databases]. */
 static int pgb_databases(json_t *list, const struct hp_inventory *inv,
 			 struct hp_err *err)
 {
-	struct hp_strlist seen = { 0 };
-	size_t i, j;
+	struct hp_strlist dbs = { 0 };
+	size_t i;
 	int r = 0;
 
-	hp_strlist_add(&seen, "postgres");
-	for (i = 0; i < inv->secrets.nr_roles; i++)
-		for (j = 0; j < inv->secrets.roles[i].databases.nr; j++) {
-			const char *d = inv->secrets.roles[i].databases.items[j];
-
-			if (!hp_strlist_has(&seen, d))
-				hp_strlist_add(&seen, d);
-		}
-	for (i = 0; i < seen.nr && r == 0; i++) {
+	hp_inventory_pgb_databases(inv, &dbs);
+	for (i = 0; i < dbs.nr && r == 0; i++) {
 		json_t *o;
 
 		/* written unquoted as an ini key and a connection string
 		 * value: the inventory allows [a-z0-9_] only */
-		if ((r = hp_render_check_token(seen.items[i], "database name",
+		if ((r = hp_render_check_token(dbs.items[i], "database name",
 					       err)) < 0)
 			break;
 		o = hp_render_jnn(json_object());
-		hp_render_set_str(o, "name", seen.items[i]);
+		hp_render_set_str(o, "name", dbs.items[i]);
 		hp_render_set_int(o, "pg_port", inv->patroni.pg_port);
 		json_array_append_new(list, o);
 	}
-	hp_strlist_clear(&seen);
+	hp_strlist_clear(&dbs);
 	return r;
 }
 

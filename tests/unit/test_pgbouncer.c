@@ -302,6 +302,71 @@ static void test_decide(void **state)
 	result_release(&res);
 }
 
+static void assert_list(const struct hp_strlist *l, const char *const *want,
+			size_t n)
+{
+	size_t i;
+
+	assert_int_equal(l->nr, n);
+	for (i = 0; i < n; i++)
+		assert_string_equal(l->items[i], want[i]);
+}
+
+/* What pgbouncer.ini lists and where get_auth goes: postgres first, then
+ * the roles' databases in inventory order (not sorted), each once, even
+ * where the checks would let a repeat through; after what the caller put
+ * first. */
+static void test_served_databases(void **state)
+{
+	static const char *const loaded[] = { "postgres", "appdb", "shared",
+					      "repdb" };
+	static const char *const built[] = { "postgres", "zdb", "shared",
+					     "appdb", "bdb" };
+	static const char *const after[] = { "template1", "shared",
+					     "postgres", "zdb", "appdb",
+					     "bdb" };
+	struct hp_secret_role roles[3];
+	struct hp_inventory bare;
+	struct hp_strlist l = { 0 };
+	struct result res;
+	size_t i;
+
+	(void)state;
+	hp_inventory_pgb_databases(loads(&res, PGB_HOSTS), &l);
+	assert_list(&l, loaded, HP_ARRAY_SIZE(loaded));
+	hp_strlist_clear(&l);
+	result_release(&res);
+
+	memset(&bare, 0, sizeof(bare));
+	hp_inventory_pgb_databases(&bare, &l);
+	assert_list(&l, built, 1);
+	/* again on the same list: nothing more */
+	hp_inventory_pgb_databases(&bare, &l);
+	assert_list(&l, built, 1);
+	hp_strlist_clear(&l);
+
+	memset(roles, 0, sizeof(roles));
+	hp_strlist_add(&roles[0].databases, "zdb");
+	hp_strlist_add(&roles[0].databases, "shared");
+	hp_strlist_add(&roles[1].databases, "shared");
+	hp_strlist_add(&roles[1].databases, "postgres");
+	hp_strlist_add(&roles[1].databases, "appdb");
+	hp_strlist_add(&roles[2].databases, "zdb");
+	hp_strlist_add(&roles[2].databases, "bdb");
+	bare.secrets.roles = roles;
+	bare.secrets.nr_roles = HP_ARRAY_SIZE(roles);
+	hp_inventory_pgb_databases(&bare, &l);
+	assert_list(&l, built, HP_ARRAY_SIZE(built));
+	hp_strlist_clear(&l);
+	hp_strlist_add(&l, "template1");
+	hp_strlist_add(&l, "shared");
+	hp_inventory_pgb_databases(&bare, &l);
+	assert_list(&l, after, HP_ARRAY_SIZE(after));
+	hp_strlist_clear(&l);
+	for (i = 0; i < HP_ARRAY_SIZE(roles); i++)
+		hp_strlist_clear(&roles[i].databases);
+}
+
 static void test_has_fn_parse(void **state)
 {
 	static const char *const bad[] = {"", "2\n", "1", "1\n1\n", "01\n",
@@ -377,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_render_tls),
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_served_databases),
 		cmocka_unit_test(test_has_fn_parse),
 		cmocka_unit_test(test_sql),
 	};
