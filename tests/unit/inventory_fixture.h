@@ -3,7 +3,9 @@
 /*
  * Loading an inventory from a string for the inventory tests: the result
  * code, the diagnostics, the inventory, and the diagnostics as printed for
- * "r.yml" (what a user sees). Include after cmocka.h.
+ * "r.yml" (what a user sees), and the checks that a load passes or is
+ * refused. Everything is static inline: each test file uses only some of
+ * it. Include after cmocka.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,40 @@ static inline void result_release(struct result *res)
 	hp_inventory_free(res->inv);
 	hp_diags_release(&res->d);
 	free(res->out);
+}
+
+/* yaml loads without a word; else show what was said */
+static inline struct hp_inventory *loads(struct result *res, const char *yaml)
+{
+	load(res, yaml);
+	if (res->r != 0 || res->d.nr)
+		fprintf(stderr, "%s---\n%s", yaml, res->out);
+	assert_int_equal(res->r, 0);
+	assert_int_equal(res->d.nr, 0);
+	return res->inv;
+}
+
+/* yaml is refused, and the messages hold each of want (NULL-ended) */
+static inline void refused_each(const char *yaml, const char *const *want)
+{
+	struct result res;
+
+	load(&res, yaml);
+	if (res.r != HP_EINVALID)
+		fprintf(stderr, "%s---\n%s", yaml, res.out);
+	assert_int_equal(res.r, HP_EINVALID);
+	for (; *want; want++) {
+		if (!strstr(res.out, *want))
+			fprintf(stderr, "want: %s\nhave:\n%s", *want, res.out);
+		assert_non_null(strstr(res.out, *want));
+	}
+	result_release(&res);
+}
+
+/* yaml is refused, and the messages hold want */
+static inline void refused_with(const char *yaml, const char *want)
+{
+	refused_each(yaml, (const char *const[]){want, NULL});
 }
 
 #endif

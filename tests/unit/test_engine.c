@@ -13,59 +13,8 @@
 
 #include <pthread.h>
 
-#include "fake_transport.h"
-#include "engine.h"
+#include "engine_fixture.h"
 #include "phases.h"
-
-static const char inv_yaml[] =
-	"cluster: {name: t}\n"
-	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
-	"hosts:\n"
-	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n";
-
-struct fx {
-	struct hp_inventory *inv;
-	struct hp_diags diags;
-	struct hp_run run;
-	struct hp_fake fake[3];
-	struct hp_err err;
-};
-
-static struct fx *fx_new(bool plan)
-{
-	struct fx *x = xcalloc(1, sizeof(*x));
-	struct hp_run_opts o;
-	size_t i;
-
-	memset(&o, 0, sizeof(o));
-	o.plan = plan;
-	assert_int_equal(hp_inventory_load_string(&x->inv, inv_yaml,
-						  sizeof(inv_yaml) - 1,
-						  "/tmp/t.yml", &x->diags),
-			 0);
-	hp_run_init(&x->run, x->inv, &o);
-	for (i = 0; i < 3; i++) {
-		hp_fake_init(&x->fake[i]);
-		hp_fake_transport(&x->fake[i], &x->run.hosts[i].tr,
-				  x->inv->hosts[i].name);
-	}
-	hp_err_clear(&x->err);
-	return x;
-}
-
-static void fx_free(struct fx *x)
-{
-	size_t i;
-
-	hp_run_release(&x->run);
-	for (i = 0; i < 3; i++)
-		hp_fake_release(&x->fake[i]);
-	hp_inventory_free(x->inv);
-	hp_diags_release(&x->diags);
-	free(x);
-}
 
 static struct hp_want_file want(const char *path, const char *content)
 {

@@ -30,16 +30,6 @@
 	"Patroni requires loop_wait + 2*retry_timeout <= ttl; it would "       \
 	"accept this and then lose the leader key without any fault"
 
-static struct hp_inventory *loads(struct result *res, const char *yaml)
-{
-	load(res, yaml);
-	if (res->r != 0 || res->d.nr)
-		fprintf(stderr, "%s---\n%s", yaml, res->out);
-	assert_int_equal(res->r, 0);
-	assert_int_equal(res->d.nr, 0);
-	return res->inv;
-}
-
 /* yaml is refused with exactly want (all of hp_diags_print's output). */
 static void assert_refused(const char *yaml, const char *want)
 {

@@ -18,44 +18,7 @@
 
 #include <cmocka.h>
 
-#include "engine.h"
-
-static const char inv_yaml[] =
-	"cluster: {name: t}\n"
-	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
-	"hosts:\n"
-	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n";
-
-struct fx {
-	struct hp_inventory *inv;
-	struct hp_diags diags;
-	struct hp_run run;
-};
-
-static struct fx *fx_new(bool plan)
-{
-	struct fx *x = xcalloc(1, sizeof(*x));
-	struct hp_run_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.plan = plan;
-	assert_int_equal(hp_inventory_load_string(&x->inv, inv_yaml,
-						  sizeof(inv_yaml) - 1,
-						  "/tmp/t.yml", &x->diags),
-			 0);
-	hp_run_init(&x->run, x->inv, &o);
-	return x;
-}
-
-static void fx_free(struct fx *x)
-{
-	hp_run_release(&x->run);
-	hp_inventory_free(x->inv);
-	hp_diags_release(&x->diags);
-	free(x);
-}
+#include "engine_fixture.h"
 
 /* stderr into a file while capturing; end_capture returns what was
  * written, each "[   1.2s]" and "(0.0s)" made "[T]" and "(T)". */

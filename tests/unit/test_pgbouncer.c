@@ -34,29 +34,6 @@
 	"    - {name: app, databases: [appdb, shared]}\n"                      \
 	"    - {name: rep, databases: [repdb]}\n"
 
-static struct hp_inventory *loads(struct result *res, const char *yaml)
-{
-	load(res, yaml);
-	if (res->r != 0 || res->d.nr)
-		fprintf(stderr, "%s---\n%s", yaml, res->out);
-	assert_int_equal(res->r, 0);
-	assert_int_equal(res->d.nr, 0);
-	return res->inv;
-}
-
-static void refused_with(const char *yaml, const char *want)
-{
-	struct result res;
-
-	load(&res, yaml);
-	if (res.r != HP_EINVALID || !strstr(res.out, want))
-		fprintf(stderr, "%s---\nwant: %s\nhave:\n%s", yaml, want,
-			res.out);
-	assert_int_equal(res.r, HP_EINVALID);
-	assert_non_null(strstr(res.out, want));
-	result_release(&res);
-}
-
 static void test_inventory(void **state)
 {
 	struct result res;

@@ -14,9 +14,10 @@
 
 #include <cmocka.h>
 
-#include "fake_transport.h"
+#include "engine_fixture.h"
 #include "phases.h"
 
+/* fx_new_inv's: the hosts' roles differ, and so do their phases */
 static const char inv_yaml[] =
 	"cluster: {name: t}\n"
 	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
@@ -24,45 +25,6 @@ static const char inv_yaml[] =
 	"  - {name: a, address: 10.0.0.1, roles: [etcd, haproxy]}\n"
 	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni]}\n"
 	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni]}\n";
-
-struct fx {
-	struct hp_inventory *inv;
-	struct hp_diags diags;
-	struct hp_run run;
-	struct hp_fake fake[3];
-};
-
-static struct fx *fx_new(void)
-{
-	struct fx *x = xcalloc(1, sizeof(*x));
-	struct hp_run_opts o;
-	size_t i;
-
-	memset(&o, 0, sizeof(o));
-	assert_int_equal(hp_inventory_load_string(&x->inv, inv_yaml,
-						  sizeof(inv_yaml) - 1,
-						  "/tmp/t.yml", &x->diags),
-			 0);
-	hp_run_init(&x->run, x->inv, &o);
-	for (i = 0; i < 3; i++) {
-		hp_fake_init(&x->fake[i]);
-		hp_fake_transport(&x->fake[i], &x->run.hosts[i].tr,
-				  x->inv->hosts[i].name);
-	}
-	return x;
-}
-
-static void fx_free(struct fx *x)
-{
-	size_t i;
-
-	hp_run_release(&x->run);
-	for (i = 0; i < 3; i++)
-		hp_fake_release(&x->fake[i]);
-	hp_inventory_free(x->inv);
-	hp_diags_release(&x->diags);
-	free(x);
-}
 
 static const char *const e_pkgs[] = { "etcd-server", "etcd-client" };
 static const char *const h_pkgs[] = { "haproxy" };
@@ -115,7 +77,7 @@ static bool take(struct hp_hostrun *h, const char *phase,
 
 static void test_one_command_every_phase(void **state)
 {
-	struct fx *x = fx_new();
+	struct fx *x = fx_new_inv(inv_yaml, false);
 	const bool want[] = { true, true };
 	struct hp_facts f;
 	const char *mixed[] = { "haproxy", "etcd-server" };
@@ -180,7 +142,7 @@ static void test_one_command_every_phase(void **state)
 
 static void test_unselected_and_failed(void **state)
 {
-	struct fx *x = fx_new();
+	struct fx *x = fx_new_inv(inv_yaml, false);
 	const bool want[] = { true, false };
 	struct hp_facts f;
 
@@ -208,7 +170,7 @@ static void test_unselected_and_failed(void **state)
  * the facts parser's error: nothing is kept. */
 static void test_short_answer(void **state)
 {
-	struct fx *x = fx_new();
+	struct fx *x = fx_new_inv(inv_yaml, false);
 	const bool want[] = { true, true };
 	struct hp_facts f;
 

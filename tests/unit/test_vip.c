@@ -31,33 +31,6 @@
 	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n"
 #define VIP_OK "vip: {address: 10.0.0.100/24, interface: eth0, router_id: 51}\n"
 
-static struct hp_inventory *loads(struct result *res, const char *yaml)
-{
-	load(res, yaml);
-	if (res->r != 0 || res->d.nr)
-		fprintf(stderr, "%s---\n%s", yaml, res->out);
-	assert_int_equal(res->r, 0);
-	assert_int_equal(res->d.nr, 0);
-	return res->inv;
-}
-
-/* yaml is refused, and the messages hold each of want (NULL-ended) */
-static void refused_with(const char *yaml, const char *const *want)
-{
-	struct result res;
-
-	load(&res, yaml);
-	if (res.r != HP_EINVALID)
-		fprintf(stderr, "%s---\n%s", yaml, res.out);
-	assert_int_equal(res.r, HP_EINVALID);
-	for (; *want; want++) {
-		if (!strstr(res.out, *want))
-			fprintf(stderr, "want: %s\nhave:\n%s", *want, res.out);
-		assert_non_null(strstr(res.out, *want));
-	}
-	result_release(&res);
-}
-
 static void test_inventory_good(void **state)
 {
 	struct result res;
@@ -84,56 +57,56 @@ static void test_inventory_refused(void **state)
 {
 	(void)state;
 	/* vip without haproxy */
-	refused_with("cluster: {name: t}\nhosts:\n"
+	refused_each("cluster: {name: t}\nhosts:\n"
 		     "  - {name: a, address: 10.0.0.1, roles: [etcd, "
 		     "patroni, vip]}\n" VIP_OK,
 		     (const char *const[]){"hosts[0].roles",
 					   "role vip without role haproxy",
 					   NULL});
 	/* the address of a host, even one without the role */
-	refused_with(VIP_HOSTS "vip: {address: 10.0.0.3/24, interface: eth0, "
+	refused_each(VIP_HOSTS "vip: {address: 10.0.0.3/24, interface: eth0, "
 			       "router_id: 51}\n",
 		     (const char *const[]){"vip.address",
 					   "is host c's own address", NULL});
 	/* outside the vip hosts' network */
-	refused_with(VIP_HOSTS "vip: {address: 10.0.1.100/24, interface: eth0, "
+	refused_each(VIP_HOSTS "vip: {address: 10.0.1.100/24, interface: eth0, "
 			       "router_id: 51}\n",
 		     (const char *const[]){"outside host a's network",
 					   "outside host b's network", NULL});
 	/* the keys needed with the role */
-	refused_with(VIP_HOSTS "vip: {address: 10.0.0.100/24}\n",
+	refused_each(VIP_HOSTS "vip: {address: 10.0.0.100/24}\n",
 		     (const char *const[]){"vip.interface is needed",
 					   "vip.router_id is needed", NULL});
-	refused_with(VIP_HOSTS,
+	refused_each(VIP_HOSTS,
 		     (const char *const[]){"vip.address is needed", NULL});
 	/* the keys without the role */
-	refused_with("cluster: {name: t}\nhosts:\n  - {name: a, address: "
+	refused_each("cluster: {name: t}\nhosts:\n  - {name: a, address: "
 		     "10.0.0.1, roles: [etcd, patroni, haproxy]}\n" VIP_OK,
 		     (const char *const[]){"no host has role vip", NULL});
 	/* a vip host by name: keepalived's peers are addresses */
-	refused_with("cluster: {name: t}\nhosts:\n  - {name: a, address: "
+	refused_each("cluster: {name: t}\nhosts:\n  - {name: a, address: "
 		     "db1.example, roles: [etcd, patroni, haproxy, vip]}\n" VIP_OK,
 		     (const char *const[]){"hosts[0].address",
 					   "must be an IPv4 address", NULL});
 	/* syntax: prefix, network and broadcast, a hostile interface */
-	refused_with(VIP_HOSTS "vip: {address: 10.0.0.100, interface: eth0, "
+	refused_each(VIP_HOSTS "vip: {address: 10.0.0.100, interface: eth0, "
 			       "router_id: 51}\n",
 		     (const char *const[]){"expected an IPv4 address with its "
 					   "prefix length",
 					   NULL});
-	refused_with(VIP_HOSTS "vip: {address: 10.0.0.100/31, interface: "
+	refused_each(VIP_HOSTS "vip: {address: 10.0.0.100/31, interface: "
 			       "eth0, router_id: 51}\n",
 		     (const char *const[]){"/31", NULL});
-	refused_with(VIP_HOSTS "vip: {address: 10.0.0.0/24, interface: eth0, "
+	refused_each(VIP_HOSTS "vip: {address: 10.0.0.0/24, interface: eth0, "
 			       "router_id: 51}\n",
 		     (const char *const[]){"the network address", NULL});
-	refused_with(VIP_HOSTS "vip: {address: 10.0.0.255/24, interface: "
+	refused_each(VIP_HOSTS "vip: {address: 10.0.0.255/24, interface: "
 			       "eth0, router_id: 51}\n",
 		     (const char *const[]){"the broadcast address", NULL});
-	refused_with(VIP_HOSTS "vip: {address: 10.0.0.100/24, interface: "
+	refused_each(VIP_HOSTS "vip: {address: 10.0.0.100/24, interface: "
 			       "\"eth0; reboot\", router_id: 51}\n",
 		     (const char *const[]){"a network interface name", NULL});
-	refused_with(VIP_HOSTS "vip: {address: 10.0.0.100/24, interface: "
+	refused_each(VIP_HOSTS "vip: {address: 10.0.0.100/24, interface: "
 			       "eth0, router_id: 256}\n",
 		     (const char *const[]){"vip.router_id", NULL});
 }
