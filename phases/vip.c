@@ -189,7 +189,7 @@ static int vip_answers(struct hp_run *run, struct hp_err *err)
 
 	vip_ip(inv->vip.address, ip, sizeof(ip));
 	while ((fd = hp_tcp_connect(ip, inv->haproxy.primary_port,
-				    hp_now_ms() + 2000, err)) < 0 &&
+				    hp_now_ms() + 2000, NULL, err)) < 0 &&
 	       hp_now_ms() < deadline && !hp_interrupted())
 		hp_sleep_ms(500);
 	if (fd < 0)

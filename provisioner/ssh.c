@@ -186,7 +186,8 @@ int64_t hp_ssh_deadline(int timeout_s)
 static int tcp_open(struct ssh_conn *c, const char *address, int port,
 		    int64_t deadline, struct hp_err *err)
 {
-	int fd = hp_tcp_connect(address, port, deadline, err), one = 1;
+	int fd = hp_tcp_connect(address, port, deadline, c->where, err);
+	int one = 1;
 
 	if (fd < 0) {
 		if (err)

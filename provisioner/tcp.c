@@ -75,10 +75,10 @@ static int connect_addr(const struct addrinfo *ai, int64_t deadline, int *why,
 }
 
 int hp_tcp_connect(const char *address, int port, int64_t deadline_ms,
-		   struct hp_err *err)
+		   const char *who, struct hp_err *err)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	char portstr[16], eb[128];
+	char portstr[16], eb[128], at[300];
 	int gai, fd = -1, why = 0;
 	bool expired = false;
 
@@ -100,10 +100,14 @@ int hp_tcp_connect(const char *address, int port, int64_t deadline_ms,
 	freeaddrinfo(res);
 	if (fd >= 0)
 		return fd;
+	if (!who) {
+		snprintf(at, sizeof(at),
+			 strchr(address, ':') ? "[%s]:%d" : "%s:%d", address,
+			 port);
+		who = at;
+	}
 	return hp_err_set(err, why == ETIMEDOUT ? HP_ETIMEOUT : HP_ECONNECT,
-			  strchr(address, ':') ? "cannot connect to [%s]:%d: %s"
-					       : "cannot connect to %s:%d: %s",
-			  address, port,
+			  "cannot connect to %s: %s", who,
 			  hp_strerror(why ? why : EHOSTUNREACH, eb,
 				      sizeof(eb)));
 }

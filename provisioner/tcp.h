@@ -15,9 +15,10 @@
  * deadline_ms (hp_now_ms() time; one already past fails at once). Returns
  * the socket, connected, non-blocking and close-on-exec (the caller closes
  * it), or HP_ECONNECT (cannot resolve, refused, unreachable, ...) or
- * HP_ETIMEOUT with err naming address:port and why.
+ * HP_ETIMEOUT with err naming who (the SSH transport's "user@address:
+ * port"; NULL: address:port) and why.
  */
 int hp_tcp_connect(const char *address, int port, int64_t deadline_ms,
-		   struct hp_err *err);
+		   const char *who, struct hp_err *err);
 
 #endif

@@ -315,7 +315,7 @@ for _ in $(seq 1 50); do
 	p=$((20000 + RANDOM % 40000))
 	if port_free "$p"; then CLOSED=$p; break; fi
 done
-expect "connection refused: HP_ECONNECT" 5 "cannot connect to 127.0.0.1:$CLOSED: Connection refused" \
+expect "connection refused: HP_ECONNECT" 5 "cannot connect to root@127.0.0.1:$CLOSED: Connection refused" \
 	-p "$CLOSED" -i "$T/client" -k "$T/kh_good" connect
 
 "$PROBE" silent-server "$CLOSED" 10 >"$T/silent.log" 2>&1 &

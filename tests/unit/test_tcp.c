@@ -46,7 +46,7 @@ static void test_connects(void **state)
 
 	(void)state;
 	hp_err_clear(&err);
-	fd = hp_tcp_connect("127.0.0.1", port, hp_now_ms() + 5000, &err);
+	fd = hp_tcp_connect("127.0.0.1", port, hp_now_ms() + 5000, NULL, &err);
 	assert_true(fd >= 0);
 	assert_int_equal(err.code, 0);
 	/* what ssh.c hands to libssh2 and every child must not inherit */
@@ -66,13 +66,20 @@ static void test_refused(void **state)
 	(void)state;
 	hp_err_clear(&err);
 	assert_int_equal(
-		hp_tcp_connect("127.0.0.1", port, hp_now_ms() + 5000, &err),
+		hp_tcp_connect("127.0.0.1", port, hp_now_ms() + 5000, NULL, &err),
 		HP_ECONNECT);
 	assert_int_equal(err.code, HP_ECONNECT);
 	snprintf(want, sizeof(want), "cannot connect to 127.0.0.1:%d: ",
 		 port);
 	assert_non_null(strstr(err.msg, want));
 	assert_non_null(strstr(err.msg, "refused"));
+	/* the SSH transport names its user too */
+	hp_err_clear(&err);
+	assert_int_equal(hp_tcp_connect("127.0.0.1", port, hp_now_ms() + 5000,
+					"root@127.0.0.1:22", &err),
+			 HP_ECONNECT);
+	assert_non_null(
+		strstr(err.msg, "cannot connect to root@127.0.0.1:22: "));
 	close(lfd);
 }
 
@@ -86,7 +93,7 @@ static void test_deadline_past(void **state)
 	(void)state;
 	hp_err_clear(&err);
 	assert_int_equal(
-		hp_tcp_connect("127.0.0.1", port, hp_now_ms() - 1, &err),
+		hp_tcp_connect("127.0.0.1", port, hp_now_ms() - 1, NULL, &err),
 		HP_ETIMEOUT);
 	assert_int_equal(err.code, HP_ETIMEOUT);
 	snprintf(want, sizeof(want), "cannot connect to 127.0.0.1:%d: ",
