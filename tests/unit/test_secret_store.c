@@ -588,6 +588,219 @@ static void test_pgbouncer_secret(void **state)
 	fx_pgb = false;
 }
 
+/* Take secret name out of x's store. */
+static void unlink_secret(struct fx *x, const char *name)
+{
+	char *file = xasprintf("%s/%s", x->store, name);
+
+	assert_int_equal(unlink(file), 0);
+	free(file);
+}
+
+/* The refusal of x's load, whole (the caller frees it). */
+static char *refusal(struct fx *x)
+{
+	struct hp_run_secrets s;
+	char *msg;
+
+	assert_int_equal(hp_run_secrets_load(&s, &x->run, true, &x->err),
+			 HP_ENOTFOUND);
+	msg = xstrdup(x->err.msg);
+	hp_run_secrets_release(&s);
+	return msg;
+}
+
+/* x's load refuses secrets ("secret 'a'") with exactly this text. */
+static void expect_text(struct fx *x, const char *secrets, const char *why,
+			const char *breaks, const char *recover)
+{
+	char *msg = refusal(x);
+	char *want = xasprintf(
+		"%s missing from the store '%s', and %s: a new "
+		"password would break %s, so haprov does not make one. Restore "
+		"the store: copy it back from the machine and directory the "
+		"cluster was applied from, or from a backup (directory mode "
+		"0700, files 0600, owned by you)%s. Nothing was changed",
+		secrets, x->store, why, breaks, recover);
+
+	assert_string_equal(msg, want);
+	free(msg);
+	free(want);
+}
+
+/* The refusal's whole text, for each holder of a secret on the hosts:
+ * its evidence file, what a new value breaks, where the old one is. One
+ * row of bootstrap.c's holders table wrong (a path, a role, a text) and
+ * one of these differs. */
+static void test_refusal_texts(void **state)
+{
+	struct fx *x;
+	struct hp_run_secrets s;
+
+	(void)state;
+	fx_vip = fx_pgb = true;
+	/* one command per host asks for every holder's file; b's vip file
+	 * does not count (b has no role vip: a leftover) */
+	x = fx_new("texts-cmd", false, NULL);
+	fill_store(x, HP_SECRET_VIP);
+	holders(x, "", "patroni_env\nvip_auth\n", "");
+	assert_int_equal(hp_run_secrets_load(&s, &x->run, true, &x->err), 0);
+	/* (inside the host lock's wrapper, on a line of its own) */
+	assert_non_null(strstr(x->fake[0].calls[0].what,
+		"\nif [ -e /etc/patroni_env.conf ]; then echo patroni_env; fi; "
+		"if [ -e /etc/haproxy/haprov_env.conf ]; then echo "
+		"haproxy_stats; fi; if [ -e "
+		"/etc/keepalived/haprov_auth.conf ]; then echo vip_auth; fi; "
+		"if [ -e "
+		"/etc/pgbouncer/haprov_userlist.txt ]; then echo "
+		"pgbouncer_auth; fi; true\n"));
+	hp_run_secrets_release(&s);
+	fx_free(x);
+	/* a's stats file counts although a has no role haproxy */
+	x = fx_new("texts-stats", false, NULL);
+	fill_store(x, HP_SECRET_HAPROXY_STATS);
+	holders(x, "patroni_env\nhaproxy_stats\n", "vip_auth\n", "");
+	expect_text(x, "secret 'haproxy_stats'",
+		    "a has /etc/haproxy/haprov_env.conf (haprov's stats "
+		    "password)",
+		    "access to the HAProxy stats page",
+		    "; the stats password is also in /etc/haproxy/haproxy.cfg "
+		    "on the haproxy hosts (user haprov): put it in the file "
+		    "'haproxy_stats'");
+	fx_free(x);
+	x = fx_new("texts-vip", false, NULL);
+	fill_store(x, HP_SECRET_VIP);
+	holders(x, "", "", "vip_auth\n");
+	expect_text(x, "secret 'vip_auth'",
+		    "c has /etc/keepalived/haprov_auth.conf (keepalived's VRRP "
+		    "password)",
+		    "the vip hosts' VRRP agreement (two could hold the virtual "
+		    "IP)",
+		    "; the VRRP password is also in "
+		    "/etc/keepalived/haprov_auth.conf on the vip hosts "
+		    "(auth_pass): put it in the file 'vip_auth'");
+	fx_free(x);
+	x = fx_new("texts-pgb", false, NULL);
+	fill_store(x, HP_SECRET_PGBOUNCER);
+	holders(x, "pgbouncer_auth\n", "", "pgbouncer_auth\n");
+	expect_text(x, "secret 'pgbouncer_auth'",
+		    "a has /etc/pgbouncer/haprov_userlist.txt (PgBouncer's "
+		    "lookup password)",
+		    "PgBouncer's password lookups (client logins through it)",
+		    "; the lookup password is also in "
+		    "/etc/pgbouncer/haprov_userlist.txt on the pgbouncer hosts "
+		    "(the second quoted field): put it in the file "
+		    "'pgbouncer_auth'");
+	fx_free(x);
+	/* several refused: the worst breakage is said (VRRP's before
+	 * PgBouncer's before the stats page's), and the first holder's hint
+	 * in table order (stats) only */
+	x = fx_new("texts-three", false, NULL);
+	fill_store(x, HP_SECRET_VIP);
+	unlink_secret(x, "haproxy_stats");
+	unlink_secret(x, "pgbouncer_auth");
+	holders(x, "pgbouncer_auth\n", "", "haproxy_stats\nvip_auth\n");
+	expect_text(x, "secrets 'haproxy_stats', 'vip_auth', 'pgbouncer_auth'",
+		    "c has /etc/haproxy/haprov_env.conf (haprov's stats "
+		    "password)",
+		    "the vip hosts' VRRP agreement (two could hold the virtual "
+		    "IP)",
+		    "; the stats password is also in /etc/haproxy/haproxy.cfg "
+		    "on the haproxy hosts (user haprov): put it in the file "
+		    "'haproxy_stats'");
+	fx_free(x);
+	x = fx_new("texts-two", false, NULL);
+	fill_store(x, HP_SECRET_VIP);
+	unlink_secret(x, "pgbouncer_auth");
+	holders(x, "pgbouncer_auth\n", "", "vip_auth\n");
+	expect_text(x, "secrets 'vip_auth', 'pgbouncer_auth'",
+		    "c has /etc/keepalived/haprov_auth.conf (keepalived's VRRP "
+		    "password)",
+		    "the vip hosts' VRRP agreement (two could hold the virtual "
+		    "IP)",
+		    "; the VRRP password is also in "
+		    "/etc/keepalived/haprov_auth.conf on the vip hosts "
+		    "(auth_pass): put it in the file 'vip_auth'");
+	fx_free(x);
+	fx_vip = fx_pgb = false;
+}
+
+/* A vip host left out with --host might hold the VRRP password. */
+static void test_refusal_unchecked_vip(void **state)
+{
+	struct fx *x;
+	char *msg;
+
+	(void)state;
+	fx_vip = true;
+	x = fx_new("texts-unchecked", false, "a,b");
+	fill_store(x, HP_SECRET_VIP);
+	hp_fake_expect(&x->fake[0], "patroni_env.conf", 0, "", "");
+	hp_fake_expect(&x->fake[1], "patroni_env.conf", 0, "", "");
+	msg = refusal(x);
+	assert_non_null(strstr(msg, "', and vip host c was not checked (not "
+				    "selected with --host): a new password "
+				    "would break the vip hosts' VRRP"));
+	free(msg);
+	fx_free(x);
+	fx_vip = false;
+}
+
+/* Each holder's hosts by their role's name when one was not checked. */
+static void test_unchecked_texts(void **state)
+{
+	static const struct {
+		enum hp_secret_id id;
+		size_t at;
+		const char *why;
+	} cases[] = {
+		{HP_SECRET_REWIND,
+		 offsetof(struct hp_secret_evidence, unchecked_patroni),
+		 "patroni host h was not checked (not selected with --host)"},
+		{HP_SECRET_HAPROXY_STATS,
+		 offsetof(struct hp_secret_evidence, unchecked_haproxy),
+		 "haproxy host h was not checked (not selected with --host)"},
+		{HP_SECRET_VIP,
+		 offsetof(struct hp_secret_evidence, unchecked_vip),
+		 "vip host h was not checked (not selected with --host)"},
+		{HP_SECRET_PGBOUNCER,
+		 offsetof(struct hp_secret_evidence, unchecked_pgb),
+		 "pgbouncer host h was not checked (not selected with --host)"},
+	};
+	struct hp_secret_evidence ev;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hp_buf why = HP_BUF_INIT;
+
+		memset(&ev, 0, sizeof(ev));
+		((char *)&ev)[cases[i].at] = 'h';
+		assert_false(hp_secret_may_generate(cases[i].id, &ev, &why));
+		assert_string_equal(why.buf, cases[i].why);
+		hp_buf_release(&why);
+	}
+}
+
+/* Patroni's environment file counts on any host checked (c has no role
+ * patroni). */
+static void test_patroni_env_anywhere(void **state)
+{
+	struct fx *x = fx_new("env-anywhere", false, NULL);
+	struct hp_run_secrets s;
+
+	(void)state;
+	fill_store(x, HP_SECRET_REWIND);
+	holders(x, "", "", "patroni_env\n");
+	assert_int_equal(hp_run_secrets_load(&s, &x->run, false, &x->err),
+			 HP_ENOTFOUND);
+	assert_non_null(strstr(x->err.msg,
+			       "', and c has /etc/patroni_env.conf: a new "
+			       "password would break replication"));
+	hp_run_secrets_release(&s);
+	fx_free(x);
+}
+
 /* A host whose check cannot run stops the run: no guess. */
 static void test_check_failure_stops(void **state)
 {
@@ -623,6 +836,10 @@ int main(void)
 		cmocka_unit_test(test_vip_secret),
 		cmocka_unit_test(test_pgbouncer_secret),
 		cmocka_unit_test(test_new_stats_secret_on_existing_cluster),
+		cmocka_unit_test(test_refusal_texts),
+		cmocka_unit_test(test_refusal_unchecked_vip),
+		cmocka_unit_test(test_unchecked_texts),
+		cmocka_unit_test(test_patroni_env_anywhere),
 		cmocka_unit_test(test_check_failure_stops),
 	};
 
