@@ -407,7 +407,8 @@ out:
 	return r;
 }
 
-static void set_render_view(struct hp_run_secrets *s)
+static void set_render_view(struct hp_run_secrets *s,
+			    const struct hp_inventory *inv)
 {
 	const char *v[HP_SECRET_NR];
 	int i;
@@ -415,9 +416,10 @@ static void set_render_view(struct hp_run_secrets *s)
 	/* a secret the inventory does not use is NULL: nothing renders it,
 	 * and hp_secret_mask skips it */
 	for (i = 0; i < HP_SECRET_NR; i++)
-		v[i] = s->val[i]		   ? s->val[i]
-		       : (s->unused & (1u << i)) ? NULL
-					       : defs[i].placeholder;
+		v[i] = s->val[i] ? s->val[i]
+		       : hp_secret_used((enum hp_secret_id)i, inv)
+			       ? defs[i].placeholder
+			       : NULL;
 	s->rs.superuser = v[HP_SECRET_SUPERUSER];
 	s->rs.replication = v[HP_SECRET_REPLICATION];
 	s->rs.rewind = v[HP_SECRET_REWIND];
@@ -490,10 +492,8 @@ int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
 		return r;
 	for (i = 0; i < HP_SECRET_NR; i++) {
 		missing[i] = false;
-		if (!hp_secret_used((enum hp_secret_id)i, run->inv)) {
-			s->unused |= 1u << i;
+		if (!hp_secret_used((enum hp_secret_id)i, run->inv))
 			continue;
-		}
 		missing[i] = no_store;
 		if (!no_store) {
 			r = hp_secret_read_hashed(&s->val[i], s->sha256[i],
@@ -533,7 +533,7 @@ int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
 			return r;
 	if ((r = load_tls(s, run, NULL, err)) < 0)
 		return r;
-	set_render_view(s);
+	set_render_view(s, run->inv);
 	return 0;
 }
 
@@ -607,15 +607,13 @@ int hp_run_secrets_load_pinned(struct hp_run_secrets *s, struct hp_run *run,
 	for (i = 0; i < HP_SECRET_NR && r == 0; i++)
 		if (hp_secret_used((enum hp_secret_id)i, run->inv))
 			r = load_one_pinned(s, i, store, pins, err);
-		else
-			s->unused |= 1u << i;
 	if (r == 0)
 		r = load_tls(s, run, pins, err);
 	if (r < 0) {
 		hp_run_secrets_release(s);
 		return r;
 	}
-	set_render_view(s);
+	set_render_view(s, run->inv);
 	return 0;
 }
 

@@ -72,7 +72,6 @@ const char *hp_secret_name(enum hp_secret_id id);
 struct hp_run_secrets {
 	char *val[HP_SECRET_NR];
 	char sha256[HP_SECRET_NR][65];
-	unsigned unused; /* bit 1 << id: the inventory does not use it */
 	struct hp_render_secrets rs;
 	json_t *pins; /* a rollback's: the point's whole pin set, also the
 			 application roles' ("role-<name>") */

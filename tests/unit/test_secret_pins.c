@@ -151,6 +151,9 @@ static void test_load_pinned_and_promote(void **state)
 			    s.sha256[HP_SECRET_SUPERUSER]);
 	assert_string_equal(p.rs.haproxy_stats,
 			    s.val[HP_SECRET_HAPROXY_STATS]);
+	/* no vip or pgbouncer hosts: nothing to render, not a placeholder */
+	assert_null(p.rs.vip_auth);
+	assert_null(p.rs.pgbouncer_auth);
 	assert_int_equal(hp_secret_read(&cur, x->store, "superuser", &x->err),
 			 0);
 	assert_string_equal(cur, newval); /* loading changed nothing */
