@@ -59,6 +59,7 @@ const struct hp_phase hp_phases[] = {
 	  .summary = "PostgreSQL under Patroni, and its dynamic configuration",
 	  .files = patroni_files,
 	  .packages = hp_patroni_packages,
+	  .also_installs = hp_patroni_also_installs,
 	  .services = patroni_svcs,
 	  .converge = hp_patroni_converge,
 	  .verify = hp_patroni_verify,
@@ -546,6 +547,27 @@ static int gather(struct hp_hostrun *h, const struct hp_host_plan *p,
 			       p->nr_svcs, facts, err);
 }
 
+/* The phase's missing packages, and the later phases' (pkg_ahead.c). */
+static int install(struct hp_hostrun *h, const struct hp_host_plan *p,
+		   const struct hp_facts *facts, bool *changed,
+		   struct hp_err *err)
+{
+	struct hp_ahead a;
+	int r;
+
+	if ((r = hp_ahead_prepare(h, p->pkgs, facts->pkg_installed,
+				  p->nr_pkgs, &a, err)) < 0)
+		return r;
+	if (a.nr)
+		r = hp_step_packages_held(h, a.pkgs, a.nr, a.installed,
+					  a.hold, a.nr_hold, changed, err);
+	else
+		r = hp_step_packages(h, p->pkgs, p->nr_pkgs,
+				     facts->pkg_installed, changed, err);
+	hp_ahead_release(&a);
+	return r;
+}
+
 int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 			   const struct hp_host_plan *p,
 			   struct hp_facts *facts_out, struct hp_err *err)
@@ -579,9 +601,7 @@ int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 				goto out;
 		}
 		pre_done = true;
-		if ((r = hp_step_packages(h, p->pkgs, p->nr_pkgs,
-					  facts.pkg_installed, &changed,
-					  err)) < 0)
+		if ((r = install(h, p, &facts, &changed, err)) < 0)
 			goto out;
 		if (h->run->opts.plan)
 			goto files; /* nothing was installed: facts stand */
@@ -618,6 +638,27 @@ out:
 	hp_want_files_free(wf, nwf);
 	hp_want_files_free(gone, ngone);
 	return r;
+}
+
+const char **hp_phase_all_packages(const struct hp_run *run,
+				   const struct hp_phase *ph,
+				   const struct hp_host *host, size_t *nr)
+{
+	const char *const *own = NULL, *const *more = NULL;
+	size_t n = 0, m = 0, i;
+	const char **v;
+
+	if (ph->packages)
+		own = ph->packages(run, host, &n);
+	if (ph->also_installs)
+		more = ph->also_installs(run, &m);
+	*nr = n + m;
+	if (!*nr)
+		return NULL;
+	v = xcalloc(n + m + 1, sizeof(*v));
+	for (i = 0; i < n + m; i++)
+		v[i] = i < n ? own[i] : more[i - n];
+	return v;
 }
 
 int hp_phase_packages_host(struct hp_hostrun *h, void *arg)

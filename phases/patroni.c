@@ -24,6 +24,13 @@ const char *const *hp_patroni_packages(const struct hp_run *run,
 	return pg_pkgs;
 }
 
+const char *const *hp_patroni_also_installs(const struct hp_run *run,
+					    size_t *nr)
+{
+	*nr = run->inv->extensions.packages.nr;
+	return (const char *const *)run->inv->extensions.packages.items;
+}
+
 static const char *const pg_svcs[] = { "patroni" };
 
 /* pg_pkgs, then extensions.packages: a new cluster bootstraps with

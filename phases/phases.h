@@ -28,6 +28,12 @@ struct hp_phase {
 	 * *nr gets their number. Borrowed: static, or the inventory's. */
 	const char *const *(*packages)(const struct hp_run *run,
 				       const struct hp_host *host, size_t *nr);
+	/* Packages its passes install beside those, for another phase's
+	 * sake (NULL: none; borrowed): the patroni phase installs
+	 * extensions.packages, since a new cluster bootstraps with
+	 * shared_preload_libraries. Read ahead and installed ahead too. */
+	const char *const *(*also_installs)(const struct hp_run *run,
+					    size_t *nr);
 	/* The services its passes ask about (NULL-terminated, NULL: none),
 	 * so that their facts can be read ahead (phases/prefetch.c). */
 	const char *const *services;
@@ -168,6 +174,33 @@ struct hp_pkg_pass {
 	struct hp_host_plan plan; /* pkgs, post_install_cmd, svcs are used */
 };
 int hp_phase_packages_host(struct hp_hostrun *h, void *arg);
+
+/*
+ * Packages ahead (pkg_ahead.c): in an apply, a host's packages step that
+ * installs something also installs the later selected phases' missing
+ * packages. hp_ahead_prepare writes those phases' before_install files
+ * and fills a with the packages to install (own first, then the later
+ * ones, each once) and the services to hold back during the install;
+ * a->nr is 0 when nothing goes along (plan, rollback, nothing missing),
+ * and the caller installs own alone. Release a with hp_ahead_release.
+ */
+struct hp_ahead {
+	const char **pkgs; /* borrowed names */
+	bool *installed;
+	size_t nr;
+	const char **hold; /* borrowed service names */
+	size_t nr_hold;
+};
+/* Every package phase ph's passes install on host: packages, then
+ * also_installs (allocated, the names borrowed; the caller frees it),
+ * *nr their number. NULL with *nr 0 when there are none. */
+const char **hp_phase_all_packages(const struct hp_run *run,
+				   const struct hp_phase *ph,
+				   const struct hp_host *host, size_t *nr);
+int hp_ahead_prepare(struct hp_hostrun *h, const char *const *own,
+		     const bool *own_installed, size_t nown,
+		     struct hp_ahead *a, struct hp_err *err);
+void hp_ahead_release(struct hp_ahead *a);
 
 /* Run fn for each selected, not failed host with role, one at a time, in
  * this order: every host but `last` in inventory order, then `last` (may be
@@ -886,6 +919,8 @@ const char *const *hp_etcd_packages(const struct hp_run *run,
 				    const struct hp_host *host, size_t *nr);
 const char *const *hp_patroni_packages(const struct hp_run *run,
 				       const struct hp_host *host, size_t *nr);
+const char *const *hp_patroni_also_installs(const struct hp_run *run,
+					    size_t *nr);
 const char *const *hp_haproxy_packages(const struct hp_run *run,
 				       const struct hp_host *host, size_t *nr);
 const char *const *hp_pgbouncer_packages(const struct hp_run *run,

@@ -80,7 +80,7 @@ struct ask {
 	const struct hp_phase *ph;
 	struct hp_want_file *wf;
 	size_t nwf;
-	const char *const *pkgs;
+	const char **pkgs; /* hp_phase_all_packages */
 	size_t npkgs;
 	size_t nsvcs;
 };
@@ -112,8 +112,8 @@ static size_t ask_phases(struct hp_hostrun *h, const struct prefetch_arg *a,
 		if (ph->files &&
 		    hp_phase_files(h, ph->name, &k->wf, &k->nwf, &e) < 0)
 			continue;
-		if (ph->packages)
-			k->pkgs = ph->packages(h->run, h->host, &k->npkgs);
+		k->pkgs = hp_phase_all_packages(h->run, ph, h->host,
+						&k->npkgs);
 		k->nsvcs = count(ph->services);
 		n++;
 	}
@@ -189,8 +189,10 @@ static int prefetch_host(struct hp_hostrun *h, void *arg)
 				 &h->err) == 0)
 		keep(h, ask, n, pkgs, np, &f);
 	hp_facts_release(&f);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		hp_want_files_free(ask[i].wf, ask[i].nwf);
+		free(ask[i].pkgs);
+	}
 	free(wf);
 	free(pkgs);
 	free(svcs);

@@ -512,7 +512,8 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 	struct hp_state *state = NULL;
 	struct hp_run_secrets sec;
 	struct hp_err err;
-	bool run_started = false, plain = false;
+	bool run_started = false, plain = false, *want = NULL;
+	size_t i;
 	int rc, r = 0;
 
 	hp_err_clear(&err);
@@ -569,17 +570,15 @@ int hp_apply_main_seam(struct hp_cmd_ctx *ctx, enum hp_mode mode,
 		rc = fail_exit(r, &err);
 		goto out;
 	}
-	/* one facts command per host for every selected phase */
-	{
-		bool *want = xcalloc(t.nr + 1, sizeof(*want));
-		size_t i;
-
-		for (i = 0; i < t.nr; i++)
-			want[i] = phase_selected(run.opts.phases, t.v[i].name);
-		hp_phase_prefetch(&run, t.v, t.nr, want);
-		free(want);
-	}
+	/* one facts command per host for every selected phase; the first
+	 * packages step a host runs installs ahead for the later ones */
+	want = xcalloc(t.nr + 1, sizeof(*want));
+	for (i = 0; i < t.nr; i++)
+		want[i] = phase_selected(run.opts.phases, t.v[i].name);
+	hp_phase_prefetch(&run, t.v, t.nr, want);
+	run.phase_want = want;
 	rc = run_phases(&run, &t, &r, &err);
+	run.phase_want = NULL;
 	/* verified: the certificates this apply issued become current */
 	if (rc == HP_EXIT_OK &&
 	    (r = hp_run_secrets_promote_staged(&sec, &run, &err)) < 0)
@@ -595,6 +594,7 @@ out:
 			print_json(&run, rc);
 		hp_run_release(&run);
 	}
+	free(want);
 	hp_run_secrets_release(&sec);
 	hp_state_free(state);
 	hp_lock_release(lock);

@@ -165,6 +165,10 @@ struct hp_run {
 	const struct hp_phase *phase_entry;
 	const struct hp_phase *phase_table;
 	size_t phase_table_nr;
+	/* which of phase_table's phases this run selected (--phase), for
+	 * the packages a host installs ahead (phases/pkg_ahead.c); NULL:
+	 * nothing is installed ahead */
+	const bool *phase_want;
 	/* unit tests: answer REST requests without a network (rest.h) */
 	const struct hp_rest_ops *rest_ops;
 	void *rest_ctx;
@@ -493,6 +497,25 @@ int hp_step_packages(struct hp_hostrun *h, const char *const *pkgs,
  * parser (the holder's pid, or -1: free or unknown). */
 void hp_pkg_install_cmd(struct hp_buf *out, const char *const *pkgs,
 			size_t nr, const bool *installed, int wait_s);
+/*
+ * hp_step_packages, holding back the services hold[] while the packages
+ * install: a runtime drop-in (/run/systemd/system/<svc>.service.d/
+ * haprov-install.conf, a start condition that fails) in place for the
+ * install's length, so an install script's start of those services does
+ * nothing. Removed when the script ends, on success or failure; a start
+ * by hp_step_service removes one left by a killed run.
+ */
+int hp_step_packages_held(struct hp_hostrun *h, const char *const *pkgs,
+			  size_t nr, const bool *installed,
+			  const char *const *hold, size_t nr_hold,
+			  bool *changed, struct hp_err *err);
+/* The script that puts the drop-ins in place, to go before an install
+ * script (it sets an EXIT trap that removes them), appended to out. */
+void hp_pkg_hold_cmd(struct hp_buf *out, const char *const *svcs, size_t n);
+/* Where the drop-in for service S is: HP_PKG_HOLD_DIR S ".service.d/"
+ * HP_PKG_HOLD_FILE. */
+#define HP_PKG_HOLD_DIR "/run/systemd/system/"
+#define HP_PKG_HOLD_FILE "haprov-install.conf"
 void hp_pkg_lock_probe_cmd(struct hp_buf *out);
 long hp_pkg_lock_probe_parse(const char *out, size_t len);
 

@@ -116,9 +116,49 @@ static void note_dpkg_lock(struct hp_hostrun *h, int wait_s)
 	hp_buf_release(&out);
 }
 
+void hp_pkg_hold_cmd(struct hp_buf *out, const char *const *svcs, size_t n)
+{
+	struct hp_buf list = HP_BUF_INIT;
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n; i++) {
+		hp_buf_addch(&list, ' ');
+		hp_shell_quote(&list, svcs[i]);
+	}
+	/*
+	 * "ConditionPathExists=!/" never holds: systemctl start succeeds
+	 * and the unit stays inactive, so the install script goes on. The
+	 * packages' own scripts run daemon-reload before they start a unit;
+	 * one here covers a unit that is already known.
+	 */
+	hp_buf_addf(out,
+		    "unhold() { for s in%s; do "
+		    "d=" HP_PKG_HOLD_DIR "$s.service.d; "
+		    "rm -f \"$d/" HP_PKG_HOLD_FILE "\"; rmdir \"$d\" 2>/dev/null; "
+		    "done; systemctl daemon-reload; }; "
+		    "trap unhold EXIT; for s in%s; do "
+		    "d=" HP_PKG_HOLD_DIR "$s.service.d; mkdir -p \"$d\" && "
+		    "printf '%%s\\n' '[Unit]' 'ConditionPathExists=!/' "
+		    ">\"$d/" HP_PKG_HOLD_FILE "\" || exit 1; done; "
+		    "systemctl daemon-reload || exit 1; ",
+		    list.buf, list.buf);
+	hp_buf_release(&list);
+}
+
 int hp_step_packages(struct hp_hostrun *h, const char *const *pkgs,
 		     size_t nr, const bool *installed, bool *changed,
 		     struct hp_err *err)
+{
+	return hp_step_packages_held(h, pkgs, nr, installed, NULL, 0, changed,
+				     err);
+}
+
+int hp_step_packages_held(struct hp_hostrun *h, const char *const *pkgs,
+			  size_t nr, const bool *installed,
+			  const char *const *hold, size_t nr_hold,
+			  bool *changed, struct hp_err *err)
 {
 	struct hp_buf cmd = HP_BUF_INIT;
 	struct hp_buf names = HP_BUF_INIT; /* for people: unquoted */
@@ -145,6 +185,7 @@ int hp_step_packages(struct hp_hostrun *h, const char *const *pkgs,
 		goto out;
 	}
 	note_dpkg_lock(h, wait_s);
+	hp_pkg_hold_cmd(&cmd, hold, nr_hold);
 	hp_pkg_install_cmd(&cmd, pkgs, nr, installed, wait_s);
 	/* the install's own time, plus the dpkg lock wait */
 	r = hp_host_sh(h, cmd.buf, NULL, 0,

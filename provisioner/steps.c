@@ -415,6 +415,15 @@ int hp_step_service(struct hp_hostrun *h, const char *svc,
 			      what.buf, NULL, t);
 		goto out;
 	}
+	/* a hold left by a killed install (hp_step_packages_held) would
+	 * keep the service from starting */
+	if (act == HP_SVC_START || act == HP_SVC_RESTART) {
+		hp_buf_adds(&cmd, "f=" HP_PKG_HOLD_DIR);
+		hp_shell_quote(&cmd, svc);
+		hp_buf_adds(&cmd, ".service.d/" HP_PKG_HOLD_FILE "; "
+				  "if [ -e \"$f\" ]; then rm -f \"$f\" && "
+				  "systemctl daemon-reload; fi && ");
+	}
 	if (h->daemon_reload)
 		hp_buf_adds(&cmd, "systemctl daemon-reload && ");
 	if (enable) {

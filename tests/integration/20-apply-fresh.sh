@@ -17,6 +17,20 @@ echo "apply on fresh hosts: exit $rc in $(lab_elapsed "$t0")s"
 tail -n 25 "$T_TMP/apply.log"
 check_eq "apply exits 0 on fresh hosts" 0 "$rc"
 
+# every phase's packages in one apt transaction per host (phases/
+# pkg_ahead.c), HAProxy held back meanwhile (started by its own phase, not
+# restarted after its package started it), and no hold left behind
+for h in $LAB_HOSTS; do
+	check_eq "$h: one packages step installed for every phase" 1 \
+		"$(grep -cE "\] $h +[a-z]+ +packages +changed:" "$T_TMP/apply.log")"
+	check_eq "$h: it took HAProxy along" 1 \
+		"$(grep -E "\] $h +etcd +packages +changed:" "$T_TMP/apply.log" | grep -c ' haproxy')"
+	check_eq "$h: HAProxy started by its phase, not by its package" 1 \
+		"$(grep -cE "\] $h +haproxy +service haproxy +changed: (enable, )?start " "$T_TMP/apply.log")"
+	check_eq "$h: no install hold left in /run/systemd/system" "" \
+		"$(lab_ssh "$h" "ls /run/systemd/system/*.service.d/haprov-install.conf 2>/dev/null")"
+done
+
 # etcd: every member healthy, per etcdctl on a host
 out=$(lab_etcdctl pg1 endpoint health 2>&1)
 echo "$out"
