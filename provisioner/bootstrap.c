@@ -1,4 +1,6 @@
-/* A run's secrets and when haprov may generate one; see bootstrap.h. */
+/* A run's secrets: loaded from the store, generated, the render view of
+ * them, pins; see bootstrap.h. Which hosts hold them and whether a missing
+ * one may be generated: secret_holders.c. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,97 +8,9 @@
 #include <time.h>
 
 #include "bootstrap.h"
-#include "phases.h"
-#include "rest.h"
+#include "bootstrap_priv.h"
 #include "secret_store.h"
 #include "state.h"
-
-/* who holds a secret on the hosts, which decides when it may be made */
-enum holder { HOLD_PATRONI, HOLD_HAPROXY, HOLD_VIP, HOLD_PGBOUNCER, HOLD_NR };
-
-/* A host name in ev (each is a char[64], bootstrap.h), by its offset. */
-#define EV(field) offsetof(struct hp_secret_evidence, field)
-
-/*
- * One row per file haprov keeps secrets in on the hosts: whether it exists
- * is the evidence that a secret is in use (holders_cmd asks every checked
- * host for all of them at once), and the refusal says what a new value
- * would break and where the old one can be found. A new holder is a row
- * here, its two host names in struct hp_secret_evidence, and its secret
- * in defs.
- */
-static const struct holder_def {
-	const char *role_name; /* "vip host c was not checked" */
-	const char *file;      /* the evidence */
-	const char *marker;    /* holders_cmd's word for "the file exists" */
-	const char *what;      /* after "<host> has <file>" */
-	const char *breaks;    /* what a new value would break */
-	const char *recover;   /* where else the value is, besides the store */
-	size_t held;	       /* ev's host that has the file */
-	size_t unchecked;      /* ev's host of role that was not checked */
-	unsigned role;	       /* the hosts that keep the file */
-	/* of several holders refused, the lowest's breaks is the one said */
-	int worst;
-	/* the file counts on any checked host, not only on one of role (a
-	 * leftover on a host that lost the role refuses too) */
-	bool any_host;
-	/* the inventory uses the secret only when it has hosts of role */
-	bool only_with_role;
-	/* the cluster's own secrets: rollback points or an answering Patroni
-	 * mean an existing cluster uses them, whatever the files say */
-	bool cluster;
-} holders[HOLD_NR] = {
-	[HOLD_PATRONI] = {
-		.role = HP_ROLE_PATRONI, .role_name = "patroni",
-		.file = "/etc/patroni_env.conf", .marker = "patroni_env",
-		.any_host = true, .cluster = true, .what = "",
-		.breaks = "replication and haprov's access to the cluster",
-		.worst = 0,
-		.recover = "; the values are also on every patroni host in "
-			   "/etc/patroni_env.conf (mode 0600, root only): "
-			   "PATRONI_SUPERUSER_PASSWORD is 'superuser', and so "
-			   "on",
-		.held = EV(env_file), .unchecked = EV(unchecked_patroni)},
-	/* the stats password lives in haprov's own environment file for
-	 * HAProxy (haproxy.cfg only names the variable), so that file is the
-	 * evidence */
-	[HOLD_HAPROXY] = {
-		.role = HP_ROLE_HAPROXY, .role_name = "haproxy",
-		.file = "/etc/haproxy/haprov_env.conf",
-		.marker = "haproxy_stats", .any_host = true,
-		.what = " (haprov's stats password)",
-		.breaks = "access to the HAProxy stats page", .worst = 3,
-		.recover = "; the stats password is also in "
-			   "/etc/haproxy/haproxy.cfg on the haproxy hosts "
-			   "(user haprov): put it in the file "
-			   "'haproxy_stats'",
-		.held = EV(stats_cred), .unchecked = EV(unchecked_haproxy)},
-	[HOLD_VIP] = {
-		.role = HP_ROLE_VIP, .role_name = "vip",
-		.file = HP_VIP_AUTH_PATH, .marker = "vip_auth",
-		.only_with_role = true,
-		.what = " (keepalived's VRRP password)",
-		.breaks = "the vip hosts' VRRP agreement (two could hold the "
-			  "virtual IP)",
-		.worst = 1,
-		.recover = "; the VRRP password is also in " HP_VIP_AUTH_PATH
-			   " on the vip hosts (auth_pass): put it in the file "
-			   "'" HP_VIP_SECRET "'",
-		.held = EV(vip_cred), .unchecked = EV(unchecked_vip)},
-	[HOLD_PGBOUNCER] = {
-		.role = HP_ROLE_PGBOUNCER, .role_name = "pgbouncer",
-		.file = HP_PGB_USERLIST_PATH, .marker = "pgbouncer_auth",
-		.only_with_role = true,
-		.what = " (PgBouncer's lookup password)",
-		.breaks = "PgBouncer's password lookups (client logins through "
-			  "it)",
-		.worst = 2,
-		.recover = "; the lookup password is also in "
-			   HP_PGB_USERLIST_PATH " on the pgbouncer hosts (the "
-			   "second quoted field): put it in the file '"
-			   HP_PGB_SECRET "'",
-		.held = EV(pgb_cred), .unchecked = EV(unchecked_pgb)},
-};
 
 static const struct {
 	const char *name;
@@ -119,247 +33,14 @@ static const struct {
 				 HOLD_PGBOUNCER, 0},
 };
 
-bool hp_secret_used(enum hp_secret_id id, const struct hp_inventory *inv)
-{
-	const struct holder_def *h = &holders[defs[id].holder];
-
-	return !h->only_with_role || hp_inventory_count_role(inv, h->role) > 0;
-}
-
-/* The host name ev keeps at offset at ("" for none). */
-static const char *ev_host(const struct hp_secret_evidence *ev, size_t at)
-{
-	return (const char *)ev + at;
-}
-
-/* Name host at offset at of ev, unless a host is named there already. */
-static void ev_note(struct hp_secret_evidence *ev, size_t at,
-		    const char *host)
-{
-	char *f = (char *)ev + at;
-
-	if (!f[0])
-		hp_strlcpy(f, host, sizeof(ev->env_file));
-}
-
 const char *hp_secret_name(enum hp_secret_id id)
 {
 	return (unsigned)id < HP_SECRET_NR ? defs[id].name : "?";
 }
 
-/* Any sign that the cluster exists (then why says which), for the
- * cluster's own secrets. */
-static bool cluster_exists(const struct hp_secret_evidence *ev,
-			   struct hp_buf *why)
+enum holder hp_secret_holder(enum hp_secret_id id)
 {
-	if (ev->state_commits)
-		hp_buf_adds(why, "the state repository has rollback points");
-	else if (ev->patroni_answers[0])
-		hp_buf_addf(why, "Patroni's REST API on %s %s",
-			    ev->patroni_answers,
-			    ev->patroni_timeout
-				    ? "did not answer in time (so whether the "
-				      "cluster exists is unknown)"
-				    : "answers");
-	else
-		return false;
-	return true;
-}
-
-/* Whether h's secrets may be in use (then why says how we know). */
-static bool in_use(const struct holder_def *h,
-		   const struct hp_secret_evidence *ev, struct hp_buf *why)
-{
-	const char *held = ev_host(ev, h->held);
-	const char *unchecked = ev_host(ev, h->unchecked);
-
-	if (h->cluster && cluster_exists(ev, why))
-		return true;
-	if (held[0])
-		hp_buf_addf(why, "%s has %s%s", held, h->file, h->what);
-	else if (unchecked[0])
-		hp_buf_addf(why, "%s host %s was not checked (not selected "
-				 "with --host)",
-			    h->role_name, unchecked);
-	else
-		return false;
-	return true;
-}
-
-bool hp_secret_may_generate(enum hp_secret_id id,
-			    const struct hp_secret_evidence *ev,
-			    struct hp_buf *why)
-{
-	struct hp_buf dummy = HP_BUF_INIT;
-	bool ok = !in_use(&holders[defs[id].holder], ev, why ? why : &dummy);
-
-	hp_buf_release(&dummy);
-	return ok;
-}
-
-/*
- * Does any Patroni of the inventory answer? Any HTTP answer counts; a
- * timeout cannot tell, so it counts too, and so does a refused TLS
- * handshake (a server is there). With tls on this runs before the run's
- * TLS material is loaded (run->rest_tls is NULL: whether the CA may be
- * made is part of what it decides), and the client refuses https it
- * cannot verify before sending anything, which would read as "nothing
- * answers". So the probe does not verify: it reads nothing of the answer
- * and sends no credentials.
- */
-static int patroni_answers(struct hp_run *run, struct hp_secret_evidence *ev,
-			   struct hp_err *err)
-{
-	static const struct hp_rest_tls probe_tls = {.insecure = true};
-	const struct hp_inventory *inv = run->inv;
-	struct hp_rest rest;
-	struct hp_rest_resp resp;
-	struct hp_err e;
-	size_t i;
-	int r;
-
-	if ((r = hp_run_rest_init(run, &rest, 3000, err)) < 0)
-		return r;
-	if (!rest.tls)
-		rest.tls = &probe_tls;
-	hp_rest_resp_init(&resp);
-	for (i = 0; i < inv->nr_hosts && !ev->patroni_answers[0]; i++) {
-		const struct hp_host *h = &inv->hosts[i];
-		char *url;
-
-		if (!(h->roles & HP_ROLE_PATRONI))
-			continue;
-		url = hp_url(h, inv->patroni.restapi_port, "/cluster");
-		r = hp_rest_call(&rest, "GET", url, NULL, &resp, &e);
-		if (r == 0 || r == HP_ETIMEOUT || r == HP_ETLS) {
-			hp_strlcpy(ev->patroni_answers, h->name,
-				   sizeof(ev->patroni_answers));
-			ev->patroni_timeout = r == HP_ETIMEOUT;
-		}
-		free(url);
-	}
-	hp_rest_resp_release(&resp);
-	hp_rest_release(&rest);
-	return 0;
-}
-
-/* One command per host: which of the holders' files exist (a marker
- * word on a line for each). */
-static void holders_cmd(struct hp_buf *cmd)
-{
-	int k;
-
-	for (k = 0; k < HOLD_NR; k++)
-		hp_buf_addf(cmd, "if [ -e %s ]; then echo %s; fi; ",
-			    holders[k].file, holders[k].marker);
-	hp_buf_adds(cmd, "true");
-}
-
-/* Run cmd on h and note in ev the files it has. */
-static int check_host(struct hp_hostrun *h, const char *cmd,
-		      struct hp_secret_evidence *ev, struct hp_err *err)
-{
-	struct hp_buf out = HP_BUF_INIT;
-	int k, r;
-
-	out.max = 4096;
-	r = hp_host_sh(h, cmd, NULL, 0, 30, &out, err);
-	if (r < 0) {
-		hp_buf_release(&out);
-		hp_err_prefix(err, "%s: cannot check for files that hold "
-				   "secrets",
-			      h->host->name);
-		return r;
-	}
-	for (k = 0; k < HOLD_NR; k++) {
-		const struct holder_def *d = &holders[k];
-
-		if ((d->any_host || (h->host->roles & d->role)) &&
-		    strstr(out.buf, d->marker))
-			ev_note(ev, d->held, h->host->name);
-	}
-	hp_buf_release(&out);
-	return 0;
-}
-
-/* Which hosts hold files with secrets in them (holders_cmd); a host that
- * cannot be asked is noted as unchecked for each of its roles. */
-static int host_files(struct hp_run *run, struct hp_secret_evidence *ev,
-		      struct hp_err *err)
-{
-	struct hp_buf cmd = HP_BUF_INIT;
-	unsigned any = 0;
-	size_t i;
-	int k, r = 0;
-
-	/* every holder's hosts (vip hosts run haproxy and pgbouncer hosts
-	 * patroni, the inventory checks it: so, patroni and haproxy hosts) */
-	for (k = 0; k < HOLD_NR; k++)
-		any |= holders[k].role;
-	holders_cmd(&cmd);
-	for (i = 0; i < run->nr_hosts && r == 0; i++) {
-		struct hp_hostrun *h = &run->hosts[i];
-
-		if (!(h->host->roles & any))
-			continue;
-		if (h->selected && h->tr.ops) {
-			r = check_host(h, cmd.buf, ev, err);
-			continue;
-		}
-		for (k = 0; k < HOLD_NR; k++)
-			if (h->host->roles & holders[k].role)
-				ev_note(ev, holders[k].unchecked,
-					h->host->name);
-	}
-	hp_buf_release(&cmd);
-	return r;
-}
-
-/* The refusal: which secrets, why, and how to get them back. */
-static int refuse(const struct hp_inventory *inv, const bool *refused,
-		  const struct hp_secret_evidence *ev, struct hp_err *err)
-{
-	struct hp_buf names = HP_BUF_INIT, why = HP_BUF_INIT;
-	struct hp_buf recover = HP_BUF_INIT;
-	bool by[HOLD_NR] = {false}, file_hint = false;
-	const struct holder_def *worst = NULL;
-	size_t n = 0;
-	int i, r;
-
-	for (i = 0; i < HP_SECRET_NR; i++) {
-		if (!refused[i])
-			continue;
-		hp_buf_addf(&names, "%s'%s'", n++ ? ", " : "", defs[i].name);
-		if (!why.len)
-			(void)hp_secret_may_generate((enum hp_secret_id)i, ev,
-						     &why);
-		by[defs[i].holder] = true;
-	}
-	/* the worst breakage; the cluster's own hint, and one other (the
-	 * first in table order, as the message always had it) */
-	for (i = 0; i < HOLD_NR; i++) {
-		if (!by[i])
-			continue;
-		if (!worst || holders[i].worst < worst->worst)
-			worst = &holders[i];
-		if (holders[i].cluster || !file_hint)
-			hp_buf_adds(&recover, holders[i].recover);
-		file_hint |= !holders[i].cluster;
-	}
-	r = hp_err_set(
-		err, HP_ENOTFOUND,
-		"secret%s %s missing from the store '%s', and %s: a new "
-		"password would break %s, so haprov does not make one. "
-		"Restore the store: copy it back from the machine and "
-		"directory the cluster was applied from, or from a backup "
-		"(directory mode 0700, files 0600, owned by you)%s. Nothing "
-		"was changed",
-		n == 1 ? "" : "s", names.buf, inv->secrets.store, why.buf,
-		worst ? worst->breaks : "", recover.buf);
-	hp_buf_release(&names);
-	hp_buf_release(&why);
-	hp_buf_release(&recover);
-	return r;
+	return defs[id].holder;
 }
 
 /* Generate the missing secrets (apply) or report them (plan). */
@@ -474,17 +155,16 @@ static int load_tls(struct hp_run_secrets *s, struct hp_run *run,
 	return 0;
 }
 
-int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
-			bool state_commits, struct hp_err *err)
+/* Read every secret the inventory uses from the store into s; missing[i]:
+ * secret i is not there (none is without a store). 1: some are missing. */
+static int read_stored(struct hp_run_secrets *s,
+		       const struct hp_inventory *inv, bool *missing,
+		       struct hp_err *err)
 {
-	const char *store = run->inv->secrets.store;
-	struct hp_secret_evidence ev;
-	bool missing[HP_SECRET_NR];
+	const char *store = inv->secrets.store;
 	bool any_missing = false, no_store = false;
 	int i, r;
 
-	memset(s, 0, sizeof(*s));
-	memset(&ev, 0, sizeof(ev));
 	r = hp_secret_store_check(store, err);
 	if (r == HP_ENOTFOUND)
 		no_store = true;
@@ -492,7 +172,7 @@ int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
 		return r;
 	for (i = 0; i < HP_SECRET_NR; i++) {
 		missing[i] = false;
-		if (!hp_secret_used((enum hp_secret_id)i, run->inv))
+		if (!hp_secret_used((enum hp_secret_id)i, inv))
 			continue;
 		missing[i] = no_store;
 		if (!no_store) {
@@ -506,24 +186,24 @@ int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
 		any_missing |= missing[i];
 	}
 	hp_err_clear(err);
-	if (any_missing) {
-		bool refused[HP_SECRET_NR], any_refused = false;
+	return any_missing;
+}
 
-		ev.state_commits = state_commits;
-		if ((r = patroni_answers(run, &ev, err)) < 0 ||
-		    (r = host_files(run, &ev, err)) < 0)
-			return r;
-		for (i = 0; i < HP_SECRET_NR; i++) {
-			refused[i] = missing[i] &&
-				     !hp_secret_may_generate(
-					     (enum hp_secret_id)i, &ev, NULL);
-			any_refused |= refused[i];
-		}
-		if (any_refused)
-			return refuse(run->inv, refused, &ev, err);
-		if ((r = provide(s, run, missing, err)) < 0)
-			return r;
-	}
+int hp_run_secrets_load(struct hp_run_secrets *s, struct hp_run *run,
+			bool state_commits, struct hp_err *err)
+{
+	const char *store = run->inv->secrets.store;
+	bool missing[HP_SECRET_NR];
+	int i, r;
+
+	memset(s, 0, sizeof(*s));
+	if ((r = read_stored(s, run->inv, missing, err)) < 0)
+		return r;
+	if (r > 0 &&
+	    ((r = hp_secrets_check_missing(run, missing, state_commits,
+					   err)) < 0 ||
+	     (r = provide(s, run, missing, err)) < 0))
+		return r;
 	/* a store made before versions: record the values this run uses
 	 * (never in plan, which writes nothing) */
 	for (i = 0; i < HP_SECRET_NR && !run->opts.plan; i++)

@@ -409,7 +409,7 @@ static int patroni_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 }
 
 /* The environment file holds no password any more (see above); it stays,
- * as the evidence bootstrap.c looks for that a cluster was built. */
+ * as the evidence secret_holders.c looks for that a cluster was built. */
 static int patroni_env_ctx(json_t *c, const struct rin *in, struct hp_err *err)
 {
 	(void)err;

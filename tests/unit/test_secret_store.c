@@ -3,7 +3,7 @@
  * exclusive creation that never follows or replaces what is there,
  * refusal (not repair) of a store or file others can read or that another
  * user owns; process hardening; and the rule for generating a missing
- * secret (bootstrap.c) through the fake transport and the fake REST
+ * secret (secret_holders.c) through the fake transport and the fake REST
  * server: only for a cluster that does not exist yet, and never in plan.
  */
 #include <errno.h>
@@ -630,7 +630,7 @@ static void expect_text(struct fx *x, const char *secrets, const char *why,
 
 /* The refusal's whole text, for each holder of a secret on the hosts:
  * its evidence file, what a new value breaks, where the old one is. One
- * row of bootstrap.c's holders table wrong (a path, a role, a text) and
+ * row of secret_holders.c's holders table wrong (a path, a role, a text) and
  * one of these differs. */
 static void test_refusal_texts(void **state)
 {
