@@ -522,6 +522,12 @@ int hp_patroni_nudge(struct hp_run *run, struct hp_rest *rest,
 		     const char *member, struct hp_err *err);
 /* hp_patroni_nudge on every patroni host of the inventory. */
 void hp_patroni_nudge_all(struct hp_run *run, struct hp_rest *rest);
+/* SIGHUP each patroni host's postmaster but the leader's, over SSH, so
+ * that a standby whose walreceiver failed (its slot did not exist yet)
+ * tries again now instead of after wal_retrieve_retry_interval. Best
+ * effort; nothing in plan mode. The command, for tests: */
+void hp_patroni_wake_standbys(struct hp_run *run, const char *leader);
+void hp_patroni_wake_standby_cmd(struct hp_buf *out, const char *data_dir);
 /* The body of that PATCH from GET /config's answer: {"loop_wait": N}, N
  * an integer in 1..3600 (else HP_EVERIFY: a hostile or broken answer is
  * not written back). */

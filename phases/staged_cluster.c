@@ -295,6 +295,9 @@ out:
 	return r;
 }
 
+/* what hp_staged_streaming says of a replica that does not stream */
+#define NOT_STREAMING "is not streaming from leader"
+
 bool hp_staged_streaming(const struct hp_inventory *inv, const char *leader,
 			 const json_t *patroni, const bool *skip,
 			 struct hp_buf *why)
@@ -322,9 +325,7 @@ bool hp_staged_streaming(const struct hp_inventory *inv, const char *leader,
 				ok = true;
 		}
 		if (!ok) {
-			hp_buf_addf(why,
-				    "replica %s is not streaming from "
-				    "leader %s",
+			hp_buf_addf(why, "replica %s " NOT_STREAMING " %s",
 				    h->name, leader);
 			return false;
 		}
@@ -405,7 +406,7 @@ int hp_staged_look(struct hp_run *run, struct hp_rest *rest,
 }
 
 /* how often a wait for a stable cluster wakes the leader's loop */
-#define NUDGE_EVERY_MS 2000
+#define NUDGE_EVERY_MS 1000
 
 int hp_staged_wait_stable(struct hp_run *run, struct hp_rest *rest,
 			  char **leader, struct hp_err *err)
@@ -415,7 +416,7 @@ int hp_staged_wait_stable(struct hp_run *run, struct hp_rest *rest,
 		end = t + (int64_t)inv->validation.timeout_s * 1000;
 	struct hp_buf why = HP_BUF_INIT, said = HP_BUF_INIT;
 	const char *l = NULL;
-	bool stable = false;
+	bool stable = false, wake = false;
 	int64_t nudged = t;
 	int r;
 
@@ -428,10 +429,15 @@ int hp_staged_wait_stable(struct hp_run *run, struct hp_rest *rest,
 		if (r < 0 || stable)
 			break;
 		/* the leader's loop creates a new replica's slot: now, not
-		 * at its next turn (patroni_nudge.c) */
+		 * at its next turn; a look later, the standbys try to stream
+		 * again at once (patroni_nudge.c) */
+		if (l && wake && strstr(why.buf, NOT_STREAMING))
+			hp_patroni_wake_standbys(run, l);
+		wake = false;
 		if (l && hp_now_ms() - nudged >= NUDGE_EVERY_MS) {
 			hp_patroni_nudge(run, rest, l, &e);
 			nudged = hp_now_ms();
+			wake = true;
 		}
 		if (strcmp(why.buf, said.buf) != 0) {
 			/* say what it waits for, once per reason */

@@ -466,6 +466,8 @@ static void test_wait_wakes_patroni_loops(void **state)
 	struct sim s;
 	struct fx *x;
 	char *leader = NULL;
+	const char *p;
+	size_t i, n;
 
 	(void)state;
 	sim_init(&s, "{\"loop_wait\": 10, \"ttl\": 30}");
@@ -473,11 +475,30 @@ static void test_wait_wakes_patroni_loops(void **state)
 	s.transit_ms = 3000;
 	x = fx_new(false, &sim_ops, &s);
 	x->inv->validation.timeout_s = 10; /* the fixture's 1 s is too short */
+	for (i = 1; i < 3; i++)
+		hp_fake_expect(&x->fake[i], "postmaster.pid", 0, "", "");
 	if (hp_staged_wait_stable(&x->run, &x->rest, &leader, &x->err) != 0)
 		fail_msg("hp_staged_wait_stable: %s", x->err.msg);
 	assert_string_equal(leader, "a");
 	assert_true(s.nr_transit_answers > 0);
-	assert_string_equal(s.log.buf, "wake a;wake a;wake b;wake c;");
+	/* the leader's loop woken about every second while the replicas
+	 * did not stream (3 s), then every member's once */
+	n = strlen(s.log.buf);
+	assert_true(n > 21);
+	assert_string_equal(s.log.buf + n - 21, "wake a;wake b;wake c;");
+	for (p = s.log.buf, i = 0; (p = strstr(p, "wake a;")); p++)
+		i++;
+	assert_in_range(i, 3, 5);
+	assert_null(strstr(s.log.buf, "wake b;wake b;"));
+	/* and the standbys' startup processes, a look after each: never
+	 * the leader's */
+	assert_true(hp_fake_count_calls(&x->fake[1], HP_FAKE_EXEC,
+					"kill -HUP") >= 1);
+	assert_true(hp_fake_count_calls(&x->fake[2], HP_FAKE_EXEC,
+					"kill -HUP") >= 1);
+	assert_int_equal(hp_fake_count_calls(&x->fake[0], HP_FAKE_EXEC,
+					     "kill -HUP"),
+			 0);
 	assert_int_equal(s.nr_writes, 0);
 	assert_false(s.acted_in_transit);
 	assert_int_equal(
@@ -495,6 +516,62 @@ static void test_wait_wakes_patroni_loops(void **state)
 	free(leader);
 	fx_free(x);
 	sim_done(&s);
+}
+
+/* The standby wake, run by a real shell on a pid file: a number whose
+ * process is a postgres gets SIGHUP; anything else, nothing. */
+static void test_wake_standby_cmd(void **state)
+{
+	char dir[] = "/tmp/haprov-wake-XXXXXX", sh[512];
+	struct hp_buf cmd = HP_BUF_INIT;
+	FILE *f;
+	int st;
+
+	(void)state;
+	hp_patroni_wake_standby_cmd(&cmd, "/x'; rm -rf /");
+	assert_non_null(strstr(cmd.buf, "head -n 1 '/x'\\''; rm -rf /'/"));
+	hp_buf_reset(&cmd);
+	assert_non_null(mkdtemp(dir));
+	hp_patroni_wake_standby_cmd(&cmd, dir);
+	/* a process called postgres (a copy of sleep) and one called sleep */
+	snprintf(sh, sizeof(sh),
+		 "cd %s && cp /bin/sleep postgres && (./postgres 30 & echo $! "
+		 ">pg.pid) && (sleep 30 & echo $! >other.pid)",
+		 dir);
+	assert_int_equal(system(sh), 0);
+	/* not a number; another process: both left alone */
+	snprintf(sh, sizeof(sh), "cd %s && echo '12ab' >postmaster.pid", dir);
+	assert_int_equal(system(sh), 0);
+	assert_int_equal(system(cmd.buf), 0);
+	snprintf(sh, sizeof(sh), "cd %s && cp other.pid postmaster.pid", dir);
+	assert_int_equal(system(sh), 0);
+	assert_int_equal(system(cmd.buf), 0);
+	snprintf(sh, sizeof(sh),
+		 "p=$(cat %s/other.pid); [ -e /proc/$p ] && "
+		 "! grep -q '^State:.*Z' /proc/$p/status",
+		 dir);
+	assert_int_equal(system(sh), 0);
+	/* the postgres: SIGHUP, which ends a sleep */
+	snprintf(sh, sizeof(sh), "cd %s && cp pg.pid postmaster.pid", dir);
+	assert_int_equal(system(sh), 0);
+	assert_int_equal(system(cmd.buf), 0);
+	snprintf(sh, sizeof(sh),
+		 "p=$(cat %s/pg.pid); for i in 1 2 3 4 5 6 7 8 9 10; do "
+		 "[ -e /proc/$p ] || exit 0; grep -q '^State:.*Z' "
+		 "/proc/$p/status && exit 0; sleep 0.1; done; exit 1",
+		 dir);
+	st = system(sh);
+	snprintf(sh, sizeof(sh),
+		 "kill $(cat %s/other.pid) $(cat %s/pg.pid) 2>/dev/null; "
+		 "rm -rf %s",
+		 dir, dir, dir);
+	(void)system(sh);
+	assert_int_equal(st, 0);
+	/* no pid file at all: nothing, and success */
+	assert_int_equal(system(cmd.buf), 0);
+	f = fopen(dir, "r");
+	assert_null(f);
+	hp_buf_release(&cmd);
 }
 
 /* The wake's body is GET /config's loop_wait as it is; anything else in
@@ -966,6 +1043,7 @@ int main(void)
 		cmocka_unit_test(test_waits_for_streaming),
 		cmocka_unit_test(test_wait_wakes_patroni_loops),
 		cmocka_unit_test(test_nudge_body),
+		cmocka_unit_test(test_wake_standby_cmd),
 		cmocka_unit_test(test_waits_between_restarts),
 		cmocka_unit_test(test_transition_past_deadline_is_an_error),
 		cmocka_unit_test(test_busy_restart_is_waited_out),
