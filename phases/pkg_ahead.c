@@ -159,12 +159,14 @@ static int write_files(struct hp_hostrun *h, const struct later *l,
 {
 	size_t j;
 	bool changed;
-	int r;
 
-	for (j = 0; j < l->nf; j++)
-		if ((r = hp_step_file(h, &wf[l->f0 + j], &f->files[l->f0 + j],
-				      &changed, err)) < 0)
+	for (j = 0; j < l->nf; j++) {
+		int r = hp_step_file(h, &wf[l->f0 + j], &f->files[l->f0 + j],
+				     &changed, err);
+
+		if (r < 0)
 			return r;
+	}
 	return 0;
 }
 
