@@ -29,13 +29,6 @@ patroni_members() {
 	lab_curl -s "$(lab_url pg1 8008 /cluster)" |
 		jq -r '.members[] | "\(.name) \(.state)"' | sort | tr '\n' ' '
 }
-# the servers of HAProxy's replicas backend on HOST (stats CSV), sorted
-STATS_PW=$(tr -d '\n' <"$STORE/haproxy_stats")
-backend_servers() {
-	printf 'user = "haprov:%s"\n' "$STATS_PW" |
-		lab_curl -s -m 5 -K - "$(lab_url "$1" 8404 '/stats;csv')" |
-		awk -F, '$1 == "replicas" && $2 != "FRONTEND" && $2 != "BACKEND" { print $2 }' | sort | tr '\n' ' '
-}
 
 check "host-start.sh boots pg4" bash "$LAB_DIR/host-start.sh" pg4
 before=$(leader_tl)

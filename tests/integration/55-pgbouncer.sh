@@ -19,31 +19,10 @@
 
 trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; rm -rf "$T_TMP"' EXIT
 
-VIP=$LAB_NET.100
-variant() { # NAME [POOL_SIZE]
-	local v
-	v=$(inv_variant "$1" \
-		's/roles: \[etcd, patroni, haproxy\]/roles: [etcd, patroni, haproxy, pgbouncer, vip]/')
-	cat >>"$v" <<EOF
-
-vip:
-  address: $VIP/24
-  interface: host0
-  router_id: 51
-
-pgbouncer:
-  default_pool_size: ${2:-20}
-EOF
-	echo "$v"
-}
+VIP=$LAB_VIP
+variant() { topo_variant "$@"; }
 V=$(variant pgb)
 
-app_pw() { cat "$STORE/role-app"; }
-# through the VIP's primary port as the application role
-via_vip() { # SQL
-	PGPASSWORD=$(app_pw) PGCONNECT_TIMEOUT=5 psql -X -q -At -h "$VIP" \
-		-p 5000 -U app -d appdb -c "$1" 2>&1
-}
 pgb_pids() {
 	local h
 	for h in $LAB_HOSTS; do

@@ -345,3 +345,48 @@ cluster_shape() {
 	done
 	echo "none"
 }
+
+# ---- the reference topology (55-pgbouncer, 57-remove-front) ------------------
+# The virtual IP the topology's keepalived holds.
+LAB_VIP=$LAB_NET.100
+# topo_variant NAME [POOL_SIZE]: the lab inventory with roles pgbouncer and
+# vip on every host, the VIP on host0, PgBouncer's pool size (default 20)
+topo_variant() {
+	local v
+	v=$(inv_variant "$1" \
+		's/roles: \[etcd, patroni, haproxy\]/roles: [etcd, patroni, haproxy, pgbouncer, vip]/')
+	cat >>"$v" <<EOF
+
+vip:
+  address: $LAB_VIP/24
+  interface: host0
+  router_id: 51
+
+pgbouncer:
+  default_pool_size: ${2:-20}
+EOF
+	echo "$v"
+}
+app_pw() { cat "$STORE/role-app"; }
+# via_vip SQL: through the VIP's primary port as the application role
+via_vip() {
+	PGPASSWORD=$(app_pw) PGCONNECT_TIMEOUT=5 psql -X -q -At -h "$LAB_VIP" \
+		-p 5000 -U app -d appdb -c "$1" 2>&1
+}
+# vip_holders: the lab hosts that hold the VIP, space-separated
+vip_holders() {
+	local h
+	for h in $LAB_HOSTS; do
+		lab_ssh "$h" "ip -4 -o addr show dev host0" 2>/dev/null |
+			grep -q " $LAB_VIP/" && printf '%s ' "$h"
+	done
+}
+
+# backend_servers HOST: the servers of HAProxy's replicas backend on HOST
+# (its stats CSV, with the store's stats password), sorted, each followed
+# by a space
+backend_servers() {
+	printf 'user = "haprov:%s"\n' "$(tr -d '\n' <"$STORE/haproxy_stats")" |
+		lab_curl -s -m 5 -K - "$(lab_url "$1" 8404 '/stats;csv')" |
+		awk -F, '$1 == "replicas" && $2 != "FRONTEND" && $2 != "BACKEND" { print $2 }' | sort | tr '\n' ' '
+}
