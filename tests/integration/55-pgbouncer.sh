@@ -30,17 +30,7 @@ pgb_pids() {
 	done | xargs
 }
 
-t=$(lab_now)
-lab_reset
-check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$?"
-rm -rf "$STATE" "$STORE" "$STATE.lock"
-
-t=$(lab_now)
-run_haprov "$T_TMP/apply.log" apply "$V"
-rc=$?
-echo "fresh apply with pgbouncer and vip: exit $rc in $(lab_elapsed "$t")s"
-[ "$rc" = 0 ] || tail -n 20 "$T_TMP/apply.log"
-check_eq "a fresh apply with roles pgbouncer and vip exits 0" 0 "$rc"
+fresh_topology "$V"
 grep -E ' pgbouncer ' "$T_TMP/apply.log" | grep -Ev 'packages|file ' |
 	sed 's/^/#   /'
 check_eq "HAProxy's servers go to PgBouncer's port" 3 \

@@ -19,16 +19,7 @@ trap 'rm -rf "$T_TMP"' EXIT
 
 V=$(topo_variant topo)
 
-t=$(lab_now)
-lab_reset
-check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$?"
-rm -rf "$STATE" "$STORE" "$STATE.lock"
-t=$(lab_now)
-run_haprov "$T_TMP/apply.log" apply "$V"
-rc=$?
-echo "fresh apply of the topology: exit $rc in $(lab_elapsed "$t")s"
-[ "$rc" = 0 ] || tail -n 20 "$T_TMP/apply.log"
-check_eq "a fresh apply of the topology exits 0" 0 "$rc"
+fresh_topology "$V"
 
 H=$(vip_holders | xargs)
 check "one host holds the VIP ($H)" test -n "$H" -a "$(wc -w <<<"$H")" = 1

@@ -390,3 +390,19 @@ backend_servers() {
 		lab_curl -s -m 5 -K - "$(lab_url "$1" 8404 '/stats;csv')" |
 		awk -F, '$1 == "replicas" && $2 != "FRONTEND" && $2 != "BACKEND" { print $2 }' | sort | tr '\n' ' '
 }
+
+# fresh_topology INVENTORY: bare hosts (lab_reset), a new state and store,
+# then a fresh apply of INVENTORY into $T_TMP/apply.log, each checked
+fresh_topology() {
+	local t rc
+	t=$(lab_now)
+	lab_reset
+	check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$?"
+	rm -rf "$STATE" "$STORE" "$STATE.lock"
+	t=$(lab_now)
+	run_haprov "$T_TMP/apply.log" apply "$1"
+	rc=$?
+	echo "fresh apply with pgbouncer and vip: exit $rc in $(lab_elapsed "$t")s"
+	[ "$rc" = 0 ] || tail -n 20 "$T_TMP/apply.log"
+	check_eq "a fresh apply with roles pgbouncer and vip exits 0" 0 "$rc"
+}
