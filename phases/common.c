@@ -568,14 +568,60 @@ static int install(struct hp_hostrun *h, const struct hp_host_plan *p,
 	return r;
 }
 
+/*
+ * Packages missing: the files their install scripts read, then the
+ * install (and, in an apply, what the packages bring is read again into
+ * *facts). 1: the pass is done (a plan's packages pass says "packages"
+ * only: its host pass reports every file, and since nothing was
+ * installed, what this pass read serves that pass); 0: go on to the
+ * files; < 0: failed.
+ */
+static int converge_packages(struct hp_hostrun *h, const char *phase,
+			     const struct hp_host_plan *p,
+			     const struct hp_want_file *wf, size_t nwf,
+			     char **key, struct hp_facts *facts,
+			     struct hp_err *err)
+{
+	bool plan = h->run->opts.plan, changed;
+	size_t i;
+	int r;
+
+	for (i = 0; i < nwf && !(plan && p->packages_only); i++)
+		if (wf[i].before_install &&
+		    (r = hp_step_file(h, &wf[i], &facts->files[i], &changed,
+				      err)) < 0)
+			return r;
+	if ((r = install(h, p, facts, &changed, err)) < 0)
+		return r;
+	if (plan && p->packages_only) {
+		if (nwf || p->nr_svcs) {
+			facts_keep(h, *key, facts);
+			*key = NULL;
+		}
+		return 1;
+	}
+	if (plan)
+		return 0; /* nothing was installed: facts stand */
+	if (changed)
+		h->installed_for = phase;
+	if (changed && p->post_install_cmd &&
+	    (r = hp_host_sh(h, p->post_install_cmd, NULL, 0, 120, NULL, err)) <
+		    0)
+		return r;
+	/* the packages brought files (default configs) and units */
+	hp_facts_release(facts);
+	return hp_facts_gather(h, wf, nwf, p->pkgs, p->nr_pkgs, p->svcs,
+			       p->nr_svcs, facts, err);
+}
+
 int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 			   const struct hp_host_plan *p,
 			   struct hp_facts *facts_out, struct hp_err *err)
 {
 	struct hp_want_file *wf = NULL, *gone = NULL;
 	struct hp_facts facts;
-	size_t nwf = 0, ngone = 0, i;
-	bool changed, pre_done = false;
+	size_t nwf = 0, ngone = 0;
+	bool pre_done = false;
 	bool files = !p->packages_only || p->nr_svcs;
 	char *key = NULL;
 	int r;
@@ -592,30 +638,12 @@ int hp_phase_host_converge(struct hp_hostrun *h, const char *phase,
 	if (p->skip_packages) {
 		goto files;
 	} else if (any_missing(&facts)) {
-		/* files the packages' install scripts read come first */
-		for (i = 0; i < nwf; i++) {
-			if (!wf[i].before_install)
-				continue;
-			if ((r = hp_step_file(h, &wf[i], &facts.files[i],
-					      &changed, err)) < 0)
-				goto out;
-		}
 		pre_done = true;
-		if ((r = install(h, p, &facts, &changed, err)) < 0)
+		if ((r = converge_packages(h, phase, p, wf, nwf, &key, &facts,
+					   err)) != 0) {
+			r = r > 0 ? 0 : r;
 			goto out;
-		if (h->run->opts.plan)
-			goto files; /* nothing was installed: facts stand */
-		if (changed)
-			h->installed_for = phase;
-		if (changed && p->post_install_cmd &&
-		    (r = hp_host_sh(h, p->post_install_cmd, NULL, 0, 120, NULL,
-				    err)) < 0)
-			goto out;
-		/* the packages brought files (default configs) and units */
-		hp_facts_release(&facts);
-		if ((r = hp_facts_gather(h, wf, nwf, p->pkgs, p->nr_pkgs,
-					 p->svcs, p->nr_svcs, &facts, err)) < 0)
-			goto out;
+		}
 	} else {
 		hp_run_record(h->run, h->host->name, HP_STEP_OK, "packages",
 			      NULL, NULL, hp_now_ms());
