@@ -50,7 +50,7 @@ PROBE=$T/ssh_probe
 # shellcheck disable=SC2086
 if cc $CFLAGS -o "$PROBE" tests/integration/ssh_probe.c provisioner/ssh.c \
 	provisioner/ssh_channel.c provisioner/knownhosts.c provisioner/shell.c \
-	provisioner/transport.c provisioner/util.c \
+	provisioner/tcp.c provisioner/transport.c provisioner/util.c \
 	$(pkg-config --libs libssh2 libcrypto) 2>"$T/build.log"; then
 	ok "ssh_probe builds with -Werror"
 else
