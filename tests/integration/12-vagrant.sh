@@ -31,13 +31,16 @@ cleanup() { [ -n "${KEEP:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# apt_need PACKAGE COMMAND-OR-FILE: install Debian's PACKAGE as root when missing
+# apt_need PACKAGE COMMAND-OR-PATH: install Debian's PACKAGE as root when
+# missing. A name without a slash is a command on PATH, never a file here:
+# this tree has a directory called vagrant.
+have() { case $1 in */*) [ -e "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac; }
 apt_need() {
-	if ! command -v "$2" >/dev/null 2>&1 && [ ! -e "$2" ] && [ "$(id -u)" = 0 ]; then
+	if ! have "$2" && [ "$(id -u)" = 0 ]; then
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 			"$1" >>"$T/apt.log" 2>&1
 	fi
-	command -v "$2" >/dev/null 2>&1 || [ -e "$2" ]
+	have "$2"
 }
 indent() { sed 's/^/#   /'; }
 
