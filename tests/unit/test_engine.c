@@ -514,6 +514,61 @@ static void test_packages_pass_facts_reused(void **state)
 	fx_free(x);
 }
 
+/* How many results of host a name step (a prefix). */
+static size_t results_of(const struct hp_run *run, const char *step)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < run->nr_results; i++)
+		if (!strcmp(run->results[i].host, "a") &&
+		    !strncmp(run->results[i].step, step, strlen(step)))
+			n++;
+	return n;
+}
+
+/* A plan's packages pass on a host that lacks a package says "packages"
+ * and nothing of the files: its host pass reports them, once, from what
+ * the pass read. */
+static void test_plan_packages_pass_files_once(void **state)
+{
+	static const char *const pkgs[] = { "etcd-server" };
+	static const char *const svcs[] = { "etcd" };
+	struct fx *x = fx_new(true);
+	struct hp_fake *fk = &x->fake[0];
+	struct hp_pkg_pass pass = { "alpha", { 0 } };
+	struct hp_host_plan p;
+	struct hp_facts facts;
+	char sha[65], *answer;
+
+	(void)state;
+	x->run.phase_files_cb = one_file;
+	hp_sha256_hex("old", 3, sha);
+	answer = xasprintf("F %s 644 root root\nP \nS enabled active 42\n",
+			   sha);
+	hp_fake_expect(fk, "for f in '/etc/one'", 0, answer, "")->times = 1;
+	pass.plan.pkgs = pkgs;
+	pass.plan.nr_pkgs = 1;
+	pass.plan.svcs = svcs;
+	pass.plan.nr_svcs = 1;
+	assert_int_equal(hp_phase_packages_host(&x->run.hosts[0], &pass), 0);
+	assert_int_equal(results_of(&x->run, "packages"), 1);
+	assert_int_equal(results_of(&x->run, "file "), 0);
+	memset(&p, 0, sizeof(p));
+	p.svcs = svcs;
+	p.nr_svcs = 1;
+	p.skip_packages = true;
+	assert_int_equal(hp_phase_host_converge(&x->run.hosts[0], "alpha", &p,
+						&facts, &x->err),
+			 0);
+	assert_int_equal(results_of(&x->run, "file /etc/one"), 1);
+	/* nothing installed: the facts were not asked for again (the
+	 * plan's diff reads the file itself) */
+	assert_int_equal(hp_fake_count_calls(fk, HP_FAKE_EXEC, "for f in"), 1);
+	hp_facts_release(&facts);
+	free(answer);
+	fx_free(x);
+}
+
 /* A packages pass that does not name the services asks only about the
  * packages. */
 static void test_packages_pass_without_services(void **state)
@@ -1060,6 +1115,7 @@ int main(void)
 		cmocka_unit_test(test_service_enable_and_start),
 		cmocka_unit_test(test_step_7_of_9_fails),
 		cmocka_unit_test(test_packages_pass_facts_reused),
+		cmocka_unit_test(test_plan_packages_pass_files_once),
 		cmocka_unit_test(test_packages_pass_without_services),
 		cmocka_unit_test(test_plan_pass_in_inventory_order),
 		cmocka_unit_test(test_pool_marks_only_the_failing_host),
