@@ -560,6 +560,8 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 		}
 		if (starting && !leader && !run->opts.plan) {
 			struct hp_rest_resp resp;
+
+			run->standbys_new = true;
 			char *url = hp_url(first->host,
 					   inv->patroni.restapi_port,
 					   "/primary");

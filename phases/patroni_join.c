@@ -99,6 +99,7 @@ int hp_patroni_join(struct hp_run *run, struct hp_rest *rest,
 		hp_run_record(run, h->host->name, HP_STEP_CHANGED,
 			      "patroni member add",
 			      "a new replica, cloned from the leader", NULL, t);
+		h->run->standbys_new = true;
 		if ((r = start(h, arg)) < 0) {
 			h->failed = true;
 			*err = h->err;

@@ -429,9 +429,11 @@ int hp_staged_wait_stable(struct hp_run *run, struct hp_rest *rest,
 		if (r < 0 || stable)
 			break;
 		/* the leader's loop creates a new replica's slot: now, not
-		 * at its next turn; a look later, the standbys try to stream
-		 * again at once (patroni_nudge.c) */
-		if (l && wake && strstr(why.buf, NOT_STREAMING))
+		 * at its next turn; a look later, when this run started new
+		 * members, the standbys try to stream again at once
+		 * (patroni_nudge.c) */
+		if (l && wake && run->standbys_new &&
+		    strstr(why.buf, NOT_STREAMING))
 			hp_patroni_wake_standbys(run, l);
 		wake = false;
 		if (l && hp_now_ms() - nudged >= NUDGE_EVERY_MS) {

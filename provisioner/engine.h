@@ -169,6 +169,10 @@ struct hp_run {
 	 * the packages a host installs ahead (phases/pkg_ahead.c); NULL:
 	 * nothing is installed ahead */
 	const bool *phase_want;
+	/* the patroni phase started new members in this run (a bootstrap,
+	 * or a join): a wait for a stable cluster also wakes the standbys'
+	 * startup processes (phases/patroni_nudge.c) */
+	bool standbys_new;
 	/* unit tests: answer REST requests without a network (rest.h) */
 	const struct hp_rest_ops *rest_ops;
 	void *rest_ctx;

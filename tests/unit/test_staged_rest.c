@@ -477,6 +477,7 @@ static void test_wait_wakes_patroni_loops(void **state)
 	x->inv->validation.timeout_s = 10; /* the fixture's 1 s is too short */
 	for (i = 1; i < 3; i++)
 		hp_fake_expect(&x->fake[i], "postmaster.pid", 0, "", "");
+	x->run.standbys_new = true; /* this run started members */
 	if (hp_staged_wait_stable(&x->run, &x->rest, &leader, &x->err) != 0)
 		fail_msg("hp_staged_wait_stable: %s", x->err.msg);
 	assert_string_equal(leader, "a");
@@ -503,6 +504,24 @@ static void test_wait_wakes_patroni_loops(void **state)
 	assert_false(s.acted_in_transit);
 	assert_int_equal(
 		json_integer_value(json_object_get(s.config, "loop_wait")), 10);
+	free(leader);
+	fx_free(x);
+	sim_done(&s);
+
+	/* the same wait in a run that started no member: the leader is
+	 * woken, the standbys' postmasters are not signalled */
+	sim_init(&s, "{\"loop_wait\": 10, \"ttl\": 30}");
+	s.transit = T_NOSTREAM;
+	s.transit_ms = 2600;
+	x = fx_new(false, &sim_ops, &s);
+	x->inv->validation.timeout_s = 10;
+	if (hp_staged_wait_stable(&x->run, &x->rest, &leader, &x->err) != 0)
+		fail_msg("hp_staged_wait_stable: %s", x->err.msg);
+	assert_non_null(strstr(s.log.buf, "wake a;"));
+	for (i = 0; i < 3; i++)
+		assert_int_equal(hp_fake_count_calls(&x->fake[i], HP_FAKE_EXEC,
+						     "kill -HUP"),
+				 0);
 	free(leader);
 	fx_free(x);
 	sim_done(&s);
