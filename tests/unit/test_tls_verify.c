@@ -279,9 +279,11 @@ struct srv {
 	bool patroni_pw;     /* a write needs only the password */
 	bool patroni_plain;  /* plain http served */
 	bool stats_open;     /* stats page without password */
-	/* what the probes sent */
-	int nr_calls;
-	int other_pem; /* the other CA's client came with PEM cert and key */
+	/* what the probes sent; counted from the checks' threads at once
+	 * (hp_checks_run), so atomically */
+	_Atomic int nr_calls;
+	_Atomic int other_pem; /* the other CA's client came with PEM cert
+				  and key */
 	int patch_ident, patch_had_pw, plain_had_pw;
 	char patch_body[64];
 };
