@@ -256,6 +256,7 @@ static int rest_call(struct hp_rest *r, const char *method, const char *url,
 	char *payload = NULL;
 	CURLcode cc;
 	CURL *c = r->curl;
+	int64_t t0;
 	int ret = 0;
 
 	hp_rest_resp_release(resp);
@@ -336,7 +337,12 @@ static int rest_call(struct hp_rest *r, const char *method, const char *url,
 				 (curl_off_t)(payload ? strlen(payload) : 0));
 	}
 
+	t0 = hp_now_ms();
 	cc = curl_easy_perform(c);
+	/* --verbose --verbose: each request and what it cost */
+	hp_debug("%s %s: %s in %lld ms", method, url,
+		 cc == CURLE_OK ? "answered" : "failed",
+		 (long long)(hp_now_ms() - t0));
 	if (cc != CURLE_OK) {
 		ret = rest_curl_error(r, cc, sink.too_big, method, url, err);
 		hp_rest_resp_release(resp);
