@@ -39,6 +39,13 @@ static const char *const vip_svcs[] = { "keepalived", NULL };
 static const char *const patroni_dcs[] = { HP_DCS_REST, NULL };
 static const char *const extensions_dcs[] = { "shared_preload_libraries",
 					      NULL };
+/* tuning.wal_device's facts: both phases check the volume */
+static const struct hp_read_ahead *const wal_reads[] = { &hp_wal_read_ahead,
+							 NULL };
+/* and the data directory's and wal_dir's owner and mode */
+static const struct hp_read_ahead *const patroni_reads[] = {
+	&hp_wal_read_ahead, &hp_patroni_dirs_read_ahead, NULL
+};
 static const char *const tuning_dcs[] = {
 	"checkpoint_timeout", "checkpoint_completion_target", "max_wal_size",
 	"min_wal_size", "wal_buffers", "wal_compression", NULL
@@ -61,6 +68,7 @@ const struct hp_phase hp_phases[] = {
 	  .packages = hp_patroni_packages,
 	  .also_installs = hp_patroni_also_installs,
 	  .services = patroni_svcs,
+	  .reads_ahead = patroni_reads,
 	  .converge = hp_patroni_converge,
 	  .verify = hp_patroni_verify,
 	  .snapshot = hp_patroni_snapshot,
@@ -106,6 +114,7 @@ const struct hp_phase hp_phases[] = {
 	{ .name = "tuning",
 	  .role = HP_ROLE_PATRONI,
 	  .summary = "checkpoint and WAL settings, pg_wal on its own volume",
+	  .reads_ahead = wal_reads,
 	  .converge = hp_tuning_converge,
 	  .verify = hp_tuning_verify,
 	  .dcs_params = tuning_dcs },

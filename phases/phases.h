@@ -16,6 +16,16 @@
  * names it: the driver (apply.c), the rollback, --phase's help and
  * `status` read the table.
  */
+/* A read of a phase's own, done in the read-ahead's remote command
+ * (phases/prefetch.c); the phase takes its answer with
+ * hp_prefetch_answer. */
+struct hp_read_ahead {
+	/* Append the read's shell text for h to cmd; false (nothing
+	 * appended): nothing to read on h. The text must exit 0 for the
+	 * read-ahead to count. */
+	bool (*cmd)(const struct hp_hostrun *h, struct hp_buf *cmd);
+};
+
 struct hp_phase {
 	const char *name;
 	unsigned role;       /* HP_ROLE_* of the hosts it acts on */
@@ -37,6 +47,10 @@ struct hp_phase {
 	/* The services its passes ask about (NULL-terminated, NULL: none),
 	 * so that their facts can be read ahead (phases/prefetch.c). */
 	const char *const *services;
+	/* Reads of its own the read-ahead adds to its command
+	 * (NULL-terminated, NULL: none); one shared by two phases is read
+	 * once. */
+	const struct hp_read_ahead *const *reads_ahead;
 	/* Converge (or, in plan mode, report). < 0 when a host failed.
 	 * Reads what it wants from the run's desired-state source
 	 * (engine.h: hp_desired_*): the inventory, or a rollback point. */
@@ -126,6 +140,11 @@ char *hp_phase_facts_key(const char *phase, const struct hp_want_file *wf,
 bool hp_prefetch_take(struct hp_hostrun *h, const char *key,
 		      const char *const *pkgs, size_t nr_pkgs,
 		      struct hp_facts *out);
+/* The answer (remote bytes, unchecked; *len bytes, NUL-terminated) of
+ * read r in h's read-ahead, while the run recorded no change since; NULL
+ * otherwise. Borrowed: valid until the next read-ahead. */
+const char *hp_prefetch_answer(const struct hp_hostrun *h,
+			       const struct hp_read_ahead *r, size_t *len);
 
 /* ---- shared by the phases (phases/common.c) ------------------------------- */
 
@@ -256,6 +275,9 @@ int hp_patroni_leader(struct hp_run *run, struct hp_rest *rest, char **out,
  * mode reports only. Records a step per directory.
  */
 int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err);
+/* The plan's read of those directories, for the read-ahead
+ * (phases/patroni_dirs.c). */
+extern const struct hp_read_ahead hp_patroni_dirs_read_ahead;
 
 /* Patroni's key in etcd: <namespace><scope>/<key> (patroni_join.c). */
 char *hp_patroni_dcs_key(const struct hp_inventory *inv, const char *key);
@@ -791,6 +813,12 @@ enum hp_wal_action hp_wal_decide(const struct hp_wal_facts *f,
  * while the run has recorded no change since the last read, that read. */
 int hp_wal_facts_read(struct hp_hostrun *h, struct hp_wal_facts *f,
 		      struct hp_err *err);
+/* For the read-ahead (phases/prefetch.c): the facts command of h's
+ * tuning.wal_device appended to cmd, when h is a patroni host and the
+ * inventory sets a valid device and wal_dir; false (nothing appended)
+ * otherwise. hp_wal_facts_read takes its answer. */
+bool hp_wal_facts_ahead_cmd(const struct hp_hostrun *h, struct hp_buf *cmd);
+extern const struct hp_read_ahead hp_wal_read_ahead;
 /* The verify's lighter command, answered in the same lines (B, K, W, L,
  * D): is device (may be NULL: not asked) mounted at wal_dir, and where
  * does pg_wal point; 8 ms of a host's CPU instead of 25. */

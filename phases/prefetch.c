@@ -31,6 +31,10 @@ struct hp_prefetch {
 	char **pkgs;	   /* every package asked about ... */
 	bool *installed;   /* ... and its answer */
 	size_t nr_pkgs;
+	const struct hp_read_ahead **reads; /* the phases' own reads ... */
+	char **answers;			    /* ... and their answers */
+	size_t *answer_len;
+	size_t nr_reads;
 	size_t at;	   /* hp_run_changes when read */
 };
 
@@ -60,6 +64,11 @@ void hp_prefetch_free(struct hp_prefetch *p)
 	}
 	for (i = 0; i < p->nr_pkgs; i++)
 		free(p->pkgs[i]);
+	for (i = 0; i < p->nr_reads; i++)
+		free(p->answers[i]);
+	free(p->reads);
+	free(p->answers);
+	free(p->answer_len);
 	free(p->e);
 	free(p->pkgs);
 	free(p->installed);
@@ -156,12 +165,86 @@ static void keep(struct hp_hostrun *h, const struct ask *ask, size_t n,
 	h->prefetch = p;
 }
 
+/* How many reads of their own the phases have, at most. */
+static size_t nr_reads_ahead(const struct prefetch_arg *a)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < a->nr; i++)
+		for (const struct hp_read_ahead *const *r = a->t[i].reads_ahead;
+		     r && *r; r++)
+			n++;
+	return n;
+}
+
+/* The reads of their own (hp_read_ahead) of the selected phases of the
+ * host's roles, each once: their shell text, a mark line between two,
+ * into more; their number. */
+static size_t ask_reads(struct hp_hostrun *h, const struct prefetch_arg *a,
+			const struct hp_read_ahead **reads, struct hp_buf *more)
+{
+	struct hp_buf one = HP_BUF_INIT;
+	size_t i, k, n = 0;
+
+	for (i = 0; i < a->nr; i++) {
+		const struct hp_read_ahead *const *r = a->t[i].reads_ahead;
+
+		if (!a->want[i] || !(h->host->roles & a->t[i].role))
+			continue;
+		for (; r && *r; r++) {
+			for (k = 0; k < n && reads[k] != *r; k++)
+				;
+			hp_buf_reset(&one);
+			if (k < n || !(*r)->cmd(h, &one))
+				continue;
+			if (n)
+				hp_buf_adds(more,
+					    "; echo '" HP_FACTS_MORE_MARK "'; ");
+			hp_buf_addf(more, "(%s)", one.buf);
+			reads[n++] = *r;
+		}
+	}
+	hp_buf_release(&one);
+	return n;
+}
+
+/* The reads' answers, in order, mark lines between them, kept in p
+ * (taken from reads); one whose mark line is missing, and those after
+ * it, are not kept (they read for themselves). */
+static void keep_reads(struct hp_prefetch *p,
+		       const struct hp_read_ahead **reads, size_t n,
+		       const struct hp_buf *ans)
+{
+	size_t i, pos = 0, len, next = 0;
+
+	p->reads = reads;
+	p->answers = xcalloc(n + 1, sizeof(*p->answers));
+	p->answer_len = xcalloc(n + 1, sizeof(*p->answer_len));
+	for (i = 0; i < n; i++) {
+		len = ans->len - pos;
+		if (i + 1 < n && hp_facts_split_more(ans->buf + pos, len, &len,
+						     &next, NULL) < 0)
+			break;
+		/* remote bytes: a NUL inside stays, len says where they end */
+		p->answers[i] = xmalloc(len + 1);
+		memcpy(p->answers[i], ans->buf + pos, len);
+		p->answers[i][len] = '\0';
+		p->answer_len[i] = len;
+		pos += next;
+	}
+	p->nr_reads = i;
+}
+
 /* Every selected phase of the host's roles, in one facts command. */
 static int prefetch_host(struct hp_hostrun *h, void *arg)
 {
-	struct ask *ask = xcalloc(((const struct prefetch_arg *)arg)->nr + 1,
-				  sizeof(*ask));
+	const struct prefetch_arg *a = arg;
+	struct ask *ask = xcalloc(a->nr + 1, sizeof(*ask));
+	const struct hp_read_ahead **reads = xcalloc(nr_reads_ahead(a) + 1,
+						     sizeof(*reads));
 	size_t n = ask_phases(h, arg, ask), i, j, nwf = 0, np = 0, ns = 0;
+	struct hp_buf more = HP_BUF_INIT, ans = HP_BUF_INIT;
+	size_t nr_reads = ask_reads(h, a, reads, &more);
 	struct hp_want_file *wf;
 	const char **pkgs, **svcs;
 	struct hp_facts f;
@@ -185,14 +268,22 @@ static int prefetch_host(struct hp_hostrun *h, void *arg)
 			svcs[ns++] = ask[i].ph->services[j];
 	}
 	memset(&f, 0, sizeof(f));
-	if (n && hp_facts_gather(h, wf, nwf, pkgs, np, svcs, ns, &f,
-				 &h->err) == 0)
+	if ((n || nr_reads) &&
+	    hp_facts_gather_more(h, wf, nwf, pkgs, np, svcs, ns,
+				 nr_reads ? more.buf : NULL, &ans, &f,
+				 &h->err) == 0) {
 		keep(h, ask, n, pkgs, np, &f);
+		keep_reads(h->prefetch, reads, nr_reads, &ans);
+		reads = NULL; /* kept */
+	}
 	hp_facts_release(&f);
 	for (i = 0; i < n; i++) {
 		hp_want_files_free(ask[i].wf, ask[i].nwf);
 		free(ask[i].pkgs);
 	}
+	hp_buf_release(&more);
+	hp_buf_release(&ans);
+	free(reads);
 	free(wf);
 	free(pkgs);
 	free(svcs);
@@ -246,4 +337,20 @@ bool hp_prefetch_take(struct hp_hostrun *h, const char *key,
 				break;
 			}
 	return true;
+}
+
+const char *hp_prefetch_answer(const struct hp_hostrun *h,
+			       const struct hp_read_ahead *r, size_t *len)
+{
+	const struct hp_prefetch *p = h->prefetch;
+	size_t i;
+
+	if (!p || p->at != hp_run_changes(h->run))
+		return NULL;
+	for (i = 0; i < p->nr_reads; i++)
+		if (p->reads[i] == r) {
+			*len = p->answer_len[i];
+			return p->answers[i];
+		}
+	return NULL;
 }

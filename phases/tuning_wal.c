@@ -372,13 +372,31 @@ enum hp_wal_action hp_wal_decide(const struct hp_wal_facts *f,
  * change is recorded, a mount or a pg_wal move by the steps here, so a
  * change anywhere makes the next check read again.
  */
+static void wal_cmd(const struct hp_hostrun *h, struct hp_buf *cmd)
+{
+	const struct hp_inventory *inv = h->run->inv;
+	char *pg_wal = xasprintf("%s/pg_wal", inv->patroni.data_dir);
+
+	hp_wal_facts_cmd(cmd, inv->tuning.wal_device, inv->tuning.wal_dir,
+			 pg_wal);
+	free(pg_wal);
+}
+
+static void keep(struct hp_hostrun *h, const struct hp_wal_facts *f,
+		 size_t at)
+{
+	if (!h->wal_facts)
+		h->wal_facts = xmalloc(sizeof(*f));
+	memcpy(h->wal_facts, f, sizeof(*f));
+	h->wal_facts_at = at;
+}
+
 int hp_wal_facts_read(struct hp_hostrun *h, struct hp_wal_facts *f,
 		      struct hp_err *err)
 {
-	const struct hp_inventory *inv = h->run->inv;
 	struct hp_buf cmd = HP_BUF_INIT, out = HP_BUF_INIT;
-	size_t at = hp_run_changes(h->run);
-	char *pg_wal;
+	size_t at = hp_run_changes(h->run), len;
+	const char *ahead;
 	int r;
 
 	if (h->wal_facts && h->wal_facts_at == at) {
@@ -386,23 +404,39 @@ int hp_wal_facts_read(struct hp_hostrun *h, struct hp_wal_facts *f,
 		return 0;
 	}
 	memset(f, 0, sizeof(*f));
-	pg_wal = xasprintf("%s/pg_wal", inv->patroni.data_dir);
-	hp_wal_facts_cmd(&cmd, inv->tuning.wal_device, inv->tuning.wal_dir,
-			 pg_wal);
+	/* read ahead: an answer that does not parse is read again, and its
+	 * error is the second read's */
+	ahead = hp_prefetch_answer(h, &hp_wal_read_ahead, &len);
+	if (ahead && hp_wal_facts_parse(ahead, len, f, NULL) == 0) {
+		keep(h, f, at);
+		return 0;
+	}
+	memset(f, 0, sizeof(*f));
+	wal_cmd(h, &cmd);
 	r = hp_host_sh_read(h, cmd.buf, NULL, 0, 30, &out, err);
 	if (r == 0)
 		r = hp_wal_facts_parse(out.buf, out.len, f, err);
-	if (r == 0) {
-		if (!h->wal_facts)
-			h->wal_facts = xmalloc(sizeof(*f));
-		memcpy(h->wal_facts, f, sizeof(*f));
-		h->wal_facts_at = at;
-	}
-	free(pg_wal);
+	if (r == 0)
+		keep(h, f, at);
 	hp_buf_release(&cmd);
 	hp_buf_release(&out);
 	return r;
 }
+
+bool hp_wal_facts_ahead_cmd(const struct hp_hostrun *h, struct hp_buf *cmd)
+{
+	const struct hp_tuning *t = &h->run->inv->tuning;
+
+	if (!t->wal_device || !(h->host->roles & HP_ROLE_PATRONI) ||
+	    !hp_wal_path_ok(t->wal_device) || !hp_wal_path_ok(t->wal_dir))
+		return false;
+	wal_cmd(h, cmd);
+	return true;
+}
+
+const struct hp_read_ahead hp_wal_read_ahead = {
+	.cmd = hp_wal_facts_ahead_cmd,
+};
 
 /* The facts and the decision; HP_EINVALID for a refusal. */
 static int decide_host(struct hp_hostrun *h, struct hp_wal_facts *f,

@@ -462,6 +462,25 @@ int hp_facts_gather(struct hp_hostrun *h, const struct hp_want_file *files,
 		    const char *const *svcs, size_t nr_svcs,
 		    struct hp_facts *out, struct hp_err *err);
 
+/* hp_facts_gather, and in the same remote command (in a subshell, after
+ * the facts) the shell text more, whose answer is appended to more_out.
+ * more NULL: hp_facts_gather. */
+int hp_facts_gather_more(struct hp_hostrun *h,
+			 const struct hp_want_file *files, size_t nr_files,
+			 const char *const *pkgs, size_t nr_pkgs,
+			 const char *const *svcs, size_t nr_svcs,
+			 const char *more, struct hp_buf *more_out,
+			 struct hp_facts *out, struct hp_err *err);
+/* The line hp_facts_gather_more's command prints between the facts and
+ * the second command's answer; a second command made of several reads
+ * prints it between them too. */
+#define HP_FACTS_MORE_MARK "-- haprov more"
+/* Where the answer of hp_facts_gather_more's command splits: the facts
+ * are text[0, *facts_len), the second command's start at *more_at.
+ * HP_EREMOTE when the line between them is missing. */
+int hp_facts_split_more(const char *text, size_t len, size_t *facts_len,
+			size_t *more_at, struct hp_err *err);
+
 /* The facts command (hp_facts_gather runs it), appended to cmd. */
 void hp_facts_cmd(struct hp_buf *cmd, const struct hp_want_file *files,
 		  size_t nr_files, const char *const *pkgs, size_t nr_pkgs,

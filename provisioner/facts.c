@@ -355,28 +355,80 @@ void hp_facts_cmd(struct hp_buf *cmd, const struct hp_want_file *files,
 	hp_buf_adds(cmd, "true");
 }
 
-int hp_facts_gather(struct hp_hostrun *h, const struct hp_want_file *files,
-		    size_t nr_files, const char *const *pkgs, size_t nr_pkgs,
-		    const char *const *svcs, size_t nr_svcs,
-		    struct hp_facts *out, struct hp_err *err)
+/* The line between the facts' answer and the second command's: no facts
+ * line starts with '-' (each is "F ", "P " or "S "). */
+#define MORE_MARK HP_FACTS_MORE_MARK
+
+int hp_facts_split_more(const char *text, size_t len, size_t *facts_len,
+			size_t *more_at, struct hp_err *err)
+{
+	const size_t n = sizeof(MORE_MARK) - 1;
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t l = nl ? (size_t)(nl - (text + pos)) : len - pos;
+
+		if (l == n && !memcmp(text + pos, MORE_MARK, n)) {
+			*facts_len = pos;
+			*more_at = nl ? pos + l + 1 : len;
+			return 0;
+		}
+		pos += l + 1;
+	}
+	return hp_err_set(err, HP_EREMOTE,
+			  "unexpected answer to the facts command: no '"
+			  MORE_MARK "' line before the second command's");
+}
+
+int hp_facts_gather_more(struct hp_hostrun *h,
+			 const struct hp_want_file *files, size_t nr_files,
+			 const char *const *pkgs, size_t nr_pkgs,
+			 const char *const *svcs, size_t nr_svcs,
+			 const char *more, struct hp_buf *more_out,
+			 struct hp_facts *out, struct hp_err *err)
 {
 	struct hp_buf cmd = HP_BUF_INIT, res = HP_BUF_INIT;
+	size_t flen = 0, at = 0;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	hp_facts_cmd(&cmd, files, nr_files, pkgs, nr_pkgs, svcs, nr_svcs);
+	if (more) {
+		/* in a subshell: its variables and its exit stay its own */
+		hp_buf_adds(&cmd, "; echo '" MORE_MARK "'; (");
+		hp_buf_adds(&cmd, more);
+		hp_buf_adds(&cmd, ")");
+	}
 	/* a read: no host lock */
 	if ((r = hp_host_sh_read(h, cmd.buf, NULL, 0, 60, &res, err)) < 0) {
 		/* the arrays exist even on error: callers index them */
 		hp_facts_parse(NULL, 0, nr_files, nr_pkgs, nr_svcs, out, NULL);
 		goto out;
 	}
-	r = hp_facts_parse(res.buf, res.len, nr_files, nr_pkgs, nr_svcs, out,
-			   err);
+	flen = res.len;
+	if (more)
+		r = hp_facts_split_more(res.buf, res.len, &flen, &at, err);
+	if (r == 0)
+		r = hp_facts_parse(res.buf, flen, nr_files, nr_pkgs, nr_svcs,
+				   out, err);
+	else
+		hp_facts_parse(NULL, 0, nr_files, nr_pkgs, nr_svcs, out, NULL);
+	if (r == 0 && more)
+		hp_buf_add(more_out, res.buf + at, res.len - at);
 	if (r < 0 && err)
 		hp_strlcpy(err->host, h->host->name, sizeof(err->host));
 out:
 	hp_buf_release(&cmd);
 	hp_buf_release(&res);
 	return r;
+}
+
+int hp_facts_gather(struct hp_hostrun *h, const struct hp_want_file *files,
+		    size_t nr_files, const char *const *pkgs, size_t nr_pkgs,
+		    const char *const *svcs, size_t nr_svcs,
+		    struct hp_facts *out, struct hp_err *err)
+{
+	return hp_facts_gather_more(h, files, nr_files, pkgs, nr_pkgs, svcs,
+				    nr_svcs, NULL, NULL, out, err);
 }

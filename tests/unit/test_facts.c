@@ -181,6 +181,101 @@ static void test_facts_gather_hostile_answer(void **state)
 	fx_free(x);
 }
 
+/* ---- a second command after the facts (hp_facts_gather_more) -------------- */
+
+#define MORE HP_FACTS_MORE_MARK "\n"
+
+static void test_split_more(void **state)
+{
+	static const char a[] = "P ii\n" MORE "x\n";
+	static const char end[] = "P ii\n" HP_FACTS_MORE_MARK;
+	static const char lookalike[] = "P ii\n" HP_FACTS_MORE_MARK "2\n";
+	static const char inside[] = "P ii " HP_FACTS_MORE_MARK "\n";
+	size_t flen = 99, at = 99;
+	struct hp_err err;
+
+	(void)state;
+	hp_err_clear(&err);
+	assert_int_equal(hp_facts_split_more(a, sizeof(a) - 1, &flen, &at,
+					     &err),
+			 0);
+	assert_int_equal(flen, 5);
+	assert_int_equal(at, 5 + sizeof(MORE) - 1);
+	/* the mark first: no facts */
+	assert_int_equal(hp_facts_split_more(MORE "x\n", sizeof(MORE) + 1,
+					     &flen, &at, &err),
+			 0);
+	assert_int_equal(flen, 0);
+	assert_int_equal(at, sizeof(MORE) - 1);
+	/* the mark last, without its newline: nothing after */
+	assert_int_equal(hp_facts_split_more(end, sizeof(end) - 1, &flen, &at,
+					     &err),
+			 0);
+	assert_int_equal(flen, 5);
+	assert_int_equal(at, sizeof(end) - 1);
+	/* a line that only starts with it, or has it inside, is not it */
+	assert_int_equal(hp_facts_split_more(lookalike, sizeof(lookalike) - 1,
+					     &flen, &at, &err),
+			 HP_EREMOTE);
+	assert_non_null(strstr(err.msg, "no '" HP_FACTS_MORE_MARK "' line"));
+	assert_int_equal(hp_facts_split_more(inside, sizeof(inside) - 1, &flen,
+					     &at, &err),
+			 HP_EREMOTE);
+	assert_int_equal(hp_facts_split_more("", 0, &flen, &at, NULL),
+			 HP_EREMOTE);
+}
+
+/* Through the transport, then the same command run by this machine's
+ * /bin/sh: the second command's answer after the mark, the facts before
+ * it, its variables its own. */
+static void test_gather_more(void **state)
+{
+	struct fx *x = fx_new(false);
+	const char *pkgs[] = { "dpkg" };
+	struct hp_buf more = HP_BUF_INIT, out = HP_BUF_INIT;
+	struct hp_facts f;
+	size_t flen, at;
+	char line[512];
+	FILE *p;
+
+	(void)state;
+	hp_fake_expect(&x->fake, "export LC_ALL=C", 0, "P ii\n" MORE "hi\n",
+		       "");
+	assert_int_equal(hp_facts_gather_more(x->h, NULL, 0, pkgs, 1, NULL, 0,
+					      "x=1; echo \"hi $x\"; exit 0",
+					      &more, &f, &x->err),
+			 0);
+	assert_true(f.pkg_installed[0]);
+	assert_string_equal(more.buf, "hi\n");
+	hp_facts_release(&f);
+	/* no mark in the answer: the host's error, arrays still there */
+	hp_fake_expect(&x->fake, "", 0, "P ii\nhi\n", "");
+	x->fake.expects[0]->times = 1;
+	assert_int_equal(hp_facts_gather_more(x->h, NULL, 0, pkgs, 1, NULL, 0,
+					      "echo hi", &more, &f, &x->err),
+			 HP_EREMOTE);
+	assert_string_equal(x->err.host, "pg2");
+	assert_non_null(f.pkg_installed);
+	hp_facts_release(&f);
+
+	p = popen(x->fake.calls[0].what, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p))
+		hp_buf_adds(&out, line);
+	assert_int_equal(pclose(p), 0);
+	assert_int_equal(hp_facts_split_more(out.buf, out.len, &flen, &at,
+					     &x->err),
+			 0);
+	assert_string_equal(out.buf + at, "hi 1\n");
+	assert_int_equal(hp_facts_parse(out.buf, flen, 0, 1, 0, &f, &x->err),
+			 0);
+	assert_true(f.pkg_installed[0]);
+	hp_facts_release(&f);
+	hp_buf_release(&more);
+	hp_buf_release(&out);
+	fx_free(x);
+}
+
 /* ---- the facts command, run by this machine's /bin/sh ----------------------- */
 
 static void put_local(const char *path, const char *text, mode_t mode)
@@ -256,6 +351,8 @@ int main(void)
 		cmocka_unit_test(test_facts_parse_hostile),
 		cmocka_unit_test(test_facts_parse_huge_and_nul),
 		cmocka_unit_test(test_facts_gather_hostile_answer),
+		cmocka_unit_test(test_split_more),
+		cmocka_unit_test(test_gather_more),
 		cmocka_unit_test_setup_teardown(test_facts_cmd_runs, setup,
 						teardown),
 	};

@@ -1,0 +1,331 @@
+/*
+ * A phase's reads of its own done in the read-ahead's command
+ * (phases/prefetch.c, struct hp_read_ahead): each read once per host
+ * however many phases list it, its answer found by the read, none kept
+ * past a change or when its mark line is missing; and the two reads the
+ * phases use, tuning.wal_device's facts (tuning_wal.c) and the plan's
+ * read of the data directory and wal_dir (patroni_dirs.c), taken instead
+ * of a command of their own only when they stand.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine_fixture.h"
+#include "phases.h"
+
+#define MARK HP_FACTS_MORE_MARK "\n"
+
+static const char inv_yaml[] =
+	"cluster: {name: t}\n"
+	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
+	"hosts:\n"
+	"  - {name: a, address: 10.0.0.1, roles: [etcd, haproxy]}\n"
+	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni]}\n"
+	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni]}\n"
+	"tuning:\n"
+	"  wal_dir: /srv/wal\n"
+	"  wal_device: /dev/vdb\n";
+
+static bool one_cmd(const struct hp_hostrun *h, struct hp_buf *cmd)
+{
+	(void)h;
+	hp_buf_adds(cmd, "echo one");
+	return true;
+}
+
+static bool two_cmd(const struct hp_hostrun *h, struct hp_buf *cmd)
+{
+	(void)h;
+	hp_buf_adds(cmd, "echo two");
+	return true;
+}
+
+/* nothing to read on any host */
+static bool none_cmd(const struct hp_hostrun *h, struct hp_buf *cmd)
+{
+	(void)h;
+	(void)cmd;
+	return false;
+}
+
+static const struct hp_read_ahead r_one = { .cmd = one_cmd };
+static const struct hp_read_ahead r_two = { .cmd = two_cmd };
+static const struct hp_read_ahead r_none = { .cmd = none_cmd };
+static const struct hp_read_ahead *const p1_reads[] = { &r_one, &r_two,
+							NULL };
+static const struct hp_read_ahead *const p2_reads[] = { &r_one, NULL };
+static const struct hp_read_ahead *const p3_reads[] = { &r_none, NULL };
+
+static int nop(struct hp_run *run, struct hp_err *err)
+{
+	(void)run;
+	(void)err;
+	return 0;
+}
+
+/* no files, packages or services: the command is the reads alone */
+static const struct hp_phase table[] = {
+	{ .name = "p1", .role = HP_ROLE_PATRONI, .reads_ahead = p1_reads,
+	  .converge = nop, .verify = nop },
+	{ .name = "p2", .role = HP_ROLE_PATRONI, .reads_ahead = p2_reads,
+	  .converge = nop, .verify = nop },
+	{ .name = "p3", .role = HP_ROLE_HAPROXY, .reads_ahead = p3_reads,
+	  .converge = nop, .verify = nop },
+};
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (hay = strstr(hay, needle)) != NULL; hay++)
+		n++;
+	return n;
+}
+
+static const char *answer(struct fx *x, size_t host,
+			  const struct hp_read_ahead *r)
+{
+	size_t len = 0;
+
+	return hp_prefetch_answer(&x->run.hosts[host], r, &len);
+}
+
+static void test_each_read_once(void **state)
+{
+	struct fx *x = fx_new_inv(inv_yaml, false);
+	const bool want[] = { true, true, true };
+	size_t len = 0;
+	const char *a;
+
+	(void)state;
+	hp_fake_expect(&x->fake[1], "export LC_ALL=C", 0,
+		       MARK "one\n" MARK "two\n", "");
+	hp_fake_expect(&x->fake[2], "export LC_ALL=C", 0,
+		       MARK "one\n" MARK "two\n", "");
+	hp_phase_prefetch(&x->run, table, 3, want);
+	/* a: its one read has nothing to read, and it has no facts */
+	assert_int_equal(x->fake[0].nr_calls, 0);
+	assert_int_equal(x->fake[1].nr_calls, 1);
+	/* r_one is listed by p1 and p2, asked once; in table order */
+	assert_int_equal(count(x->fake[1].calls[0].what, "echo one"), 1);
+	assert_non_null(strstr(x->fake[1].calls[0].what,
+			       "(echo one); echo '" HP_FACTS_MORE_MARK
+			       "'; (echo two)"));
+	a = hp_prefetch_answer(&x->run.hosts[1], &r_one, &len);
+	assert_non_null(a);
+	assert_int_equal(len, 4);
+	assert_memory_equal(a, "one\n", 4);
+	assert_string_equal(answer(x, 1, &r_two), "two\n");
+	assert_string_equal(answer(x, 2, &r_one), "one\n");
+	assert_null(answer(x, 1, &r_none));
+	assert_null(answer(x, 0, &r_one));
+	/* a change anywhere: no answer stands */
+	hp_run_record(&x->run, "a", HP_STEP_CHANGED, "file /etc/x", "created",
+		      NULL, hp_now_ms());
+	assert_null(answer(x, 1, &r_one));
+	assert_null(answer(x, 2, &r_two));
+	fx_free(x);
+}
+
+static void test_unselected_phase_not_read(void **state)
+{
+	struct fx *x = fx_new_inv(inv_yaml, false);
+	const bool want[] = { false, true, true };
+
+	(void)state;
+	hp_fake_expect(&x->fake[1], "export LC_ALL=C", 0, MARK "one\n", "");
+	hp_fake_expect(&x->fake[2], "export LC_ALL=C", 0, MARK "one\n", "");
+	hp_phase_prefetch(&x->run, table, 3, want);
+	assert_null(strstr(x->fake[1].calls[0].what, "echo two"));
+	assert_string_equal(answer(x, 1, &r_one), "one\n");
+	assert_null(answer(x, 1, &r_two));
+	fx_free(x);
+}
+
+/* Where one answer ends is known only from the mark after it: without
+ * it neither read is kept, and the host is not failed. A failed command
+ * keeps nothing either. */
+static void test_missing_mark_or_failure(void **state)
+{
+	struct fx *x = fx_new_inv(inv_yaml, false);
+	const bool want[] = { true, true, true };
+
+	(void)state;
+	hp_fake_expect(&x->fake[1], "export LC_ALL=C", 0,
+		       MARK "one\ntwo\n", "");
+	hp_fake_expect(&x->fake[2], "export LC_ALL=C", 1, MARK "one\n",
+		       "boom\n");
+	hp_phase_prefetch(&x->run, table, 3, want);
+	assert_null(answer(x, 1, &r_one));
+	assert_null(answer(x, 1, &r_two));
+	assert_null(answer(x, 2, &r_one));
+	assert_false(x->run.hosts[1].failed);
+	assert_false(x->run.hosts[2].failed);
+	assert_int_equal(x->run.hosts[2].err.code, 0);
+	fx_free(x);
+}
+
+/* ---- the phases' reads -------------------------------------------------- */
+
+static const struct hp_read_ahead *const pg_reads[] = {
+	&hp_wal_read_ahead, &hp_patroni_dirs_read_ahead, NULL
+};
+static const struct hp_phase pg_table[] = {
+	{ .name = "patroni", .role = HP_ROLE_PATRONI, .reads_ahead = pg_reads,
+	  .converge = nop, .verify = nop },
+};
+
+/* mounted at wal_dir, in fstab: nothing to do */
+#define WAL_OK                                                                 \
+	"B\nR 0\nI TYPE=ext4\nI LABEL=haprov-wal\nI UUID=u1\nK 7:7\n"          \
+	"M /srv/wal\nW 7:7\nN 1\nF UUID=u1 /srv/wal ext4 defaults 0 2\nD\n"
+
+static struct fx *read_ahead(bool plan, const char *dirs_answer)
+{
+	struct fx *x = fx_new_inv(inv_yaml, plan);
+	const bool want[] = { true };
+	struct hp_buf ans = HP_BUF_INIT;
+
+	hp_buf_addf(&ans, MARK "%s" MARK "%s", WAL_OK, dirs_answer);
+	/* the read-ahead's command alone: the phases' own start the same */
+	hp_fake_expect(&x->fake[1], "export LC_ALL=C", 0, ans.buf, "")->times =
+		1;
+	hp_fake_expect(&x->fake[2], "export LC_ALL=C", 0, ans.buf, "")->times =
+		1;
+	hp_phase_prefetch(&x->run, pg_table, 1, want);
+	assert_int_equal(x->fake[1].nr_calls, 1);
+	hp_buf_release(&ans);
+	return x;
+}
+
+static void test_wal_facts_taken(void **state)
+{
+	struct fx *x = read_ahead(false, "-- own 0\n");
+	struct hp_hostrun *h = &x->run.hosts[1];
+	struct hp_wal_facts f;
+
+	(void)state;
+	/* the read's command is the phase's own, with the inventory's paths */
+	assert_non_null(strstr(x->fake[1].calls[0].what, "d='/dev/vdb'"));
+	assert_non_null(strstr(x->fake[1].calls[0].what,
+			       "p='/var/lib/postgresql/15/main/pg_wal'"));
+	assert_int_equal(hp_wal_facts_read(h, &f, &x->err), 0);
+	assert_int_equal(x->fake[1].nr_calls, 1);
+	assert_string_equal(f.uuid, "u1");
+	assert_true(f.wal_mounted);
+	/* after a change the host is asked again */
+	hp_run_record(&x->run, "a", HP_STEP_CHANGED, "file /etc/x", "created",
+		      NULL, hp_now_ms());
+	hp_fake_expect(&x->fake[1], "d='/dev/vdb'", 0, "B\nR 2\nZ 0\nK 7:7\n"
+		       "N 0\n", "");
+	assert_int_equal(hp_wal_facts_read(h, &f, &x->err), 0);
+	assert_int_equal(x->fake[1].nr_calls, 2);
+	assert_false(f.wal_mounted);
+	fx_free(x);
+}
+
+/* An answer the parser refuses is read again, and the error is the
+ * second read's. */
+static void test_wal_facts_bad_answer_read_again(void **state)
+{
+	struct fx *x = fx_new_inv(inv_yaml, false);
+	const bool want[] = { true };
+	struct hp_wal_facts f;
+
+	(void)state;
+	hp_fake_expect(&x->fake[1], "export LC_ALL=C", 0,
+		       MARK "B\nX what\n" MARK "-- own 0\n", "")
+		->times = 1;
+	hp_phase_prefetch(&x->run, pg_table, 1, want);
+	hp_fake_expect(&x->fake[1], "d='/dev/vdb'", 0, WAL_OK, "");
+	assert_int_equal(hp_wal_facts_read(&x->run.hosts[1], &f, &x->err), 0);
+	assert_int_equal(x->fake[1].nr_calls, 2);
+	assert_true(f.wal_mounted);
+	fx_free(x);
+}
+
+static const struct hp_step_result *step(struct fx *x, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < x->run.nr_results; i++)
+		if (!strcmp(x->run.results[i].host, "b") &&
+		    !strcmp(x->run.results[i].step, name))
+			return &x->run.results[i];
+	return NULL;
+}
+
+/* A plan takes the directories' answer read ahead: the data directory's
+ * "own" is a change to make, wal_dir's none. */
+static void test_dirs_plan_taken(void **state)
+{
+	struct fx *x = read_ahead(true, "own\n-- wal\n-- own 0\n");
+	const struct hp_step_result *s;
+
+	(void)state;
+	assert_non_null(strstr(x->fake[1].calls[0].what, "plan=1"));
+	assert_int_equal(hp_patroni_dirs(&x->run.hosts[1], &x->err), 0);
+	assert_int_equal(x->fake[1].nr_calls, 1);
+	s = step(x, "directory /var/lib/postgresql/15/main");
+	assert_non_null(s);
+	assert_int_equal(s->status, HP_STEP_CHANGED);
+	s = step(x, "directory /srv/wal");
+	assert_non_null(s);
+	assert_int_equal(s->status, HP_STEP_OK);
+	fx_free(x);
+}
+
+/* The read failed on the host (a symbolic link: own returns 3): the plan
+ * runs the command itself, and its refusal is the plan's error. */
+static void test_dirs_failed_read_run_again(void **state)
+{
+	struct fx *x = read_ahead(true, "-- own 3\n");
+
+	(void)state;
+	hp_fake_expect(&x->fake[1], "plan=1", 3, "",
+		       "/srv/wal is a symbolic link\n");
+	assert_true(hp_patroni_dirs(&x->run.hosts[1], &x->err) < 0);
+	assert_int_equal(x->fake[1].nr_calls, 2);
+	assert_non_null(strstr(x->err.msg, "symbolic link"));
+	fx_free(x);
+}
+
+/* An apply acts: it runs the command (plan=0) whatever was read. */
+static void test_dirs_apply_runs(void **state)
+{
+	struct fx *x = read_ahead(false, "-- wal\n-- own 0\n");
+	const struct hp_step_result *s;
+
+	(void)state;
+	hp_fake_expect(&x->fake[1], "plan=0", 0, "own\n-- wal\n", "");
+	assert_int_equal(hp_patroni_dirs(&x->run.hosts[1], &x->err), 0);
+	assert_int_equal(x->fake[1].nr_calls, 2);
+	s = step(x, "directory /var/lib/postgresql/15/main");
+	assert_non_null(s);
+	assert_int_equal(s->status, HP_STEP_CHANGED);
+	fx_free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_each_read_once),
+		cmocka_unit_test(test_unselected_phase_not_read),
+		cmocka_unit_test(test_missing_mark_or_failure),
+		cmocka_unit_test(test_wal_facts_taken),
+		cmocka_unit_test(test_wal_facts_bad_answer_read_again),
+		cmocka_unit_test(test_dirs_plan_taken),
+		cmocka_unit_test(test_dirs_failed_read_run_again),
+		cmocka_unit_test(test_dirs_apply_runs),
+	};
+
+	hp_log_set_level(HP_LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
