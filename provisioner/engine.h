@@ -181,6 +181,9 @@ struct hp_run {
 	struct hp_step_result *results;
 	size_t nr_results, alloc_results;
 	size_t nr_changes; /* CHANGED results ever recorded (hp_run_changes) */
+	/* one remote read kept for a later step of the run (hp_run_memo_*) */
+	char *memo_key, *memo;
+	size_t memo_len, memo_at;
 	/* hp_run_hold: progress lines wait here instead of being printed,
 	 * each with its host's index (nr_hosts: none) */
 	bool holding;
@@ -244,6 +247,18 @@ void hp_run_unhold(struct hp_run *run, size_t mark, const bool *keep);
 /* How many CHANGED results the run has recorded so far, dropped ones
  * included: a number that grows whenever anything may have changed. */
 size_t hp_run_changes(struct hp_run *run);
+/*
+ * A remote read kept for a later step while the run records no change:
+ * a phase's verify asks the same question its converge just asked, and
+ * when the converge changed nothing the answer stands. One read is kept
+ * (a new put replaces it; the old text is wiped: it may hold password
+ * verifiers). get returns a copy of the text put under key (the caller
+ * wipes and frees it; *len bytes, NUL-terminated) while hp_run_changes is
+ * what it was at the put; NULL otherwise. Thread-safe.
+ */
+void hp_run_memo_put(struct hp_run *run, const char *key, const char *text,
+		     size_t len);
+char *hp_run_memo_get(struct hp_run *run, const char *key, size_t *len);
 /* Results with status st recorded since mark (hp_run_hold), of host
  * (NULL: of any host). */
 size_t hp_run_count_since(struct hp_run *run, size_t mark, const char *host,

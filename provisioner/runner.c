@@ -141,6 +141,16 @@ static void result_free(struct hp_step_result *r)
 	free(r->diff);
 }
 
+static void memo_clear(struct hp_run *run)
+{
+	if (run->memo)
+		explicit_bzero(run->memo, run->memo_len);
+	free(run->memo);
+	free(run->memo_key);
+	run->memo = run->memo_key = NULL;
+	run->memo_len = 0;
+}
+
 void hp_run_release(struct hp_run *run)
 {
 	size_t i;
@@ -163,6 +173,7 @@ void hp_run_release(struct hp_run *run)
 		result_free(&run->results[i]);
 	free(run->results);
 	free(run->held); /* empty: every hold ends in an unhold */
+	memo_clear(run);
 	hp_desired_clear(run);
 	pthread_mutex_destroy(&run->mu);
 	memset(run, 0, sizeof(*run));
@@ -772,4 +783,33 @@ json_t *hp_run_json(struct hp_run *run)
 	pthread_mutex_unlock(&run->mu);
 	json_object_set_new(doc, "results", arr);
 	return doc;
+}
+
+void hp_run_memo_put(struct hp_run *run, const char *key, const char *text,
+		     size_t len)
+{
+	pthread_mutex_lock(&run->mu);
+	memo_clear(run);
+	run->memo_key = xstrdup(key);
+	run->memo = xmalloc(len + 1);
+	memcpy(run->memo, text, len);
+	run->memo[len] = '\0';
+	run->memo_len = len;
+	run->memo_at = run->nr_changes;
+	pthread_mutex_unlock(&run->mu);
+}
+
+char *hp_run_memo_get(struct hp_run *run, const char *key, size_t *len)
+{
+	char *copy = NULL;
+
+	pthread_mutex_lock(&run->mu);
+	if (run->memo && run->memo_at == run->nr_changes &&
+	    !strcmp(run->memo_key, key)) {
+		copy = xmalloc(run->memo_len + 1);
+		memcpy(copy, run->memo, run->memo_len + 1);
+		*len = run->memo_len;
+	}
+	pthread_mutex_unlock(&run->mu);
+	return copy;
 }

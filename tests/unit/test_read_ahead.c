@@ -313,6 +313,36 @@ static void test_dirs_apply_runs(void **state)
 	fx_free(x);
 }
 
+/* ---- one read kept for a later step (hp_run_memo_*) --------------------- */
+
+static void test_memo(void **state)
+{
+	struct fx *x = fx_new_inv(inv_yaml, false);
+	size_t len = 0;
+	char *m;
+
+	(void)state;
+	assert_null(hp_run_memo_get(&x->run, "k", &len));
+	hp_run_memo_put(&x->run, "k", "a\0b", 3);
+	m = hp_run_memo_get(&x->run, "k", &len);
+	assert_non_null(m);
+	assert_int_equal(len, 3);
+	assert_memory_equal(m, "a\0b", 4);
+	free(m);
+	assert_null(hp_run_memo_get(&x->run, "j", &len));
+	/* a new put replaces it */
+	hp_run_memo_put(&x->run, "j", "c", 1);
+	assert_null(hp_run_memo_get(&x->run, "k", &len));
+	m = hp_run_memo_get(&x->run, "j", &len);
+	assert_string_equal(m, "c");
+	free(m);
+	/* a change: it no longer stands */
+	hp_run_record(&x->run, "a", HP_STEP_CHANGED, "file /etc/x", "created",
+		      NULL, hp_now_ms());
+	assert_null(hp_run_memo_get(&x->run, "j", &len));
+	fx_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_dirs_plan_taken),
 		cmocka_unit_test(test_dirs_failed_read_run_again),
 		cmocka_unit_test(test_dirs_apply_runs),
+		cmocka_unit_test(test_memo),
 	};
 
 	hp_log_set_level(HP_LOG_ERROR);

@@ -732,6 +732,50 @@ static void test_verify_wrong_owner(void **state)
 	fx_free(x);
 }
 
+/* PostgreSQL's state read by a converge that changed nothing serves the
+ * verify that follows; after a change the verify reads again. */
+static size_t state_reads(struct fx *x)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < x->fake[0].nr_calls; i++)
+		if (x->fake[0].calls[i].data &&
+		    strstr(x->fake[0].calls[i].data, "FROM pg_authid"))
+			n++;
+	return n;
+}
+
+static void test_verify_reuses_noop_read(void **state)
+{
+	struct fx *x = fx_new(false);
+	char *a = seed(x, "role-app"), *b = seed(x, "role-batch");
+
+	(void)state;
+	hp_strlcpy(login_secret, a, sizeof(login_secret));
+	leader_state(x, a, b);
+	hp_fake_rest_expect(&x->fr, "GET", "10.0.0.1:8008/config", 200,
+			    "{\"loop_wait\": 7, \"ttl\": 30}", 0);
+	hp_fake_rest_expect(&x->fr, "PATCH", "10.0.0.1:8008/config", 401, "",
+			    1);
+	hp_fake_rest_expect(&x->fr, "PATCH", "10.0.0.1:8008/config", 200, "{}",
+			    0);
+	hp_pg_login_set(fake_login);
+	assert_int_equal(hp_secrets_converge(&x->run, &x->err), 0);
+	assert_int_equal(state_reads(x), 1);
+	assert_int_equal(hp_secrets_verify(&x->run, &x->err), 0);
+	assert_int_equal(state_reads(x), 1);
+	/* something changed in the run: read again, and check what it says */
+	hp_run_record(&x->run, "a", HP_STEP_CHANGED, "file /etc/x", "created",
+		      NULL, hp_now_ms());
+	leader_state(x, "an0ther", b);
+	assert_int_equal(hp_secrets_verify(&x->run, &x->err), HP_EVERIFY);
+	assert_int_equal(state_reads(x), 2);
+	hp_pg_login_set(NULL);
+	hp_secret_free(a);
+	hp_secret_free(b);
+	fx_free(x);
+}
+
 static void test_known_roles(void **state)
 {
 	struct fx *x = fx_new(true);
@@ -771,6 +815,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_wrong_owner, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_verify_reuses_noop_read,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_known_roles, setup,
 						teardown),
 	};
