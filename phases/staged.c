@@ -507,6 +507,56 @@ static int settle(struct hp_run *run, struct hp_rest *rest, struct hp_err *err)
 	return r;
 }
 
+/*
+ * An earlier DCS converge of this run, with no change recorded since,
+ * read the leader, its GET /config and no restart pending (the memo
+ * "dcs"): when this phase's keys differ in nothing there, there is
+ * nothing to do, and the step is recorded without asking again. Anything
+ * else (no memo, a difference) reads afresh, so a kept answer never
+ * leads to a change.
+ */
+#define DCS_MEMO "dcs config, nothing pending"
+
+static bool dcs_nothing_to_do(struct hp_run *run, const json_t *want,
+			      const struct hp_dcs_scope *scope, int64_t t)
+{
+	size_t len = 0;
+	char *text = hp_run_memo_get(run, DCS_MEMO, &len);
+	json_t *kept = text ? json_loadb(text, len, 0, NULL) : NULL;
+	const char *leader = json_string_value(json_object_get(kept, "leader"));
+	json_t *patch = NULL;
+	bool none = false;
+
+	if (leader) {
+		struct hp_buf desc = HP_BUF_INIT;
+
+		patch = hp_dcs_patch_scoped(
+			want, json_object_get(kept, "config"), "", scope, &desc);
+		none = !patch;
+		hp_buf_release(&desc);
+	}
+	if (none)
+		hp_run_record(run, leader, HP_STEP_OK, "dcs config", NULL, NULL,
+			      t);
+	json_decref(patch);
+	json_decref(kept);
+	free(text);
+	return none;
+}
+
+static void dcs_keep(struct hp_run *run, const char *leader,
+		     const json_t *config)
+{
+	json_t *m = json_pack("{s:s, s:O}", "leader", leader, "config",
+			      config);
+	char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+
+	if (text)
+		hp_run_memo_put(run, DCS_MEMO, text, strlen(text));
+	free(text);
+	json_decref(m);
+}
+
 int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 		    const char *leader_hint, struct hp_err *err)
 {
@@ -522,7 +572,8 @@ int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 	int r;
 
 	hp_rest_resp_init(&resp);
-	if ((r = desired(run, &want, err)) < 0)
+	if ((r = desired(run, &want, err)) < 0 ||
+	    dcs_nothing_to_do(run, want, &scope, t))
 		goto out;
 	if ((r = leader_config(run, rest, leader_hint, &leader, &resp, err)) <
 	    0)
@@ -531,6 +582,8 @@ int hp_dcs_converge(struct hp_run *run, struct hp_rest *rest,
 	patch = hp_dcs_patch_scoped(want, resp.json, "", &scope, &desc);
 	if ((r = any_pending(run, rest, &pending, err)) < 0)
 		goto out;
+	if (!pending)
+		dcs_keep(run, leader, resp.json);
 	if (!patch && !pending) {
 		hp_run_record(run, leader, HP_STEP_OK, "dcs config", NULL, NULL,
 			      t);

@@ -129,6 +129,7 @@ struct hp_run_opts {
 };
 
 struct hp_view;
+#define HP_RUN_MEMOS 4
 struct hp_run {
 	/* the live view on a terminal (progress_view.h), or NULL */
 	struct hp_view *view;
@@ -181,9 +182,12 @@ struct hp_run {
 	struct hp_step_result *results;
 	size_t nr_results, alloc_results;
 	size_t nr_changes; /* CHANGED results ever recorded (hp_run_changes) */
-	/* one remote read kept for a later step of the run (hp_run_memo_*) */
-	char *memo_key, *memo;
-	size_t memo_len, memo_at;
+	/* remote reads kept for a later step of the run (hp_run_memo_*) */
+	struct hp_run_memo {
+		char *key, *text;
+		size_t len, at;
+	} memo[HP_RUN_MEMOS];
+	size_t memo_next; /* the slot a new key takes */
 	/* hp_run_hold: progress lines wait here instead of being printed,
 	 * each with its host's index (nr_hosts: none) */
 	bool holding;
@@ -250,9 +254,9 @@ size_t hp_run_changes(struct hp_run *run);
 /*
  * A remote read kept for a later step while the run records no change:
  * a phase's verify asks the same question its converge just asked, and
- * when the converge changed nothing the answer stands. One read is kept
- * (a new put replaces it; the old text is wiped: it may hold password
- * verifiers). get returns a copy of the text put under key (the caller
+ * when the converge changed nothing the answer stands. HP_RUN_MEMOS reads
+ * are kept, by key (a put under a new key replaces the oldest; a replaced
+ * text is wiped: it may hold password verifiers). get returns a copy of the text put under key (the caller
  * wipes and frees it; *len bytes, NUL-terminated) while hp_run_changes is
  * what it was at the put; NULL otherwise. Thread-safe.
  */

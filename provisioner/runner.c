@@ -141,14 +141,13 @@ static void result_free(struct hp_step_result *r)
 	free(r->diff);
 }
 
-static void memo_clear(struct hp_run *run)
+static void memo_clear(struct hp_run_memo *m)
 {
-	if (run->memo)
-		explicit_bzero(run->memo, run->memo_len);
-	free(run->memo);
-	free(run->memo_key);
-	run->memo = run->memo_key = NULL;
-	run->memo_len = 0;
+	if (m->text)
+		explicit_bzero(m->text, m->len);
+	free(m->text);
+	free(m->key);
+	memset(m, 0, sizeof(*m));
 }
 
 void hp_run_release(struct hp_run *run)
@@ -173,7 +172,8 @@ void hp_run_release(struct hp_run *run)
 		result_free(&run->results[i]);
 	free(run->results);
 	free(run->held); /* empty: every hold ends in an unhold */
-	memo_clear(run);
+	for (i = 0; i < HP_RUN_MEMOS; i++)
+		memo_clear(&run->memo[i]);
 	hp_desired_clear(run);
 	pthread_mutex_destroy(&run->mu);
 	memset(run, 0, sizeof(*run));
@@ -785,30 +785,47 @@ json_t *hp_run_json(struct hp_run *run)
 	return doc;
 }
 
+static struct hp_run_memo *memo_find(struct hp_run *run, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < HP_RUN_MEMOS; i++)
+		if (run->memo[i].key && !strcmp(run->memo[i].key, key))
+			return &run->memo[i];
+	return NULL;
+}
+
 void hp_run_memo_put(struct hp_run *run, const char *key, const char *text,
 		     size_t len)
 {
+	struct hp_run_memo *m;
+
 	pthread_mutex_lock(&run->mu);
-	memo_clear(run);
-	run->memo_key = xstrdup(key);
-	run->memo = xmalloc(len + 1);
-	memcpy(run->memo, text, len);
-	run->memo[len] = '\0';
-	run->memo_len = len;
-	run->memo_at = run->nr_changes;
+	if (!(m = memo_find(run, key))) {
+		m = &run->memo[run->memo_next];
+		run->memo_next = (run->memo_next + 1) % HP_RUN_MEMOS;
+	}
+	memo_clear(m);
+	m->key = xstrdup(key);
+	m->text = xmalloc(len + 1);
+	memcpy(m->text, text, len);
+	m->text[len] = '\0';
+	m->len = len;
+	m->at = run->nr_changes;
 	pthread_mutex_unlock(&run->mu);
 }
 
 char *hp_run_memo_get(struct hp_run *run, const char *key, size_t *len)
 {
+	const struct hp_run_memo *m;
 	char *copy = NULL;
 
 	pthread_mutex_lock(&run->mu);
-	if (run->memo && run->memo_at == run->nr_changes &&
-	    !strcmp(run->memo_key, key)) {
-		copy = xmalloc(run->memo_len + 1);
-		memcpy(copy, run->memo, run->memo_len + 1);
-		*len = run->memo_len;
+	m = memo_find(run, key);
+	if (m && m->at == run->nr_changes) {
+		copy = xmalloc(m->len + 1);
+		memcpy(copy, m->text, m->len + 1);
+		*len = m->len;
 	}
 	pthread_mutex_unlock(&run->mu);
 	return copy;

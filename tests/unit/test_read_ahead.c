@@ -330,11 +330,25 @@ static void test_memo(void **state)
 	assert_memory_equal(m, "a\0b", 4);
 	free(m);
 	assert_null(hp_run_memo_get(&x->run, "j", &len));
-	/* a new put replaces it */
+	/* a put under the same key replaces its text; others stay */
 	hp_run_memo_put(&x->run, "j", "c", 1);
+	hp_run_memo_put(&x->run, "j", "d", 1);
+	m = hp_run_memo_get(&x->run, "j", &len);
+	assert_string_equal(m, "d");
+	free(m);
+	m = hp_run_memo_get(&x->run, "k", &len);
+	assert_string_equal(m, "a");
+	free(m);
+	/* HP_RUN_MEMOS new keys later, the oldest is gone */
+	for (size_t i = 0; i < HP_RUN_MEMOS - 1; i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "n%zu", i);
+		hp_run_memo_put(&x->run, key, "e", 1);
+	}
 	assert_null(hp_run_memo_get(&x->run, "k", &len));
 	m = hp_run_memo_get(&x->run, "j", &len);
-	assert_string_equal(m, "c");
+	assert_string_equal(m, "d");
 	free(m);
 	/* a change: it no longer stands */
 	hp_run_record(&x->run, "a", HP_STEP_CHANGED, "file /etc/x", "created",
