@@ -46,6 +46,10 @@ static const struct hp_read_ahead *const wal_reads[] = { &hp_wal_read_ahead,
 static const struct hp_read_ahead *const patroni_reads[] = {
 	&hp_wal_read_ahead, &hp_patroni_dirs_read_ahead, NULL
 };
+/* the primary backend's servers: a drain left behind? */
+static const struct hp_read_ahead *const haproxy_reads[] = {
+	&hp_haproxy_state_read_ahead, NULL
+};
 static const char *const tuning_dcs[] = {
 	"checkpoint_timeout", "checkpoint_completion_target", "max_wal_size",
 	"min_wal_size", "wal_buffers", "wal_compression", NULL
@@ -88,6 +92,7 @@ const struct hp_phase hp_phases[] = {
 	  .files = haproxy_files,
 	  .packages = hp_haproxy_packages,
 	  .services = haproxy_svcs,
+	  .reads_ahead = haproxy_reads,
 	  .converge = hp_haproxy_converge,
 	  .verify = hp_haproxy_verify },
 	{ .name = "vip",

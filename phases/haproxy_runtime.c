@@ -218,8 +218,46 @@ int hp_haproxy_drained(const char *ans, size_t len, struct hp_strlist *out,
 	return 0;
 }
 
+/* The read-ahead's line after the state's answer: the client's exit. */
+#define AHEAD_OK "-- haproxy 0\n"
+
+/* In the read-ahead: the primary backend's server state, when the admin
+ * socket is there, and the client's exit status on a last line. */
+static bool state_ahead_cmd(const struct hp_hostrun *h, struct hp_buf *cmd)
+{
+	if (!(h->host->roles & HP_ROLE_HAPROXY))
+		return false;
+	hp_buf_adds(cmd, "[ -S ");
+	hp_shell_quote(cmd, HP_HAPROXY_ADMIN_SOCKET);
+	hp_buf_adds(cmd, " ] || { echo '-- haproxy none'; exit 0; }; "
+			 "printf 'show servers state primary\\n' | " CLIENT);
+	hp_shell_quote(cmd, HP_HAPROXY_ADMIN_SOCKET);
+	hp_buf_adds(cmd, " 2>/dev/null; echo \"-- haproxy $?\"");
+	return true;
+}
+
+const struct hp_read_ahead hp_haproxy_state_read_ahead = {
+	.cmd = state_ahead_cmd,
+};
+
+/* The state read ahead (without its status line) into out; false when
+ * there is none, or the client did not exit 0. */
+static bool state_ahead(const struct hp_hostrun *h, struct hp_buf *out)
+{
+	size_t len, n = sizeof(AHEAD_OK) - 1;
+	const char *a = hp_prefetch_answer(h, &hp_haproxy_state_read_ahead,
+					   &len);
+
+	if (!a || len < n || memcmp(a + len - n, AHEAD_OK, n) != 0 ||
+	    (len > n && a[len - n - 1] != '\n'))
+		return false;
+	hp_buf_add(out, a, len - n);
+	return true;
+}
+
 /* hp_run_each: lift a drain that an interrupted switchover left on the
- * host's HAProxy (plan: say so). */
+ * host's HAProxy (plan: say so). The state read ahead serves while the
+ * run has changed nothing. */
 static int lift_host(struct hp_hostrun *h, void *arg)
 {
 	struct hp_buf cmd = HP_BUF_INIT, out = HP_BUF_INIT, fix = HP_BUF_INIT;
@@ -241,8 +279,10 @@ static int lift_host(struct hp_hostrun *h, void *arg)
 	}
 	hp_buf_adds(&cmd, CLIENT);
 	hp_shell_quote(&cmd, HP_HAPROXY_ADMIN_SOCKET);
-	r = hp_host_sh_read(h, cmd.buf, "show servers state primary\n", 27, 10,
-			    &out, &h->err);
+	r = state_ahead(h, &out)
+		    ? 0
+		    : hp_host_sh_read(h, cmd.buf, "show servers state primary\n",
+				      27, 10, &out, &h->err);
 	if (r == 0)
 		r = hp_haproxy_drained(out.buf, out.len, &drained, &h->err);
 	for (i = 0; r == 0 && i < drained.nr; i++)

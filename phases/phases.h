@@ -278,6 +278,10 @@ int hp_patroni_dirs(struct hp_hostrun *h, struct hp_err *err);
 /* The plan's read of those directories, for the read-ahead
  * (phases/patroni_dirs.c). */
 extern const struct hp_read_ahead hp_patroni_dirs_read_ahead;
+/* The primary backend's server state on an haproxy host, for the read-ahead
+ * (phases/haproxy_runtime.c): the check for a drain left by an interrupted
+ * switchover takes it while the run changed nothing. */
+extern const struct hp_read_ahead hp_haproxy_state_read_ahead;
 
 /* Patroni's key in etcd: <namespace><scope>/<key> (patroni_join.c). */
 char *hp_patroni_dcs_key(const struct hp_inventory *inv, const char *key);

@@ -313,6 +313,71 @@ static void test_dirs_apply_runs(void **state)
 	fx_free(x);
 }
 
+/* ---- HAProxy's server state --------------------------------------------- */
+
+static const struct hp_read_ahead *const ha_reads[] = {
+	&hp_haproxy_state_read_ahead, NULL
+};
+static const struct hp_phase ha_table[] = {
+	{ .name = "haproxy", .role = HP_ROLE_HAPROXY, .reads_ahead = ha_reads,
+	  .converge = nop, .verify = nop },
+};
+
+/* b drained in the primary backend (srv_admin_state 8) */
+#define DRAINED                                                                \
+	"1\n# be_id be_name srv_id srv_name srv_addr srv_op_state "           \
+	"srv_admin_state\n3 primary 1 b 10.0.0.2 2 8 1 1 5\n"
+
+static struct fx *ha_read_ahead(bool plan, const char *status)
+{
+	struct fx *x = fx_new_inv(inv_yaml, plan);
+	const bool want[] = { true };
+	struct hp_buf ans = HP_BUF_INIT;
+
+	hp_buf_addf(&ans, MARK DRAINED "%s", status);
+	hp_fake_expect(&x->fake[0], "export LC_ALL=C", 0, ans.buf, "")->times =
+		1;
+	hp_phase_prefetch(&x->run, ha_table, 1, want);
+	assert_int_equal(x->fake[0].nr_calls, 1);
+	assert_int_equal(x->fake[1].nr_calls, 0);
+	assert_non_null(strstr(x->fake[0].calls[0].what,
+			       "show servers state primary"));
+	hp_buf_release(&ans);
+	return x;
+}
+
+/* A plan finds the drain in the answer read ahead, asking nothing more. */
+static void test_haproxy_state_taken(void **state)
+{
+	struct fx *x = ha_read_ahead(true, "-- haproxy 0\n");
+
+	(void)state;
+	assert_int_equal(hp_haproxy_lift_drains(&x->run, &x->err), 0);
+	assert_int_equal(x->fake[0].nr_calls, 1);
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED), 1);
+	fx_free(x);
+}
+
+/* The client failed (or found no socket) in the read-ahead: the check
+ * asks for itself, and an apply lifts what that finds. */
+static void test_haproxy_state_failed_read_again(void **state)
+{
+	struct fx *x = ha_read_ahead(false, "-- haproxy 2\n");
+	long i;
+
+	(void)state;
+	hp_fake_expect(&x->fake[0], "IO::Socket::UNIX", 0, DRAINED, "")
+		->times = 1;
+	hp_fake_expect(&x->fake[0], "IO::Socket::UNIX", 0, "\n", "");
+	assert_int_equal(hp_haproxy_lift_drains(&x->run, &x->err), 0);
+	assert_int_equal(x->fake[0].nr_calls, 3);
+	i = hp_fake_find_call(&x->fake[0], HP_FAKE_EXEC, "IO::Socket", 2);
+	assert_true(i >= 0);
+	assert_non_null(strstr(x->fake[0].calls[i].data,
+			       "set server primary/b state ready"));
+	fx_free(x);
+}
+
 /* ---- one read kept for a later step (hp_run_memo_*) --------------------- */
 
 static void test_memo(void **state)
@@ -368,6 +433,8 @@ int main(void)
 		cmocka_unit_test(test_dirs_plan_taken),
 		cmocka_unit_test(test_dirs_failed_read_run_again),
 		cmocka_unit_test(test_dirs_apply_runs),
+		cmocka_unit_test(test_haproxy_state_taken),
+		cmocka_unit_test(test_haproxy_state_failed_read_again),
 		cmocka_unit_test(test_memo),
 	};
 
