@@ -2,14 +2,44 @@
 #define HP_ENGINE_FIXTURE_H
 /*
  * What the engine's tests share (test_engine.c, test_output.c,
- * test_prefetch.c): a run over an inventory of three hosts, each host
- * talking to a fake transport of its own (x->fake[i] for x->run.hosts[i]).
- * fx_new loads engine_inv_yaml (a, b and c, each with roles etcd, patroni
- * and haproxy); fx_new_inv loads the test's own three hosts.
+ * test_pkg_ahead.c, test_prefetch.c): a run over an inventory of three
+ * hosts, each host talking to a fake transport of its own (x->fake[i] for
+ * x->run.hosts[i]). fx_new loads engine_inv_yaml (a, b and c, each with
+ * roles etcd, patroni and haproxy); fx_new_inv loads the test's own three
+ * hosts.
  *
- * Everything is static inline: each test file uses only some of it.
- * Include after <cmocka.h>.
+ * Everything is static inline or a macro: each test file uses only some
+ * of it. Include after <cmocka.h>.
+ *
+ * A test with a fixture of its own that wants only the inventory's text
+ * (HP_ENGINE_INV, HP_ENGINE_INV_YAML) defines HP_ENGINE_FIXTURE_INV_ONLY
+ * first:
+ *
+ *	#define HP_ENGINE_FIXTURE_INV_ONLY
+ *	#include "engine_fixture.h"
  */
+
+/*
+ * An inventory's text: cluster t, the ssh line, top (more top-level keys,
+ * each line ending in "\n"; "" for none), then hosts a, b and c
+ * (10.0.0.1 to 10.0.0.3) with roles ra, rb and rc ("etcd, haproxy").
+ */
+#define HP_ENGINE_INV(top, ra, rb, rc)                                         \
+	"cluster: {name: t}\n"                                                 \
+	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n" top        \
+	"hosts:\n"                                                             \
+	"  - {name: a, address: 10.0.0.1, roles: [" ra "]}\n"                  \
+	"  - {name: b, address: 10.0.0.2, roles: [" rb "]}\n"                  \
+	"  - {name: c, address: 10.0.0.3, roles: [" rc "]}\n"
+
+#define HP_ENGINE_ALL_ROLES "etcd, patroni, haproxy"
+
+/* engine_inv_yaml's text, with top as above: each host every role */
+#define HP_ENGINE_INV_YAML(top)                                                \
+	HP_ENGINE_INV(top, HP_ENGINE_ALL_ROLES, HP_ENGINE_ALL_ROLES,           \
+		      HP_ENGINE_ALL_ROLES)
+
+#ifndef HP_ENGINE_FIXTURE_INV_ONLY
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +47,21 @@
 #include "fake_transport.h"
 #include "engine.h"
 
-static const char engine_inv_yaml[] =
-	"cluster: {name: t}\n"
-	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
-	"hosts:\n"
-	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n";
+static const char engine_inv_yaml[] = HP_ENGINE_INV_YAML("");
+
+/*
+ * FX_PKGS(name, list): a phase's packages function (struct hp_phase's
+ * .packages) named name, giving the array list to every host.
+ */
+#define FX_PKGS(name, list)                                                    \
+	static const char *const *name(const struct hp_run *r,                 \
+				       const struct hp_host *h, size_t *nr)    \
+	{                                                                      \
+		(void)r;                                                       \
+		(void)h;                                                       \
+		*nr = HP_ARRAY_SIZE(list);                                     \
+		return list;                                                   \
+	}
 
 struct fx {
 	struct hp_inventory *inv;
@@ -72,4 +110,5 @@ static inline void fx_free(struct fx *x)
 	free(x);
 }
 
+#endif /* HP_ENGINE_FIXTURE_INV_ONLY */
 #endif

@@ -459,34 +459,52 @@ static int one_file(struct hp_hostrun *h, const char *phase,
 	return 0;
 }
 
-static void test_packages_pass_facts_reused(void **state)
+static const char *const one_pkgs[] = { "etcd-server" };
+static const char *const one_svcs[] = { "etcd" };
+
+/*
+ * Phase alpha's packages pass on host a (package etcd-server, service
+ * etcd, one_file's /etc/one), its facts read answered once: /etc/one
+ * with the sha256 of content, the package's dpkg status (installed:
+ * "ii"; missing: ""), etcd active. Sets p for the host pass that follows
+ * (etcd, the packages skipped). Returns the packages pass's result.
+ */
+static int packages_pass(struct fx *x, const char *content, const char *status,
+			 struct hp_host_plan *p)
 {
-	static const char *const pkgs[] = { "etcd-server" };
-	static const char *const svcs[] = { "etcd" };
-	struct fx *x = fx_new(false);
 	struct hp_fake *fk = &x->fake[0];
 	struct hp_pkg_pass pass = { "alpha", { 0 } };
+	char sha[65], *answer;
+
+	x->run.phase_files_cb = one_file;
+	hp_sha256_hex(content, strlen(content), sha);
+	answer = xasprintf("F %s 644 root root\nP %s\nS enabled active 42\n",
+			   sha, status);
+	hp_fake_expect(fk, "for f in '/etc/one'", 0, answer, "")->times = 1;
+	free(answer);
+	pass.plan.pkgs = one_pkgs;
+	pass.plan.nr_pkgs = 1;
+	pass.plan.svcs = one_svcs;
+	pass.plan.nr_svcs = 1;
+	memset(p, 0, sizeof(*p));
+	p->svcs = one_svcs;
+	p->nr_svcs = 1;
+	p->skip_packages = true;
+	return hp_phase_packages_host(&x->run.hosts[0], &pass);
+}
+
+static void test_packages_pass_facts_reused(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_fake *fk = &x->fake[0];
 	struct hp_host_plan p;
 	struct hp_facts facts;
 	char sha[65], *answer;
 
 	(void)state;
-	x->run.phase_files_cb = one_file;
-	hp_sha256_hex("x", 1, sha);
-	answer = xasprintf("F %s 644 root root\nP ii\nS enabled active 42\n",
-			   sha);
-	hp_fake_expect(fk, "for f in '/etc/one'", 0, answer, "")->times = 1;
-	pass.plan.pkgs = pkgs;
-	pass.plan.nr_pkgs = 1;
-	pass.plan.svcs = svcs;
-	pass.plan.nr_svcs = 1;
-	assert_int_equal(hp_phase_packages_host(&x->run.hosts[0], &pass), 0);
+	assert_int_equal(packages_pass(x, "x", "ii", &p), 0);
 	assert_int_equal(fk->nr_calls, 1);
 	/* the host pass asks nothing more */
-	memset(&p, 0, sizeof(p));
-	p.svcs = svcs;
-	p.nr_svcs = 1;
-	p.skip_packages = true;
 	assert_int_equal(hp_phase_host_converge(&x->run.hosts[0], "alpha", &p,
 						&facts, &x->err),
 			 0);
@@ -495,7 +513,7 @@ static void test_packages_pass_facts_reused(void **state)
 	assert_string_equal(facts.svcs[0].active, "active");
 	hp_facts_release(&facts);
 	/* another phase, or other services: asked again */
-	free(answer);
+	hp_sha256_hex("x", 1, sha);
 	answer = xasprintf("F %s 644 root root\nS enabled active 42\n", sha);
 	hp_fake_expect(fk, "for f in '/etc/one'", 0, answer, "");
 	assert_int_equal(hp_phase_host_converge(&x->run.hosts[0], "beta", &p,
@@ -531,32 +549,15 @@ static size_t results_of(const struct hp_run *run, const char *step)
  * the pass read. */
 static void test_plan_packages_pass_files_once(void **state)
 {
-	static const char *const pkgs[] = { "etcd-server" };
-	static const char *const svcs[] = { "etcd" };
 	struct fx *x = fx_new(true);
 	struct hp_fake *fk = &x->fake[0];
-	struct hp_pkg_pass pass = { "alpha", { 0 } };
 	struct hp_host_plan p;
 	struct hp_facts facts;
-	char sha[65], *answer;
 
 	(void)state;
-	x->run.phase_files_cb = one_file;
-	hp_sha256_hex("old", 3, sha);
-	answer = xasprintf("F %s 644 root root\nP \nS enabled active 42\n",
-			   sha);
-	hp_fake_expect(fk, "for f in '/etc/one'", 0, answer, "")->times = 1;
-	pass.plan.pkgs = pkgs;
-	pass.plan.nr_pkgs = 1;
-	pass.plan.svcs = svcs;
-	pass.plan.nr_svcs = 1;
-	assert_int_equal(hp_phase_packages_host(&x->run.hosts[0], &pass), 0);
+	assert_int_equal(packages_pass(x, "old", "", &p), 0);
 	assert_int_equal(results_of(&x->run, "packages"), 1);
 	assert_int_equal(results_of(&x->run, "file "), 0);
-	memset(&p, 0, sizeof(p));
-	p.svcs = svcs;
-	p.nr_svcs = 1;
-	p.skip_packages = true;
 	assert_int_equal(hp_phase_host_converge(&x->run.hosts[0], "alpha", &p,
 						&facts, &x->err),
 			 0);
@@ -565,7 +566,6 @@ static void test_plan_packages_pass_files_once(void **state)
 	 * plan's diff reads the file itself) */
 	assert_int_equal(hp_fake_count_calls(fk, HP_FAKE_EXEC, "for f in"), 1);
 	hp_facts_release(&facts);
-	free(answer);
 	fx_free(x);
 }
 

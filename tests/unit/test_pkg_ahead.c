@@ -21,13 +21,9 @@
 #include "phases.h"
 
 /* a: etcd and haproxy; b: etcd and pg; c: all three */
-static const char inv_yaml[] =
-	"cluster: {name: t}\n"
-	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
-	"hosts:\n"
-	"  - {name: a, address: 10.0.0.1, roles: [etcd, haproxy]}\n"
-	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni]}\n"
-	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n";
+static const char inv_yaml[] = HP_ENGINE_INV("", "etcd, haproxy",
+					     "etcd, patroni",
+					     HP_ENGINE_ALL_ROLES);
 
 static const char *const e_pkgs[] = { "etcd-server", "etcd-client" };
 /* pg lists etcd-client too: installed once, with etcd's */
@@ -38,18 +34,9 @@ static const char *const e_svcs[] = { "etcd", NULL };
 static const char *const p_svcs[] = { "patroni", "postgresql", NULL };
 static const char *const h_svcs[] = { "haproxy", NULL };
 
-#define PKGS(name, list)                                                   \
-	static const char *const *name(const struct hp_run *r,             \
-				       const struct hp_host *h, size_t *nr) \
-	{                                                                  \
-		(void)r;                                                   \
-		(void)h;                                                   \
-		*nr = HP_ARRAY_SIZE(list);                                 \
-		return list;                                               \
-	}
-PKGS(etcd_pkgs, e_pkgs)
-PKGS(pg_pkgs, p_pkgs)
-PKGS(ha_pkgs, h_pkgs)
+FX_PKGS(etcd_pkgs, e_pkgs)
+FX_PKGS(pg_pkgs, p_pkgs)
+FX_PKGS(ha_pkgs, h_pkgs)
 
 static const char *const *pg_also(const struct hp_run *r, size_t *nr)
 {

@@ -19,35 +19,15 @@
 
 /* fx_new_inv's: the hosts' roles differ, and so do their phases */
 static const char inv_yaml[] =
-	"cluster: {name: t}\n"
-	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
-	"hosts:\n"
-	"  - {name: a, address: 10.0.0.1, roles: [etcd, haproxy]}\n"
-	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni]}\n"
-	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni]}\n";
+	HP_ENGINE_INV("", "etcd, haproxy", "etcd, patroni", "etcd, patroni");
 
 static const char *const e_pkgs[] = { "etcd-server", "etcd-client" };
 static const char *const h_pkgs[] = { "haproxy" };
 static const char *const e_svcs[] = { "etcd", NULL };
 static const char *const h_svcs[] = { "haproxy", NULL };
 
-static const char *const *etcd_pkgs(const struct hp_run *r,
-				    const struct hp_host *h, size_t *nr)
-{
-	(void)r;
-	(void)h;
-	*nr = 2;
-	return e_pkgs;
-}
-
-static const char *const *ha_pkgs(const struct hp_run *r,
-				  const struct hp_host *h, size_t *nr)
-{
-	(void)r;
-	(void)h;
-	*nr = 1;
-	return h_pkgs;
-}
+FX_PKGS(etcd_pkgs, e_pkgs)
+FX_PKGS(ha_pkgs, h_pkgs)
 
 static int nop(struct hp_run *run, struct hp_err *err)
 {

@@ -19,14 +19,11 @@
 
 #define HP_TMPDIR_PREFIX "/tmp/hp-tlsm-"
 #include "tmpdir_fixture.h"
+/* its inventory's text only: the fixture here is this file's own */
+#define HP_ENGINE_FIXTURE_INV_ONLY
+#include "engine_fixture.h"
 
-static const char yaml_on[] =
-	"cluster: {name: t}\n"
-	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
-	"hosts:\n"
-	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n";
+static const char yaml_on[] = HP_ENGINE_INV_YAML("");
 
 static const char https_400[] =
 	"Client sent an HTTP request to an HTTPS server.\n";

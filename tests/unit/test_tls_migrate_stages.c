@@ -16,6 +16,9 @@
 #include "fake_rest.h"
 #include "phases.h"
 #include "tls_migrate.h"
+/* its inventory's text only: the fixture here is this file's own */
+#define HP_ENGINE_FIXTURE_INV_ONLY
+#include "engine_fixture.h"
 
 /* ---- the next stage --------------------------------------------------- */
 
@@ -141,15 +144,9 @@ static void etcd_env_forms(void **state)
 }
 
 static const char inv_yaml[] =
-	"cluster: {name: t}\n"
-	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
-	"secrets: {superuser: dba}\n"
-	"validation: {timeout_s: 1, soak_s: 0}\n"
-	"patroni: {dcs: {loop_wait: 1}}\n"
-	"hosts:\n"
-	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n";
+	HP_ENGINE_INV_YAML("secrets: {superuser: dba}\n"
+			   "validation: {timeout_s: 1, soak_s: 0}\n"
+			   "patroni: {dcs: {loop_wait: 1}}\n");
 
 struct fx {
 	struct hp_inventory *inv;
