@@ -191,7 +191,8 @@ static int own_dirs(struct hp_hostrun *h, const char *data, const char *wal,
 	second = out.buf ? strstr(out.buf, "-- wal\n") : NULL;
 	if (second)
 		*second = '\0';
-	record_dir(h, data, "data directory", true, out.buf);
+	/* an empty answer may have no buffer */
+	record_dir(h, data, "data directory", true, out.buf ? out.buf : "");
 	if (wal)
 		record_dir(h, wal, "wal_dir", false, second ? second + 7 : "");
 out:

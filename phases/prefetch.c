@@ -240,8 +240,8 @@ static int prefetch_host(struct hp_hostrun *h, void *arg)
 {
 	const struct prefetch_arg *a = arg;
 	struct ask *ask = xcalloc(a->nr + 1, sizeof(*ask));
-	const struct hp_read_ahead **reads = xcalloc(nr_reads_ahead(a) + 1,
-						     sizeof(*reads));
+	const struct hp_read_ahead **reads = xcalloc(
+		nr_reads_ahead(a) + 1, sizeof(const struct hp_read_ahead *));
 	size_t n = ask_phases(h, arg, ask), i, j, nwf = 0, np = 0, ns = 0;
 	struct hp_buf more = HP_BUF_INIT, ans = HP_BUF_INIT;
 	size_t nr_reads = ask_reads(h, a, reads, &more);

@@ -282,6 +282,34 @@ static void test_dirs_plan_taken(void **state)
 	fx_free(x);
 }
 
+/* Nothing to do and no wal_dir: an empty answer, read ahead. */
+static void test_dirs_plan_empty_answer(void **state)
+{
+	static const char yaml[] =
+		"cluster: {name: t}\n"
+		"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
+		"hosts:\n"
+		"  - {name: a, address: 10.0.0.1, roles: [etcd, haproxy]}\n"
+		"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni]}\n"
+		"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni]}\n";
+	struct fx *x = fx_new_inv(yaml, true);
+	const bool want[] = { true };
+	const struct hp_step_result *s;
+
+	(void)state;
+	hp_fake_expect(&x->fake[1], "export LC_ALL=C", 0, MARK "-- own 0\n",
+		       "")->times = 1;
+	hp_phase_prefetch(&x->run, pg_table, 1, want);
+	/* no wal_device: the wal read is not in the command */
+	assert_null(strstr(x->fake[1].calls[0].what, "blkid"));
+	assert_int_equal(hp_patroni_dirs(&x->run.hosts[1], &x->err), 0);
+	assert_int_equal(x->fake[1].nr_calls, 1);
+	s = step(x, "directory /var/lib/postgresql/15/main");
+	assert_non_null(s);
+	assert_int_equal(s->status, HP_STEP_OK);
+	fx_free(x);
+}
+
 /* The read failed on the host (a symbolic link: own returns 3): the plan
  * runs the command itself, and its refusal is the plan's error. */
 static void test_dirs_failed_read_run_again(void **state)
@@ -431,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_wal_facts_taken),
 		cmocka_unit_test(test_wal_facts_bad_answer_read_again),
 		cmocka_unit_test(test_dirs_plan_taken),
+		cmocka_unit_test(test_dirs_plan_empty_answer),
 		cmocka_unit_test(test_dirs_failed_read_run_again),
 		cmocka_unit_test(test_dirs_apply_runs),
 		cmocka_unit_test(test_haproxy_state_taken),
