@@ -181,7 +181,8 @@ struct hp_run {
 	pthread_mutex_t mu;
 	struct hp_step_result *results;
 	size_t nr_results, alloc_results;
-	size_t nr_changes; /* CHANGED results ever recorded (hp_run_changes) */
+	/* CHANGED results recorded outside plan mode (hp_run_changes) */
+	size_t nr_changes;
 	/* remote reads kept for a later step of the run (hp_run_memo_*) */
 	struct hp_run_memo {
 		char *key, *text;

@@ -651,7 +651,9 @@ void hp_run_record(struct hp_run *run, const char *host,
 	r->diff = clean_f;
 	r->status = st;
 	r->ms = now - started_ms;
-	if (st == HP_STEP_CHANGED)
+	/* a plan (or a staged pass's read-only try) changes nothing: what
+	 * was read before still stands */
+	if (st == HP_STEP_CHANGED && !run->opts.plan)
 		run->nr_changes++;
 	if (run->view && host && *host)
 		hp_view_step(run->view, host_rank(run, host), run->phase,
