@@ -562,6 +562,12 @@ void hp_pkg_hold_cmd(struct hp_buf *out, const char *const *svcs, size_t n);
 void hp_pkg_lock_probe_cmd(struct hp_buf *out);
 long hp_pkg_lock_probe_parse(const char *out, size_t len);
 
+/* The unified diff (diff -u --label /dev/null --label path) of a file
+ * that does not exist yet against content, appended to out: a plan shows
+ * it without asking the host. Empty content: nothing. */
+void hp_diff_new_file(struct hp_buf *out, const char *path,
+		      const char *content, size_t len);
+
 /* Converge one file: if content/mode/owner differ, back up the old file
  * (on the host under /var/lib/haprov/backups/<run>/ and in memory for the
  * state repository), run check_cmd on the new content, install it

@@ -165,9 +165,39 @@ static void add_rec(struct hp_hostrun *h, const struct hp_want_file *f,
 	}
 }
 
+void hp_diff_new_file(struct hp_buf *out, const char *path,
+		      const char *content, size_t len)
+{
+	size_t i, n = 0;
+
+	if (!len)
+		return; /* /dev/null and an empty file: no difference */
+	for (i = 0; i < len; i++)
+		n += content[i] == '\n';
+	if (content[len - 1] != '\n')
+		n++;
+	hp_buf_addf(out, "--- /dev/null\n+++ %s\n", path);
+	if (n == 1)
+		hp_buf_adds(out, "@@ -0,0 +1 @@\n");
+	else
+		hp_buf_addf(out, "@@ -0,0 +1,%zu @@\n", n);
+	for (i = 0; i < len;) {
+		const char *nl = memchr(content + i, '\n', len - i);
+		size_t l = nl ? (size_t)(nl - (content + i)) : len - i;
+
+		hp_buf_addch(out, '+');
+		hp_buf_add(out, content + i, l);
+		hp_buf_addch(out, '\n');
+		i += l + 1;
+	}
+	if (content[len - 1] != '\n')
+		hp_buf_adds(out, "\\ No newline at end of file\n");
+}
+
 /* Unified diff of the host's file against the wanted content, computed on
- * the host (diff reads the new content on stdin). A read: no lock. The
- * caller wipes out; hp_run_record redacts it. */
+ * the host (diff reads the new content on stdin); for a file the host
+ * lacks, here (the whole content added). A read: no lock. The caller
+ * wipes out; hp_run_record redacts it. */
 static int file_diff(struct hp_hostrun *h, const struct hp_want_file *f,
 		     bool exists, struct hp_buf *out, struct hp_err *err)
 {
@@ -175,6 +205,10 @@ static int file_diff(struct hp_hostrun *h, const struct hp_want_file *f,
 	struct hp_exec_result res;
 	int r;
 
+	if (!exists) {
+		hp_diff_new_file(out, f->path, f->content, f->len);
+		return 0;
+	}
 	hp_exec_result_init(&res);
 	hp_buf_adds(&cmd, "LC_ALL=C diff -u --label ");
 	hp_shell_quote(&cmd, exists ? f->path : "/dev/null");

@@ -636,6 +636,54 @@ static void test_hostlock_wrapper_in_a_real_shell(void **state)
 }
 
 
+/* ---- a new file's diff, made here ---------------------------------------- */
+
+/* hp_diff_new_file gives what GNU diff gives for the same content. */
+static void test_diff_new_file_as_diff(void **state)
+{
+	static const char *const contents[] = {
+		"a\nb\n", "one\n", "no newline", "x\n\ny", "\n", "",
+		"tab\there\n+plus\n-minus\n",
+	};
+	char path[] = "/tmp/hp-diffnew-XXXXXX";
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < HP_ARRAY_SIZE(contents); i++) {
+		struct hp_buf mine = HP_BUF_INIT, theirs = HP_BUF_INIT;
+		char cmd[256], line[512];
+		int fd;
+		FILE *f, *p;
+
+		memcpy(path, "/tmp/hp-diffnew-XXXXXX", sizeof(path));
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		f = fdopen(fd, "w");
+		assert_non_null(f);
+		fputs(contents[i], f);
+		fclose(f);
+		snprintf(cmd, sizeof(cmd),
+			 "LC_ALL=C diff -u --label /dev/null --label /etc/x.conf "
+			 "/dev/null %s",
+			 path);
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		while (fgets(line, sizeof(line), p))
+			hp_buf_adds(&theirs, line);
+		pclose(p);
+		unlink(path);
+		hp_diff_new_file(&mine, "/etc/x.conf", contents[i],
+				 strlen(contents[i]));
+		if (strcmp(mine.buf ? mine.buf : "",
+			   theirs.buf ? theirs.buf : "") != 0)
+			fail_msg("content %zu:\nmine:\n%s\ndiff's:\n%s", i,
+				 mine.buf ? mine.buf : "",
+				 theirs.buf ? theirs.buf : "");
+		hp_buf_release(&mine);
+		hp_buf_release(&theirs);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -656,6 +704,7 @@ int main(void)
 			test_hostlock_held_is_an_error_naming_the_holder),
 		cmocka_unit_test(test_hostlock_exit_75_alone_is_not_busy),
 		cmocka_unit_test(test_hostlock_wrapper_in_a_real_shell),
+		cmocka_unit_test(test_diff_new_file_as_diff),
 	};
 
 	hp_log_set_level(HP_LOG_ERROR);
