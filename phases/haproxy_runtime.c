@@ -220,6 +220,8 @@ int hp_haproxy_drained(const char *ans, size_t len, struct hp_strlist *out,
 
 /* The read-ahead's line after the state's answer: the client's exit. */
 #define AHEAD_OK "-- haproxy 0\n"
+/* ... or its only line, when there is no admin socket */
+#define AHEAD_NONE "-- haproxy none\n"
 
 /* In the read-ahead: the primary backend's server state, when the admin
  * socket is there, and the client's exit status on a last line. */
@@ -248,6 +250,11 @@ static bool state_ahead(const struct hp_hostrun *h, struct hp_buf *out)
 	const char *a = hp_prefetch_answer(h, &hp_haproxy_state_read_ahead,
 					   &len);
 
+	/* no socket: HAProxy is not there yet, and a plan (which would
+	 * install it) finds no drain, as its own read would */
+	if (a && h->run->opts.plan && len == sizeof(AHEAD_NONE) - 1 &&
+	    !memcmp(a, AHEAD_NONE, len))
+		return true;
 	if (!a || len < n || memcmp(a + len - n, AHEAD_OK, n) != 0 ||
 	    (len > n && a[len - n - 1] != '\n'))
 		return false;

@@ -386,6 +386,34 @@ static void test_haproxy_state_taken(void **state)
 	fx_free(x);
 }
 
+/* No admin socket yet (HAProxy not installed): a plan finds no drain
+ * without asking again; an apply asks for itself. */
+static void test_haproxy_no_socket(void **state)
+{
+	struct fx *x = fx_new_inv(inv_yaml, true);
+	const bool want[] = { true };
+
+	(void)state;
+	hp_fake_expect(&x->fake[0], "export LC_ALL=C", 0,
+		       MARK "-- haproxy none\n", "")->times = 1;
+	hp_phase_prefetch(&x->run, ha_table, 1, want);
+	assert_int_equal(hp_haproxy_lift_drains(&x->run, &x->err), 0);
+	assert_int_equal(x->fake[0].nr_calls, 1);
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_CHANGED), 0);
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_OK), 1);
+	fx_free(x);
+
+	x = fx_new_inv(inv_yaml, false);
+	hp_fake_expect(&x->fake[0], "export LC_ALL=C", 0,
+		       MARK "-- haproxy none\n", "")->times = 1;
+	hp_phase_prefetch(&x->run, ha_table, 1, want);
+	hp_fake_expect(&x->fake[0], "IO::Socket::UNIX", 2, "",
+		       "cannot reach the socket\n");
+	assert_true(hp_haproxy_lift_drains(&x->run, &x->err) < 0);
+	assert_int_equal(x->fake[0].nr_calls, 2);
+	fx_free(x);
+}
+
 /* The client failed (or found no socket) in the read-ahead: the check
  * asks for itself, and an apply lifts what that finds. */
 static void test_haproxy_state_failed_read_again(void **state)
@@ -464,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_dirs_apply_runs),
 		cmocka_unit_test(test_haproxy_state_taken),
 		cmocka_unit_test(test_haproxy_state_failed_read_again),
+		cmocka_unit_test(test_haproxy_no_socket),
 		cmocka_unit_test(test_memo),
 	};
 
