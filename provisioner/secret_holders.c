@@ -225,62 +225,95 @@ static void holders_cmd(struct hp_buf *cmd)
 	hp_buf_adds(cmd, "true");
 }
 
-/* Run cmd on h and note in ev the files it has. */
-static int check_host(struct hp_hostrun *h, const char *cmd,
-		      struct hp_secret_evidence *ev, struct hp_err *err)
+/* What the hosts answered to holders_cmd, by host index: asked, the
+ * command's result and its output. */
+struct holders_ask {
+	const char *cmd;
+	unsigned roles; /* the hosts to ask: any of these roles */
+	bool *asked;
+	int *rc;
+	struct hp_err *err;
+	struct hp_buf *out;
+};
+
+/* hp_run_each: ask h (the result is kept; never a failed host here, the
+ * caller decides in inventory order). */
+static int ask_host(struct hp_hostrun *h, void *arg)
 {
-	struct hp_buf out = HP_BUF_INIT;
-	int k, r;
+	struct holders_ask *a = arg;
+	size_t i = (size_t)(h - h->run->hosts);
 
-	out.max = 4096;
-	r = hp_host_sh(h, cmd, NULL, 0, 30, &out, err);
-	if (r < 0) {
-		hp_buf_release(&out);
-		hp_err_prefix(err, "%s: cannot check for files that hold "
-				   "secrets",
-			      h->host->name);
-		return r;
-	}
-	for (k = 0; k < HOLD_NR; k++) {
-		const struct holder_def *d = &holders[k];
-
-		if ((d->any_host || (h->host->roles & d->role)) &&
-		    strstr(out.buf, d->marker))
-			ev_note(ev, d->held, h->host->name);
-	}
-	hp_buf_release(&out);
+	if (!h->selected || !h->tr.ops)
+		return 0;
+	a->asked[i] = true;
+	a->out[i].max = 4096;
+	a->rc[i] = hp_host_sh(h, a->cmd, NULL, 0, 30, &a->out[i], &a->err[i]);
 	return 0;
 }
 
-/* Which hosts hold files with secrets in them (holders_cmd); a host that
- * cannot be asked is noted as unchecked for each of its roles. */
+/* Note in ev the files h has, from its answer out. */
+static void note_host(const struct hp_hostrun *h, const struct hp_buf *out,
+		      struct hp_secret_evidence *ev)
+{
+	int k;
+
+	for (k = 0; k < HOLD_NR; k++) {
+		const struct holder_def *d = &holders[k];
+
+		if ((d->any_host || (h->host->roles & d->role)) && out->buf &&
+		    strstr(out->buf, d->marker))
+			ev_note(ev, d->held, h->host->name);
+	}
+}
+
+/* Which hosts hold files with secrets in them (holders_cmd), asked all
+ * at once and read in inventory order; a host that cannot be asked is
+ * noted as unchecked for each of its roles. */
 static int host_files(struct hp_run *run, struct hp_secret_evidence *ev,
 		      struct hp_err *err)
 {
 	struct hp_buf cmd = HP_BUF_INIT;
-	unsigned any = 0;
-	size_t i;
+	struct holders_ask a = { 0 };
+	size_t i, n = run->nr_hosts + 1;
 	int k, r = 0;
 
 	/* every holder's hosts (vip hosts run haproxy and pgbouncer hosts
 	 * patroni, the inventory checks it: so, patroni and haproxy hosts) */
 	for (k = 0; k < HOLD_NR; k++)
-		any |= holders[k].role;
+		a.roles |= holders[k].role;
 	holders_cmd(&cmd);
+	a.cmd = cmd.buf;
+	a.asked = xcalloc(n, sizeof(*a.asked));
+	a.rc = xcalloc(n, sizeof(*a.rc));
+	a.err = xcalloc(n, sizeof(*a.err));
+	a.out = xcalloc(n, sizeof(*a.out));
+	(void)hp_run_each(run, a.roles, ask_host, &a);
 	for (i = 0; i < run->nr_hosts && r == 0; i++) {
 		struct hp_hostrun *h = &run->hosts[i];
 
-		if (!(h->host->roles & any))
+		if (!(h->host->roles & a.roles))
 			continue;
-		if (h->selected && h->tr.ops) {
-			r = check_host(h, cmd.buf, ev, err);
-			continue;
+		if (a.asked[i] && a.rc[i] < 0) {
+			*err = a.err[i];
+			r = a.rc[i];
+			hp_err_prefix(err, "%s: cannot check for files that "
+					   "hold secrets",
+				      h->host->name);
+		} else if (a.asked[i]) {
+			note_host(h, &a.out[i], ev);
+		} else {
+			for (k = 0; k < HOLD_NR; k++)
+				if (h->host->roles & holders[k].role)
+					ev_note(ev, holders[k].unchecked,
+						h->host->name);
 		}
-		for (k = 0; k < HOLD_NR; k++)
-			if (h->host->roles & holders[k].role)
-				ev_note(ev, holders[k].unchecked,
-					h->host->name);
 	}
+	for (i = 0; i < n; i++)
+		hp_buf_release(&a.out[i]);
+	free(a.asked);
+	free(a.rc);
+	free(a.err);
+	free(a.out);
 	hp_buf_release(&cmd);
 	return r;
 }
