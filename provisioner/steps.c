@@ -211,11 +211,11 @@ static int file_diff(struct hp_hostrun *h, const struct hp_want_file *f,
 	}
 	hp_exec_result_init(&res);
 	hp_buf_adds(&cmd, "LC_ALL=C diff -u --label ");
-	hp_shell_quote(&cmd, exists ? f->path : "/dev/null");
+	hp_shell_quote(&cmd, f->path);
 	hp_buf_adds(&cmd, " --label ");
 	hp_shell_quote(&cmd, f->path);
 	hp_buf_addch(&cmd, ' ');
-	hp_shell_quote(&cmd, exists ? f->path : "/dev/null");
+	hp_shell_quote(&cmd, f->path);
 	hp_buf_adds(&cmd, " -");
 	r = h->tr.ops->exec(h->tr.ctx, cmd.buf, f->content, f->len, 60, &res,
 			    err);
