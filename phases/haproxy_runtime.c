@@ -246,7 +246,7 @@ const struct hp_read_ahead hp_haproxy_state_read_ahead = {
  * there is none, or the client did not exit 0. */
 static bool state_ahead(const struct hp_hostrun *h, struct hp_buf *out)
 {
-	size_t len, n = sizeof(AHEAD_OK) - 1;
+	size_t len = 0;
 	const char *a = hp_prefetch_answer(h, &hp_haproxy_state_read_ahead,
 					   &len);
 
@@ -255,11 +255,8 @@ static bool state_ahead(const struct hp_hostrun *h, struct hp_buf *out)
 	if (a && h->run->opts.plan && len == sizeof(AHEAD_NONE) - 1 &&
 	    !memcmp(a, AHEAD_NONE, len))
 		return true;
-	if (!a || len < n || memcmp(a + len - n, AHEAD_OK, n) != 0 ||
-	    (len > n && a[len - n - 1] != '\n'))
-		return false;
-	hp_buf_add(out, a, len - n);
-	return true;
+	return hp_prefetch_answer_ok(h, &hp_haproxy_state_read_ahead,
+				     AHEAD_OK, out);
 }
 
 /* hp_run_each: lift a drain that an interrupted switchover left on the

@@ -153,21 +153,6 @@ const struct hp_read_ahead hp_patroni_dirs_read_ahead = {
 	.cmd = dirs_ahead_cmd,
 };
 
-/* The plan's answer read ahead, without its status line, into out;
- * false when there is none or its status is not 0. */
-static bool dirs_ahead(const struct hp_hostrun *h, struct hp_buf *out)
-{
-	size_t len, n = sizeof(AHEAD_OK) - 1;
-	const char *a = hp_prefetch_answer(h, &hp_patroni_dirs_read_ahead,
-					   &len);
-
-	if (!a || len < n || memcmp(a + len - n, AHEAD_OK, n) != 0 ||
-	    (len > n && a[len - n - 1] != '\n'))
-		return false;
-	hp_buf_add(out, a, len - n);
-	return true;
-}
-
 /* The data directory and wal_dir (may be NULL) through own(), in one
  * command (in a plan, the read-ahead's answer when there is one). */
 static int own_dirs(struct hp_hostrun *h, const char *data, const char *wal,
@@ -177,7 +162,9 @@ static int own_dirs(struct hp_hostrun *h, const char *data, const char *wal,
 	char *second;
 	int r = 0;
 
-	if (!h->run->opts.plan || !dirs_ahead(h, &out)) {
+	if (!h->run->opts.plan ||
+	    !hp_prefetch_answer_ok(h, &hp_patroni_dirs_read_ahead, AHEAD_OK,
+				   &out)) {
 		own_dirs_cmd(&cmd, h->run->opts.plan, data, wal);
 		r = hp_host_sh(h, cmd.buf, NULL, 0, 30, &out, err);
 	}

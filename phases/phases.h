@@ -145,6 +145,12 @@ bool hp_prefetch_take(struct hp_hostrun *h, const char *key,
  * otherwise. Borrowed: valid until the next read-ahead. */
 const char *hp_prefetch_answer(const struct hp_hostrun *h,
 			       const struct hp_read_ahead *r, size_t *len);
+/* For a read whose text ends with its exit status on a last line: when
+ * that answer stands and ends with the line ok ("-- own 0\n"), what came
+ * before it appended to out, and true; false otherwise (nothing added). */
+bool hp_prefetch_answer_ok(const struct hp_hostrun *h,
+			   const struct hp_read_ahead *r, const char *ok,
+			   struct hp_buf *out);
 
 /* ---- shared by the phases (phases/common.c) ------------------------------- */
 

@@ -354,3 +354,17 @@ const char *hp_prefetch_answer(const struct hp_hostrun *h,
 		}
 	return NULL;
 }
+
+bool hp_prefetch_answer_ok(const struct hp_hostrun *h,
+			   const struct hp_read_ahead *r, const char *ok,
+			   struct hp_buf *out)
+{
+	size_t len = 0, n = strlen(ok);
+	const char *a = hp_prefetch_answer(h, r, &len);
+
+	if (!a || len < n || memcmp(a + len - n, ok, n) != 0 ||
+	    (len > n && a[len - n - 1] != '\n'))
+		return false;
+	hp_buf_add(out, a, len - n);
+	return true;
+}
