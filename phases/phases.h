@@ -132,6 +132,30 @@ struct hp_dcs_scope hp_run_dcs_scope(const struct hp_run *run);
  */
 void hp_phase_prefetch(struct hp_run *run, const struct hp_phase *t,
 		       size_t nr, const bool *want);
+/* One phase's part of a facts read on a host: its files (rendered),
+ * packages and services, and where each run sits in the one read
+ * (hp_phase_asks_gather sets f0, nf, p0, s0, ns). Shared by the read-ahead
+ * and the install ahead (phases/pkg_ahead.c). */
+struct hp_phase_ask {
+	const struct hp_phase *ph;
+	struct hp_want_file *wf; /* owned */
+	size_t nwf;
+	const char **pkgs; /* hp_phase_all_packages; the array owned */
+	size_t np;
+	size_t f0, nf, p0, s0, ns;
+};
+/* k for phase ph on h; false (nothing to release) when its files cannot
+ * be rendered: the phase says why in its own turn. */
+bool hp_phase_ask_init(struct hp_hostrun *h, const struct hp_phase *ph,
+		       struct hp_phase_ask *k);
+void hp_phase_ask_release(struct hp_phase_ask *k);
+/* One facts command (hp_facts_gather_more, with more and more_out) for
+ * the n asks: each one's files that keep_file takes (NULL: all), its
+ * packages, its services; the runs of each in f are set in k. */
+int hp_phase_asks_gather(struct hp_hostrun *h, struct hp_phase_ask *k,
+			 size_t n, bool (*keep_file)(const struct hp_want_file *),
+			 const char *more, struct hp_buf *more_out,
+			 struct hp_facts *f, struct hp_err *err);
 /* The cache key of a phase's facts: the phase, its files, its services. */
 char *hp_phase_facts_key(const char *phase, const struct hp_want_file *wf,
 			 size_t nwf, const char *const *svcs, size_t nr_svcs);

@@ -24,18 +24,6 @@
 
 #include "phases.h"
 
-/* One later phase's asks on the host: its before_install files, its
- * packages, its services, each a run of the one facts read. */
-struct later {
-	const struct hp_phase *ph;
-	struct hp_want_file *wf; /* every file; only the before_install
-				    ones are asked about */
-	size_t nwf, f0, nf;	 /* files asked: f0 .. f0 + nf */
-	const char **pkgs; /* hp_phase_all_packages */
-	size_t p0, np;
-	size_t s0, ns;
-};
-
 void hp_ahead_release(struct hp_ahead *a)
 {
 	free(a->pkgs);
@@ -55,7 +43,7 @@ static bool in_list(const char *const *l, size_t n, const char *s)
 }
 
 /* The later selected phases of the host's roles that may go along. */
-static size_t later_phases(struct hp_hostrun *h, struct later *out)
+static size_t later_phases(struct hp_hostrun *h, struct hp_phase_ask *out)
 {
 	const struct hp_run *run = h->run;
 	size_t i, j, n = 0;
@@ -63,60 +51,35 @@ static size_t later_phases(struct hp_hostrun *h, struct later *out)
 	for (i = (size_t)(run->phase_entry - run->phase_table) + 1;
 	     i < run->phase_table_nr; i++) {
 		const struct hp_phase *ph = &run->phase_table[i];
-		struct later *l = &out[n];
-		struct hp_err e;
+		struct hp_phase_ask *l = &out[n];
 		bool ok = true;
 
 		if (!run->phase_want[i] || !(h->host->roles & ph->role) ||
 		    (!ph->packages && !ph->also_installs))
 			continue;
-		memset(l, 0, sizeof(*l));
-		l->ph = ph;
-		hp_err_clear(&e);
 		/* a phase that cannot render says why in its own turn */
-		if (ph->files &&
-		    hp_phase_files(h, ph->name, &l->wf, &l->nwf, &e) < 0)
+		if (!hp_phase_ask_init(h, ph, l))
 			continue;
 		for (j = 0; j < l->nwf; j++)
 			if (l->wf[j].before_install && l->wf[j].services)
 				ok = false;
 		if (!ok) {
-			hp_want_files_free(l->wf, l->nwf);
+			hp_phase_ask_release(l);
 			continue;
 		}
-		l->pkgs = hp_phase_all_packages(run, ph, h->host, &l->np);
 		n++;
 	}
 	return n;
 }
 
-/* The files, packages and services of the later phases, in one list
- * each (borrowed), each phase's runs recorded in it. */
-static void flatten(struct later *l, size_t n, struct hp_want_file *wf,
-		    const char **pkgs, const char **svcs, size_t *nf,
-		    size_t *np, size_t *ns)
+/* Only the files a later phase's packages read are asked about. */
+static bool before_install(const struct hp_want_file *f)
 {
-	size_t i, j;
-
-	*nf = *np = *ns = 0;
-	for (i = 0; i < n; i++) {
-		l[i].f0 = *nf;
-		for (j = 0; j < l[i].nwf; j++)
-			if (l[i].wf[j].before_install)
-				wf[(*nf)++] = l[i].wf[j];
-		l[i].nf = *nf - l[i].f0;
-		l[i].p0 = *np;
-		for (j = 0; j < l[i].np; j++)
-			pkgs[(*np)++] = l[i].pkgs[j];
-		l[i].s0 = *ns;
-		for (j = 0; l[i].ph->services && l[i].ph->services[j]; j++)
-			svcs[(*ns)++] = l[i].ph->services[j];
-		l[i].ns = *ns - l[i].s0;
-	}
+	return f->before_install;
 }
 
 /* Later phase l lacks a package the current phase does not install. */
-static bool lacks(const struct later *l, const struct hp_facts *f,
+static bool lacks(const struct hp_phase_ask *l, const struct hp_facts *f,
 		  const char *const *own, size_t nown)
 {
 	size_t j;
@@ -130,7 +93,7 @@ static bool lacks(const struct later *l, const struct hp_facts *f,
 
 /* Add l's missing packages (once each, none of the current phase's)
  * and its services that are not running to a. */
-static void take(struct hp_ahead *a, const struct later *l,
+static void take(struct hp_ahead *a, const struct hp_phase_ask *l,
 		 const struct hp_facts *f, const char *const *own, size_t nown)
 {
 	size_t j;
@@ -153,61 +116,50 @@ static void take(struct hp_ahead *a, const struct later *l,
 }
 
 /* Write l's before_install files, as its own phase would. */
-static int write_files(struct hp_hostrun *h, const struct later *l,
-		       const struct hp_want_file *wf, const struct hp_facts *f,
-		       struct hp_err *err)
+static int write_files(struct hp_hostrun *h, const struct hp_phase_ask *l,
+		       const struct hp_facts *f, struct hp_err *err)
 {
-	size_t j;
+	size_t j, k = 0;
 	bool changed;
 
-	for (j = 0; j < l->nf; j++) {
-		int r = hp_step_file(h, &wf[l->f0 + j], &f->files[l->f0 + j],
-				     &changed, err);
+	for (j = 0; j < l->nwf; j++) {
+		int r;
 
+		if (!l->wf[j].before_install)
+			continue;
+		r = hp_step_file(h, &l->wf[j], &f->files[l->f0 + k++],
+				 &changed, err);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int ahead(struct hp_hostrun *h, struct later *l, size_t n,
+static int ahead(struct hp_hostrun *h, struct hp_phase_ask *l, size_t n,
 		 const char *const *own, size_t nown, struct hp_ahead *a,
 		 struct hp_err *err)
 {
-	size_t nwf = 0, np = 0, ns = 0, i;
-	struct hp_want_file *wf;
-	const char **pkgs, **svcs;
+	size_t i, np = 0, ns = 0;
 	struct hp_facts f;
 	int r;
 
-	for (i = 0; i < n; i++) {
-		const char *const *sv = l[i].ph->services;
-
-		nwf += l[i].nwf;
-		np += l[i].np;
-		while (sv && *sv++)
-			ns++;
-	}
-	wf = xcalloc(nwf + 1, sizeof(*wf));
-	pkgs = xcalloc(np + 1, sizeof(*pkgs));
-	svcs = xcalloc(ns + 1, sizeof(*svcs));
-	flatten(l, n, wf, pkgs, svcs, &nwf, &np, &ns);
 	memset(&f, 0, sizeof(f));
-	r = hp_facts_gather(h, wf, nwf, pkgs, np, svcs, ns, &f, err);
+	r = hp_phase_asks_gather(h, l, n, before_install, NULL, NULL, &f, err);
+	for (i = 0; i < n; i++) {
+		np += l[i].np;
+		ns += l[i].ns;
+	}
 	a->pkgs = xcalloc(nown + np + 1, sizeof(*a->pkgs));
 	a->installed = xcalloc(nown + np + 1, sizeof(*a->installed));
 	a->hold = xcalloc(ns + 1, sizeof(*a->hold));
 	for (i = 0; r == 0 && i < n; i++) {
 		if (!lacks(&l[i], &f, own, nown))
 			continue;
-		if ((r = write_files(h, &l[i], wf, &f, err)) < 0)
+		if ((r = write_files(h, &l[i], &f, err)) < 0)
 			break;
 		take(a, &l[i], &f, own, nown);
 	}
 	hp_facts_release(&f);
-	free(wf);
-	free(pkgs);
-	free(svcs);
 	return r;
 }
 
@@ -216,7 +168,7 @@ int hp_ahead_prepare(struct hp_hostrun *h, const char *const *own,
 		     struct hp_ahead *a, struct hp_err *err)
 {
 	const struct hp_run *run = h->run;
-	struct later *l;
+	struct hp_phase_ask *l;
 	size_t n, i;
 	int r = 0;
 
@@ -229,10 +181,8 @@ int hp_ahead_prepare(struct hp_hostrun *h, const char *const *own,
 	n = later_phases(h, l);
 	if (n)
 		r = ahead(h, l, n, own, nown, a, err);
-	for (i = 0; i < n; i++) {
-		hp_want_files_free(l[i].wf, l[i].nwf);
-		free(l[i].pkgs);
-	}
+	for (i = 0; i < n; i++)
+		hp_phase_ask_release(&l[i]);
 	free(l);
 	if (r < 0 || !a->nr) {
 		hp_ahead_release(a);

@@ -84,15 +84,68 @@ static size_t count(const char *const *l)
 	return n;
 }
 
-/* What one phase asks a host about, gathered before the command. */
-struct ask {
-	const struct hp_phase *ph;
+bool hp_phase_ask_init(struct hp_hostrun *h, const struct hp_phase *ph,
+		       struct hp_phase_ask *k)
+{
+	struct hp_err e;
+
+	memset(k, 0, sizeof(*k));
+	k->ph = ph;
+	hp_err_clear(&e);
+	if (ph->files && hp_phase_files(h, ph->name, &k->wf, &k->nwf, &e) < 0)
+		return false;
+	k->pkgs = hp_phase_all_packages(h->run, ph, h->host, &k->np);
+	return true;
+}
+
+void hp_phase_ask_release(struct hp_phase_ask *k)
+{
+	hp_want_files_free(k->wf, k->nwf);
+	free(k->pkgs);
+	memset(k, 0, sizeof(*k));
+}
+
+int hp_phase_asks_gather(struct hp_hostrun *h, struct hp_phase_ask *k,
+			 size_t n, bool (*keep_file)(const struct hp_want_file *),
+			 const char *more, struct hp_buf *more_out,
+			 struct hp_facts *f, struct hp_err *err)
+{
+	size_t i, j, nwf = 0, np = 0, ns = 0;
 	struct hp_want_file *wf;
-	size_t nwf;
-	const char **pkgs; /* hp_phase_all_packages */
-	size_t npkgs;
-	size_t nsvcs;
-};
+	const char **pkgs, **svcs;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		nwf += k[i].nwf;
+		np += k[i].np;
+		ns += count(k[i].ph->services);
+	}
+	wf = xcalloc(nwf + 1, sizeof(*wf));
+	pkgs = xcalloc(np + 1, sizeof(*pkgs));
+	svcs = xcalloc(ns + 1, sizeof(*svcs));
+	nwf = np = ns = 0;
+	for (i = 0; i < n; i++) {
+		/* borrowed: the asks keep (and free) what they point to */
+		k[i].f0 = nwf;
+		for (j = 0; j < k[i].nwf; j++)
+			if (!keep_file || keep_file(&k[i].wf[j]))
+				wf[nwf++] = k[i].wf[j];
+		k[i].nf = nwf - k[i].f0;
+		k[i].p0 = np;
+		for (j = 0; j < k[i].np; j++)
+			pkgs[np++] = k[i].pkgs[j];
+		k[i].s0 = ns;
+		k[i].ns = count(k[i].ph->services);
+		for (j = 0; j < k[i].ns; j++)
+			svcs[ns++] = k[i].ph->services[j];
+	}
+	r = hp_facts_gather_more(h, wf, nwf, pkgs, np, svcs, ns, more,
+				 more_out, f, err);
+	free(wf);
+	free(pkgs);
+	free(svcs);
+	return r;
+}
 
 struct prefetch_arg {
 	const struct hp_phase *t;
@@ -104,61 +157,52 @@ struct prefetch_arg {
  * A phase whose files cannot be rendered asks for itself later (and
  * reports why then). */
 static size_t ask_phases(struct hp_hostrun *h, const struct prefetch_arg *a,
-			 struct ask *ask)
+			 struct hp_phase_ask *ask)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < a->nr; i++) {
 		const struct hp_phase *ph = &a->t[i];
-		struct ask *k = &ask[n];
-		struct hp_err e;
 
 		if (!a->want[i] || !(h->host->roles & ph->role) ||
 		    (!ph->files && !ph->packages && !ph->services))
 			continue;
-		k->ph = ph;
-		hp_err_clear(&e);
-		if (ph->files &&
-		    hp_phase_files(h, ph->name, &k->wf, &k->nwf, &e) < 0)
-			continue;
-		k->pkgs = hp_phase_all_packages(h->run, ph, h->host,
-						&k->npkgs);
-		k->nsvcs = count(ph->services);
-		n++;
+		if (hp_phase_ask_init(h, ph, &ask[n]))
+			n++;
 	}
 	return n;
 }
 
-/* The answer f to the n asks (files, packages, services in ask order),
- * split into the host's read-ahead. */
-static void keep(struct hp_hostrun *h, const struct ask *ask, size_t n,
-		 const char *const *pkgs, size_t npkgs, const struct hp_facts *f)
+/* The answer f to the n asks (gathered: their runs set), split into the
+ * host's read-ahead. */
+static void keep(struct hp_hostrun *h, const struct hp_phase_ask *ask,
+		 size_t n, const struct hp_facts *f)
 {
 	struct hp_prefetch *p = xcalloc(1, sizeof(*p));
-	size_t i, fo = 0, so = 0;
+	size_t i, j;
 
 	p->e = xcalloc(n, sizeof(*p->e));
 	p->nr = n;
-	p->pkgs = xcalloc(npkgs + 1, sizeof(*p->pkgs));
-	p->installed = xcalloc(npkgs + 1, sizeof(*p->installed));
-	for (i = 0; i < npkgs; i++) {
-		p->pkgs[i] = xstrdup(pkgs[i]);
-		p->installed[i] = f->pkg_installed[i];
-	}
-	p->nr_pkgs = npkgs;
+	p->pkgs = xcalloc(f->nr_pkgs + 1, sizeof(*p->pkgs));
+	p->installed = xcalloc(f->nr_pkgs + 1, sizeof(*p->installed));
+	for (i = 0; i < n; i++)
+		for (j = 0; j < ask[i].np; j++) {
+			p->pkgs[ask[i].p0 + j] = xstrdup(ask[i].pkgs[j]);
+			p->installed[ask[i].p0 + j] =
+				f->pkg_installed[ask[i].p0 + j];
+		}
+	p->nr_pkgs = f->nr_pkgs;
 	for (i = 0; i < n; i++) {
 		const struct hp_facts view = {
-			.files = f->files + fo, .nr_files = ask[i].nwf,
-			.svcs = f->svcs + so, .nr_svcs = ask[i].nsvcs,
+			.files = f->files + ask[i].f0, .nr_files = ask[i].nf,
+			.svcs = f->svcs + ask[i].s0, .nr_svcs = ask[i].ns,
 		};
 
 		p->e[i].key = hp_phase_facts_key(ask[i].ph->name, ask[i].wf,
 						 ask[i].nwf,
 						 ask[i].ph->services,
-						 ask[i].nsvcs);
+						 ask[i].ns);
 		hp_facts_copy(&p->e[i].facts, &view);
-		fo += ask[i].nwf;
-		so += ask[i].nsvcs;
 	}
 	p->at = hp_run_changes(h->run);
 	hp_prefetch_free(h->prefetch);
@@ -239,54 +283,28 @@ static void keep_reads(struct hp_prefetch *p,
 static int prefetch_host(struct hp_hostrun *h, void *arg)
 {
 	const struct prefetch_arg *a = arg;
-	struct ask *ask = xcalloc(a->nr + 1, sizeof(*ask));
+	struct hp_phase_ask *ask = xcalloc(a->nr + 1, sizeof(*ask));
 	const struct hp_read_ahead **reads = xcalloc(
 		nr_reads_ahead(a) + 1, sizeof(const struct hp_read_ahead *));
-	size_t n = ask_phases(h, arg, ask), i, j, nwf = 0, np = 0, ns = 0;
+	size_t n = ask_phases(h, arg, ask), i;
 	struct hp_buf more = HP_BUF_INIT, ans = HP_BUF_INIT;
 	size_t nr_reads = ask_reads(h, a, reads, &more);
-	struct hp_want_file *wf;
-	const char **pkgs, **svcs;
 	struct hp_facts f;
 
-	for (i = 0; i < n; i++) {
-		nwf += ask[i].nwf;
-		np += ask[i].npkgs;
-		ns += ask[i].nsvcs;
-	}
-	wf = xcalloc(nwf + 1, sizeof(*wf));
-	pkgs = xcalloc(np + 1, sizeof(*pkgs));
-	svcs = xcalloc(ns + 1, sizeof(*svcs));
-	nwf = np = ns = 0;
-	for (i = 0; i < n; i++) {
-		/* borrowed: the asks keep (and free) what they point to */
-		for (j = 0; j < ask[i].nwf; j++)
-			wf[nwf++] = ask[i].wf[j];
-		for (j = 0; j < ask[i].npkgs; j++)
-			pkgs[np++] = ask[i].pkgs[j];
-		for (j = 0; j < ask[i].nsvcs; j++)
-			svcs[ns++] = ask[i].ph->services[j];
-	}
 	memset(&f, 0, sizeof(f));
 	if ((n || nr_reads) &&
-	    hp_facts_gather_more(h, wf, nwf, pkgs, np, svcs, ns,
-				 nr_reads ? more.buf : NULL, &ans, &f,
-				 &h->err) == 0) {
-		keep(h, ask, n, pkgs, np, &f);
+	    hp_phase_asks_gather(h, ask, n, NULL, nr_reads ? more.buf : NULL,
+				 &ans, &f, &h->err) == 0) {
+		keep(h, ask, n, &f);
 		keep_reads(h->prefetch, reads, nr_reads, &ans);
 		reads = NULL; /* kept */
 	}
 	hp_facts_release(&f);
-	for (i = 0; i < n; i++) {
-		hp_want_files_free(ask[i].wf, ask[i].nwf);
-		free(ask[i].pkgs);
-	}
+	for (i = 0; i < n; i++)
+		hp_phase_ask_release(&ask[i]);
 	hp_buf_release(&more);
 	hp_buf_release(&ans);
 	free(reads);
-	free(wf);
-	free(pkgs);
-	free(svcs);
 	free(ask);
 	/* a failed read-ahead costs nothing: each phase asks for itself */
 	hp_err_clear(&h->err);

@@ -53,6 +53,7 @@ static int nop(struct hp_run *run, struct hp_err *err)
 }
 
 static const char *const pg_files[] = { "createcluster.conf", NULL };
+static const char *const ha_files[] = { "pre.conf", NULL };
 
 static const struct hp_phase table[] = {
 	{ .name = "etcd", .role = HP_ROLE_ETCD, .packages = etcd_pkgs,
@@ -60,12 +61,15 @@ static const struct hp_phase table[] = {
 	{ .name = "pg", .role = HP_ROLE_PATRONI, .files = pg_files,
 	  .packages = pg_pkgs, .also_installs = pg_also, .services = p_svcs,
 	  .converge = nop, .verify = nop },
-	{ .name = "haproxy", .role = HP_ROLE_HAPROXY, .packages = ha_pkgs,
-	  .services = h_svcs, .converge = nop, .verify = nop },
+	{ .name = "haproxy", .role = HP_ROLE_HAPROXY, .files = ha_files,
+	  .packages = ha_pkgs, .services = h_svcs, .converge = nop,
+	  .verify = nop },
 };
 
 /* what services read pg's before_install file (NULL: none) */
 static const char *bi_services;
+/* haproxy has a before_install file too */
+static bool ha_file;
 
 /* pg has a before_install file and another one; the others none */
 static int files_cb(struct hp_hostrun *h, const char *phase,
@@ -78,6 +82,17 @@ static int files_cb(struct hp_hostrun *h, const char *phase,
 	(void)err;
 	*out = wf;
 	*nr = 0;
+	if (ha_file && !strcmp(phase, "haproxy")) {
+		wf[0].path = xstrdup("/etc/haproxy/pre.conf");
+		wf[0].content = xstrdup("x\n");
+		wf[0].len = 2;
+		wf[0].mode = 0644;
+		wf[0].owner = xstrdup("root");
+		wf[0].group = xstrdup("root");
+		wf[0].before_install = true;
+		*nr = 1;
+		return 0;
+	}
 	if (strcmp(phase, "pg") != 0)
 		return 0;
 	for (i = 0; i < 2; i++) {
@@ -108,6 +123,7 @@ static struct fx *setup(bool plan)
 	x->run.phase = "etcd";
 	x->run.phase_want = want_all;
 	bi_services = NULL;
+	ha_file = false;
 	return x;
 }
 
@@ -177,6 +193,37 @@ static void test_takes_later_phases(void **state)
 	assert_true(hp_fake_find_call(fk, HP_FAKE_PUT, "other.conf", 0) < 0);
 	assert_int_equal(hp_run_count(&x->run, "etcd", HP_STEP_CHANGED), 1);
 	hp_ahead_release(&a);
+	fx_free(x);
+}
+
+/* Two later phases with a before_install file each: each is checked
+ * against its own answer (haproxy's is there already, pg's is not). */
+static void test_each_phase_its_files(void **state)
+{
+	struct fx *x = setup(false);
+	struct hp_fake *fk = &x->fake[2];
+	struct hp_buf ans = HP_BUF_INIT;
+	struct hp_ahead a;
+	char sha[65];
+
+	(void)state;
+	ha_file = true;
+	hp_sha256_hex("x\n", 2, sha);
+	hp_buf_addf(&ans, "F -\nF %s 644 root root\nP \nP \nP \nP \n"
+			  "S disabled inactive 0\nS enabled active 7\n"
+			  "S disabled inactive 0\n",
+		    sha);
+	hp_fake_expect(fk, "export LC_ALL=C", 0, ans.buf, "");
+	hp_fake_expect(fk, "", 0, "", "");
+	if (hp_ahead_prepare(&x->run.hosts[2], e_pkgs, none_installed, 2, &a,
+			     &x->err) != 0)
+		fail_msg("%s", x->err.msg);
+	assert_true(has(&a, "haproxy"));
+	assert_true(hp_fake_find_call(fk, HP_FAKE_PUT, "createcluster.conf",
+				      0) >= 0);
+	assert_true(hp_fake_find_call(fk, HP_FAKE_PUT, "pre.conf", 0) < 0);
+	hp_ahead_release(&a);
+	hp_buf_release(&ans);
 	fx_free(x);
 }
 
@@ -411,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_nothing_ahead),
 		cmocka_unit_test(test_before_install_with_service),
+		cmocka_unit_test(test_each_phase_its_files),
 		cmocka_unit_test(test_failed_read),
 		cmocka_unit_test(test_hold_cmd),
 		cmocka_unit_test(test_packages_held),
