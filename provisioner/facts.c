@@ -263,8 +263,9 @@ int hp_facts_parse(const char *text, size_t len, size_t nr_files,
 /*
  * The facts command. It is run on every host of every phase, so it spawns
  * few processes: one sha256sum and one stat for all files, one dpkg-query
- * for all packages, one systemctl per service (about 9 ms on a lab host
- * instead of 46 with one of each per item). awk puts the answers back in
+ * for all packages, one systemctl for all services (about 9 ms on a lab
+ * host instead of 46 with one of each per item; five services in one
+ * systemctl show: 13 ms instead of 38). awk puts the answers back in
  * the items' order; when its counts do not add up it prints no file line,
  * and the parse says the answer is short.
  */
@@ -321,24 +322,40 @@ static void pkgs_cmd(struct hp_buf *cmd, const char *const *pkgs,
 	hp_buf_release(&names);
 }
 
+/* One systemctl show for every service: a block of lines per unit, a
+ * blank line between them (awk's paragraph mode), each told by its Id
+ * (name.service), answered in the order asked. A unit or a property
+ * missing (no systemd, say) reads as "none none 0". */
 static void svcs_cmd(struct hp_buf *cmd, const char *const *svcs,
 		     size_t nr_svcs)
 {
+	struct hp_buf names = HP_BUF_INIT;
 	size_t i;
 
+	if (!nr_svcs)
+		return;
+	hp_buf_adds(cmd, "systemctl show -p Id -p UnitFileState -p "
+			 "ActiveState -p MainPID --");
 	for (i = 0; i < nr_svcs; i++) {
-		hp_buf_adds(cmd, "systemctl show -p UnitFileState -p "
-				 "ActiveState -p MainPID -- ");
+		hp_buf_addch(cmd, ' ');
 		hp_shell_quote(cmd, svcs[i]);
-		hp_buf_adds(
-			cmd,
-			" 2>/dev/null | awk '{ k = $0; sub(/=.*/, \"\", k); "
-			"v[k] = substr($0, length(k) + 2) } "
-			"END { e = v[\"UnitFileState\"]; a = v[\"ActiveState\"]; "
-			"m = v[\"MainPID\"]; print \"S \" (e == \"\" ? \"none\" : e) "
-			"\" \" (a == \"\" ? \"none\" : a) \" \" "
-			"(m == \"\" ? 0 : m) }'; ");
+		hp_buf_addf(&names, "%s%s", i ? " " : "", svcs[i]);
 	}
+	hp_buf_adds(cmd, " 2>/dev/null | awk -v want=");
+	hp_shell_quote(cmd, names.buf);
+	hp_buf_adds(
+		cmd,
+		" 'BEGIN { RS = \"\"; FS = \"\\n\" } "
+		"{ delete v; for (i = 1; i <= NF; i++) { p = index($i, \"=\"); "
+		"if (p) v[substr($i, 1, p - 1)] = substr($i, p + 1) } "
+		"id = v[\"Id\"]; sub(/\\.service$/, \"\", id); "
+		"e[id] = v[\"UnitFileState\"]; a[id] = v[\"ActiveState\"]; "
+		"m[id] = v[\"MainPID\"] } "
+		"END { n = split(want, w, \" \"); for (i = 1; i <= n; i++) "
+		"print \"S \" (e[w[i]] == \"\" ? \"none\" : e[w[i]]) \" \" "
+		"(a[w[i]] == \"\" ? \"none\" : a[w[i]]) \" \" "
+		"(m[w[i]] == \"\" ? 0 : m[w[i]]) }'; ");
+	hp_buf_release(&names);
 }
 
 void hp_facts_cmd(struct hp_buf *cmd, const struct hp_want_file *files,

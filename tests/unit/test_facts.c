@@ -344,6 +344,52 @@ static void test_facts_cmd_runs(void **state)
 	hp_buf_release(&out);
 }
 
+/* One systemctl for every service: its blocks matched by Id, whatever
+ * their order; a unit it says nothing of reads as "none none 0". The
+ * systemctl here is a script first in PATH. */
+static void test_facts_svcs_one_systemctl(void **state)
+{
+	char *bin = tpath("systemctl"), *dir = tpath("");
+	const char *svcs[] = { "etcd", "gone", "haproxy" };
+	struct hp_buf cmd = HP_BUF_INIT, out = HP_BUF_INIT;
+	struct hp_facts f;
+	struct hp_err err;
+	char line[512];
+	FILE *p;
+
+	(void)state;
+	put_local(bin,
+		  "#!/bin/sh\n"
+		  "[ \"$*\" = 'show -p Id -p UnitFileState -p ActiveState -p MainPID "
+		  "-- etcd gone haproxy' ] || exit 9\n"
+		  "printf 'Id=haproxy.service\\nMainPID=9\\nActiveState=active\\n"
+		  "UnitFileState=enabled\\n\\nId=etcd.service\\nMainPID=0\\n"
+		  "ActiveState=failed\\nUnitFileState=disabled\\n'\n",
+		  0755);
+	hp_buf_addf(&cmd, "PATH=%s:$PATH; ", dir);
+	hp_facts_cmd(&cmd, NULL, 0, NULL, 0, svcs, 3);
+	p = popen(cmd.buf, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p))
+		hp_buf_adds(&out, line);
+	assert_int_equal(pclose(p), 0);
+	if (hp_facts_parse(out.buf, out.len, 0, 0, 3, &f, &err) != 0)
+		fail_msg("%s\n%s", err.msg, out.buf);
+	assert_string_equal(f.svcs[0].enabled, "disabled");
+	assert_string_equal(f.svcs[0].active, "failed");
+	assert_int_equal(f.svcs[0].main_pid, 0);
+	assert_string_equal(f.svcs[1].enabled, "none");
+	assert_string_equal(f.svcs[1].active, "none");
+	assert_string_equal(f.svcs[2].enabled, "enabled");
+	assert_string_equal(f.svcs[2].active, "active");
+	assert_int_equal(f.svcs[2].main_pid, 9);
+	hp_facts_release(&f);
+	free(bin);
+	free(dir);
+	hp_buf_release(&cmd);
+	hp_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +401,8 @@ int main(void)
 		cmocka_unit_test(test_gather_more),
 		cmocka_unit_test_setup_teardown(test_facts_cmd_runs, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_facts_svcs_one_systemctl,
+						setup, teardown),
 	};
 
 	hp_log_set_level(HP_LOG_ERROR);
