@@ -93,6 +93,9 @@ struct hp_hostrun {
 	size_t nr_recs, alloc_recs;
 	bool made_backups;      /* this run backed up a file on the host
 				   (then hp_backups_prune is due) */
+	/* steps.c: the directories this run made for new files on the
+	 * host; a second new file in one of them needs no mkdir */
+	struct hp_strlist made_dirs;
 	/* phases/tuning_wal.c: the WAL-volume facts last read on the host
 	 * (owned) and hp_run_changes then: read again once anything
 	 * changed */

@@ -160,6 +160,7 @@ void hp_run_release(struct hp_run *run)
 		if (h->tr.ops)
 			h->tr.ops->close(h->tr.ctx);
 		hp_hostrun_phase_reset(h);
+		hp_strlist_clear(&h->made_dirs);
 		free(h->wal_facts);
 		if (h->facts_cache)
 			hp_facts_release(h->facts_cache);

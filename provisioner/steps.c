@@ -313,19 +313,25 @@ static int file_install(struct hp_hostrun *h, const struct hp_want_file *f,
 			bool exists, const char *owner, const char *group,
 			struct hp_err *err)
 {
-	if (!exists) {
-		/* a new file may be the first in its directory */
+	const char *slash = strrchr(f->path, '/');
+	char *dir = slash ? xstrndup(f->path, (size_t)(slash - f->path)) : NULL;
+
+	/* a new file may be the first in its directory (made once a run) */
+	if (!exists && dir && *dir && !hp_strlist_has(&h->made_dirs, dir)) {
 		struct hp_buf cmd = HP_BUF_INIT;
 		int r;
 
-		hp_buf_adds(&cmd, "mkdir -p \"$(dirname ");
-		hp_shell_quote(&cmd, f->path);
-		hp_buf_adds(&cmd, ")\"");
+		hp_buf_adds(&cmd, "mkdir -p ");
+		hp_shell_quote(&cmd, dir);
 		r = hp_host_sh(h, cmd.buf, NULL, 0, 30, NULL, err);
 		hp_buf_release(&cmd);
-		if (r < 0)
+		if (r < 0) {
+			free(dir);
 			return r;
+		}
+		hp_strlist_add(&h->made_dirs, dir);
 	}
+	free(dir);
 	if (f->check_cmd)
 		return file_put_checked(h, f, owner, group, err);
 	return h->tr.ops->put(h->tr.ctx, f->path, f->content, f->len, f->mode,

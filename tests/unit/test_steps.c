@@ -342,12 +342,19 @@ static const char stub_apt_get[] =
 static const char stub_apt_cache[] =
 	"#!/bin/sh\n"
 	"echo \"apt-cache $*\" >> \"$STUB_LOG\"\n"
-	"case \"$APT_CANDIDATE\" in\n"
+	"shift; i=0\n"
+	"for p; do\n"
+	"i=$((i + 1)); c=$APT_CANDIDATE\n"
+	/* "last-unknown": only the last package asked is not known */
+	"[ \"$c\" = last-unknown ] && { [ \"$i\" = \"$#\" ] && c=unknown || c=yes; }\n"
+	"case \"$c\" in\n"
 	"none) printf '%s:\\n  Installed: (none)\\n  Candidate: (none)\\n' "
-	"\"$2\" ;;\n"
-	"unknown) echo \"N: Unable to locate package $2\" >&2 ;;\n"
-	"*) printf '%s:\\n  Installed: (none)\\n  Candidate: 1.0-1\\n' \"$2\" ;;\n"
-	"esac\n";
+	"\"$p\" ;;\n"
+	"unknown) echo \"N: Unable to locate package $p\" >&2 ;;\n"
+	"*) printf '%s:\\n  Installed: (none)\\n  Candidate: 1.0-1\\n"
+	"  Version table:\\n     1.0-1 500\\n' \"$p\" ;;\n"
+	"esac\n"
+	"done\n";
 
 struct apt_case {
 	const char *candidate; /* APT_CANDIDATE */
@@ -399,9 +406,12 @@ static void run_apt_case(const struct apt_case *c)
 				 installs, c->want_updates, c->want_installs,
 				 calls);
 	}
-	/* both packages, and apt waits for the dpkg lock */
+	/* both packages, asked about in one apt-cache, and apt waits for
+	 * the dpkg lock */
 	assert_non_null(strstr(calls, "etcd-server"));
 	assert_non_null(strstr(calls, "etcd-client"));
+	assert_non_null(
+		strstr(calls, "apt-cache policy etcd-server etcd-client\n"));
 	assert_non_null(strstr(calls, "DPkg::Lock::Timeout=7"));
 	if (c->want_exit)
 		/* apt's own words reach the error message */
@@ -428,6 +438,7 @@ static void test_packages_update_only_when_missing(void **state)
 		/* not in the lists: update, then install */
 		{ "none", NULL, false, 0, 1, 1 },
 		{ "unknown", NULL, false, 0, 1, 1 },
+		{ "last-unknown", NULL, false, 0, 1, 1 },
 		/* a lock or any other error: no update, the error shown */
 		{ "yes",
 		  "E: Could not get lock /var/lib/dpkg/lock-frontend. It is "
@@ -482,6 +493,48 @@ static void test_hostlock_wraps_mutations_only(void **state)
 	c = hp_fake_find_call(&x->fake, HP_FAKE_EXEC, "export LC_ALL=C", 0);
 	assert_null(strstr(x->fake.calls[c].what, "flock"));
 	hp_facts_release(&facts);
+	fx_free(x);
+}
+
+/* A new file's directory is made once a run on a host: a second new file
+ * in it writes at once, a file in another directory gets its own mkdir,
+ * and a file that exists needs none. */
+static void test_new_file_dir_made_once(void **state)
+{
+	struct fx *x = fx_new(false);
+	struct hp_want_file a = want("/etc/x/tls/a.crt", "a");
+	struct hp_want_file b = want("/etc/x/tls/b.crt", "b");
+	struct hp_want_file c = want("/etc/y/c.conf", "c");
+	struct hp_want_file d = want("/etc/x/tls/d.crt", "d");
+	struct hp_fact_file none, old = fact_for("old", 0644);
+	bool changed;
+	long k;
+
+	(void)state;
+	memset(&none, 0, sizeof(none));
+	hp_fake_set_file(&x->fake, "/etc/x/tls/d.crt", "old", 3, 0644, "root",
+			 "root");
+	hp_fake_expect(&x->fake, "mkdir -p", 0, "", "");
+	hp_fake_expect(&x->fake, "cp -p", 0, "", "");
+	assert_int_equal(hp_step_file(x->h, &a, &none, &changed, &x->err), 0);
+	assert_int_equal(hp_step_file(x->h, &b, &none, &changed, &x->err), 0);
+	assert_int_equal(hp_step_file(x->h, &c, &none, &changed, &x->err), 0);
+	assert_int_equal(hp_step_file(x->h, &d, &old, &changed, &x->err), 0);
+	assert_true(changed);
+	/* (the backup of d makes its own directory under the run's) */
+	assert_int_equal(hp_fake_count_calls(&x->fake, HP_FAKE_EXEC,
+					     "mkdir -p '/etc/"),
+			 2);
+	k = hp_fake_find_call(&x->fake, HP_FAKE_EXEC, "mkdir -p '/etc/", 0);
+	assert_non_null(strstr(x->fake.calls[k].what, "mkdir -p '/etc/x/tls'"));
+	k = hp_fake_find_call(&x->fake, HP_FAKE_EXEC, "mkdir -p '/etc/",
+			      (size_t)k + 1);
+	assert_non_null(strstr(x->fake.calls[k].what, "mkdir -p '/etc/y'"));
+	/* every file written, the one in /etc/y after its mkdir */
+	assert_non_null(hp_fake_file(&x->fake, "/etc/x/tls/a.crt"));
+	assert_non_null(hp_fake_file(&x->fake, "/etc/x/tls/b.crt"));
+	assert_non_null(hp_fake_file(&x->fake, "/etc/y/c.conf"));
+	assert_non_null(hp_fake_file(&x->fake, "/etc/x/tls/d.crt"));
 	fx_free(x);
 }
 
@@ -699,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_packages_update_only_when_missing),
 		cmocka_unit_test(test_hostlock_wraps_mutations_only),
 		cmocka_unit_test(test_hostlock_plan_takes_no_lock),
+		cmocka_unit_test(test_new_file_dir_made_once),
 		cmocka_unit_test(test_hostlock_waits_then_runs),
 		cmocka_unit_test(
 			test_hostlock_held_is_an_error_naming_the_holder),
