@@ -411,6 +411,42 @@ static void test_second_noop_reads_nothing(void **state)
 	sim_done(&s);
 }
 
+/* A plan with a restart pending keeps no answer: the second converge
+ * (another phase's keys) asks again and says the restart is pending, not
+ * that nothing is to do. */
+static void test_pending_keeps_nothing(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer(NULL, 100);
+	int first;
+	size_t i, pending = 0;
+
+	(void)state;
+	sim_init(&s, cfg100);
+	s.pending[0] = s.pending[1] = s.pending[2] = true;
+	x = fx_new(true, &count_ops, &s);
+	fx_want(x, cfg100);
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	nr_requests = 0;
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err), 0);
+	first = nr_requests;
+	assert_true(first > 0);
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err), 0);
+	assert_true(nr_requests > first);
+	for (i = 0; i < x->run.nr_results; i++)
+		if (x->run.results[i].status == HP_STEP_CHANGED &&
+		    x->run.results[i].detail &&
+		    strstr(x->run.results[i].detail, "a restart is pending"))
+			pending++;
+	assert_int_equal(pending, 2);
+	assert_int_equal(hp_run_count(&x->run, NULL, HP_STEP_OK), 0);
+	assert_int_equal(s.nr_writes, 0);
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
 static void test_plan_changes_nothing(void **state)
 {
 	struct sim s;
@@ -1106,6 +1142,7 @@ int main(void)
 		cmocka_unit_test(test_other_restart_param_replicas_first),
 		cmocka_unit_test(test_no_change_sends_nothing),
 		cmocka_unit_test(test_second_noop_reads_nothing),
+		cmocka_unit_test(test_pending_keeps_nothing),
 		cmocka_unit_test(test_plan_changes_nothing),
 		cmocka_unit_test(test_waits_for_starting_member),
 		cmocka_unit_test(test_waits_for_scheduled_switchover),
