@@ -31,16 +31,6 @@ const char *const *hp_vip_packages(const struct hp_run *run,
 	return vip_pkgs;
 }
 
-/* The address of vip.address, without its prefix length, into out. */
-static void vip_ip(const char *cidr, char *out, size_t size)
-{
-	size_t n = strcspn(cidr, "/");
-
-	if (n >= size)
-		n = size - 1;
-	memcpy(out, cidr, n);
-	out[n] = '\0';
-}
 
 #define IP_OUT_MAX 65536
 #define IP_LINES_MAX 1024
@@ -94,7 +84,7 @@ static int read_holds(struct hp_hostrun *h, void *arg)
 	size_t i = (size_t)(h->host - inv->hosts);
 	int r;
 
-	vip_ip(inv->vip.address, ip, sizeof(ip));
+	hp_vip_ip(inv->vip.address, ip, sizeof(ip));
 	hp_buf_adds(&cmd, "LC_ALL=C ip -4 -o addr show dev ");
 	hp_shell_quote(&cmd, inv->vip.interface);
 	out.max = IP_OUT_MAX + 1;
@@ -187,7 +177,7 @@ static int vip_answers(struct hp_run *run, struct hp_err *err)
 	char ip[64];
 	int fd;
 
-	vip_ip(inv->vip.address, ip, sizeof(ip));
+	hp_vip_ip(inv->vip.address, ip, sizeof(ip));
 	while ((fd = hp_tcp_connect(ip, inv->haproxy.primary_port,
 				    hp_now_ms() + 2000, NULL, err)) < 0 &&
 	       hp_now_ms() < deadline && !hp_interrupted())

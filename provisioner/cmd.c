@@ -104,7 +104,7 @@ const struct hp_cmd hp_commands[] = {
 	{ "status", hp_cmd_status, "INVENTORY [--json | --watch [SECONDS]]", 1, 1,
 	  HP_CMD_NEED_INVENTORY,
 	  "one screen from the REST APIs: etcd, Patroni members, HAProxy "
-	  "backends",
+	  "backends; whether PgBouncer and the VIP answer",
 	  { { "json", NULL, "print JSON" },
 	    { "watch", "[SECONDS]",
 	      "show it again every SECONDS (1-3600, default 2) until "

@@ -1,7 +1,8 @@
 /*
  * haprov status: one screen from the services' REST APIs (no SSH): etcd
  * members and health, Patroni members (role, state, timeline, lag,
- * pending restart), HAProxy backends; a warning when etcd's leader runs
+ * pending restart), HAProxy backends, and whether PgBouncer and the
+ * virtual IP answer (status_front.c); a warning when etcd's leader runs
  * on the host of Patroni's leader. Every answer is remote text: it
  * is checked for type and passed through the sanitizer (status.h) before
  * it is printed or put into --json.
@@ -264,13 +265,12 @@ json_t *hp_status_collect(const struct hp_inventory *inv, struct hp_rest *rest,
 	json_object_set_new(
 		doc, "haproxy",
 		haproxy_status(inv, rest, stats_password, stats_why, healthy));
+	hp_status_front(doc, inv, healthy);
 	json_object_set_new(doc, "healthy", json_boolean(*healthy));
 	return doc;
 }
 
-/* Field k of o as printable text (at most 320 bytes of it), "-" when it
- * is neither a string nor an integer. */
-static void add_text(struct hp_buf *out, const json_t *o, const char *k)
+void hp_status_add_text(struct hp_buf *out, const json_t *o, const char *k)
 {
 	const json_t *v = json_object_get(o, k);
 
@@ -284,13 +284,12 @@ static void add_text(struct hp_buf *out, const json_t *o, const char *k)
 		hp_buf_addch(out, '-');
 }
 
-/* " " and field k of o, padded to width. */
-static void add_field(struct hp_buf *out, const json_t *o, const char *k,
-		      int width)
+void hp_status_add_field(struct hp_buf *out, const json_t *o, const char *k,
+			 int width)
 {
 	struct hp_buf b = HP_BUF_INIT;
 
-	add_text(&b, o, k);
+	hp_status_add_text(&b, o, k);
 	hp_buf_addf(out, " %-*s", width, b.buf);
 	hp_buf_release(&b);
 }
@@ -306,12 +305,12 @@ static void format_patroni(struct hp_buf *out, const json_t *doc)
 	json_array_foreach(json_object_get(doc, "patroni"), i, v)
 	{
 		hp_buf_addch(out, ' ');
-		add_field(out, v, "name", 10);
-		add_field(out, v, "host", 16);
-		add_field(out, v, "role", 8);
-		add_field(out, v, "state", 10);
-		add_field(out, v, "timeline", 4);
-		add_field(out, v, "lag", 8);
+		hp_status_add_field(out, v, "name", 10);
+		hp_status_add_field(out, v, "host", 16);
+		hp_status_add_field(out, v, "role", 8);
+		hp_status_add_field(out, v, "state", 10);
+		hp_status_add_field(out, v, "timeline", 4);
+		hp_status_add_field(out, v, "lag", 8);
 		hp_buf_addf(out, " %s%s\n",
 			    json_is_true(json_object_get(v, "pending_restart"))
 				    ? "yes"
@@ -322,7 +321,7 @@ static void format_patroni(struct hp_buf *out, const json_t *doc)
 	}
 	if (json_object_get(doc, "patroni_error")) {
 		hp_buf_adds(out, "  ");
-		add_text(out, doc, "patroni_error");
+		hp_status_add_text(out, doc, "patroni_error");
 		hp_buf_addch(out, '\n');
 	}
 }
@@ -336,19 +335,19 @@ static void format_haproxy(struct hp_buf *out, const json_t *doc)
 	json_array_foreach(json_object_get(doc, "haproxy"), i, v)
 	{
 		hp_buf_addch(out, ' ');
-		add_field(out, v, "name", 10);
+		hp_status_add_field(out, v, "name", 10);
 		if (json_object_get(v, "error")) {
 			hp_buf_addch(out, ' ');
-			add_text(out, v, "error");
+			hp_status_add_text(out, v, "error");
 		}
 		json_array_foreach(json_object_get(v, "servers"), k, s)
 		{
 			hp_buf_addch(out, ' ');
-			add_text(out, s, "backend");
+			hp_status_add_text(out, s, "backend");
 			hp_buf_addch(out, '/');
-			add_text(out, s, "server");
+			hp_status_add_text(out, s, "server");
 			hp_buf_addch(out, ':');
-			add_text(out, s, "status");
+			hp_status_add_text(out, s, "status");
 		}
 		hp_buf_addch(out, '\n');
 	}
@@ -396,9 +395,9 @@ static void format_leader_warning(struct hp_buf *out, const json_t *doc)
 	    strcmp(json_string_value(json_object_get(p, "name")), name) != 0)
 		return;
 	hp_buf_adds(out, "\nwarning: etcd's leader ");
-	add_text(out, e, "name");
+	hp_status_add_text(out, e, "name");
 	hp_buf_adds(out, " is also Patroni's leader: a crash of ");
-	add_text(out, e, "name");
+	hp_status_add_text(out, e, "name");
 	hp_buf_adds(out, " costs an etcd election on top of the failover; "
 			 "`haprov apply` moves it\n");
 }
@@ -409,20 +408,20 @@ void hp_status_format(struct hp_buf *out, const json_t *doc)
 	size_t i;
 
 	hp_buf_adds(out, "cluster ");
-	add_text(out, doc, "cluster");
+	hp_status_add_text(out, doc, "cluster");
 	hp_buf_adds(out, "\nphases");
 	json_array_foreach(json_object_get(doc, "phases"), i, v)
 	{
 		hp_buf_adds(out, i ? ", " : " ");
-		add_text(out, v, "name");
+		hp_status_add_text(out, v, "name");
 	}
 	hp_buf_adds(out, "\n\netcd\n");
 	json_array_foreach(json_object_get(doc, "etcd"), i, v)
 	{
 		hp_buf_addch(out, ' ');
-		add_field(out, v, "name", 10);
-		add_field(out, v, "address", 16);
-		add_field(out, v, "health", 10);
+		hp_status_add_field(out, v, "name", 10);
+		hp_status_add_field(out, v, "address", 16);
+		hp_status_add_field(out, v, "health", 10);
 		hp_buf_addf(out, " %s\n",
 			    json_is_true(json_object_get(v, "leader"))
 				    ? "leader"
@@ -430,6 +429,7 @@ void hp_status_format(struct hp_buf *out, const json_t *doc)
 	}
 	format_patroni(out, doc);
 	format_haproxy(out, doc);
+	hp_status_format_front(out, doc);
 	format_leader_warning(out, doc);
 }
 

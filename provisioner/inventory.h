@@ -342,6 +342,9 @@ bool hp_guc_name_valid(const char *name);
 const struct hp_host *hp_inventory_host(const struct hp_inventory *inv,
 					const char *name);
 size_t hp_inventory_count_role(const struct hp_inventory *inv, unsigned role);
+/* The address of vip.address ("10.213.0.100/24"), without its prefix
+ * length, into out (cut to size). */
+void hp_vip_ip(const char *cidr, char *out, size_t size);
 const char *hp_kvlist_get(const struct hp_kvlist *l, const char *key);
 
 /*

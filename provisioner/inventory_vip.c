@@ -54,6 +54,16 @@ static uint32_t mask_of(int prefix)
 					       : ~(0xffffffffu >> prefix);
 }
 
+void hp_vip_ip(const char *cidr, char *out, size_t size)
+{
+	size_t n = strcspn(cidr, "/");
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, cidr, n);
+	out[n] = '\0';
+}
+
 bool hp_inv_check_vip_address(const char *s, struct hp_buf *why)
 {
 	uint32_t a, m;

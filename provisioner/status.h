@@ -19,12 +19,20 @@
  *                  in_inventory: bool}],
  *     "patroni_error": str (only when no member answered),
  *     "haproxy": [{name, servers: [{backend, server, status}]} or
- *                 {name, error: str}] }
+ *                 {name, error: str}],
+ *     "pgbouncer": [{name, address, port: int, state}] (only with
+ *                 pgbouncer hosts),
+ *     "vip":     {address, port: int, state} (only with vip hosts) }
+ *
+ * A pgbouncer's or the virtual IP's state is hp_pg_probe_text's
+ * (pg_probe.h): "answers" when a PostgreSQL-protocol server answered;
+ * anything else makes the cluster unhealthy.
  */
 #include <jansson.h>
 #include <stdbool.h>
 
 #include "inventory.h"
+#include "pg_probe.h"
 #include "rest.h"
 #include "util.h"
 
@@ -47,6 +55,26 @@ json_t *hp_status_collect(const struct hp_inventory *inv, struct hp_rest *rest,
 /* Append the text form of doc to out; every string passes the sanitizer
  * again, so a document from elsewhere is safe too. */
 void hp_status_format(struct hp_buf *out, const json_t *doc);
+
+/* Field k of o as printable text (at most 320 bytes of it), "-" when it
+ * is neither a string nor an integer. */
+void hp_status_add_text(struct hp_buf *out, const json_t *o, const char *k);
+/* " " and field k of o, padded to width. */
+void hp_status_add_field(struct hp_buf *out, const json_t *o, const char *k,
+			 int width);
+
+/* ---- PgBouncer and the virtual IP (status_front.c) ---------------------- */
+
+/* Add "pgbouncer" and "vip" to doc for inv's hosts of those roles (none:
+ * nothing added), each probed with hp_pg_probe; *healthy false when one
+ * does not answer. */
+void hp_status_front(json_t *doc, const struct hp_inventory *inv,
+		     bool *healthy);
+/* Their text form, when doc has them. */
+void hp_status_format_front(struct hp_buf *out, const json_t *doc);
+/* For tests: the probe hp_status_front uses (NULL: hp_pg_probe). */
+void hp_status_set_probe(enum hp_pg_probe (*probe)(const char *address,
+						   int port, int timeout_ms));
 
 /* ---- status --watch (status_watch.c) ------------------------------------ */
 

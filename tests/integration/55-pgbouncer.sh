@@ -13,7 +13,10 @@
 #   the new primary; then back;
 # - a pool-size change: PgBouncer reloaded (same PID), not restarted, and a
 #   client session open across it finishes;
-# - a no-op apply: no change.
+# - a no-op apply: no change;
+# - `haprov status` says each PgBouncer and the VIP answer; with one
+#   PgBouncer stopped it says that one takes no connection, and exits
+#   non-zero.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -101,4 +104,26 @@ rc=$?
 echo "no-op apply with pgbouncer and vip: $(lab_elapsed "$t")s"
 check_eq "a no-op apply exits 0" 0 "$rc"
 check_eq "and changes nothing" 0 "$(grep -c 'changed:' "$T_TMP/noop.log")"
+
+# ---- status: PgBouncer and the VIP, asked without SSH ------------------------
+run_haprov "$T_TMP/status.out" status "$V2"
+rc=$?
+sed 's/^/#   /' "$T_TMP/status.out"
+check_eq "status exits 0" 0 "$rc"
+check_eq "status: each pgbouncer host answers" 3 \
+	"$(grep -cE '^  pg[123] +[0-9.]+:6432 +answers$' "$T_TMP/status.out")"
+check "status: the VIP's primary port answers" \
+	grep -qE "^  $VIP:5000 +answers$" "$T_TMP/status.out"
+pg3_pgb=$(lab_ssh pg3 'systemctl show -p MainPID --value pgbouncer')
+lab_ssh pg3 'systemctl stop pgbouncer'
+run_haprov "$T_TMP/status-down.out" status "$V2" --json
+rc=$?
+lab_ssh pg3 'systemctl start pgbouncer'
+check "status with pg3's PgBouncer stopped (was pid $pg3_pgb) exits non-zero" \
+	test "$rc" -ne 0
+check_eq "and says pg3's PgBouncer takes no connection" "no connection false" \
+	"$(python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print([p["state"] for p in d["pgbouncer"] if p["name"] == "pg3"][0],
+      str(d["healthy"]).lower())' <"$T_TMP/status-down.out")"
 finish
