@@ -258,7 +258,7 @@ void hp_view_step(struct hp_view *v, size_t host, const char *phase,
 	pthread_mutex_unlock(&v->mu);
 }
 
-void hp_view_phase(struct hp_view *v, const char *phase)
+void hp_view_phase(struct hp_view *v, const char *phase, const bool *in)
 {
 	size_t i;
 
@@ -266,8 +266,11 @@ void hp_view_phase(struct hp_view *v, const char *phase)
 		return;
 	pthread_mutex_lock(&v->mu);
 	for (i = 0; i < v->nr; i++) {
-		put(v->h[i].phase, sizeof(v->h[i].phase), phase);
-		v->h[i].step[0] = '\0';
+		bool part = !in || in[i];
+
+		put(v->h[i].phase, sizeof(v->h[i].phase), part ? phase : "");
+		put(v->h[i].step, sizeof(v->h[i].step),
+		    part ? "" : "no part in this phase");
 		v->h[i].since = hp_now_ms();
 	}
 	pthread_mutex_unlock(&v->mu);

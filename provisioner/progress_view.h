@@ -21,8 +21,9 @@ struct hp_view *hp_view_start(const char *const *hosts, size_t nr,
  * clock). */
 void hp_view_step(struct hp_view *v, size_t host, const char *phase,
 		  const char *step);
-/* A phase begins on every host. */
-void hp_view_phase(struct hp_view *v, const char *phase);
+/* A phase begins: on host i when in is NULL or in[i]; a host it does not
+ * act on shows no phase and says so. */
+void hp_view_phase(struct hp_view *v, const char *phase, const bool *in);
 /* Everything written so far shown, the block taken away, stderr back to
  * the terminal; frees v. */
 void hp_view_stop(struct hp_view *v);

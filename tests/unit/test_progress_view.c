@@ -103,7 +103,8 @@ static void drain(int fd, struct hp_buf *out, int ms)
 
 static void test_on_a_terminal(void **state)
 {
-	const char *hosts[] = {"pg1", "pg2"};
+	const char *hosts[] = {"pg1", "pg2", "ha1"};
+	const bool in[] = {true, true, false};
 	struct hp_buf out = HP_BUF_INIT;
 	struct winsize ws = {.ws_row = 40, .ws_col = 100};
 	struct hp_view *v;
@@ -126,9 +127,9 @@ static void test_on_a_terminal(void **state)
 	dup2(slave, 2);
 	assert_int_equal(fstat(2, &before), 0);
 
-	v = hp_view_start(hosts, 2, false);
+	v = hp_view_start(hosts, 3, false);
 	assert_non_null(v);
-	hp_view_phase(v, "etcd");
+	hp_view_phase(v, "etcd", in);
 	hp_view_step(v, 1, "etcd", "packages");
 	fprintf(stderr, "[   0.1s] pg2      etcd     packages   ok\n");
 	fprintf(stderr, "a line in ");
@@ -150,7 +151,11 @@ static void test_on_a_terminal(void **state)
 	assert_non_null(strstr(out.buf, "a line in two writes\r\n"));
 	assert_non_null(strstr(out.buf, "  pg1      etcd       connecting"));
 	assert_non_null(strstr(out.buf, "  pg2      etcd       packages"));
-	assert_non_null(strstr(out.buf, "\033[2A\r\033[J"));
+	/* a host the phase does not act on shows no phase */
+	assert_non_null(strstr(out.buf, "  ha1      -          no part in this "
+					"phase"));
+	assert_null(strstr(out.buf, "  ha1      etcd"));
+	assert_non_null(strstr(out.buf, "\033[3A\r\033[J"));
 	hp_buf_release(&out);
 }
 
