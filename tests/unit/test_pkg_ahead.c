@@ -72,38 +72,36 @@ static const char *bi_services;
 static bool ha_file;
 
 /* pg has a before_install file and another one; the others none */
+/* f: path, content "x\n", 0644 root:root */
+static void fill_file(struct hp_want_file *f, const char *path)
+{
+	f->path = xstrdup(path);
+	f->content = xstrdup("x\n");
+	f->len = 2;
+	f->mode = 0644;
+	f->owner = xstrdup("root");
+	f->group = xstrdup("root");
+}
+
 static int files_cb(struct hp_hostrun *h, const char *phase,
 		    struct hp_want_file **out, size_t *nr, struct hp_err *err)
 {
 	struct hp_want_file *wf = xcalloc(2, sizeof(*wf));
-	size_t i;
 
 	(void)h;
 	(void)err;
 	*out = wf;
 	*nr = 0;
 	if (ha_file && !strcmp(phase, "haproxy")) {
-		wf[0].path = xstrdup("/etc/haproxy/pre.conf");
-		wf[0].content = xstrdup("x\n");
-		wf[0].len = 2;
-		wf[0].mode = 0644;
-		wf[0].owner = xstrdup("root");
-		wf[0].group = xstrdup("root");
+		fill_file(&wf[0], "/etc/haproxy/pre.conf");
 		wf[0].before_install = true;
 		*nr = 1;
 		return 0;
 	}
 	if (strcmp(phase, "pg") != 0)
 		return 0;
-	for (i = 0; i < 2; i++) {
-		wf[i].path = xstrdup(i ? "/etc/pg/other.conf"
-				       : "/etc/pg/createcluster.conf");
-		wf[i].content = xstrdup("x\n");
-		wf[i].len = 2;
-		wf[i].mode = 0644;
-		wf[i].owner = xstrdup("root");
-		wf[i].group = xstrdup("root");
-	}
+	fill_file(&wf[0], "/etc/pg/createcluster.conf");
+	fill_file(&wf[1], "/etc/pg/other.conf");
 	wf[0].before_install = true;
 	wf[0].services = bi_services ? xstrdup(bi_services) : NULL;
 	*nr = 2;
