@@ -31,7 +31,6 @@ const char *const *hp_vip_packages(const struct hp_run *run,
 	return vip_pkgs;
 }
 
-
 #define IP_OUT_MAX 65536
 #define IP_LINES_MAX 1024
 

@@ -204,15 +204,19 @@ static int run_phase(struct hp_run *run, const struct hp_phase *ph,
 {
 	int r;
 	size_t k;
-	bool *in = xcalloc(run->nr_hosts + 1, sizeof(*in));
 
 	run->phase = ph->name;
 	run->phase_entry = ph;
-	/* the live view: a host the phase does not act on says so */
-	for (k = 0; k < run->nr_hosts; k++)
-		in[k] = !ph->role || (run->hosts[k].host->roles & ph->role);
-	hp_view_phase(run->view, ph->name, in);
-	free(in);
+	if (run->view) {
+		/* the live view: a host the phase does not act on says so */
+		bool *in = xcalloc(run->nr_hosts + 1, sizeof(*in));
+
+		for (k = 0; k < run->nr_hosts; k++)
+			in[k] = !ph->role ||
+				(run->hosts[k].host->roles & ph->role);
+		hp_view_phase(run->view, ph->name, in);
+		free(in);
+	}
 	for (k = 0; k < run->nr_hosts; k++)
 		hp_hostrun_phase_reset(&run->hosts[k]);
 	/* a plan's phases say nothing unless something differs (-v: all) */

@@ -13,24 +13,6 @@
 static const unsigned char ssl_request[8] = {0,	   0,	 0,    8,
 					     0x04, 0xd2, 0x16, 0x2f};
 
-/* Wait for fd to be ready for events until deadline; false when the
- * deadline passed first (or poll failed). */
-static bool wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd pfd = {.fd = fd, .events = events};
-	int64_t left;
-
-	while ((left = deadline - hp_now_ms()) > 0) {
-		int r = poll(&pfd, 1, (int)left);
-
-		if (r > 0)
-			return true;
-		if (r < 0 && errno != EINTR)
-			return false;
-	}
-	return false;
-}
-
 enum hp_pg_probe hp_pg_probe(const char *address, int port, int timeout_ms)
 {
 	int64_t deadline = hp_now_ms() + timeout_ms;
@@ -45,7 +27,7 @@ enum hp_pg_probe hp_pg_probe(const char *address, int port, int timeout_ms)
 		return fd == HP_ETIMEOUT ? HP_PG_NO_ANSWER
 					 : HP_PG_NO_CONNECTION;
 	/* 8 bytes into a new socket's empty buffer: one write does it */
-	if (!wait_fd(fd, POLLOUT, deadline))
+	if (hp_fd_wait(fd, POLLOUT, deadline) <= 0)
 		goto out;
 	n = send(fd, ssl_request, sizeof(ssl_request), MSG_NOSIGNAL);
 	if (n != (ssize_t)sizeof(ssl_request)) {
@@ -53,7 +35,7 @@ enum hp_pg_probe hp_pg_probe(const char *address, int port, int timeout_ms)
 		goto out;
 	}
 	for (;;) {
-		if (!wait_fd(fd, POLLIN, deadline))
+		if (hp_fd_wait(fd, POLLIN, deadline) <= 0)
 			goto out;
 		n = read(fd, &c, 1);
 		if (n == 1) {

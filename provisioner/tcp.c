@@ -12,6 +12,22 @@
 
 #include "tcp.h"
 
+int hp_fd_wait(int fd, short events, int64_t deadline_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+
+	for (;;) {
+		int64_t left = deadline_ms - hp_now_ms();
+		int r;
+
+		if (left <= 0)
+			return 0;
+		r = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (r >= 0 || errno != EINTR)
+			return r;
+	}
+}
+
 /*
  * Connect to one address, non-blocking, so that the connect timeout is
  * ours to set. Returns the socket, or -1 with the errno in *why (and
@@ -21,7 +37,6 @@
 static int connect_addr(const struct addrinfo *ai, int64_t deadline, int *why,
 			bool *expired)
 {
-	struct pollfd pfd;
 	socklen_t len = sizeof(int);
 	int fd, soerr = 0, r = 0;
 
@@ -45,19 +60,7 @@ static int connect_addr(const struct addrinfo *ai, int64_t deadline, int *why,
 		close(fd);
 		return -1;
 	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	for (;;) {
-		int64_t left = deadline - hp_now_ms();
-
-		if (left <= 0) {
-			r = 0;
-			break;
-		}
-		r = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
-		if (r >= 0 || errno != EINTR)
-			break;
-	}
+	r = hp_fd_wait(fd, POLLOUT, deadline);
 	if (r <= 0) {
 		*why = r == 0 ? ETIMEDOUT : errno;
 		*expired = r == 0;

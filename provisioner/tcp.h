@@ -21,4 +21,9 @@
 int hp_tcp_connect(const char *address, int port, int64_t deadline_ms,
 		   const char *who, struct hp_err *err);
 
+/* Wait until fd is ready for events (poll's POLLIN, POLLOUT) or
+ * deadline_ms (hp_now_ms() time) passes, through EINTR: poll's result,
+ * > 0 ready, 0 the deadline passed, < 0 an error (errno says which). */
+int hp_fd_wait(int fd, short events, int64_t deadline_ms);
+
 #endif
