@@ -318,7 +318,7 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 	struct patroni_ctx c;
 	struct hp_rest rest;
 	struct hp_hostrun *first = NULL;
-	bool first_selected = false;
+	bool first_selected = false, others_started = false;
 	char *leader = NULL;
 	size_t i;
 	int r;
@@ -402,34 +402,19 @@ int hp_patroni_converge(struct hp_run *run, struct hp_err *err)
 				   first->host->name, first->err.msg);
 			goto out;
 		}
-		if (starting && !leader && !run->opts.plan) {
-			struct hp_rest_resp resp;
-
-			run->standbys_new = true;
-			char *url = hp_url(first->host,
-					   inv->patroni.restapi_port,
-					   "/primary");
-			int64_t t = hp_now_ms();
-
-			hp_rest_resp_init(&resp);
-			r = hp_rest_poll(&rest, "GET", url, NULL,
-					 inv->validation.timeout_s * 1000, 500,
-					 hp_patroni_primary_ok, NULL, &resp,
-					 err);
-			hp_run_record(run, first->host->name,
-				      r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
-				      "bootstrap: leader ready",
-				      r < 0 ? err->msg : NULL, NULL, t);
-			hp_rest_resp_release(&resp);
-			free(url);
-			if (r < 0)
-				goto out;
-		}
 		/* done: skip it in the pass over the others */
 		first_selected = true;
 		first->selected = false;
+		if (starting && !leader && !run->opts.plan) {
+			r = hp_patroni_bootstrap(run, &rest, first,
+						 service_host, &c, err);
+			if (r < 0)
+				goto out;
+			others_started = true;
+		}
 	}
-	if (hp_run_each(run, HP_ROLE_PATRONI, service_host, &c)) {
+	if (!others_started &&
+	    hp_run_each(run, HP_ROLE_PATRONI, service_host, &c)) {
 		r = hp_err_set(err, HP_ERROR, "patroni: a service failed");
 		goto out;
 	}

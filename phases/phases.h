@@ -346,6 +346,27 @@ bool hp_patroni_reload_waits(const struct hp_run *run, enum hp_svc_action act);
  * primary (what HAProxy's check asks). */
 bool hp_patroni_primary_ok(const struct hp_rest_resp *resp, void *arg,
 			   struct hp_buf *why);
+/*
+ * A new cluster's first start (phases/patroni_bootstrap.c), first's service
+ * already started: wait until first's GET /patroni says it bootstraps (it
+ * holds Patroni's initialize key), then start the other selected patroni
+ * hosts with start(h, arg) (first must be unselected), then wait until
+ * first serves GET /primary. A failed bootstrap is an error before any
+ * other member starts. Sets run->standbys_new.
+ */
+int hp_patroni_bootstrap(struct hp_run *run, struct hp_rest *rest,
+			 struct hp_hostrun *first, hp_host_fn start, void *arg,
+			 struct hp_err *err);
+/* hp_rest_poll's test for GET /patroni during a bootstrap: true when the
+ * state says the member bootstraps or has (seen->failed false) or that
+ * its bootstrap failed (seen->failed true); the state, when it fits, in
+ * seen->state (remote text: print only through hp_printable_dup). */
+struct hp_boot_seen {
+	char state[64];
+	bool failed;
+};
+bool hp_patroni_bootstrapping(const struct hp_rest_resp *resp, void *arg,
+			      struct hp_buf *why);
 int hp_patroni_wait_healthy(struct hp_run *run, struct hp_rest *rest,
 			    const char *leader, int deadline_ms,
 			    struct hp_err *err);
