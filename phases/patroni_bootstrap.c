@@ -26,14 +26,14 @@
 
 /* states in which the member holds the initialize key and bootstraps or
  * has bootstrapped */
-static const char *const boot_ok[] = { "initializing new cluster",
-				       "running custom bootstrap script",
-				       "starting", "running", NULL };
+static const char *const boot_ok[] = {"initializing new cluster",
+				      "running custom bootstrap script",
+				      "starting", "running", NULL};
 /* states in which its bootstrap failed (Patroni's postgresql/bootstrap.py
  * and postgresql/__init__.py) */
-static const char *const boot_failed[] = { "initdb failed",
-					   "custom bootstrap failed",
-					   "start failed", "crashed", NULL };
+static const char *const boot_failed[] = {"initdb failed",
+					  "custom bootstrap failed",
+					  "start failed", "crashed", NULL};
 
 static bool listed(const char *const *list, const char *s)
 {
@@ -86,7 +86,7 @@ static int wait_key(struct hp_run *run, struct hp_rest *rest,
 		    struct hp_hostrun *first, struct hp_err *err)
 {
 	const struct hp_inventory *inv = run->inv;
-	struct hp_boot_seen seen = { "", false };
+	struct hp_boot_seen seen = {"", false};
 	char *url = hp_url(first->host, inv->patroni.restapi_port, "/patroni");
 	int64_t t = hp_now_ms();
 	int r = hp_rest_poll(rest, "GET", url, NULL,
@@ -105,9 +105,8 @@ static int wait_key(struct hp_run *run, struct hp_rest *rest,
 		free(p);
 	}
 	hp_run_record(run, first->host->name,
-		      r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
-		      "bootstrap: started", r < 0 ? err->msg : NULL,
-		      NULL, t);
+		      r < 0 ? HP_STEP_FAILED : HP_STEP_OK, "bootstrap: started",
+		      r < 0 ? err->msg : NULL, NULL, t);
 	return r;
 }
 
@@ -124,10 +123,9 @@ static int wait_primary(struct hp_run *run, struct hp_rest *rest,
 	r = hp_rest_poll(rest, "GET", url, NULL,
 			 inv->validation.timeout_s * 1000, 200,
 			 hp_patroni_primary_ok, NULL, &resp, err);
-	hp_run_record(run, first->host->name,
-		      r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
-		      "bootstrap: leader ready", r < 0 ? err->msg : NULL, NULL,
-		      t);
+	hp_run_record(
+		run, first->host->name, r < 0 ? HP_STEP_FAILED : HP_STEP_OK,
+		"bootstrap: leader ready", r < 0 ? err->msg : NULL, NULL, t);
 	hp_rest_resp_release(&resp);
 	free(url);
 	return r;

@@ -88,8 +88,8 @@ static int start(struct hp_hostrun *h, void *arg)
 
 static void state_answer(struct fx *x, const char *state, int times)
 {
-	char *body = xasprintf("{\"state\": \"%s\", \"role\": \"replica\"}",
-			       state);
+	char *body =
+		xasprintf("{\"state\": \"%s\", \"role\": \"replica\"}", state);
 
 	hp_fake_rest_expect(&x->fr, "GET", "10.0.0.1:8008/patroni", 200, body,
 			    times);
@@ -213,36 +213,36 @@ static void test_state_judged(void **state)
 		bool ok, failed;
 		const char *why;
 	} cases[] = {
-		{ 200, "{\"state\": \"initializing new cluster\"}", true,
-		  false, "" },
-		{ 200, "{\"state\": \"running custom bootstrap script\"}",
-		  true, false, "" },
-		{ 200, "{\"state\": \"starting\"}", true, false, "" },
-		{ 200, "{\"state\": \"running\"}", true, false, "" },
-		{ 200, "{\"state\": \"initdb failed\"}", true, true, "" },
-		{ 200, "{\"state\": \"custom bootstrap failed\"}", true, true,
-		  "" },
-		{ 200, "{\"state\": \"start failed\"}", true, true, "" },
-		{ 200, "{\"state\": \"crashed\"}", true, true, "" },
-		{ 200, "{\"state\": \"stopped\"}", false, false,
-		  "its state is 'stopped'" },
-		{ 200, "{\"state\": \"creating replica\"}", false, false,
-		  "its state is 'creating replica'" },
+		{200, "{\"state\": \"initializing new cluster\"}", true, false,
+		 ""},
+		{200, "{\"state\": \"running custom bootstrap script\"}", true,
+		 false, ""},
+		{200, "{\"state\": \"starting\"}", true, false, ""},
+		{200, "{\"state\": \"running\"}", true, false, ""},
+		{200, "{\"state\": \"initdb failed\"}", true, true, ""},
+		{200, "{\"state\": \"custom bootstrap failed\"}", true, true,
+		 ""},
+		{200, "{\"state\": \"start failed\"}", true, true, ""},
+		{200, "{\"state\": \"crashed\"}", true, true, ""},
+		{200, "{\"state\": \"stopped\"}", false, false,
+		 "its state is 'stopped'"},
+		{200, "{\"state\": \"creating replica\"}", false, false,
+		 "its state is 'creating replica'"},
 		/* case matters: Patroni's states are lower case */
-		{ 200, "{\"state\": \"Running\"}", false, false,
-		  "its state is 'Running'" },
-		{ 200, "{\"state\": \"running \"}", false, false,
-		  "its state is 'running '" },
-		{ 503, "{\"state\": \"running\"}", false, false,
-		  "GET /patroni answered 503 without a state" },
-		{ 200, "{\"state\": 1}", false, false,
-		  "GET /patroni answered 200 without a state" },
-		{ 200, "[\"running\"]", false, false,
-		  "GET /patroni answered 200 without a state" },
-		{ 200, NULL, false, false,
-		  "GET /patroni answered 200 without a state" },
-		{ 200, "{\"state\": \"\\u001b[31mrunning\"}", false, false,
-		  "its state is ' [31mrunning'" },
+		{200, "{\"state\": \"Running\"}", false, false,
+		 "its state is 'Running'"},
+		{200, "{\"state\": \"running \"}", false, false,
+		 "its state is 'running '"},
+		{503, "{\"state\": \"running\"}", false, false,
+		 "GET /patroni answered 503 without a state"},
+		{200, "{\"state\": 1}", false, false,
+		 "GET /patroni answered 200 without a state"},
+		{200, "[\"running\"]", false, false,
+		 "GET /patroni answered 200 without a state"},
+		{200, NULL, false, false,
+		 "GET /patroni answered 200 without a state"},
+		{200, "{\"state\": \"\\u001b[31mrunning\"}", false, false,
+		 "its state is ' [31mrunning'"},
 	};
 	struct hp_buf why = HP_BUF_INIT;
 	struct hp_boot_seen seen;
@@ -251,9 +251,9 @@ static void test_state_judged(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		seen.failed = !cases[i].failed;
-		assert_int_equal(judge(cases[i].status, cases[i].body, &seen,
-				       &why),
-				 cases[i].ok);
+		assert_int_equal(
+			judge(cases[i].status, cases[i].body, &seen, &why),
+			cases[i].ok);
 		assert_int_equal(seen.failed, cases[i].failed);
 		assert_string_equal(why.len ? why.buf : "", cases[i].why);
 	}
