@@ -17,6 +17,7 @@
 
 #include "engine.h"
 #include "fake_rest.h"
+#include "inv_abc.h"
 #include "phases.h"
 #include "status.h"
 
@@ -25,17 +26,6 @@
 #define ID_B "9223372036854775808"
 #define ID_C "3"
 
-static const char inv3[] =
-	"cluster: {name: t}\n"
-	"tls: false\n"
-	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
-	"hosts:\n"
-	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n"
-	"patroni:\n"
-	"  allowed_networks: [10.0.0.0/24]\n"
-	"validation: {timeout_s: 1}\n";
 
 static const char inv1[] =
 	"cluster: {name: t}\n"
@@ -148,7 +138,7 @@ static const struct hp_step_result *step(const struct fx *x)
 
 static void test_same_host_moves(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 	const struct hp_step_result *r;
 	int i;
 
@@ -183,7 +173,7 @@ static void test_same_host_moves(void **state)
 /* The no-op: two REST calls, no more. */
 static void test_other_host_nothing(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 	const struct hp_step_result *r;
 
 	(void)state;
@@ -213,7 +203,7 @@ static void test_one_member_nothing(void **state)
 
 static void test_no_patroni_leader_nothing(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 
 	(void)state;
 	patroni_leader(x, NULL);
@@ -249,7 +239,7 @@ static void test_target_choice(void **state)
 
 	(void)state;
 	for (k = 0; k < HP_ARRAY_SIZE(b); k++) {
-		struct fx *x = fx_new(inv3, false);
+		struct fx *x = fx_new(inv_abc, false);
 
 		patroni_leader(x, "a");
 		status(x, "10.0.0.1", ID_A, ID_A, 0);
@@ -279,7 +269,7 @@ static void test_target_choice(void **state)
 	}
 	/* nobody can: a clear error naming why, and no transfer */
 	{
-		struct fx *x = fx_new(inv3, false);
+		struct fx *x = fx_new(inv_abc, false);
 
 		patroni_leader(x, "a");
 		status(x, "10.0.0.1", ID_A, ID_A, 0);
@@ -303,7 +293,7 @@ static void test_target_choice(void **state)
 /* Plan mode asks (reads) but never moves. */
 static void test_plan_does_not_move(void **state)
 {
-	struct fx *x = fx_new(inv3, true);
+	struct fx *x = fx_new(inv_abc, true);
 	const struct hp_step_result *r;
 
 	(void)state;
@@ -323,7 +313,7 @@ static void test_plan_does_not_move(void **state)
 
 static void test_transfer_refused(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 
 	(void)state;
 	patroni_leader(x, "a");
@@ -346,7 +336,7 @@ static void test_transfer_refused(void **state)
  * validation.timeout_s (1 s here) has passed. */
 static void test_transfer_never_lands(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 	int64_t t = hp_now_ms();
 
 	(void)state;
@@ -498,7 +488,7 @@ static void test_hostile_in_the_run(void **state)
 
 	(void)state;
 	for (i = 0; i < HP_ARRAY_SIZE(bad); i++) {
-		struct fx *x = fx_new(inv3, false);
+		struct fx *x = fx_new(inv_abc, false);
 
 		patroni_leader(x, "a");
 		hp_fake_rest_expect(&x->rest, "POST", "10.0.0.1:2379/v3/", 200,
@@ -514,7 +504,7 @@ static void test_hostile_in_the_run(void **state)
 	}
 	/* Patroni's leader outside the inventory: its error, not a guess */
 	{
-		struct fx *x = fx_new(inv3, false);
+		struct fx *x = fx_new(inv_abc, false);
 
 		hp_fake_rest_expect(&x->rest, "GET", ":8008/cluster", 200,
 				    "{\"members\": [{\"name\": \"zz\", "
@@ -533,7 +523,7 @@ static void test_hostile_in_the_run(void **state)
 static char *status_text(const char *etcd_a, const char *etcd_b,
 			 const char *pleader)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 	struct hp_rest rest;
 	struct hp_buf b = HP_BUF_INIT;
 	bool healthy_ = true;

@@ -18,20 +18,10 @@
 
 #include "engine.h"
 #include "fake_rest.h"
+#include "inv_abc.h"
 #include "phases.h"
 #include "rest.h"
 
-static const char inv3[] =
-	"cluster: {name: t}\n"
-	"tls: false\n"
-	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
-	"hosts:\n"
-	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n"
-	"patroni:\n"
-	"  allowed_networks: [10.0.0.0/24]\n"
-	"validation: {timeout_s: 1}\n";
 
 struct fx {
 	struct hp_inventory *inv;
@@ -52,7 +42,7 @@ static struct fx *fx_new(void)
 	size_t i;
 
 	memset(&o, 0, sizeof(o));
-	if (hp_inventory_load_string(&x->inv, inv3, strlen(inv3), "/tmp/t.yml",
+	if (hp_inventory_load_string(&x->inv, inv_abc, strlen(inv_abc), "/tmp/t.yml",
 				     &x->diags) != 0)
 		fail_msg("inventory refused");
 	hp_run_init(&x->run, x->inv, &o);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fake_rest.h"
+#include "inv_abc.h"
 #include "fake_transport.h"
 #include "engine.h"
 #include "phases.h"
@@ -451,19 +452,7 @@ static void test_dirs_plan(void **state)
 
 /* ---- REST: a 3-member cluster ------------------------------------------ */
 
-/* tls: false: these tests are about Patroni's, etcd's and HAProxy's
- * plaintext answers, not TLS (test_render_tls.c, test_tls*.c). */
-static const char inv3[] =
-	"cluster: {name: t}\n"
-	"tls: false\n"
-	"ssh: {identity_file: /dev/null, known_hosts: /dev/null}\n"
-	"hosts:\n"
-	"  - {name: a, address: 10.0.0.1, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: b, address: 10.0.0.2, roles: [etcd, patroni, haproxy]}\n"
-	"  - {name: c, address: 10.0.0.3, roles: [etcd, patroni, haproxy]}\n"
-	"patroni:\n"
-	"  allowed_networks: [10.0.0.0/24]\n"
-	"validation: {timeout_s: 1}\n";
+/* the cluster: inv_abc.h */
 
 #define MEMBER(n, role, state, lag)                                       \
 	"{\"name\": \"" n "\", \"role\": \"" role "\", \"state\": \"" state \
@@ -521,7 +510,7 @@ static int patroni_verify_with(struct fx *x, const char *cluster,
 
 static void test_patroni_verify_good(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 
 	(void)state;
 	assert_int_equal(patroni_verify_with(x, good_cluster, good_patroni), 0);
@@ -531,7 +520,7 @@ static void test_patroni_verify_good(void **state)
 
 static void test_patroni_verify_leader_outside(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 
 	(void)state;
 	assert_int_equal(
@@ -549,7 +538,7 @@ static void test_patroni_verify_leader_outside(void **state)
 
 static void test_patroni_verify_two_leaders(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 
 	(void)state;
 	assert_int_equal(
@@ -592,7 +581,7 @@ static void test_patroni_verify_wrong_types(void **state)
 
 	(void)state;
 	for (i = 0; i < HP_ARRAY_SIZE(bad); i++) {
-		struct fx *x = fx_new(inv3, false);
+		struct fx *x = fx_new(inv_abc, false);
 
 		if (patroni_verify_with(x, bad[i], good_patroni) != HP_EVERIFY)
 			fail_msg("accepted /cluster %s", bad[i]);
@@ -604,7 +593,7 @@ static void test_patroni_verify_wrong_types(void **state)
  * 3.0.2 says "running" about 9 s early). */
 static void test_patroni_verify_running_is_not_streaming(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 
 	(void)state;
 	assert_int_equal(
@@ -621,7 +610,7 @@ static void test_patroni_verify_running_is_not_streaming(void **state)
 
 static void test_patroni_verify_huge_body(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 	size_t n = HP_REST_MAX_BODY + 10;
 	char *big = xmalloc(n);
 
@@ -639,7 +628,7 @@ static void test_patroni_verify_huge_body(void **state)
  * sequences: the difference is reported, printable. */
 static void test_patroni_verify_hostile_config(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 	json_t *dcs = NULL;
 	char *cfg;
 
@@ -674,7 +663,7 @@ static int leader_with(struct fx *x, const char *cluster, char **leader)
 
 static void test_leader_outside_inventory(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 	char *leader = NULL;
 
 	(void)state;
@@ -692,7 +681,7 @@ static void test_leader_outside_inventory(void **state)
 
 static void test_leader_two(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 	char *leader = NULL;
 
 	(void)state;
@@ -710,7 +699,7 @@ static void test_leader_two(void **state)
 
 static void test_leader_name_not_a_string(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 	char *leader = NULL;
 
 	(void)state;
@@ -725,7 +714,7 @@ static void test_leader_name_not_a_string(void **state)
 
 static void test_leader_second_member_answers(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 	char *leader = NULL;
 
 	(void)state;
@@ -769,7 +758,7 @@ static const char etcd_status_ok[] =
 
 static void test_etcd_verify_good(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 
 	(void)state;
 	assert_int_equal(etcd_verify_with(x, etcd_status_ok,
@@ -799,7 +788,7 @@ static void test_etcd_verify_hostile_members(void **state)
 
 	(void)state;
 	for (i = 0; i < HP_ARRAY_SIZE(bad); i++) {
-		struct fx *x = fx_new(inv3, false);
+		struct fx *x = fx_new(inv_abc, false);
 
 		if (etcd_verify_with(x, etcd_status_ok, bad[i]) != HP_EVERIFY)
 			fail_msg("accepted member list %s", bad[i]);
@@ -819,7 +808,7 @@ static void test_etcd_verify_hostile_leader(void **state)
 
 	(void)state;
 	for (i = 0; i < HP_ARRAY_SIZE(bad); i++) {
-		struct fx *x = fx_new(inv3, false);
+		struct fx *x = fx_new(inv_abc, false);
 
 		if (etcd_verify_with(x, bad[i], "{\"members\": []}") !=
 		    HP_EVERIFY)
@@ -836,7 +825,7 @@ static void test_etcd_verify_leader_settles(void **state)
 {
 	static const char stale[] =
 		"{\"header\": {\"member_id\": \"18\"}, \"leader\": \"18\"}";
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 
 	(void)state;
 	hp_fake_rest_expect(&x->rest, "POST",
@@ -852,7 +841,7 @@ static void test_etcd_verify_leader_settles(void **state)
 			 3);
 	fx_free(x);
 
-	x = fx_new(inv3, false);
+	x = fx_new(inv_abc, false);
 	hp_fake_rest_expect(&x->rest, "POST",
 			    "10.0.0.3:2379/v3/maintenance/status", 200, stale,
 			    0);
@@ -1029,7 +1018,7 @@ static int haproxy_verify_with(struct fx *x, const char *csv)
 
 static void test_haproxy_verify_good_with_password(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 	int i;
 
 	(void)state;
@@ -1078,7 +1067,7 @@ static void test_haproxy_verify_wrong_backends(void **state)
 
 	(void)state;
 	for (i = 0; i < HP_ARRAY_SIZE(bad); i++) {
-		struct fx *x = fx_new(inv3, false);
+		struct fx *x = fx_new(inv_abc, false);
 
 		if (haproxy_verify_with(x, bad[i]) != HP_EVERIFY)
 			fail_msg("accepted %s", bad[i]);
@@ -1089,7 +1078,7 @@ static void test_haproxy_verify_wrong_backends(void **state)
 
 static void test_haproxy_verify_refused_password(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 
 	(void)state;
 	hp_fake_rest_expect(&x->rest, "GET", ":8404/stats;csv", 401,
@@ -1103,7 +1092,7 @@ static void test_haproxy_verify_refused_password(void **state)
 /* No leader: the backends cannot be right, whatever they show. */
 static void test_haproxy_verify_needs_a_leader(void **state)
 {
-	struct fx *x = fx_new(inv3, false);
+	struct fx *x = fx_new(inv_abc, false);
 
 	(void)state;
 	hp_fake_rest_expect(&x->rest, "GET", ":8008/cluster", 200,
