@@ -164,6 +164,14 @@ char *hp_phase_facts_key(const char *phase, const struct hp_want_file *wf,
 bool hp_prefetch_take(struct hp_hostrun *h, const char *key,
 		      const char *const *pkgs, size_t nr_pkgs,
 		      struct hp_facts *out);
+/* What hp_phase_asks_gather (without more) would answer for the n asks,
+ * from h's read-ahead alone, with the runs of each in f set in k; false
+ * (f empty, nothing asked of the host) when any ask's answer is not
+ * there or no longer stands. */
+bool hp_phase_asks_read_ahead(struct hp_hostrun *h, struct hp_phase_ask *k,
+			      size_t n,
+			      bool (*keep_file)(const struct hp_want_file *),
+			      struct hp_facts *f);
 /* The answer (remote bytes, unchecked; *len bytes, NUL-terminated) of
  * read r in h's read-ahead, while the run recorded no change since; NULL
  * otherwise. Borrowed: valid until the next read-ahead. */

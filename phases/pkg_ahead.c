@@ -16,6 +16,10 @@
  *   length (hp_step_packages_held), so that no service of a later phase
  *   starts before its phase, with the packages' default configuration.
  *
+ * What the later phases lack comes from the run's read-ahead (prefetch.c)
+ * while it stands, so a fresh host pays no facts command for it; a host
+ * the read-ahead missed, or a run that changed something first, asks.
+ *
  * Plan mode and a rollback install nothing ahead: a plan shows each
  * phase's packages under that phase, and a rollback installs nothing new.
  */
@@ -143,8 +147,11 @@ static int ahead(struct hp_hostrun *h, struct hp_phase_ask *l, size_t n,
 	struct hp_facts f;
 	int r;
 
-	memset(&f, 0, sizeof(f));
-	r = hp_phase_asks_gather(h, l, n, before_install, NULL, NULL, &f, err);
+	/* the run's read-ahead has the answer unless something changed */
+	r = hp_phase_asks_read_ahead(h, l, n, before_install, &f)
+		    ? 0
+		    : hp_phase_asks_gather(h, l, n, before_install, NULL,
+					   NULL, &f, err);
 	for (i = 0; i < n; i++) {
 		np += l[i].np;
 		ns += l[i].ns;

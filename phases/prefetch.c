@@ -357,6 +357,64 @@ bool hp_prefetch_take(struct hp_hostrun *h, const char *key,
 	return true;
 }
 
+/* Ask k's answer from the read-ahead into one (its own files, packages
+ * and services, in k's order); false when it is not there. */
+static bool take_ask(struct hp_hostrun *h, const struct hp_phase_ask *k,
+		     struct hp_facts *one)
+{
+	size_t ns = count(k->ph->services);
+	char *key = hp_phase_facts_key(k->ph->name, k->wf, k->nwf,
+				       k->ph->services, ns);
+	bool ok = hp_prefetch_take(h, key, k->pkgs, k->np, one) &&
+		  one->nr_files == k->nwf && one->nr_svcs == ns &&
+		  one->nr_pkgs == k->np;
+
+	free(key);
+	return ok;
+}
+
+bool hp_phase_asks_read_ahead(struct hp_hostrun *h, struct hp_phase_ask *k,
+			      size_t n,
+			      bool (*keep_file)(const struct hp_want_file *),
+			      struct hp_facts *f)
+{
+	struct hp_facts *one = xcalloc(n + 1, sizeof(*one));
+	size_t i, j, nwf = 0, np = 0, ns = 0;
+	bool ok = true;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < n && ok; i++) {
+		ok = take_ask(h, &k[i], &one[i]);
+		nwf += one[i].nr_files;
+		np += one[i].nr_pkgs;
+		ns += one[i].nr_svcs;
+	}
+	if (ok) {
+		f->files = xcalloc(nwf + 1, sizeof(*f->files));
+		f->pkg_installed = xcalloc(np + 1, sizeof(*f->pkg_installed));
+		f->svcs = xcalloc(ns + 1, sizeof(*f->svcs));
+	}
+	for (i = 0; ok && i < n; i++) {
+		k[i].f0 = f->nr_files;
+		for (j = 0; j < k[i].nwf; j++)
+			if (!keep_file || keep_file(&k[i].wf[j]))
+				f->files[f->nr_files++] = one[i].files[j];
+		k[i].nf = f->nr_files - k[i].f0;
+		k[i].p0 = f->nr_pkgs;
+		for (j = 0; j < k[i].np; j++)
+			f->pkg_installed[f->nr_pkgs++] =
+				one[i].pkg_installed[j];
+		k[i].s0 = f->nr_svcs;
+		k[i].ns = one[i].nr_svcs;
+		for (j = 0; j < k[i].ns; j++)
+			f->svcs[f->nr_svcs++] = one[i].svcs[j];
+	}
+	for (i = 0; i < n; i++)
+		hp_facts_release(&one[i]);
+	free(one);
+	return ok;
+}
+
 const char *hp_prefetch_answer(const struct hp_hostrun *h,
 			       const struct hp_read_ahead *r, size_t *len)
 {

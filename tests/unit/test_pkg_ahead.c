@@ -194,6 +194,133 @@ static void test_takes_later_phases(void **state)
 	fx_free(x);
 }
 
+/* The run's read-ahead answers for the later phases: the ahead asks the
+ * host nothing more and decides as from its own read; once the run has
+ * recorded a change, the read-ahead no longer stands and it asks. */
+static void test_from_read_ahead(void **state)
+{
+	struct fx *x = setup(false);
+	struct hp_fake *fk = &x->fake[2];
+	struct hp_ahead a;
+	size_t calls;
+
+	(void)state;
+	/* files: createcluster.conf other.conf; packages: etcd-server
+	 * etcd-client | postgresql-15 etcd-client postgresql-15-cron |
+	 * haproxy; services: etcd | patroni postgresql | haproxy */
+	hp_fake_expect(fk, "export LC_ALL=C", 0,
+		       "F -\nF -\nP \nP \nP \nP \nP \nP ii\n"
+		       "S disabled inactive 0\nS disabled inactive 0\n"
+		       "S enabled active 7\nS enabled active 9\n",
+		       "")
+		->times = 1;
+	/* the second read, once the first no longer stands */
+	hp_fake_expect(fk, "export LC_ALL=C", 0,
+		       "F -\nP ii\nP ii\nP ii\nP ii\n"
+		       "S enabled active 1\nS enabled active 2\n"
+		       "S enabled active 3\n",
+		       "")
+		->times = 1;
+	hp_fake_expect(fk, "/etc/pg", 0, "", ""); /* the write */
+	hp_phase_prefetch(&x->run, table, 3, want_all);
+	assert_int_equal(fk->nr_calls, 1);
+	if (hp_ahead_prepare(&x->run.hosts[2], e_pkgs, none_installed, 2, &a,
+			     &x->err) != 0)
+		fail_msg("%s", x->err.msg);
+	assert_true(hp_fake_find_call(fk, HP_FAKE_EXEC, "export LC_ALL=C",
+				      1) < 0);
+	assert_int_equal(a.nr, 4);
+	assert_string_equal(a.pkgs[2], "postgresql-15");
+	assert_string_equal(a.pkgs[3], "postgresql-15-cron");
+	assert_false(has(&a, "haproxy"));
+	assert_int_equal(a.nr_hold, 1);
+	assert_true(holds(&a, "patroni"));
+	assert_true(hp_fake_find_call(fk, HP_FAKE_PUT, "createcluster.conf",
+				      0) > 0);
+	assert_true(hp_fake_find_call(fk, HP_FAKE_PUT, "other.conf", 0) < 0);
+	assert_int_equal(fk->nr_unexpected, 0);
+	hp_ahead_release(&a);
+
+	/* the write above is a change: the next one asks for itself */
+	calls = fk->nr_calls;
+	assert_int_equal(hp_ahead_prepare(&x->run.hosts[2], e_pkgs,
+					  none_installed, 2, &a, &x->err),
+			 0);
+	assert_true(hp_fake_find_call(fk, HP_FAKE_EXEC, "export LC_ALL=C",
+				      calls) >= 0);
+	assert_int_equal(a.nr, 0);
+	assert_int_equal(fk->nr_unexpected, 0);
+	hp_ahead_release(&a);
+	fx_free(x);
+}
+
+static bool not_before_install(const struct hp_want_file *f)
+{
+	return !f->before_install;
+}
+
+/* hp_phase_asks_read_ahead lays out the read-ahead's answers as one
+ * facts command for the asks would: each ask's kept files, packages and
+ * services, in order, with its runs set; nothing for an ask the
+ * read-ahead did not cover. */
+static void test_asks_read_ahead_layout(void **state)
+{
+	struct fx *x = setup(false);
+	struct hp_hostrun *h = &x->run.hosts[2];
+	struct hp_phase_ask k[2];
+	struct hp_facts f;
+	char sha[65], ans[512];
+
+	(void)state;
+	hp_sha256_hex("x\n", 2, sha);
+	(void)snprintf(ans, sizeof(ans),
+		       "F -\nF %s 640 root root\nP ii\nP \nP ii\nP \n"
+		       "P \nP ii\nS enabled active 5\n"
+		       "S disabled failed 0\nS enabled active 6\n"
+		       "S enabled activating 8\n",
+		       sha);
+	hp_fake_expect(&x->fake[2], "export LC_ALL=C", 0, ans, "");
+	hp_phase_prefetch(&x->run, table, 3, want_all);
+	/* pg and haproxy; only pg's file that is not before_install */
+	assert_true(hp_phase_ask_init(h, &table[1], &k[0]));
+	assert_true(hp_phase_ask_init(h, &table[2], &k[1]));
+	assert_true(hp_phase_asks_read_ahead(h, k, 2, not_before_install,
+					     &f));
+	assert_int_equal(f.nr_files, 1);
+	assert_int_equal(k[0].f0, 0);
+	assert_int_equal(k[0].nf, 1);
+	assert_int_equal(k[1].f0, 1);
+	assert_int_equal(k[1].nf, 0);
+	assert_true(f.files[0].exists);
+	assert_int_equal(f.files[0].mode, 0640);
+	/* pg: postgresql-15 etcd-client postgresql-15-cron; haproxy */
+	assert_int_equal(f.nr_pkgs, 4);
+	assert_int_equal(k[0].p0, 0);
+	assert_int_equal(k[1].p0, 3);
+	assert_true(f.pkg_installed[0]);
+	assert_false(f.pkg_installed[1]);
+	assert_false(f.pkg_installed[2]);
+	assert_true(f.pkg_installed[3]);
+	assert_int_equal(f.nr_svcs, 3);
+	assert_int_equal(k[0].s0, 0);
+	assert_int_equal(k[0].ns, 2);
+	assert_int_equal(k[1].s0, 2);
+	assert_int_equal(k[1].ns, 1);
+	assert_string_equal(f.svcs[0].active, "failed");
+	assert_int_equal(f.svcs[1].main_pid, 6);
+	assert_string_equal(f.svcs[2].active, "activating");
+	hp_facts_release(&f);
+	hp_phase_ask_release(&k[0]);
+	hp_phase_ask_release(&k[1]);
+	/* a read the read-ahead never covered: b's, with no answer */
+	assert_true(hp_phase_ask_init(&x->run.hosts[1], &table[1], &k[0]));
+	assert_false(hp_phase_asks_read_ahead(&x->run.hosts[1], k, 1, NULL,
+					      &f));
+	assert_int_equal(f.nr_files + f.nr_pkgs + f.nr_svcs, 0);
+	hp_phase_ask_release(&k[0]);
+	fx_free(x);
+}
+
 /* Two later phases with a before_install file each: each is checked
  * against its own answer (haproxy's is there already, pg's is not). */
 static void test_each_phase_its_files(void **state)
@@ -457,6 +584,8 @@ int main(void)
 		cmocka_unit_test(test_nothing_ahead),
 		cmocka_unit_test(test_before_install_with_service),
 		cmocka_unit_test(test_each_phase_its_files),
+		cmocka_unit_test(test_from_read_ahead),
+		cmocka_unit_test(test_asks_read_ahead_layout),
 		cmocka_unit_test(test_failed_read),
 		cmocka_unit_test(test_hold_cmd),
 		cmocka_unit_test(test_packages_held),
