@@ -499,7 +499,12 @@ static int leader_config(struct hp_run *run, struct hp_rest *rest,
 static int settle(struct hp_run *run, struct hp_rest *rest, struct hp_err *err)
 {
 	char *now = NULL;
-	int r = hp_staged_wait_stable(run, rest, &now, err);
+	int r;
+
+	/* a rollback: every member must be back before the soak */
+	if (hp_desired_point(run))
+		run->repaired = true;
+	r = hp_staged_wait_stable(run, rest, &now, err);
 
 	if (r == 0)
 		r = soak(run, rest, now, err);

@@ -369,9 +369,11 @@ int hp_staged_look(struct hp_run *run, struct hp_rest *rest,
 	struct hp_rest_resp resp;
 	struct hp_err e;
 	json_t *c;
-	/* a rollback repairs members a bad change left down: it must not
-	 * wait for them to come back by themselves */
-	bool *down = hp_desired_point(run)
+	/* a rollback repairs members a bad change left down: until its
+	 * restarts are done it must not wait for them to come back by
+	 * themselves; after them it must, or the soak would watch them
+	 * come back (Patroni starts a stopped member at its next loop) */
+	bool *down = hp_desired_point(run) && !run->repaired
 			     ? xcalloc(run->inv->nr_hosts + 1, sizeof(bool))
 			     : NULL;
 	int r = 0;

@@ -140,6 +140,7 @@ static int restore_phase(struct hp_run *run, const struct hp_phase *ph,
 	if ((r = point_source(run, ph, point, &snaps, &dcs, err)) < 0)
 		return r;
 	hp_desired_set(run, point, snaps, dcs);
+	run->repaired = false; /* its own restarts are still to come */
 	run->phase = "rollback";
 	run->phase_entry = ph;
 	fprintf(stderr, "== rollback %s to %.12s\n", ph->name, point);

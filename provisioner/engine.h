@@ -177,6 +177,13 @@ struct hp_run {
 	 * or a join): a wait for a stable cluster also wakes the standbys'
 	 * startup processes (phases/patroni_nudge.c) */
 	bool standbys_new;
+	/* the phase a rollback restores has done its restarts
+	 * (phases/staged.c, settle): members a bad change left down are
+	 * back, or on their way, now that their settings are right, and
+	 * every later wait for a stable cluster waits for them too
+	 * (phases/staged_cluster.c); cleared as each phase's restore
+	 * begins */
+	bool repaired;
 	/* unit tests: answer REST requests without a network (rest.h) */
 	const struct hp_rest_ops *rest_ops;
 	void *rest_ctx;

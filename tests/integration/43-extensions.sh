@@ -119,6 +119,7 @@ check_eq "the cluster is healthy" "1 3 0" "$(cluster_shape)"
 run_haprov "$T_TMP/badlib.log" apply "$BADLIB"
 rc=$?
 grep -E 'failed|rolling back|rolled|restart' "$T_TMP/badlib.log" | head -n 12 | sed 's/^/    /'
+[ "$rc" = 4 ] || { echo "    ... its last lines:"; tail -n 40 "$T_TMP/badlib.log" | sed 's/^/    /'; }
 check_eq "a library that fails to load: the phase rolls back by itself (exit 4)" 4 "$rc"
 wait_for 60 test "$(cluster_shape)" = "1 3 0"
 check_eq "the cluster is healthy after the rollback" "1 3 0" "$(cluster_shape)"

@@ -41,6 +41,10 @@ enum sim_transit {
 	T_SCHEDULED, /* /cluster: a scheduled switchover */
 	T_DEMOTED,   /* /cluster: a has role "demoted", no leader */
 	T_NOSTREAM,  /* leader's /patroni: c not streaming */
+	/* c "start failed" (a bad setting keeps it down; never pending)
+	 * until down_ms after the first PATCH, "starting" until
+	 * transit_ms after it (Patroni starting it at its next loop) */
+	T_DOWN,
 };
 
 struct sim {
@@ -66,6 +70,8 @@ struct sim {
 	const char *fail_body;
 	int nr_writes;
 	int failover_on_patch; /* > 0: that member leads after the PATCH */
+	int down_ms;		/* T_DOWN */
+	int64_t patched_at;	/* T_DOWN: when the first PATCH came */
 	int nr_bad; /* requests it could not map, writes without credentials */
 };
 
@@ -86,12 +92,27 @@ static inline void sim_release(struct sim *s)
 
 static inline bool sim_in_transit(const struct sim *s)
 {
-	if (s->transit == T_NONE || !s->transit_end)
+	/* T_DOWN is what the run repairs, not a transition to wait out */
+	if (s->transit == T_NONE || s->transit == T_DOWN || !s->transit_end)
 		return false;
 	return s->transit_ms < 0 || hp_now_ms() < s->transit_end;
 }
 
 static const char *const sim_names[] = {"a", "b", "c"};
+
+/* T_DOWN: member m's state while it is down or starting; NULL when up */
+static inline const char *sim_down_state(const struct sim *s, int m)
+{
+	int64_t now = hp_now_ms();
+
+	if (s->transit != T_DOWN || m != 2)
+		return NULL;
+	if (!s->patched_at || now < s->patched_at + s->down_ms)
+		return "start failed";
+	if (now < s->patched_at + s->transit_ms)
+		return "starting";
+	return NULL;
+}
 
 static inline json_t *sim_cluster(struct sim *s)
 {
@@ -105,6 +126,8 @@ static inline json_t *sim_cluster(struct sim *s)
 
 		if (transit && s->transit == T_STARTING && i == 2)
 			state = "starting";
+		if (sim_down_state(s, i))
+			state = sim_down_state(s, i);
 		if (transit && s->transit == T_DEMOTED && i == s->leader)
 			role = "demoted";
 		json_array_append_new(
@@ -123,8 +146,9 @@ static inline json_t *sim_cluster(struct sim *s)
 
 static inline json_t *sim_patroni(struct sim *s, int m)
 {
-	json_t *p = json_pack("{s:s, s:s}", "state", "running", "role",
-			      m == s->leader ? "master" : "replica");
+	const char *st = sim_down_state(s, m);
+	json_t *p = json_pack("{s:s, s:s}", "state", st ? st : "running",
+			      "role", m == s->leader ? "master" : "replica");
 	int i;
 
 	if (s->pending[m])
@@ -133,8 +157,9 @@ static inline json_t *sim_patroni(struct sim *s, int m)
 		json_t *repl = json_array();
 
 		for (i = 0; i < 3; i++) {
-			bool down = sim_in_transit(s) &&
-				    s->transit == T_NOSTREAM && i == 2;
+			bool down = (sim_in_transit(s) &&
+				     s->transit == T_NOSTREAM && i == 2) ||
+				    sim_down_state(s, i);
 
 			if (i != m)
 				json_array_append_new(
@@ -201,6 +226,11 @@ static inline int sim_write(struct sim *s, int m, const char *method,
 		if (json_object_get(pp, "max_connections") ||
 		    json_object_get(pp, "shared_buffers"))
 			s->pending[0] = s->pending[1] = s->pending[2] = true;
+		/* Patroni flags no restart on a member that is down */
+		if (sim_down_state(s, 2))
+			s->pending[2] = false;
+		if (s->transit == T_DOWN && !s->patched_at)
+			s->patched_at = hp_now_ms();
 		*out = json_dumps(s->config, JSON_COMPACT);
 	} else if (!strcmp(path, "/restart")) {
 		if (s->busy > 0) {

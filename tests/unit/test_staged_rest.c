@@ -543,6 +543,51 @@ static void test_waits_for_streaming(void **state)
 	transit_case(T_NOSTREAM, 300, true);
 }
 
+/*
+ * A rollback whose bad setting left c down ("start failed", and so never
+ * flagged pending): the point's settings go out and Patroni starts c
+ * again at its next loop, while the run restarts the others. The soak
+ * must not begin before c is back: it would watch c come back and fail
+ * ("during the soak: member c is starting"). Before the PATCH, c being
+ * down is no reason to wait.
+ */
+static void test_rollback_soaks_after_member_is_back(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|shared_preload_libraries", 100);
+	int r;
+
+	(void)state;
+	sim_init(&s, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		     "{\"shared_preload_libraries\": \"pg_cron,bad\"}}}");
+	s.transit = T_DOWN;
+	x = fx_new(false, &sim_ops, &s);
+	/* back to what a and b run: no member is flagged, and the wait for
+	 * the flags ends after loop_wait + 3 s (3 s here); c starts after
+	 * that, during a soak that would begin then */
+	x->inv->patroni.dcs.loop_wait = 0;
+	s.down_ms = 3800;
+	s.transit_ms = 5200;
+	x->inv->validation.timeout_s = 8;
+	x->inv->validation.soak_s = 2;
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"shared_preload_libraries\": \"pg_cron\"}}}");
+	x->run.desired.point = "0123456789abcdef0123456789abcdef01234567";
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	r = hp_dcs_converge(&x->run, &x->rest, "a", &x->err);
+	if (r != 0)
+		fail_msg("hp_dcs_converge: %s", x->err.msg);
+	/* c was down when the PATCH went out, and was not waited for */
+	assert_string_equal(s.log.buf, "PATCH a;");
+	/* and it was back before the soak ended */
+	assert_null(sim_down_state(&s, 2));
+	x->run.desired.point = NULL;
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
 /* While a replica does not stream the leader's loop is woken (it creates
  * new members' slots), every 2 s; once stable, every member's (their WAL
  * positions in the DCS). The patch changes nothing. */
@@ -1149,6 +1194,7 @@ int main(void)
 		cmocka_unit_test(test_waits_for_scheduled_switchover),
 		cmocka_unit_test(test_waits_for_demotion),
 		cmocka_unit_test(test_waits_for_streaming),
+		cmocka_unit_test(test_rollback_soaks_after_member_is_back),
 		cmocka_unit_test(test_wait_wakes_patroni_loops),
 		cmocka_unit_test(test_nudge_body),
 		cmocka_unit_test(test_wake_standby_cmd),
