@@ -171,17 +171,19 @@ static void transition(struct hp_buf *why, bool *stable, const char *what,
 }
 
 /* A state Patroni stays in until someone acts: the member is down, not
- * on its way somewhere. */
+ * on its way somewhere. A failed restart says what it ended in: "restart
+ * failed (start failed)". */
 static bool failed_state(const char *state)
 {
 	static const char *const v[] = {"start failed", "restart failed",
 					"crashed", "stopped"};
+	static const char restart_failed[] = "restart failed (";
 	size_t i;
 
 	for (i = 0; i < HP_ARRAY_SIZE(v); i++)
 		if (!strcmp(state, v[i]))
 			return true;
-	return false;
+	return !strncmp(state, restart_failed, sizeof(restart_failed) - 1);
 }
 
 /* One member of /cluster: structure (errors) and transitions. */

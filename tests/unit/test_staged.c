@@ -626,6 +626,20 @@ static void test_cluster_check_repair(void **state)
 		 "\"replica\", \"state\": \"start failed\"}, {\"name\": \"c\", "
 		 "\"role\": \"replica\", \"state\": \"streaming\"}]}",
 		 true, "b"},
+		/* a failed restart says what it ended in */
+		{"{\"members\": [{\"name\": \"a\", \"role\": \"leader\", "
+		 "\"state\": \"running\"}, {\"name\": \"b\", \"role\": "
+		 "\"replica\", \"state\": \"restart failed (start failed)\"}, "
+		 "{\"name\": \"c\", \"role\": \"replica\", \"state\": "
+		 "\"streaming\"}]}",
+		 true, "b"},
+		/* but only that */
+		{"{\"members\": [{\"name\": \"a\", \"role\": \"leader\", "
+		 "\"state\": \"running\"}, {\"name\": \"b\", \"role\": "
+		 "\"replica\", \"state\": \"restart failed soon\"}, "
+		 "{\"name\": \"c\", \"role\": \"replica\", \"state\": "
+		 "\"streaming\"}]}",
+		 false, ""},
 		/* missing from the answer: down too */
 		{"{\"members\": [{\"name\": \"a\", \"role\": \"leader\", "
 		 "\"state\": \"running\"}, {\"name\": \"c\", \"role\": "
