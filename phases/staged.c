@@ -227,32 +227,43 @@ static int wait_members_config(struct hp_run *run, struct hp_rest *rest,
 
 /*
  * Patroni flags a pending restart on its next loop after the change; wait
- * for every member's flag, or one loop_wait (plus slack) in all: a member
- * whose running value already is the new one never gets the flag.
+ * until every member has shown its flag, or one loop_wait (plus slack) in
+ * all. A member counts once its flag was seen: a flag seen at the first
+ * look can be one from before the change (the member runs the value the
+ * change sets, as in a rollback, and its flag goes at its next loop),
+ * and that member never gets another. In a rollback, a member the bad
+ * change left down counts too: Patroni flags only a running PostgreSQL,
+ * and starts that one again itself (hp_staged_look).
  */
 static void wait_pending_flags(struct hp_run *run, struct hp_rest *rest)
 {
 	const struct hp_inventory *inv = run->inv;
 	int64_t end =
 		hp_now_ms() + (int64_t)(inv->patroni.dcs.loop_wait + 3) * 1000;
+	bool *seen = xcalloc(inv->nr_hosts ? inv->nr_hosts : 1, sizeof(*seen));
+	bool down_counts = hp_desired_point(run) && !run->repaired;
 	size_t i, waiting;
 
 	do {
 		waiting = 0;
 		for (i = 0; i < inv->nr_hosts; i++) {
 			struct hp_err e;
-			bool pending = false;
+			bool pending = false, down = false;
 
+			if (!(inv->hosts[i].roles & HP_ROLE_PATRONI) || seen[i])
+				continue;
 			/* a member that cannot answer yet is waited for */
-			if ((inv->hosts[i].roles & HP_ROLE_PATRONI) &&
-			    (hp_member_pending(run, rest, inv->hosts[i].name,
-					       &pending, &e) < 0 ||
-			     !pending))
+			if (hp_member_flags(run, rest, inv->hosts[i].name,
+					    &pending, &down, &e) == 0 &&
+			    (pending || (down && down_counts)))
+				seen[i] = true;
+			else
 				waiting++;
 		}
 		if (waiting)
 			hp_sleep_ms(250);
 	} while (waiting && hp_now_ms() < end && !hp_interrupted());
+	free(seen);
 }
 
 /* ---- soak ---------------------------------------------------------------- */

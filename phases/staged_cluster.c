@@ -112,13 +112,16 @@ bool hp_member_busy(const struct hp_rest_resp *resp)
 	       strstr(resp->body.buf, "already in progress") != NULL;
 }
 
-int hp_member_pending(struct hp_run *run, struct hp_rest *rest,
-		      const char *name, bool *out, struct hp_err *err)
+static bool failed_state(const char *state);
+
+int hp_member_flags(struct hp_run *run, struct hp_rest *rest,
+		    const char *name, bool *pending, bool *down,
+		    struct hp_err *err)
 {
 	struct hp_rest_resp resp;
 	int r;
 
-	*out = false;
+	*pending = *down = false;
 	/* a member still to join (a plan): nothing to restart there */
 	if (hp_run_host(run, name) && hp_run_host(run, name)->patroni_new)
 		return 0;
@@ -126,6 +129,7 @@ int hp_member_pending(struct hp_run *run, struct hp_rest *rest,
 	if ((r = hp_member_get(run, rest, name, "/patroni", &resp, err)) == 0) {
 		const json_t *flag =
 			json_object_get(resp.json, "pending_restart");
+		const json_t *state = json_object_get(resp.json, "state");
 
 		if (flag && !json_is_boolean(flag))
 			r = hp_err_set(
@@ -133,11 +137,26 @@ int hp_member_pending(struct hp_run *run, struct hp_rest *rest,
 				"GET /patroni on %s: \"pending_restart\" "
 				"is not a boolean",
 				name);
-		else
-			*out = json_is_true(flag);
+		else if (state && !json_is_string(state))
+			r = hp_err_set(err, HP_EVERIFY,
+				       "GET /patroni on %s: \"state\" is not "
+				       "a string",
+				       name);
+		else {
+			*pending = json_is_true(flag);
+			*down = state && failed_state(json_string_value(state));
+		}
 	}
 	hp_rest_resp_release(&resp);
 	return r;
+}
+
+int hp_member_pending(struct hp_run *run, struct hp_rest *rest,
+		      const char *name, bool *out, struct hp_err *err)
+{
+	bool down;
+
+	return hp_member_flags(run, rest, name, out, &down, err);
 }
 
 /* ---- judging the answers ------------------------------------------------- */

@@ -45,6 +45,13 @@ bool hp_member_busy(const struct hp_rest_resp *resp);
  */
 int hp_member_pending(struct hp_run *run, struct hp_rest *rest,
 		      const char *name, bool *out, struct hp_err *err);
+/* The same answer, and whether its "state" says the member is down: a
+ * state Patroni stays in until someone acts ("start failed", "restart
+ * failed (...)", "crashed", "stopped"). A state that is not a string is
+ * an error. */
+int hp_member_flags(struct hp_run *run, struct hp_rest *rest,
+		    const char *name, bool *pending, bool *down,
+		    struct hp_err *err);
 
 /*
  * One look at the cluster, no waiting: GET /cluster (from the first

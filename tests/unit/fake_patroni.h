@@ -72,6 +72,15 @@ struct sim {
 	int failover_on_patch; /* > 0: that member leads after the PATCH */
 	int down_ms;		/* T_DOWN */
 	int64_t patched_at;	/* T_DOWN: when the first PATCH came */
+	/*
+	 * flag_ms > 0: a restart parameter's PATCH flags the members
+	 * flag_ms later (their next loop), not at once; then a member with
+	 * stale[m] (flagged before, it runs the value the PATCH sets)
+	 * loses its flag instead.
+	 */
+	int flag_ms;
+	bool stale[3];
+	int64_t flag_at;
 	int nr_bad; /* requests it could not map, writes without credentials */
 };
 
@@ -114,12 +123,25 @@ static inline const char *sim_down_state(const struct sim *s, int m)
 	return NULL;
 }
 
+/* flag_ms: the members' loops after the PATCH, once it is time */
+static inline void sim_loops(struct sim *s)
+{
+	int i;
+
+	if (!s->flag_at || hp_now_ms() < s->flag_at)
+		return;
+	s->flag_at = 0;
+	for (i = 0; i < 3; i++)
+		s->pending[i] = !s->stale[i] && !sim_down_state(s, i);
+}
+
 static inline json_t *sim_cluster(struct sim *s)
 {
 	json_t *members = json_array(), *c;
 	bool transit = sim_in_transit(s);
 	int i;
 
+	sim_loops(s);
 	for (i = 0; i < 3; i++) {
 		const char *role = i == s->leader ? "leader" : "replica";
 		const char *state = i == s->leader ? "running" : "streaming";
@@ -146,10 +168,14 @@ static inline json_t *sim_cluster(struct sim *s)
 
 static inline json_t *sim_patroni(struct sim *s, int m)
 {
-	const char *st = sim_down_state(s, m);
-	json_t *p = json_pack("{s:s, s:s}", "state", st ? st : "running",
-			      "role", m == s->leader ? "master" : "replica");
+	const char *st;
+	json_t *p;
 	int i;
+
+	sim_loops(s);
+	st = sim_down_state(s, m);
+	p = json_pack("{s:s, s:s}", "state", st ? st : "running", "role",
+		      m == s->leader ? "master" : "replica");
 
 	if (s->pending[m])
 		json_object_set_new(p, "pending_restart", json_true());
@@ -223,8 +249,11 @@ static inline int sim_write(struct sim *s, int m, const char *method,
 		sim_merge(s->config, body);
 		if (s->failover_on_patch)
 			s->leader = s->failover_on_patch;
-		if (json_object_get(pp, "max_connections") ||
-		    json_object_get(pp, "shared_buffers"))
+		if (s->flag_ms && (json_object_get(pp, "max_connections") ||
+				   json_object_get(pp, "shared_buffers")))
+			s->flag_at = hp_now_ms() + s->flag_ms;
+		else if (json_object_get(pp, "max_connections") ||
+			 json_object_get(pp, "shared_buffers"))
 			s->pending[0] = s->pending[1] = s->pending[2] = true;
 		/* Patroni flags no restart on a member that is down */
 		if (sim_down_state(s, 2))

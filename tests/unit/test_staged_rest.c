@@ -588,6 +588,82 @@ static void test_rollback_soaks_after_member_is_back(void **state)
 	sim_done(&s);
 }
 
+/*
+ * The wait for the flags after a restart parameter's PATCH, with a
+ * loop_wait of 10 s: it would end after 13 s when a member it waits for
+ * never shows a flag. b was flagged before the change (it runs the new
+ * value already): its flag goes at the members' next loop, when a's and
+ * c's come. A flag seen once counts: the wait ends with those loops.
+ */
+static void test_flag_seen_once_counts(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|max_connections", 100);
+	int64_t t;
+
+	(void)state;
+	sim_init(&s, cfg100);
+	s.pending[1] = s.stale[1] = true;
+	s.flag_ms = 600;
+	x = fx_new(false, &sim_ops, &s);
+	x->inv->patroni.dcs.loop_wait = 10;
+	x->inv->validation.timeout_s = 5;
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"200\"}}}");
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	t = hp_now_ms();
+	if (hp_dcs_converge(&x->run, &x->rest, "a", &x->err) != 0)
+		fail_msg("hp_dcs_converge: %s", x->err.msg);
+	if (hp_now_ms() - t >= 8000)
+		fail_msg("waited %lld ms for flags that were all seen",
+			 (long long)(hp_now_ms() - t));
+	/* b runs the new value: not restarted */
+	assert_null(strstr(s.log.buf, "restart b;"));
+	assert_non_null(strstr(s.log.buf, "restart c;"));
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
+/* A rollback's PATCH while c is down ("start failed": Patroni flags no
+ * member whose PostgreSQL does not run): c is not waited for, and the
+ * soak comes once Patroni has started it again. */
+static void test_rollback_flags_skip_down_member(void **state)
+{
+	struct sim s;
+	struct fx *x;
+	char *answer = psql_answer("R|max_connections", 200);
+	int64_t t;
+
+	(void)state;
+	sim_init(&s, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		     "{\"max_connections\": \"200\"}}}");
+	s.transit = T_DOWN;
+	s.down_ms = 1500;
+	s.transit_ms = 2500;
+	x = fx_new(false, &sim_ops, &s);
+	x->inv->patroni.dcs.loop_wait = 10;
+	x->inv->validation.timeout_s = 6;
+	x->inv->validation.soak_s = 1;
+	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
+		   "{\"max_connections\": \"100\"}}}");
+	x->run.desired.point = "0123456789abcdef0123456789abcdef01234567";
+	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
+	t = hp_now_ms();
+	if (hp_dcs_converge(&x->run, &x->rest, "a", &x->err) != 0)
+		fail_msg("hp_dcs_converge: %s", x->err.msg);
+	if (hp_now_ms() - t >= 8000)
+		fail_msg("waited %lld ms for the flag of a member that is down",
+			 (long long)(hp_now_ms() - t));
+	assert_non_null(strstr(s.log.buf, "restart a;"));
+	assert_null(sim_down_state(&s, 2));
+	x->run.desired.point = NULL;
+	free(answer);
+	fx_free(x);
+	sim_done(&s);
+}
+
 /* While a replica does not stream the leader's loop is woken (it creates
  * new members' slots), every 2 s; once stable, every member's (their WAL
  * positions in the DCS). The patch changes nothing. */
@@ -1139,6 +1215,16 @@ static void test_wrong_types_elsewhere(void **state)
 	assert_non_null(strstr(fx_msg(x), "\"pending_restart\" is not a "
 					  "boolean"));
 	fx_free(x);
+	/* /patroni: a number where the state (a string) is expected */
+	x = fx_new(true, NULL, NULL);
+	fx_want(x, cfg100);
+	hp_fake_rest_expect(&x->fr, "GET", "/config", 200, cfg100, 0);
+	hp_fake_rest_expect(&x->fr, "GET", "/patroni", 200,
+			    "{\"pending_restart\": true, \"state\": 5}", 0);
+	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err),
+			 HP_EVERIFY);
+	assert_non_null(strstr(fx_msg(x), "\"state\" is not a string"));
+	fx_free(x);
 	/* psql: letters where the running value (a number) is expected */
 	sim_init(&s, cfg100);
 	x = fx_new(false, &sim_ops, &s);
@@ -1195,6 +1281,8 @@ int main(void)
 		cmocka_unit_test(test_waits_for_demotion),
 		cmocka_unit_test(test_waits_for_streaming),
 		cmocka_unit_test(test_rollback_soaks_after_member_is_back),
+		cmocka_unit_test(test_flag_seen_once_counts),
+		cmocka_unit_test(test_rollback_flags_skip_down_member),
 		cmocka_unit_test(test_wait_wakes_patroni_loops),
 		cmocka_unit_test(test_nudge_body),
 		cmocka_unit_test(test_wake_standby_cmd),
