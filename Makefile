@@ -157,7 +157,7 @@ lab-up:
 	@bash tests/lab/lab-up.sh
 
 lab-down:
-	@bash tests/lab/lab-down.sh
+	@bash tests/lab/lab-down.sh && bash tests/lab/lab-snapshot.sh drop
 
 demo: deps haprov
 	@bash tests/demo.sh

@@ -2,7 +2,8 @@
 # `make check`: build with -Werror, lint, unit tests under ASan+UBSan, the
 # fuzz targets over their corpora, golden and bad-inventory tests, then the
 # lab: real hosts, the smoke test and the integration tests. Every stage
-# runs even when an earlier one failed; the lab is always taken down. The
+# runs even when an earlier one failed; the lab is always taken down, and
+# the lab snapshots the tests keep (tests/lab/lab-snapshot.sh) dropped. The
 # last line is "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -102,6 +103,7 @@ cleanup() {
 	if [ $lab_up = 1 ]; then
 		echo "== lab-down"
 		bash tests/lab/lab-down.sh || true
+		bash tests/lab/lab-snapshot.sh drop || true
 	fi
 }
 trap cleanup EXIT
@@ -109,7 +111,10 @@ trap 'exit 130' INT TERM
 
 STAGE_T0=$(date +%s)
 echo "== lab-up"
-if bash tests/lab/lab-up.sh; then
+# the snapshots (tests/lab/lab-snapshot.sh) of an earlier run are not
+# this code's: the tests save their own
+if bash tests/lab/lab-down.sh >/dev/null && bash tests/lab/lab-snapshot.sh drop &&
+	bash tests/lab/lab-up.sh; then
 	lab_up=1
 	PASS=$((PASS + 1))
 	for t in tests/integration/[0-9]*.sh; do

@@ -14,8 +14,8 @@
 # - a failing tuning change (wal_buffers 1GB on a member whose PostgreSQL
 #   may map 1000 MB: it cannot start with it) is rolled back by
 #   itself (exit 4) and the state before is verified.
-# The lab is reset at the end and inventories/lab.yml applied, as
-# 20-apply-fresh leaves it for the next tests.
+# The lab is then 20-apply-fresh's cluster again (its snapshot, or a fresh
+# apply of inventories/lab.yml on bare hosts) for the next tests.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -145,11 +145,7 @@ writer_stop_check
 lab_ssh "$victim" 'rm -f /run/systemd/system/patroni.service.d/haprov-test-limit.conf && systemctl daemon-reload'
 
 # ---- leave the lab as 20-apply-fresh does ---------------------------------------
-t=$(lab_now)
-lab_reset
-check_eq "the lab is reset again ($(lab_elapsed "$t")s)" 0 "$?"
-rm -rf "$STATE" "$STORE" "$STATE.lock"
-run_haprov "$T_TMP/root.log" apply "$INV"
-check_eq "the lab inventory applies again" 0 "$?"
+lab_fresh_again "$T_TMP/root.log"
+check_eq "the lab is 20-apply-fresh's cluster again" 0 "$?"
 echo "44-wal-volume: total $(lab_elapsed "$T0")s"
 finish

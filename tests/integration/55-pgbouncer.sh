@@ -17,6 +17,8 @@
 # - `haprov status` says each PgBouncer and the VIP answer; with one
 #   PgBouncer stopped it says that one takes no connection, and exits
 #   non-zero.
+# The topology is then kept as the lab snapshot 'topology' for
+# 57-remove-front.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -126,4 +128,9 @@ check_eq "and says pg3's PgBouncer takes no connection" "no connection false" \
 d = json.load(sys.stdin)
 print([p["state"] for p in d["pgbouncer"] if p["name"] == "pg3"][0],
       str(d["healthy"]).lower())' <"$T_TMP/status-down.out")"
+
+# ---- kept for 57-remove-front, which needs this topology, not its build -------
+t=$(lab_now)
+lab_save topology "$V"
+check_eq "the topology is kept as snapshot 'topology' and serves again ($(lab_elapsed "$t")s)" 0 "$?"
 finish

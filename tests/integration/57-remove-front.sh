@@ -10,8 +10,9 @@
 # - a client through the VIP still reaches the primary, through a PgBouncer
 #   that stays; etcd and Patroni have two members; HAProxy on the others no
 #   longer lists it; a plan afterwards has nothing to do.
-# Leaves the lab with two members: it runs last, and the lab goes down
-# after it.
+# It starts from 55-pgbouncer's topology, restored from that test's
+# snapshot (a fresh apply on bare hosts when there is none). Leaves the lab
+# with two members: it runs last, and the lab goes down after it.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -19,7 +20,19 @@ trap 'rm -rf "$T_TMP"' EXIT
 
 V=$(topo_variant topo)
 
-fresh_topology "$V"
+# 55-pgbouncer's topology (its snapshot; a fresh one when there is none),
+# then this test's inventory applied to it
+if lab_has_snapshot topology; then
+	t=$(lab_now)
+	lab_restore topology "$V"
+	check_eq "55-pgbouncer's topology is back (snapshot, $(lab_elapsed "$t")s)" 0 "$?"
+	run_haprov "$T_TMP/apply.log" apply "$V"
+	rc=$?
+	[ "$rc" = 0 ] || tail -n 20 "$T_TMP/apply.log"
+	check_eq "this test's topology inventory applies to it" 0 "$rc"
+else
+	fresh_topology "$V"
+fi
 
 H=$(vip_holders | xargs)
 check "one host holds the VIP ($H)" test -n "$H" -a "$(wc -w <<<"$H")" = 1

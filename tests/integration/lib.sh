@@ -245,12 +245,88 @@ restore_lab() {
 # ---- for the tests that reset the lab, act as another user, or kill haprov ----
 
 # lab_reset: bare hosts again (lab-down, then lab-up from the clean image:
-# new host keys, written to known_hosts by lab-up). A few seconds.
+# new host keys, written to known_hosts by lab-up). A few seconds: the
+# hosts' disks are thrown away, so they are killed, not powered off.
 lab_reset() {
-	bash "$LAB_DIR/lab-down.sh" >"$T_TMP/lab-down.log" 2>&1 &&
+	LAB_DOWN_KILL=1 bash "$LAB_DIR/lab-down.sh" >"$T_TMP/lab-down.log" 2>&1 &&
 		bash "$LAB_DIR/lab-up.sh" >"$T_TMP/lab-up.log" 2>&1
 	local rc=$?
 	[ $rc -eq 0 ] || tail -n 15 "$T_TMP/lab-down.log" "$T_TMP/lab-up.log"
+	return $rc
+}
+
+# ---- snapshots: a cluster an earlier test built, back in seconds --------------
+# lab_save NAME [INVENTORY]: the lab as it is now kept as snapshot NAME:
+# the hosts (tests/lab/lab-snapshot.sh: a clean poweroff, then booted again
+# from it) and haprov's state repository and secret store of the lab
+# inventory. Waits until the cluster serves again (lab_wait_serving, with
+# INVENTORY: the lab inventory by default).
+lab_save() {
+	local d=$LAB_STATE/snapshots/$1
+	bash "$LAB_DIR/lab-snapshot.sh" save "$1" >"$T_TMP/snapshot.log" 2>&1 ||
+		{ tail -n 15 "$T_TMP/snapshot.log"; return 1; }
+	rm -rf "$d/haprov"
+	mkdir -p "$d/haprov"
+	cp -a "$STATE" "$d/haprov/state" && cp -a "$STORE" "$d/haprov/store" ||
+		{ rm -rf "$d/haprov"; return 1; }
+	lab_wait_serving "${2:-$INV}"
+}
+
+# lab_has_snapshot NAME: lab_save NAME was done (in this make check: it
+# drops every snapshot before the lab comes up and after it goes down)
+lab_has_snapshot() {
+	[ -d "$LAB_STATE/snapshots/$1/haprov/store" ]
+}
+
+# lab_restore NAME [INVENTORY]: every host down, the hosts booted from
+# snapshot NAME, the state repository and secret store as they were saved;
+# then waits until the cluster serves (lab_wait_serving INVENTORY)
+lab_restore() {
+	local d=$LAB_STATE/snapshots/$1
+	lab_has_snapshot "$1" || { echo "# no snapshot $1"; return 1; }
+	bash "$LAB_DIR/lab-snapshot.sh" restore "$1" >"$T_TMP/snapshot.log" 2>&1 ||
+		{ tail -n 15 "$T_TMP/snapshot.log"; return 1; }
+	rm -rf "$STATE" "$STORE" "$STATE.lock"
+	cp -a "$d/haprov/state" "$STATE" && cp -a "$d/haprov/store" "$STORE" || return 1
+	[ -z "$LAB_TLS_DIR" ] || rm -f "$LAB_TLS_DIR"/*
+	lab_wait_serving "${2:-$INV}"
+}
+
+# lab_serving INVENTORY: one leader and every member running with no
+# restart pending (Patroni), haprov status healthy for INVENTORY, and for
+# the lab inventory a query as postgres through HAProxy's primary port (a
+# topology's goes through PgBouncer: its status says that it answers)
+lab_serving() {
+	[ "$(cluster_shape)" = "1 $(wc -w <<<"$LAB_HOSTS") 0" ] &&
+		{ [ "$1" != "$INV" ] || psql_lab 5000 'select 1' >/dev/null 2>&1; } &&
+		"$HAPROV" status "$1" >/dev/null 2>&1
+}
+
+# lab_wait_serving INVENTORY: lab_serving within 180 s (a cluster booted
+# from cold: etcd's quorum, then Patroni's leader race, then the replicas)
+lab_wait_serving() {
+	wait_for 180 lab_serving "$1" || { echo "# not serving: $(cluster_shape)"; return 1; }
+}
+
+# lab_fresh_again LOG: the cluster 20-apply-fresh leaves (inventories/lab.yml
+# applied on bare hosts, as root): its snapshot 'fresh' restored, or, when
+# there is none (a test run on its own), bare hosts and a fresh apply with
+# its output in LOG. Says which, with the time; 0 when the cluster serves.
+lab_fresh_again() {
+	local t rc
+	t=$(lab_now)
+	if lab_has_snapshot fresh; then
+		lab_restore fresh
+		rc=$?
+		echo "# the lab is back to 20-apply-fresh's cluster (snapshot): $(lab_elapsed "$t")s"
+		return $rc
+	fi
+	lab_reset || return 1
+	rm -rf "$STATE" "$STORE" "$STATE.lock"
+	run_haprov "$1" apply "$INV"
+	rc=$?
+	[ $rc = 0 ] || tail -n 15 "$1"
+	echo "# no snapshot 'fresh': bare hosts and a fresh apply of the lab inventory: exit $rc in $(lab_elapsed "$t")s"
 	return $rc
 }
 

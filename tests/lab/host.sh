@@ -110,6 +110,57 @@ lab_discard_layers() { # HOST-DIR
 	done
 }
 
+# --- snapshots (lab-snapshot.sh) -----------------------------------------------
+# A snapshot NAME keeps, for each host of LAB_HOSTS, the upper layer it had
+# when it was saved (<host>/layer, with the chain it sat on in <host>/lower
+# when the host ran on an earlier snapshot) and its WAL disk
+# (<host>/wal.img). A host booted fresh with LAB_SNAPSHOT=NAME gets a new
+# empty upper over that layer and a copy of that disk: the layer itself is
+# only read, so one snapshot boots any number of times.
+LAB_SNAPSHOTS=$LAB_STATE/snapshots
+
+# lab_snapshot_check: LAB_SNAPSHOT (when set) names a snapshot of this
+# image that holds every host of LAB_HOSTS; dies otherwise. Run it in the
+# script's own shell before booting.
+lab_snapshot_check() {
+	local s=$LAB_SNAPSHOTS/${LAB_SNAPSHOT:-} h
+	[ -n "${LAB_SNAPSHOT:-}" ] || return 0
+	[[ $LAB_SNAPSHOT =~ ^[a-z0-9-]+$ ]] || lab_die "LAB_SNAPSHOT '$LAB_SNAPSHOT': a name of a-z, 0-9 and '-'"
+	[ -f "$s/image-key" ] || lab_die "no snapshot '$LAB_SNAPSHOT' in $LAB_SNAPSHOTS (lab-snapshot.sh save)"
+	[ "$(cat "$s/image-key")" = "$LAB_IMAGE_KEY" ] ||
+		lab_die "snapshot '$LAB_SNAPSHOT' was saved on another image than $LAB_IMAGE_KEY"
+	for h in $LAB_HOSTS; do
+		[ -d "$s/$h/layer" ] && [ -f "$s/$h/wal.img" ] ||
+			lab_die "snapshot '$LAB_SNAPSHOT' holds no layer and WAL disk of $h"
+		[ ! -s "$s/$h/lower" ] || lab_lower_present "$(cat "$s/$h/lower")" ||
+			lab_die "snapshot '$LAB_SNAPSHOT' sits on a snapshot that is gone"
+	done
+}
+
+# lab_snapshot_dir HOST: print HOST's directory in the snapshot LAB_SNAPSHOT
+# names (checked by lab_snapshot_check); fails when none is named or HOST is
+# a spare host (never saved: it always starts bare)
+lab_snapshot_dir() {
+	[ -n "${LAB_SNAPSHOT:-}" ] && ! lab_is_spare "$1" &&
+		[ -d "$LAB_SNAPSHOTS/$LAB_SNAPSHOT/$1/layer" ] || return 1
+	echo "$LAB_SNAPSHOTS/$LAB_SNAPSHOT/$1"
+}
+
+# lab_snapshot_lower HOST: the lower layers (above the image) HOST boots on
+# from LAB_SNAPSHOT, ':'-separated
+lab_snapshot_lower() {
+	local s
+	s=$(lab_snapshot_dir "$1") || return 1
+	if [ -s "$s/lower" ]; then echo "$s/layer:$(cat "$s/lower")"; else echo "$s/layer"; fi
+}
+
+# lab_lower_present LOWERS: every ':'-separated directory exists
+lab_lower_present() {
+	local l x
+	IFS=: read -ra l <<<"$1"
+	for x in "${l[@]}"; do [ -d "$x" ] || return 1; done
+}
+
 # lab_wal_disk HOST: attach HOST's WAL disk (see lab.env) and print its loop
 # device. The container gets it under both names: $LAB_WAL_DEVICE, the path
 # inventories use, and its kernel name /dev/loopN, which is where libblkid
@@ -118,13 +169,19 @@ lab_discard_layers() { # HOST-DIR
 # FRESH=1, or no image yet: a new sparse file, all zeros. The loops of the
 # host's old image are gone by now (lab-down ran for a stale host).
 lab_wal_disk() {
-	local h=$1 img loop
+	local h=$1 img loop snap
 	img=$(lab_wal_image "$h")
 	loop=$(lab_wal_loops "$h" | head -n1)
 	if [ "$FRESH" = 1 ] || [ ! -f "$img" ]; then
 		[ -z "$loop" ] || lab_die "$h: $loop still holds $img"
 		rm -f "$img"
-		truncate -s "$LAB_WAL_SIZE" "$img"
+		if snap=$(lab_snapshot_dir "$h"); then
+			# a copy: the snapshot's own stays as it was saved
+			cp --sparse=always "$snap/wal.img" "$img" ||
+				lab_die "$h: cannot copy the WAL disk of $snap"
+		else
+			truncate -s "$LAB_WAL_SIZE" "$img"
+		fi
 	fi
 	[ -n "$loop" ] || loop=$(losetup --find --show "$img") ||
 		lab_die "$h: cannot attach $img to a loop device"
@@ -139,7 +196,7 @@ lab_wal_disk() {
 # background. Sets LAB_BOOT_PID (the wrapper, also in <host>/nspawn.pid) and
 # LAB_BOOT_LOOP (its WAL disk).
 lab_boot_host() {
-	local h=$1 d r ip4 o u
+	local h=$1 d r ip4 o u lower
 	d=$LAB_STATE/hosts/$h
 	r=$d/root
 	ip4=$(lab_ip "$h")
@@ -149,11 +206,22 @@ lab_boot_host() {
 		echo "lab: $h: its state belongs to another image; starting it fresh"
 		lab_discard_layers "$d"
 	fi
-	[ "$FRESH" = 1 ] && lab_discard_layers "$d"
+	if [ "$FRESH" = 1 ]; then
+		lab_discard_layers "$d"
+		rm -f "$d/lower"
+		# LAB_SNAPSHOT: a saved state of the host under its new upper
+		if lower=$(lab_snapshot_lower "$h"); then echo "$lower" >"$d/lower"; fi
+	fi
+	lower=$LAB_IMAGE/base
+	if [ -f "$d/lower" ]; then
+		lower="$(cat "$d/lower"):$lower"
+		lab_lower_present "$lower" ||
+			lab_die "$h: it ran on a snapshot that is gone ($(cat "$d/lower")); start it fresh (FRESH=1)"
+	fi
 	mkdir -p "$d/upper" "$d/work" "$r"
 	echo "$LAB_IMAGE_KEY" >"$d/image-key"
 	mount -t overlay overlay \
-		-o "lowerdir=$LAB_IMAGE/base,upperdir=$d/upper,workdir=$d/work" "$r"
+		-o "lowerdir=$lower,upperdir=$d/upper,workdir=$d/work" "$r"
 
 	# Per-host identity, written before boot. rm first: with FRESH=0 the
 	# upper layer is the host's own and a symlink there must not lead us out.

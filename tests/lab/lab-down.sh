@@ -11,6 +11,11 @@
 # host's cgroup that are that wrapper's systemd-nspawn (by its --directory) or
 # run in the container booted from the host's overlay root (by their PID
 # namespace). Anything else is reported and left alone, with its cgroup.
+#
+# LAB_DOWN_KILL=1: for hosts whose disks are thrown away next (a reset to
+# bare hosts, a restore of a snapshot), no clean poweroff: each container's
+# init gets SIGKILL (as host-crash.sh does), then its wrapper SIGTERM. A
+# clean poweroff of a host that runs the cluster takes ~15 s here.
 set -uo pipefail
 # shellcheck source=lab.env
 . "$(dirname "${BASH_SOURCE[0]}")/lab.env"
@@ -95,11 +100,22 @@ any_running() {
 }
 
 # --- stop ----------------------------------------------------------------------
+# kill_init HOST: SIGKILL to the container's init (its processes go with
+# it, as at a crash); then the wrapper, if any, is asked to stop
+kill_init() {
+	local pid
+	for pid in $(our_pids "$1"); do
+		[[ $(awk '/^NSpid:/ { print $NF }' "/proc/$pid/status" 2>/dev/null) == 1 ]] &&
+			kill -KILL "$pid" 2>/dev/null
+	done
+	ask_stop "$1"
+}
+
 running=""
 for h in $HOSTS; do
 	if [ -n "$(our_pids "$h")" ]; then
 		running="$running $h"
-		ask_stop "$h"
+		if [ "${LAB_DOWN_KILL:-0}" = 1 ]; then kill_init "$h"; else ask_stop "$h"; fi
 	fi
 done
 if [ -n "$running" ]; then
@@ -157,6 +173,17 @@ for h in $HOSTS; do
 			rc=1
 		fi
 	done
+	# a loop still open (a mount of a container that just died) is only
+	# marked to detach when it closes: wait for that, up to 10 s, so that
+	# the next lab-up finds none
+	for _ in $(seq 1 100); do
+		[ -n "$(lab_wal_loops "$h")" ] || break
+		sleep 0.1
+	done
+	if [ -n "$(lab_wal_loops "$h")" ]; then
+		echo "lab: error: $h: WAL disk still attached: $(lab_wal_loops "$h" | tr '\n' ' ')" >&2
+		rc=1
+	fi
 	if [ -e "$(lab_wal_image "$h")" ]; then
 		rm -f "$(lab_wal_image "$h")" "$d/wal_device"
 		stale="$stale WAL disk image,"

@@ -7,6 +7,8 @@
 #
 #   FRESH=1 (default)  start every host from the clean image
 #   FRESH=0            keep the hosts' state from the previous run
+#   LAB_SNAPSHOT=NAME  with FRESH=1: start them from snapshot NAME instead
+#                      (lab-snapshot.sh), each with its WAL disk as saved
 #
 # Hosts already running are left as they are. Leftovers of a run that did not
 # end with lab-down.sh (dead wrappers, mounts, cgroups, bridge) are cleaned
@@ -55,6 +57,7 @@ lab_image_hold
 # --- another lab (another clone) on this machine? ------------------------------
 # shellcheck disable=SC2086 # a list of host names
 lab_check_foreign $LAB_ALL_HOSTS
+lab_snapshot_check
 
 # --- what runs, and what a crashed run left behind -----------------------------
 # Spare hosts are looked at too: one that runs keeps the lab from being taken
