@@ -12,6 +12,8 @@ echo "no-op apply: exit $rc in $(lab_elapsed "$t0")s"
 check_eq "second apply exits 0" 0 "$rc"
 check_eq "every step ok, none changed" 0 \
 	"$(jq '[.results[] | select(.status != "ok")] | length' "$T_TMP/apply.json")"
+# what did change, if anything (a failure above says only how many)
+jq -c '.results[] | select(.status != "ok")' "$T_TMP/apply.json" | sed 's/^/# /'
 check "the JSON lists the steps ($(jq '.results | length' "$T_TMP/apply.json"))" \
 	test "$(jq '.results | length' "$T_TMP/apply.json")" -gt 20
 after=$(service_pids)
