@@ -241,7 +241,7 @@ static void wait_pending_flags(struct hp_run *run, struct hp_rest *rest)
 	int64_t end =
 		hp_now_ms() + (int64_t)(inv->patroni.dcs.loop_wait + 3) * 1000;
 	bool *seen = xcalloc(inv->nr_hosts ? inv->nr_hosts : 1, sizeof(*seen));
-	bool down_counts = hp_desired_point(run) && !run->repaired;
+	bool down_counts = hp_staged_repairing(run);
 	size_t i, waiting;
 
 	do {

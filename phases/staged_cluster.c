@@ -383,6 +383,11 @@ static json_t *get_cluster(struct hp_run *run, struct hp_rest *rest,
 	return out;
 }
 
+bool hp_staged_repairing(const struct hp_run *run)
+{
+	return hp_desired_point(run) && !run->repaired;
+}
+
 int hp_staged_look(struct hp_run *run, struct hp_rest *rest,
 		   const char **leader, json_t **cluster, bool *stable,
 		   struct hp_buf *why, struct hp_err *err)
@@ -394,7 +399,7 @@ int hp_staged_look(struct hp_run *run, struct hp_rest *rest,
 	 * restarts are done it must not wait for them to come back by
 	 * themselves; after them it must, or the soak would watch them
 	 * come back (Patroni starts a stopped member at its next loop) */
-	bool *down = hp_desired_point(run) && !run->repaired
+	bool *down = hp_staged_repairing(run)
 			     ? xcalloc(run->inv->nr_hosts + 1, sizeof(bool))
 			     : NULL;
 	int r = 0;

@@ -54,6 +54,14 @@ int hp_member_flags(struct hp_run *run, struct hp_rest *rest,
 		    struct hp_err *err);
 
 /*
+ * Whether a member that is down is this run's to bring back: a rollback
+ * (hp_desired_point) whose restarts are not done yet (run->repaired)
+ * starts the members the bad change left down, so nothing waits for them
+ * to come back by themselves. Any other run waits for every member.
+ */
+bool hp_staged_repairing(const struct hp_run *run);
+
+/*
  * One look at the cluster, no waiting: GET /cluster (from the first
  * patroni host that answers with a JSON object) judged by
  * hp_staged_cluster_check, then, when that is stable, the leader's GET

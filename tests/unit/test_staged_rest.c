@@ -18,6 +18,7 @@
 #include "fake_rest.h"
 #include "fake_transport.h"
 #include "phases.h"
+#include "staged_priv.h"
 #include "staged_fixture.h"
 
 /* ---- fixture ------------------------------------------------------------- */
@@ -588,6 +589,19 @@ static void test_rollback_soaks_after_member_is_back(void **state)
 	sim_done(&s);
 }
 
+/* hp_dcs_converge from member a succeeds in less than ms (the loop_wait
+ * the test sets is longer: a wait that ran to its deadline fails) */
+static void converge_within(struct fx *x, int64_t ms, const char *what)
+{
+	int64_t t = hp_now_ms();
+
+	if (hp_dcs_converge(&x->run, &x->rest, "a", &x->err) != 0)
+		fail_msg("hp_dcs_converge: %s", x->err.msg);
+	if (hp_now_ms() - t >= ms)
+		fail_msg("waited %lld ms %s", (long long)(hp_now_ms() - t),
+			 what);
+}
+
 /*
  * The wait for the flags after a restart parameter's PATCH, with a
  * loop_wait of 10 s: it would end after 13 s when a member it waits for
@@ -600,7 +614,6 @@ static void test_flag_seen_once_counts(void **state)
 	struct sim s;
 	struct fx *x;
 	char *answer = psql_answer("R|max_connections", 100);
-	int64_t t;
 
 	(void)state;
 	sim_init(&s, cfg100);
@@ -612,12 +625,7 @@ static void test_flag_seen_once_counts(void **state)
 	fx_want(x, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
 		   "{\"max_connections\": \"200\"}}}");
 	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
-	t = hp_now_ms();
-	if (hp_dcs_converge(&x->run, &x->rest, "a", &x->err) != 0)
-		fail_msg("hp_dcs_converge: %s", x->err.msg);
-	if (hp_now_ms() - t >= 8000)
-		fail_msg("waited %lld ms for flags that were all seen",
-			 (long long)(hp_now_ms() - t));
+	converge_within(x, 8000, "for flags that were all seen");
 	/* b runs the new value: not restarted */
 	assert_null(strstr(s.log.buf, "restart b;"));
 	assert_non_null(strstr(s.log.buf, "restart c;"));
@@ -634,7 +642,6 @@ static void test_rollback_flags_skip_down_member(void **state)
 	struct sim s;
 	struct fx *x;
 	char *answer = psql_answer("R|max_connections", 200);
-	int64_t t;
 
 	(void)state;
 	sim_init(&s, "{\"ttl\": 30, \"postgresql\": {\"parameters\": "
@@ -650,18 +657,28 @@ static void test_rollback_flags_skip_down_member(void **state)
 		   "{\"max_connections\": \"100\"}}}");
 	x->run.desired.point = "0123456789abcdef0123456789abcdef01234567";
 	hp_fake_expect(&x->fake[0], "psql", 0, answer, "");
-	t = hp_now_ms();
-	if (hp_dcs_converge(&x->run, &x->rest, "a", &x->err) != 0)
-		fail_msg("hp_dcs_converge: %s", x->err.msg);
-	if (hp_now_ms() - t >= 8000)
-		fail_msg("waited %lld ms for the flag of a member that is down",
-			 (long long)(hp_now_ms() - t));
+	converge_within(x, 8000, "for the flag of a member that is down");
 	assert_non_null(strstr(s.log.buf, "restart a;"));
 	assert_null(sim_down_state(&s, 2));
 	x->run.desired.point = NULL;
 	free(answer);
 	fx_free(x);
 	sim_done(&s);
+}
+
+/* Only a rollback whose restarts are still to come leaves a member that is
+ * down to itself; an apply, and a rollback after its restarts, wait. */
+static void test_repairing_only_in_a_rollback(void **state)
+{
+	struct hp_run run;
+
+	(void)state;
+	memset(&run, 0, sizeof(run));
+	assert_false(hp_staged_repairing(&run));
+	run.desired.point = "0123456789abcdef0123456789abcdef01234567";
+	assert_true(hp_staged_repairing(&run));
+	run.repaired = true;
+	assert_false(hp_staged_repairing(&run));
 }
 
 /* While a replica does not stream the leader's loop is woken (it creates
@@ -1283,6 +1300,7 @@ int main(void)
 		cmocka_unit_test(test_rollback_soaks_after_member_is_back),
 		cmocka_unit_test(test_flag_seen_once_counts),
 		cmocka_unit_test(test_rollback_flags_skip_down_member),
+		cmocka_unit_test(test_repairing_only_in_a_rollback),
 		cmocka_unit_test(test_wait_wakes_patroni_loops),
 		cmocka_unit_test(test_nudge_body),
 		cmocka_unit_test(test_wake_standby_cmd),
