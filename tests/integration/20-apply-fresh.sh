@@ -120,5 +120,6 @@ check_eq "Patroni's config (it holds the passwords) is 0600 postgres" "600 postg
 # (lab_restore fresh, in seconds) instead of a fresh apply on bare hosts
 t=$(lab_now)
 lab_save fresh
-check_eq "the cluster is kept as snapshot 'fresh' and serves again ($(lab_elapsed "$t")s)" 0 "$?"
+rc=$?
+check_eq "the cluster is kept as snapshot 'fresh' and serves again ($(lab_elapsed "$t")s)" 0 "$rc"
 finish

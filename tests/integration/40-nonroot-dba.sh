@@ -22,12 +22,13 @@ OPS_STATE=$REPO/tests/integration/inventories/.haprov/lab-ops
 OPS_STORE=$REPO/tests/integration/inventories/.haprov/lab-ops.secrets
 OPS_KEY=$LAB_STATE/ops_ed25519
 BG=""
-trap '[ -n "$BG" ] && kill -9 "$BG" 2>/dev/null; rm -rf "$T_TMP"' EXIT
+trap '[ -n "$BG" ] && kill -9 "$BG" 2>/dev/null; t_cleanup' EXIT
 
 # ---- bare hosts, and the ops user on each ------------------------------------
 t=$(lab_now)
 lab_reset
-check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$?"
+rc=$?
+check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$rc"
 bare=0
 for h in $LAB_HOSTS; do
 	lab_ssh "$h" 'dpkg -s postgresql-15 etcd-server haproxy' >/dev/null 2>&1 || bare=$((bare + 1))

@@ -15,7 +15,7 @@
 
 T0=$(lab_now)
 BG=""
-trap '[ -n "$BG" ] && kill -9 "$BG" 2>/dev/null; [ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; rm -rf "$T_TMP"' EXIT
+trap '[ -n "$BG" ] && kill -9 "$BG" 2>/dev/null; [ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; t_cleanup' EXIT
 
 # mc_inv VALUE: the lab inventory with max_connections VALUE, and a soak of
 # one Patroni loop (10 s, not the default 20: the soak is not under test)

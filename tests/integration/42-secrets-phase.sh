@@ -13,7 +13,8 @@
 T0=$(lab_now)
 t=$(lab_now)
 lab_reset
-check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$?"
+rc=$?
+check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$rc"
 rm -rf "$STATE" "$STORE" "$STATE.lock"
 
 inv=$(inv_variant secrets \

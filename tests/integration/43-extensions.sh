@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 
 T0=$(lab_now)
-trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; rm -rf "$T_TMP"' EXIT
+trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; t_cleanup' EXIT
 
 # ext_inv NAME BLOCK: the lab inventory with its extensions section
 # replaced by BLOCK (the whole section, up to the next top-level key; this
@@ -59,7 +59,8 @@ exts_all() {
 # ---- bare hosts, the cluster without extensions -----------------------------
 t=$(lab_now)
 lab_reset
-check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$?"
+rc=$?
+check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$rc"
 rm -rf "$STATE" "$STORE" "$STATE.lock"
 run_haprov "$T_TMP/base.log" apply "$BASE"
 rc=$?

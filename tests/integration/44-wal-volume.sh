@@ -20,7 +20,7 @@
 . "$(dirname "$0")/lib.sh"
 
 T0=$(lab_now)
-trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; rm -rf "$T_TMP"' EXIT
+trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; t_cleanup' EXIT
 DEV=${LAB_WAL_DEVICE:-/dev/vdb}
 WAL=/srv/pgwal/wal
 PGWAL=/var/lib/postgresql/15/main/pg_wal
@@ -28,7 +28,8 @@ PGWAL=/var/lib/postgresql/15/main/pg_wal
 # fresh: bare hosts with blank WAL disks, then the lab inventory
 t=$(lab_now)
 lab_reset
-check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$?"
+rc=$?
+check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$rc"
 rm -rf "$STATE" "$STORE" "$STATE.lock"
 nowal=$(inv_variant nowal "/^  wal_dir:/d" "/^  wal_device:/d")
 run_haprov "$T_TMP/fresh.log" apply "$nowal"

@@ -19,7 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 
 T0=$(lab_now)
-trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; rm -rf "$T_TMP"' EXIT
+trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; t_cleanup' EXIT
 
 # the lab inventory with every statement logged
 LOG_INV=$(inv_variant rotate "s/^    retry_timeout: 10.*/    retry_timeout: 10\n    parameters:\n      log_statement: all/")

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 BG=""
-trap '[ -n "$BG" ] && kill -9 "$BG" 2>/dev/null; [ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; rm -rf "$T_TMP"' EXIT
+trap '[ -n "$BG" ] && kill -9 "$BG" 2>/dev/null; [ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; t_cleanup' EXIT
 
 # curl to a lab host over https with the cluster CA and haprov's client
 # certificate from the secret store (PEM files in $T_TMP)

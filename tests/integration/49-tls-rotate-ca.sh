@@ -16,7 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 
 T0=$(lab_now)
-trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; rm -rf "$T_TMP"' EXIT
+trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; t_cleanup' EXIT
 
 # pem NAME KIND: a store value (base64 DER) as PEM
 pem() {

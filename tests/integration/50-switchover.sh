@@ -11,7 +11,7 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; rm -rf "$T_TMP"' EXIT
+trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; t_cleanup' EXIT
 
 # the primary backend's servers on HOST: "name:op_state:admin_state ..."
 # (op 2 = UP, 0 = DOWN; admin 0 = ready, 8 = drain), from the runtime API

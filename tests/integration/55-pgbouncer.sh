@@ -22,7 +22,7 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; rm -rf "$T_TMP"' EXIT
+trap '[ -n "${WRITER_PID:-}" ] && touch "$WRITER_STOP"; t_cleanup' EXIT
 
 VIP=$LAB_VIP
 variant() { topo_variant "$@"; }
@@ -132,5 +132,6 @@ print([p["state"] for p in d["pgbouncer"] if p["name"] == "pg3"][0],
 # ---- kept for 57-remove-front, which needs this topology, not its build -------
 t=$(lab_now)
 lab_save topology "$V"
-check_eq "the topology is kept as snapshot 'topology' and serves again ($(lab_elapsed "$t")s)" 0 "$?"
+rc=$?
+check_eq "the topology is kept as snapshot 'topology' and serves again ($(lab_elapsed "$t")s)" 0 "$rc"
 finish

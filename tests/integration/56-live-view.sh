@@ -26,7 +26,7 @@ inv=$(inv_variant live "s/^    ttl: 30.*/    ttl: 20/" \
 	"s/^    loop_wait: 10.*/    loop_wait: 5/" \
 	"s/^    retry_timeout: 10.*/    retry_timeout: 5/")
 S=haprov-live-$$
-trap 'tmux kill-session -t "$S" 2>/dev/null; rm -rf "$T_TMP"' EXIT
+trap 'tmux kill-session -t "$S" 2>/dev/null; t_cleanup' EXIT
 
 tmux new-session -d -s "$S" -x 150 -y 40 \
 	"env -u NO_COLOR TERM=xterm '$HAPROV' apply '$inv'; echo \"EXIT=\$?\"; sleep 600"

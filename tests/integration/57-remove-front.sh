@@ -16,7 +16,7 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-trap 'rm -rf "$T_TMP"' EXIT
+trap 't_cleanup' EXIT
 
 V=$(topo_variant topo)
 
@@ -25,7 +25,8 @@ V=$(topo_variant topo)
 if lab_has_snapshot topology; then
 	t=$(lab_now)
 	lab_restore topology "$V"
-	check_eq "55-pgbouncer's topology is back (snapshot, $(lab_elapsed "$t")s)" 0 "$?"
+	rc=$?
+	check_eq "55-pgbouncer's topology is back (snapshot, $(lab_elapsed "$t")s)" 0 "$rc"
 	run_haprov "$T_TMP/apply.log" apply "$V"
 	rc=$?
 	[ "$rc" = 0 ] || tail -n 20 "$T_TMP/apply.log"

@@ -25,7 +25,13 @@ T_TMP=$(mktemp -d)
 # LAB_TLS_DIR: the cluster CA and haprov's client certificate and key,
 # extracted from the store by lab_tls_files (removed on exit)
 LAB_TLS_DIR=
-trap 'rm -rf "$T_TMP" ${LAB_TLS_DIR:+"$LAB_TLS_DIR"}' EXIT
+# t_cleanup: what every test removes at its exit (a test that sets its own
+# EXIT trap calls it there): its scratch directory, and the TLS files,
+# whose client key is a secret
+t_cleanup() {
+	rm -rf "$T_TMP" ${LAB_TLS_DIR:+"$LAB_TLS_DIR"}
+}
+trap t_cleanup EXIT
 
 ok() {
 	T_PASS=$((T_PASS + 1))
@@ -482,7 +488,8 @@ fresh_topology() {
 	local t rc
 	t=$(lab_now)
 	lab_reset
-	check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$?"
+	rc=$?
+	check_eq "the lab is reset to bare hosts ($(lab_elapsed "$t")s)" 0 "$rc"
 	rm -rf "$STATE" "$STORE" "$STATE.lock"
 	t=$(lab_now)
 	run_haprov "$T_TMP/apply.log" apply "$1"

@@ -81,11 +81,14 @@ save() {
 	echo "lab: snapshot $name saved ($(du -sh "$dir" | cut -f1)) in $(lab_elapsed "$t0")s"
 }
 
+# restore [down]: "down" when save just took every host down itself
 restore() {
 	local out rc=0
 	# the hosts' disks are thrown away: killed, not powered off
-	out=$(LAB_DOWN_KILL=1 bash "$LAB_DIR/lab-down.sh" 2>&1) || rc=$?
-	[ "$rc" = 0 ] || { echo "$out" >&2; lab_die "restore: lab-down failed"; }
+	if [ "${1:-}" != down ]; then
+		out=$(LAB_DOWN_KILL=1 bash "$LAB_DIR/lab-down.sh" 2>&1) || rc=$?
+		[ "$rc" = 0 ] || { echo "$out" >&2; lab_die "restore: lab-down failed"; }
+	fi
 	LAB_SNAPSHOT=$name FRESH=1 bash "$LAB_DIR/lab-up.sh" >"$LAB_STATE/restore.log" 2>&1 ||
 		{ tail -n 20 "$LAB_STATE/restore.log" >&2; lab_die "restore: lab-up from snapshot $name failed"; }
 	echo "lab: booted from snapshot $name in $(lab_elapsed "$t0")s"
@@ -94,7 +97,7 @@ restore() {
 case $cmd in
 save)
 	save
-	restore
+	restore down
 	;;
 restore) restore ;;
 drop)
