@@ -220,8 +220,12 @@ lab_boot_host() {
 	fi
 	mkdir -p "$d/upper" "$d/work" "$r"
 	echo "$LAB_IMAGE_KEY" >"$d/image-key"
+	# redirect_dir=on: a directory of a lower layer can be renamed, as on
+	# a real disk; without it rename(2) fails with EXDEV, and PostgreSQL,
+	# which renames a replication slot's directory to drop it, could drop
+	# no slot saved in a snapshot
 	mount -t overlay overlay \
-		-o "lowerdir=$lower,upperdir=$d/upper,workdir=$d/work" "$r"
+		-o "lowerdir=$lower,upperdir=$d/upper,workdir=$d/work,redirect_dir=on" "$r"
 
 	# Per-host identity, written before boot. rm first: with FRESH=0 the
 	# upper layer is the host's own and a symlink there must not lead us out.
