@@ -24,7 +24,9 @@ T_FAIL=0
 T_TMP=$(mktemp -d)
 # LAB_TLS_DIR: the cluster CA and haprov's client certificate and key,
 # extracted from the store by lab_tls_files (removed on exit)
-LAB_TLS_DIR=
+# (in $T_TMP, fixed when the test starts: a $(...) subshell that extracts
+# them writes where the test's exit removes them)
+LAB_TLS_DIR=$T_TMP/tls
 # t_cleanup: what every test removes at its exit (a test that sets its own
 # EXIT trap calls it there): its scratch directory, and the TLS files,
 # whose client key is a secret
@@ -179,15 +181,20 @@ store_pem() {
 
 # lab_tls_files: the cluster CA (ca.crt) and haprov's client certificate
 # and key (client.crt, client.key) from the secret store, once per test
-# (after the apply that made them), into a 0700 directory under the lab's
-# state directory; LAB_TLS_DIR names it. Removed when the test exits.
+# (after the apply that made them), into LAB_TLS_DIR, a 0700 directory in
+# the test's scratch directory. Removed when the test exits.
 lab_tls_files() {
-	[ -n "$LAB_TLS_DIR" ] && [ -s "$LAB_TLS_DIR/client.key" ] && return 0
-	[ -n "$LAB_TLS_DIR" ] || LAB_TLS_DIR=$(mktemp -d -p "$LAB_STATE" tls.XXXXXX) || return 1
-	chmod 700 "$LAB_TLS_DIR"
-	store_pem tls-ca-cert x509 >"$LAB_TLS_DIR/ca.crt" &&
-		store_pem tls-client-cert x509 >"$LAB_TLS_DIR/client.crt" &&
-		(umask 077 && store_pem tls-client-key pkey >"$LAB_TLS_DIR/client.key")
+	local d=$LAB_TLS_DIR n=$BASHPID
+	[ -s "$d/client.key" ] && return 0
+	# each file written aside and renamed, the key last: a test's
+	# background subshell may extract them at the same time
+	mkdir -p "$d" && chmod 700 "$d" &&
+		store_pem tls-ca-cert x509 >"$d/ca.crt.$n" &&
+		store_pem tls-client-cert x509 >"$d/client.crt.$n" &&
+		(umask 077 && store_pem tls-client-key pkey >"$d/client.key.$n") &&
+		mv -f "$d/ca.crt.$n" "$d/ca.crt" && mv -f "$d/client.crt.$n" "$d/client.crt" &&
+		mv -f "$d/client.key.$n" "$d/client.key" ||
+		{ rm -f "$d"/*."$n"; return 1; }
 }
 
 # lab_tls_refresh: extract again (after an apply that renewed haprov's
