@@ -148,8 +148,8 @@ ops_stat=$(managed_stat "$OPS_INV")
 
 # ---- a staged change that needs restarts, as ops -------------------------------
 inv=$(inv_copy "$OPS_INV" ops150 "$OPS_STATE" "$OPS_STORE" \
-	"s/^    retry_timeout: 10.*/    retry_timeout: 10\n    parameters:\n      max_connections: 150/")
-printf 'validation:\n  soak_s: 10\n' >>"$inv" # one Patroni loop: the soak is not under test
+	"s/^    retry_timeout: 10.*/    retry_timeout: 10\n    parameters:\n      max_connections: 150/" \
+	"s/^validation:$/validation:\n  soak_s: 10/") # one Patroni loop: the soak is not under test
 t=$(lab_now)
 "$HAPROV" apply "$inv" --json >"$T_TMP/staged.json" 2>"$T_TMP/staged.log"
 rc=$?
