@@ -28,10 +28,10 @@ T_TMP=$(mktemp -d)
 # them writes where the test's exit removes them)
 LAB_TLS_DIR=$T_TMP/tls
 # t_cleanup: what every test removes at its exit (a test that sets its own
-# EXIT trap calls it there): its scratch directory, and the TLS files,
-# whose client key is a secret
+# EXIT trap calls it there): its scratch directory, with the TLS files in
+# it, whose client key is a secret
 t_cleanup() {
-	rm -rf "$T_TMP" ${LAB_TLS_DIR:+"$LAB_TLS_DIR"}
+	rm -rf "$T_TMP"
 }
 trap t_cleanup EXIT
 
@@ -200,7 +200,7 @@ lab_tls_files() {
 # lab_tls_refresh: extract again (after an apply that renewed haprov's
 # certificate)
 lab_tls_refresh() {
-	[ -n "$LAB_TLS_DIR" ] && rm -f "$LAB_TLS_DIR"/*
+	rm -f "$LAB_TLS_DIR"/*
 	lab_tls_files
 }
 
@@ -301,7 +301,7 @@ lab_restore() {
 		{ tail -n 15 "$T_TMP/snapshot.log"; return 1; }
 	rm -rf "$STATE" "$STORE" "$STATE.lock"
 	cp -a "$d/haprov/state" "$STATE" && cp -a "$d/haprov/store" "$STORE" || return 1
-	[ -z "$LAB_TLS_DIR" ] || rm -f "$LAB_TLS_DIR"/*
+	rm -f "$LAB_TLS_DIR"/*
 	lab_wait_serving "${2:-$INV}" && lab_etcd_leader_away "${2:-$INV}"
 }
 
