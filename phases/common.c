@@ -512,7 +512,7 @@ static int converge_files(struct hp_hostrun *h, const struct hp_host_plan *p,
  * the packages pass names the services too, it asks about the phase's files
  * and services as well (one command either way) and keeps the answer; the
  * host pass uses it when it asks about the same files and services and the
- * run has recorded no change since (hp_run_changes).
+ * run has recorded no change a host can see since (hp_run_host_changes).
  */
 static char *facts_key(const char *phase, const struct hp_want_file *wf,
 		       size_t nwf, const struct hp_host_plan *p)
@@ -530,7 +530,7 @@ static void facts_keep(struct hp_hostrun *h, char *key,
 	hp_facts_copy(h->facts_cache, f);
 	free(h->facts_key);
 	h->facts_key = key;
-	h->facts_at = hp_run_changes(h->run);
+	h->facts_at = hp_run_host_changes(h->run);
 }
 
 static bool facts_take(struct hp_hostrun *h, const char *key,
@@ -538,7 +538,7 @@ static bool facts_take(struct hp_hostrun *h, const char *key,
 {
 	if (!h->facts_cache || !h->facts_key ||
 	    strcmp(h->facts_key, key) != 0 ||
-	    h->facts_at != hp_run_changes(h->run))
+	    h->facts_at != hp_run_host_changes(h->run))
 		return false;
 	hp_facts_copy(out, h->facts_cache);
 	return true;

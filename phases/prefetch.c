@@ -5,9 +5,10 @@
  * On a run that changes nothing that is most of a no-op apply's remote
  * work: each facts command costs 40-50 ms on the lab, one per phase.
  *
- * The answers stand only while the run has recorded no change
- * (hp_run_changes): an earlier phase that installed a package or wrote a
- * file makes every later phase ask again. A phase's pass finds its
+ * The answers stand only while the run has recorded no change a host
+ * can see (hp_run_host_changes): an earlier phase that installed a
+ * package or wrote a file makes every later phase ask again; a change of
+ * Patroni's dynamic configuration, which lives in etcd, does not. A phase's pass finds its
  * answer by the same key it would cache under itself (the phase, the
  * files and the services), and its packages in a per-host map, so a pass
  * asking about other packages (the patroni phase also installs the
@@ -35,7 +36,7 @@ struct hp_prefetch {
 	char **answers;			    /* ... and their answers */
 	size_t *answer_len;
 	size_t nr_reads;
-	size_t at;	   /* hp_run_changes when read */
+	size_t at;	   /* hp_run_host_changes when read */
 };
 
 char *hp_phase_facts_key(const char *phase, const struct hp_want_file *wf,
@@ -204,7 +205,7 @@ static void keep(struct hp_hostrun *h, const struct hp_phase_ask *ask,
 						 ask[i].ns);
 		hp_facts_copy(&p->e[i].facts, &view);
 	}
-	p->at = hp_run_changes(h->run);
+	p->at = hp_run_host_changes(h->run);
 	hp_prefetch_free(h->prefetch);
 	h->prefetch = p;
 }
@@ -329,7 +330,7 @@ bool hp_prefetch_take(struct hp_hostrun *h, const char *key,
 	const struct hp_prefetched *e = NULL;
 	size_t i, j;
 
-	if (!p || p->at != hp_run_changes(h->run))
+	if (!p || p->at != hp_run_host_changes(h->run))
 		return false;
 	for (i = 0; i < p->nr && !e; i++)
 		if (!strcmp(p->e[i].key, key))
@@ -421,7 +422,7 @@ const char *hp_prefetch_answer(const struct hp_hostrun *h,
 	const struct hp_prefetch *p = h->prefetch;
 	size_t i;
 
-	if (!p || p->at != hp_run_changes(h->run))
+	if (!p || p->at != hp_run_host_changes(h->run))
 		return NULL;
 	for (i = 0; i < p->nr_reads; i++)
 		if (p->reads[i] == r) {

@@ -470,8 +470,10 @@ static int send_patch(struct hp_run *run, struct hp_rest *rest,
 			    &resp, err);
 	if (r == 0)
 		r = wait_members_config(run, rest, want, err);
-	hp_run_record(run, leader, r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
-		      "dcs config", r < 0 ? err->msg : desc->buf, NULL, t);
+	/* in etcd, not on a host: the facts read before still stand */
+	hp_run_record_api(run, leader,
+			  r < 0 ? HP_STEP_FAILED : HP_STEP_CHANGED,
+			  "dcs config", r < 0 ? err->msg : desc->buf, NULL, t);
 	if (r == 0 && need->nr)
 		wait_pending_flags(run, rest);
 	hp_rest_resp_release(&resp);

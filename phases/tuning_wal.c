@@ -395,7 +395,7 @@ int hp_wal_facts_read(struct hp_hostrun *h, struct hp_wal_facts *f,
 		      struct hp_err *err)
 {
 	struct hp_buf cmd = HP_BUF_INIT, out = HP_BUF_INIT;
-	size_t at = hp_run_changes(h->run), len;
+	size_t at = hp_run_host_changes(h->run), len;
 	const char *ahead;
 	int r;
 

@@ -97,8 +97,8 @@ struct hp_hostrun {
 	 * host; a second new file in one of them needs no mkdir */
 	struct hp_strlist made_dirs;
 	/* phases/tuning_wal.c: the WAL-volume facts last read on the host
-	 * (owned) and hp_run_changes then: read again once anything
-	 * changed */
+	 * (owned) and hp_run_host_changes then: read again once anything
+	 * a host can see changed */
 	void *wal_facts;
 	size_t wal_facts_at;
 	/* phases/common.c: the facts a phase's packages pass read (files,
@@ -193,6 +193,8 @@ struct hp_run {
 	size_t nr_results, alloc_results;
 	/* CHANGED results recorded outside plan mode (hp_run_changes) */
 	size_t nr_changes;
+	/* ... of them, those a host's facts may see (hp_run_host_changes) */
+	size_t nr_host_changes;
 	/* remote reads kept for a later step of the run (hp_run_memo_*) */
 	struct hp_run_memo {
 		char *key, *text;
@@ -262,6 +264,11 @@ void hp_run_unhold(struct hp_run *run, size_t mark, const bool *keep);
 /* How many CHANGED results the run has recorded so far, dropped ones
  * included: a number that grows whenever anything may have changed. */
 size_t hp_run_changes(struct hp_run *run);
+/* The same count without the changes recorded with hp_run_record_api:
+ * what the hosts' facts (files, packages, services, directories, the WAL
+ * volume, HAProxy's drains) read before still stands while it is the
+ * same. */
+size_t hp_run_host_changes(struct hp_run *run);
 /*
  * A remote read kept for a later step while the run records no change:
  * a phase's verify asks the same question its converge just asked, and
@@ -353,6 +360,15 @@ struct hp_hostrun *hp_run_host(struct hp_run *run, const char *name);
 void hp_run_record(struct hp_run *run, const char *host,
 		   enum hp_step_status st, const char *step,
 		   const char *detail, const char *diff, int64_t started_ms);
+/* hp_run_record for a change made through a service's API that no
+ * host's facts can see: Patroni's dynamic configuration (PATCH /config),
+ * which lives in etcd, not in a file, a package or a unit on a host.
+ * hp_run_changes counts it (a memo of an API answer is stale after it);
+ * hp_run_host_changes does not (the facts read ahead still stand). */
+void hp_run_record_api(struct hp_run *run, const char *host,
+		       enum hp_step_status st, const char *step,
+		       const char *detail, const char *diff,
+		       int64_t started_ms);
 /* A progress line that is not a step result ("[  3.1s] pg2: waiting for
  * ..."), on stderr, in one write; the text is made printable. */
 void hp_run_note(struct hp_run *run, const char *host, const char *fmt, ...)

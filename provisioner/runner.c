@@ -586,6 +586,16 @@ void hp_run_unhold(struct hp_run *run, size_t mark, const bool *keep)
 	pthread_mutex_unlock(&run->mu);
 }
 
+size_t hp_run_host_changes(struct hp_run *run)
+{
+	size_t n;
+
+	pthread_mutex_lock(&run->mu);
+	n = run->nr_host_changes;
+	pthread_mutex_unlock(&run->mu);
+	return n;
+}
+
 size_t hp_run_changes(struct hp_run *run)
 {
 	size_t n;
@@ -630,9 +640,10 @@ void hp_run_note(struct hp_run *run, const char *host, const char *fmt, ...)
 	hp_buf_release(&line);
 }
 
-void hp_run_record(struct hp_run *run, const char *host,
+static void record(struct hp_run *run, const char *host,
 		   enum hp_step_status st, const char *step,
-		   const char *detail, const char *diff, int64_t started_ms)
+		   const char *detail, const char *diff, int64_t started_ms,
+		   bool api)
 {
 	struct hp_step_result *r;
 	char *clean_d = clean_detail(detail), *clean_f = clean_diff(diff);
@@ -654,8 +665,11 @@ void hp_run_record(struct hp_run *run, const char *host,
 	r->ms = now - started_ms;
 	/* a plan (or a staged pass's read-only try) changes nothing: what
 	 * was read before still stands */
-	if (st == HP_STEP_CHANGED && !run->opts.plan)
+	if (st == HP_STEP_CHANGED && !run->opts.plan) {
 		run->nr_changes++;
+		if (!api)
+			run->nr_host_changes++;
+	}
 	if (run->view && host && *host)
 		hp_view_step(run->view, host_rank(run, host), run->phase,
 			     step);
@@ -680,6 +694,21 @@ void hp_run_record(struct hp_run *run, const char *host,
 		emit(run, host, line);
 	}
 	pthread_mutex_unlock(&run->mu);
+}
+
+void hp_run_record(struct hp_run *run, const char *host,
+		   enum hp_step_status st, const char *step,
+		   const char *detail, const char *diff, int64_t started_ms)
+{
+	record(run, host, st, step, detail, diff, started_ms, false);
+}
+
+void hp_run_record_api(struct hp_run *run, const char *host,
+		       enum hp_step_status st, const char *step,
+		       const char *detail, const char *diff,
+		       int64_t started_ms)
+{
+	record(run, host, st, step, detail, diff, started_ms, true);
 }
 
 size_t hp_run_count(struct hp_run *run, const char *phase,

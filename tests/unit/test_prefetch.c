@@ -113,7 +113,13 @@ static void test_one_command_every_phase(void **state)
 	/* nothing more was asked of the hosts */
 	assert_int_equal(x->fake[0].nr_calls, 1);
 
-	/* a change anywhere in the run: every answer is stale */
+	/* a change of the DCS (in etcd, not on a host): still read */
+	hp_run_record_api(&x->run, "b", HP_STEP_CHANGED, "dcs config", NULL,
+			  NULL, hp_now_ms());
+	assert_true(take(&x->run.hosts[0], "haproxy", h_svcs, h_pkgs, 1, &f));
+	hp_facts_release(&f);
+	assert_int_equal(x->fake[0].nr_calls, 1);
+	/* a change anywhere on a host in the run: every answer is stale */
 	hp_run_record(&x->run, "b", HP_STEP_CHANGED, "file /etc/x", "created",
 		      NULL, hp_now_ms());
 	assert_false(take(&x->run.hosts[0], "haproxy", h_svcs, h_pkgs, 1, &f));

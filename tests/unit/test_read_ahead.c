@@ -126,7 +126,13 @@ static void test_each_read_once(void **state)
 	assert_string_equal(answer(x, 2, &r_one), "one\n");
 	assert_null(answer(x, 1, &r_none));
 	assert_null(answer(x, 0, &r_one));
-	/* a change anywhere: no answer stands */
+	/* a change of Patroni's dynamic configuration (in etcd): every
+	 * answer still stands; and a plan's would-be change is none */
+	hp_run_record_api(&x->run, "a", HP_STEP_CHANGED, "dcs config",
+			  "ttl: 30 -> 20", NULL, hp_now_ms());
+	assert_string_equal(answer(x, 1, &r_one), "one\n");
+	assert_string_equal(answer(x, 2, &r_two), "two\n");
+	/* a change anywhere on a host: no answer stands */
 	hp_run_record(&x->run, "a", HP_STEP_CHANGED, "file /etc/x", "created",
 		      NULL, hp_now_ms());
 	assert_null(answer(x, 1, &r_one));
@@ -219,6 +225,12 @@ static void test_wal_facts_taken(void **state)
 	assert_int_equal(hp_wal_facts_read(h, &f, &x->err), 0);
 	assert_int_equal(x->fake[1].nr_calls, 1);
 	assert_string_equal(f.uuid, "u1");
+	assert_true(f.wal_mounted);
+	/* a DCS change: the facts kept still stand, nothing asked */
+	hp_run_record_api(&x->run, "a", HP_STEP_CHANGED, "dcs config", NULL,
+			  NULL, hp_now_ms());
+	assert_int_equal(hp_wal_facts_read(h, &f, &x->err), 0);
+	assert_int_equal(x->fake[1].nr_calls, 1);
 	assert_true(f.wal_mounted);
 	/* after a change the host is asked again */
 	hp_run_record(&x->run, "a", HP_STEP_CHANGED, "file /etc/x", "created",
@@ -471,7 +483,16 @@ static void test_memo(void **state)
 	m = hp_run_memo_get(&x->run, "j", &len);
 	assert_string_equal(m, "d");
 	free(m);
-	/* a change: it no longer stands */
+	/* a change through an API: a kept answer may be an API's, so it no
+	 * longer stands (the hosts' facts do: hp_run_host_changes) */
+	hp_run_record_api(&x->run, "a", HP_STEP_CHANGED, "dcs config", NULL,
+			  NULL, hp_now_ms());
+	assert_null(hp_run_memo_get(&x->run, "j", &len));
+	hp_run_memo_put(&x->run, "j", "f", 1);
+	m = hp_run_memo_get(&x->run, "j", &len);
+	assert_string_equal(m, "f");
+	free(m);
+	/* a change on a host: it no longer stands */
 	hp_run_record(&x->run, "a", HP_STEP_CHANGED, "file /etc/x", "created",
 		      NULL, hp_now_ms());
 	assert_null(hp_run_memo_get(&x->run, "j", &len));

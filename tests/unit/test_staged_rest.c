@@ -404,6 +404,10 @@ static void test_second_noop_reads_nothing(void **state)
 	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err), 0);
 	assert_true(nr_requests > first);
 	assert_int_equal(s.nr_writes, 1);
+	/* a change of the run, but through Patroni's API: the hosts' facts
+	 * read before it still stand */
+	assert_int_equal(hp_run_changes(&x->run), 1);
+	assert_int_equal(hp_run_host_changes(&x->run), 0);
 	/* that change recorded: the next converge reads again */
 	first = nr_requests;
 	assert_int_equal(hp_dcs_converge(&x->run, &x->rest, "a", &x->err), 0);
