@@ -27,12 +27,6 @@ CG_HIERS="/sys/fs/cgroup/systemd /sys/fs/cgroup/unified"
 t0=$(lab_now)
 rc=0
 
-# root_id HOST: device:inode of the host's overlay root, if it is mounted.
-root_id() {
-	local r=$LAB_STATE/hosts/$1/root
-	mountpoint -q "$r" && stat -c '%d:%i' "$r"
-}
-
 # cgroup_pids HOST: every process in the host's cgroups, whoever's it is.
 cgroup_pids() {
 	local hier
@@ -46,22 +40,35 @@ cgroup_pids() {
 # Container processes are recognised by their PID namespace, that of a process
 # whose root is the host's overlay (not by each one's root: HAProxy chroots).
 # Processes in the host's cgroup that are not provably ours go to stderr.
+# Bash's builtins wherever they do (-ef compares device and inode, through
+# the links): a command per process cost seconds a call on a machine where
+# each one started takes 12-20 ms; readlink runs once per namespace and for
+# the processes the root does not tell.
 our_pids() {
-	local h=$1 r=$LAB_STATE/hosts/$1/root rid pid c pids ns nss=" " foreign=""
-	rid=$(root_id "$h") || rid=none
+	local h=$1 r=$LAB_STATE/hosts/$1/root pid ref pids ns nss=" " foreign=""
+	local -a refs=()
+	local -A inroot=()
 	pids=$({
 		lab_wrapper_pid "$h" || true
 		cgroup_pids "$h"
 	} | sort -un)
+	if mountpoint -q "$r"; then
+		for pid in $pids; do
+			[ "/proc/$pid/root/" -ef "$r" ] || continue
+			inroot[$pid]=1
+			for ref in "${refs[@]}"; do
+				[ "/proc/$pid/ns/pid" -ef "/proc/$ref/ns/pid" ] && continue 2
+			done
+			ns=$(readlink "/proc/$pid/ns/pid") || continue
+			nss="$nss$ns "
+			refs+=("$pid")
+		done
+	fi
 	for pid in $pids; do
-		if [ "$(stat -L -c '%d:%i' "/proc/$pid/root/" 2>/dev/null)" = "$rid" ]; then
-			ns=$(readlink "/proc/$pid/ns/pid") && nss="$nss$ns "
-		fi
-	done
-	for pid in $pids; do
-		c=$(tr '\0' '\037' 2>/dev/null <"/proc/$pid/cmdline") || continue
-		if lab_is_wrapper "$pid" "$h" ||
-			[[ $c == systemd-nspawn$'\037'*$'\037'--directory="$r"$'\037'* ]] ||
+		lab_cmdline "$pid" || continue
+		if [ -n "${inroot[$pid]:-}" ] ||
+			[[ $REPLY == systemd-nspawn$'\037'*$'\037'--directory="$r"$'\037'* ]] ||
+			lab_is_wrapper "$pid" "$h" ||
 			[[ $nss == *" $(readlink "/proc/$pid/ns/pid" 2>/dev/null) "* ]]; then
 			echo "$pid"
 		else
@@ -72,21 +79,33 @@ our_pids() {
 		echo "lab: $h: not this lab's, left alone: pids$foreign (in its cgroup)" >&2
 }
 
+# ns_init PID: is PID the init of its PID namespace (the last number of
+# its status's NSpid line is 1)? Builtins only, as our_pids.
+ns_init() {
+	local k v
+	while read -r k v; do
+		[ "$k" = NSpid: ] || continue
+		[ "${v##*[[:space:]]}" = 1 ]
+		return
+	done 2>/dev/null <"/proc/$1/status"
+	return 1
+}
+
 # ask_stop HOST: ask for a clean poweroff. Normally via the wrapper, which
 # forwards SIGTERM to systemd-nspawn, which powers the container off. After a
 # crash there may be an nspawn without its wrapper (SIGTERM it) or a container
 # without its nspawn (SIGRTMIN+4 to its init = poweroff).
 ask_stop() {
-	local h=$1 pid c
+	local h=$1 pid
 	if pid=$(lab_wrapper_pid "$h"); then
 		kill -TERM "$pid" 2>/dev/null
 		return
 	fi
 	for pid in $(our_pids "$h"); do
-		c=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
-		if [[ $c == systemd-nspawn\ * ]]; then
+		lab_cmdline "$pid" || continue
+		if [[ $REPLY == systemd-nspawn$'\037'* ]]; then
 			kill -TERM "$pid" 2>/dev/null
-		elif [[ $(awk '/^NSpid:/ { print $NF }' "/proc/$pid/status" 2>/dev/null) == 1 ]]; then
+		elif ns_init "$pid"; then
 			kill -s RTMIN+4 "$pid" 2>/dev/null
 		fi
 	done
@@ -105,8 +124,7 @@ any_running() {
 kill_init() {
 	local pid
 	for pid in $(our_pids "$1"); do
-		[[ $(awk '/^NSpid:/ { print $NF }' "/proc/$pid/status" 2>/dev/null) == 1 ]] &&
-			kill -KILL "$pid" 2>/dev/null
+		ns_init "$pid" && kill -KILL "$pid" 2>/dev/null
 	done
 	ask_stop "$1"
 }
