@@ -8,13 +8,13 @@
  * The answers stand only while the run has recorded no change a host
  * can see (hp_run_host_changes): an earlier phase that installed a
  * package or wrote a file makes every later phase ask again; a change of
- * Patroni's dynamic configuration, which lives in etcd, does not. A phase's pass finds its
- * answer by the same key it would cache under itself (the phase, the
- * files and the services), and its packages in a per-host map, so a pass
- * asking about other packages (the patroni phase also installs the
- * extension packages) still finds them when the extensions phase was
- * read ahead too, and asks again otherwise. A rollback reads nothing
- * ahead: its files come from the point.
+ * Patroni's dynamic configuration, which lives in etcd, does not. A
+ * phase's pass finds its answer by the same key it would cache under
+ * itself (the phase, the files and the services), and its packages in a
+ * per-host map, so a pass asking about other packages (the patroni phase
+ * also installs the extension packages) still finds them when the
+ * extensions phase was read ahead too, and asks again otherwise. A
+ * rollback reads nothing ahead: its files come from the point.
  */
 #include <stdlib.h>
 #include <string.h>
