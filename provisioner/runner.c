@@ -586,24 +586,25 @@ void hp_run_unhold(struct hp_run *run, size_t mark, const bool *keep)
 	pthread_mutex_unlock(&run->mu);
 }
 
-size_t hp_run_host_changes(struct hp_run *run)
+/* one of the run's counters, under its lock */
+static size_t counter(struct hp_run *run, const size_t *c)
 {
 	size_t n;
 
 	pthread_mutex_lock(&run->mu);
-	n = run->nr_host_changes;
+	n = *c;
 	pthread_mutex_unlock(&run->mu);
 	return n;
 }
 
+size_t hp_run_host_changes(struct hp_run *run)
+{
+	return counter(run, &run->nr_host_changes);
+}
+
 size_t hp_run_changes(struct hp_run *run)
 {
-	size_t n;
-
-	pthread_mutex_lock(&run->mu);
-	n = run->nr_changes;
-	pthread_mutex_unlock(&run->mu);
-	return n;
+	return counter(run, &run->nr_changes);
 }
 
 size_t hp_run_count_since(struct hp_run *run, size_t mark, const char *host,
