@@ -24,13 +24,13 @@ wrapper=$(lab_wrapper_pid "$h") || lab_die "$h is not running"
 # whose PID in its own namespace is 1 is the container's init
 nspawn=""
 for p in $(pgrep -P "$wrapper" || true); do
-	c=$(tr '\0' '\037' 2>/dev/null <"/proc/$p/cmdline") || continue
-	[[ $c == systemd-nspawn$'\037'*$'\037'--directory="$d/root"$'\037'* ]] && nspawn=$p
+	lab_cmdline "$p" || continue
+	[[ $REPLY == systemd-nspawn$'\037'*$'\037'--directory="$d/root"$'\037'* ]] && nspawn=$p
 done
 [ -n "$nspawn" ] || lab_die "$h: no systemd-nspawn under wrapper $wrapper (already down?)"
 init=""
 for p in $(pgrep -P "$nspawn" || true); do
-	[ "$(awk '/^NSpid:/ { print $NF }' "/proc/$p/status" 2>/dev/null)" = 1 ] && init=$p
+	lab_ns_init "$p" && init=$p
 done
 [ -n "$init" ] || lab_die "$h: no container init under systemd-nspawn $nspawn"
 

@@ -11,11 +11,14 @@
 # runs one of these hosts. The bridge and addresses are machine-wide: two labs
 # cannot run at once.
 lab_check_foreign() {
-	local nspawns line h dir
+	local nspawns line h dir c
+	# every process's command line, with builtins (lab_cmdline): a
+	# command per process costs seconds on a slow machine
 	nspawns=$(for c in /proc/[0-9]*/cmdline; do
-		tr '\0' '\037' 2>/dev/null <"$c" || continue
-		echo
-	done | grep '^systemd-nspawn' || true)
+		c=${c#/proc/}
+		lab_cmdline "${c%/cmdline}" || continue
+		[[ $REPLY == systemd-nspawn$'\037'* ]] && printf '%s\n' "$REPLY"
+	done || true)
 	while IFS= read -r line; do
 		for h in "$@"; do
 			[[ $line == *$'\037'--machine=$h$'\037'* ]] || continue

@@ -79,18 +79,6 @@ our_pids() {
 		echo "lab: $h: not this lab's, left alone: pids$foreign (in its cgroup)" >&2
 }
 
-# ns_init PID: is PID the init of its PID namespace (the last number of
-# its status's NSpid line is 1)? Builtins only, as our_pids.
-ns_init() {
-	local k v
-	while read -r k v; do
-		[ "$k" = NSpid: ] || continue
-		[ "${v##*[[:space:]]}" = 1 ]
-		return
-	done 2>/dev/null <"/proc/$1/status"
-	return 1
-}
-
 # ask_stop HOST: ask for a clean poweroff. Normally via the wrapper, which
 # forwards SIGTERM to systemd-nspawn, which powers the container off. After a
 # crash there may be an nspawn without its wrapper (SIGTERM it) or a container
@@ -105,7 +93,7 @@ ask_stop() {
 		lab_cmdline "$pid" || continue
 		if [[ $REPLY == systemd-nspawn$'\037'* ]]; then
 			kill -TERM "$pid" 2>/dev/null
-		elif ns_init "$pid"; then
+		elif lab_ns_init "$pid"; then
 			kill -s RTMIN+4 "$pid" 2>/dev/null
 		fi
 	done
@@ -124,7 +112,7 @@ any_running() {
 kill_init() {
 	local pid
 	for pid in $(our_pids "$1"); do
-		ns_init "$pid" && kill -KILL "$pid" 2>/dev/null
+		lab_ns_init "$pid" && kill -KILL "$pid" 2>/dev/null
 	done
 	ask_stop "$1"
 }

@@ -127,7 +127,7 @@ static void test_each_read_once(void **state)
 	assert_null(answer(x, 1, &r_none));
 	assert_null(answer(x, 0, &r_one));
 	/* a change of Patroni's dynamic configuration (in etcd): every
-	 * answer still stands; and a plan's would-be change is none */
+	 * answer still stands */
 	hp_run_record_api(&x->run, "a", HP_STEP_CHANGED, "dcs config",
 			  "ttl: 30 -> 20", NULL, hp_now_ms());
 	assert_string_equal(answer(x, 1, &r_one), "one\n");
